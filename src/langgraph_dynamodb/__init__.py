@@ -1,0 +1,39 @@
+"""langgraph-dynamodb: a LangGraph checkpointer on Amazon DynamoDB, sync and async."""
+
+from __future__ import annotations
+
+from langgraph_dynamodb.codec import Compressor, ZstdCompressor
+from langgraph_dynamodb.errors import (
+    AccessDeniedError,
+    ConfigurationError,
+    ConflictError,
+    CorruptItemError,
+    DynamoDBRequestError,
+    DynamoDBSaverError,
+    InvalidInputError,
+    SerializationError,
+    TableNotFoundError,
+    TableSchemaError,
+    UnavailableError,
+)
+from langgraph_dynamodb.saver import DynamoDBSaver
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AccessDeniedError",
+    "Compressor",
+    "ConfigurationError",
+    "ConflictError",
+    "CorruptItemError",
+    "DynamoDBRequestError",
+    "DynamoDBSaver",
+    "DynamoDBSaverError",
+    "InvalidInputError",
+    "SerializationError",
+    "TableNotFoundError",
+    "TableSchemaError",
+    "UnavailableError",
+    "ZstdCompressor",
+    "__version__",
+]

@@ -1,0 +1,119 @@
+"""The two I/O shells: run a flow with a boto3 client (sync) or an aiobotocore client.
+
+Everything else is in the flows; a driver only sends each :class:`~.calls.Call` to the
+client, records capacity, sleeps for :class:`~.calls.Sleep` and hands out
+:class:`~.calls.Emit` values.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, NoReturn, TypeVar
+
+from langgraph_dynamodb.calls import (
+    Call,
+    Emit,
+    Failure,
+    Flow,
+    Sleep,
+    Stats,
+    error_code,
+    failure_of,
+    translate_exception,
+)
+
+T = TypeVar("T")
+
+
+def _on_error(call: Call, exc: Exception, stats: Stats, table: str) -> Failure:
+    """Hand an expected error back to the flow; raise everything else translated."""
+    stats.record(call.op, None)
+    code = error_code(exc)
+    if code is not None and code in call.expect:
+        return failure_of(exc)
+    _raise_translated(call, exc, table)
+
+
+def _raise_translated(call: Call, exc: Exception, table: str) -> NoReturn:
+    translated = translate_exception(call, exc, table)
+    if translated is None:
+        raise exc
+    raise translated from exc
+
+
+def _execute(client: Any, step: Call | Sleep, stats: Stats, table: str) -> Any:
+    if isinstance(step, Sleep):
+        time.sleep(step.seconds)
+        return None
+    try:
+        response = getattr(client, step.op)(**step.params)
+    except Exception as exc:
+        return _on_error(step, exc, stats, table)
+    stats.record(step.op, response)
+    return response
+
+
+async def _aexecute(client: Any, step: Call | Sleep, stats: Stats, table: str) -> Any:
+    if isinstance(step, Sleep):
+        await asyncio.sleep(step.seconds)
+        return None
+    try:
+        response = await getattr(client, step.op)(**step.params)
+    except Exception as exc:
+        return _on_error(step, exc, stats, table)
+    stats.record(step.op, response)
+    return response
+
+
+def iterate_sync(flow: Flow[Any], client: Any, stats: Stats, table: str) -> Iterator[Any]:
+    """Run a flow with a blocking client, yielding what it emits; returns its result."""
+    response: Any = None
+    while True:
+        try:
+            step = flow.send(response)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        if isinstance(step, Emit):
+            response = None
+            yield step.value
+        else:
+            response = _execute(client, step, stats, table)
+
+
+async def iterate_async(
+    flow: Flow[Any], client: Any, stats: Stats, table: str, result: list[Any] | None = None
+) -> AsyncIterator[Any]:
+    """Run a flow with an async client, yielding what it emits (its result goes to ``result``)."""
+    response: Any = None
+    while True:
+        try:
+            step = flow.send(response)
+        except StopIteration as stop:
+            if result is not None:
+                result.append(stop.value)
+            return
+        if isinstance(step, Emit):
+            response = None
+            yield step.value
+        else:
+            response = await _aexecute(client, step, stats, table)
+
+
+def run_sync(flow: Flow[T], client: Any, stats: Stats, table: str) -> T:
+    """Run a flow that emits nothing and return its result."""
+    gen = iterate_sync(flow, client, stats, table)
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+
+
+async def run_async(flow: Flow[T], client: Any, stats: Stats, table: str) -> T:
+    """Run a flow that emits nothing and return its result."""
+    result: list[Any] = []
+    async for _ in iterate_async(flow, client, stats, table, result):
+        pass
+    return result[0]  # type: ignore[no-any-return]

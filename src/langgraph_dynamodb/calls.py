@@ -1,0 +1,244 @@
+"""What flows ask the I/O shells to do, and how DynamoDB's answers and errors are read.
+
+A flow is a generator that yields :class:`Call` (one DynamoDB request), :class:`Sleep`
+(a backoff) or :class:`Emit` (a result of an iterating operation), and receives the
+response of each ``Call``. The sync and async drivers in ``_drivers`` run every flow.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from langgraph_dynamodb import keys, limits
+from langgraph_dynamodb.errors import (
+    AccessDeniedError,
+    ConfigurationError,
+    ConflictError,
+    DynamoDBRequestError,
+    DynamoDBSaverError,
+    TableNotFoundError,
+    TableSchemaError,
+    UnavailableError,
+)
+
+T = TypeVar("T")
+
+READ_OPS = frozenset({"get_item", "query", "scan", "batch_get_item"})
+WRITE_OPS = frozenset({"put_item", "delete_item", "update_item", "batch_write_item"})
+
+
+@dataclass(frozen=True)
+class Call:
+    """One DynamoDB request: the low-level client method name and its parameters.
+
+    Attributes:
+        op: boto3 client method (``"query"``, ``"put_item"``, ...).
+        params: Its keyword arguments.
+        expect: Error codes returned to the flow as a :class:`Failure` instead of raised.
+    """
+
+    op: str
+    params: dict[str, Any]
+    expect: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Sleep:
+    """Wait before the next request (bounded, jittered backoff)."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Emit:
+    """A result of an iterating flow (``list``)."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
+class Failure:
+    """An expected error, handed back to the flow: code, message and error response."""
+
+    code: str
+    message: str
+    response: dict[str, Any] = field(default_factory=dict)
+
+
+Step = Call | Sleep | Emit
+Flow = Generator[Step, Any, T]
+
+
+def backoff(attempt: int) -> float:
+    """Full-jitter exponential backoff for work DynamoDB handed back."""
+    cap = min(limits.UNPROCESSED_MAX_DELAY_S, limits.UNPROCESSED_BASE_DELAY_S * 2**attempt)
+    return random.uniform(0, cap)
+
+
+# --- capacity accounting ----------------------------------------------------------------
+@dataclass
+class Stats:
+    """Requests and consumed capacity, per DynamoDB operation, since the last reset.
+
+    Every request asks DynamoDB for ``ReturnConsumedCapacity="TOTAL"``, so these are
+    DynamoDB's own figures.
+    """
+
+    requests: dict[str, int] = field(default_factory=dict)
+    read_units: float = 0.0
+    write_units: float = 0.0
+
+    @property
+    def total_requests(self) -> int:
+        """All requests."""
+        return sum(self.requests.values())
+
+    def reset(self) -> None:
+        """Start counting again."""
+        self.requests.clear()
+        self.read_units = 0.0
+        self.write_units = 0.0
+
+    def record(self, op: str, response: Any) -> None:
+        """Count one request and the capacity DynamoDB says it consumed."""
+        self.requests[op] = self.requests.get(op, 0) + 1
+        consumed = response.get("ConsumedCapacity") if isinstance(response, dict) else None
+        if consumed is None:
+            return
+        entries = consumed if isinstance(consumed, list) else [consumed]
+        units = sum(float(e.get("CapacityUnits", 0.0)) for e in entries)
+        if op in READ_OPS:
+            self.read_units += units
+        elif op in WRITE_OPS:
+            self.write_units += units
+
+
+# --- error translation -------------------------------------------------------------------
+TRANSIENT_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "InternalFailure",
+    }
+)
+_DENIED_CODES = frozenset(
+    {
+        "AccessDeniedException",
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+        "ExpiredTokenException",
+        "MissingAuthenticationTokenException",
+    }
+)
+_ACTION_NAMES = {
+    "get_item": "GetItem",
+    "put_item": "PutItem",
+    "delete_item": "DeleteItem",
+    "update_item": "UpdateItem",
+    "query": "Query",
+    "scan": "Scan",
+    "batch_get_item": "BatchGetItem",
+    "batch_write_item": "BatchWriteItem",
+    "describe_table": "DescribeTable",
+    "create_table": "CreateTable",
+    "describe_time_to_live": "DescribeTimeToLive",
+    "update_time_to_live": "UpdateTimeToLive",
+}
+
+
+def action_name(op: str) -> str:
+    """IAM action of a client method, e.g. ``dynamodb:PutItem``."""
+    return "dynamodb:" + _ACTION_NAMES.get(op, op)
+
+
+def translate_client_error(call: Call, code: str, message: str, table: str) -> DynamoDBSaverError:
+    """Turn a DynamoDB error code into the library's error, saying what to do."""
+    action = action_name(call.op)
+    if code == "ResourceNotFoundException":
+        return TableNotFoundError(
+            f"DynamoDB table {table!r} does not exist ({action}: {message}). Call "
+            "saver.setup() once, or deploy the table from the template in examples/."
+        )
+    if code in _DENIED_CODES:
+        return AccessDeniedError(
+            f"{code} on {action} for table {table!r}: {message}. Grant {action} on the "
+            "table (docs/security.md lists what each feature needs) or fix the credentials."
+        )
+    if code in TRANSIENT_CODES:
+        return UnavailableError(
+            f"DynamoDB kept answering {code} to {action} on {table!r} after all retries: "
+            f"{message}. Retry later, raise the table's capacity, or pass "
+            "boto_config=Config(retries={'mode': 'adaptive', 'max_attempts': ...})."
+        )
+    if code == "ValidationException" and (
+        "key element does not match the schema" in message
+        or "Missing the key" in message
+        or "Query condition missed key schema element" in message
+    ):
+        return TableSchemaError(
+            f"table {table!r} does not have the key schema this library writes "
+            f"(partition key {keys.PK!r} S, sort key {keys.SK!r} S): {message}. Use a "
+            "table created by setup() or by the template."
+        )
+    if code == "ConditionalCheckFailedException":
+        return ConflictError(f"{action} on {table!r} lost a race with another writer: {message}")
+    if code == "TransactionCanceledException":
+        return ConflictError(f"a transaction on {table!r} was cancelled: {message}")
+    return DynamoDBRequestError(f"{code} from {action} on table {table!r}: {message}")
+
+
+def translate_exception(call: Call, exc: Exception, table: str) -> DynamoDBSaverError | None:
+    """Translate a botocore exception; ``None`` if it is not one this layer knows."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict) and "Error" in response:
+        error = response.get("Error", {})
+        return translate_client_error(
+            call, str(error.get("Code", "")), str(error.get("Message", "")), table
+        )
+    name = type(exc).__name__
+    if name in {"NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError"}:
+        return AccessDeniedError(
+            f"no usable AWS credentials for {action_name(call.op)} ({exc}). Configure "
+            "credentials, or pass endpoint_url= for DynamoDB Local."
+        )
+    if name == "NoRegionError":
+        return ConfigurationError(
+            "no AWS region configured: pass region_name=..., or set AWS_REGION"
+        )
+    if name in {
+        "EndpointConnectionError",
+        "ConnectionClosedError",
+        "ReadTimeoutError",
+        "ConnectTimeoutError",
+        "ConnectionError",
+        "ServerDisconnectedError",
+        "ClientConnectorError",
+        "ClientOSError",
+    }:
+        return UnavailableError(
+            f"could not reach DynamoDB for {action_name(call.op)} on {table!r} after all "
+            f"retries: {exc}"
+        )
+    return None
+
+
+def error_code(exc: Exception) -> str | None:
+    """The DynamoDB error code of a botocore ``ClientError``, if it is one."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        return str(code) if code is not None else None
+    return None
+
+
+def failure_of(exc: Exception) -> Failure:
+    """The :class:`Failure` a flow receives for an expected error."""
+    response = getattr(exc, "response", {}) or {}
+    error = response.get("Error", {})
+    return Failure(str(error.get("Code", "")), str(error.get("Message", "")), dict(response))

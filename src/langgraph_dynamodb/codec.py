@@ -1,0 +1,134 @@
+"""Payload codecs: msgpack framing and pluggable compression. Pure, no I/O."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any, Protocol, runtime_checkable
+
+import ormsgpack
+
+from langgraph_dynamodb import limits
+from langgraph_dynamodb.errors import ConfigurationError, CorruptItemError
+
+
+@runtime_checkable
+class Compressor(Protocol):
+    """A compression codec. ``name`` is stored on every item it compressed."""
+
+    name: str
+
+    def compress(self, data: bytes) -> bytes:
+        """Compress ``data``."""
+        ...
+
+    def decompress(self, data: bytes) -> bytes:
+        """Invert :meth:`compress`."""
+        ...
+
+
+class ZstdCompressor:
+    """zstandard compression (the default codec).
+
+    Args:
+        level: zstd level, 1 (fastest) to 22 (smallest).
+    """
+
+    name = "zstd"
+
+    def __init__(self, level: int = limits.DEFAULT_ZSTD_LEVEL) -> None:
+        if not isinstance(level, int) or isinstance(level, bool) or not 1 <= level <= 22:
+            raise ConfigurationError(f"zstd level must be an integer from 1 to 22, got {level!r}")
+        self.level = level
+        self._local = threading.local()
+
+    def _pair(self) -> tuple[Any, Any]:
+        pair = getattr(self._local, "pair", None)
+        if pair is None:
+            import zstandard
+
+            pair = (zstandard.ZstdCompressor(level=self.level), zstandard.ZstdDecompressor())
+            self._local.pair = pair
+        return pair
+
+    def compress(self, data: bytes) -> bytes:
+        """Compress ``data`` with zstd (the frame records the content size)."""
+        return bytes(self._pair()[0].compress(data))
+
+    def decompress(self, data: bytes) -> bytes:
+        """Decompress one zstd frame."""
+        return bytes(self._pair()[1].decompress(data))
+
+
+class Compression:
+    """When and how payloads are compressed, and how any stored codec is read back.
+
+    Args:
+        codec: The codec for new payloads, or ``None`` to store them uncompressed.
+        threshold: Payloads smaller than this many bytes are stored as they are.
+        extra_codecs: Further codecs to read existing items with, by name.
+    """
+
+    def __init__(
+        self,
+        codec: Compressor | None,
+        threshold: int = limits.DEFAULT_COMPRESSION_THRESHOLD_BYTES,
+        extra_codecs: Mapping[str, Compressor] | None = None,
+    ) -> None:
+        if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 0:
+            raise ConfigurationError(
+                f"compression_threshold must be a non-negative integer, got {threshold!r}"
+            )
+        if codec is not None and not isinstance(codec, Compressor):
+            raise ConfigurationError(
+                "compression must be None, False, 'zstd' or an object with name, "
+                f"compress() and decompress(); got {codec!r}"
+            )
+        self.codec = codec
+        self.threshold = threshold
+        self._readers: dict[str, Compressor] = dict(extra_codecs or {})
+        if codec is not None:
+            self._readers[codec.name] = codec
+
+    def encode(self, data: bytes) -> tuple[bytes, str | None]:
+        """Compress ``data`` when worthwhile; returns the bytes and the codec name."""
+        if self.codec is None or len(data) < self.threshold:
+            return data, None
+        packed = self.codec.compress(data)
+        if len(packed) >= len(data):
+            return data, None
+        return packed, self.codec.name
+
+    def decode(self, data: bytes, codec_name: str | None) -> bytes:
+        """Decompress ``data`` stored with ``codec_name`` (``None``: stored raw)."""
+        if codec_name is None:
+            return data
+        codec = self._readers.get(codec_name)
+        if codec is None:
+            if codec_name == ZstdCompressor.name:
+                codec = ZstdCompressor()
+                self._readers[codec_name] = codec
+            else:
+                raise CorruptItemError(
+                    f"an item was compressed with codec {codec_name!r}, which this saver "
+                    "does not know; pass it in DynamoDBSaver(extra_codecs={...})"
+                )
+        try:
+            return codec.decompress(data)
+        except Exception as exc:
+            raise CorruptItemError(
+                f"a payload compressed with {codec_name!r} could not be decompressed: {exc}"
+            ) from exc
+
+
+def pack(obj: Any) -> bytes:
+    """Frame a payload structure (dicts, lists, str, int, bytes) as msgpack."""
+    return ormsgpack.packb(obj)
+
+
+def unpack(data: bytes) -> Any:
+    """Invert :func:`pack`."""
+    try:
+        return ormsgpack.unpackb(data)
+    except Exception as exc:
+        raise CorruptItemError(f"a payload is not valid msgpack: {exc}") from exc

@@ -1,0 +1,51 @@
+"""The one small error hierarchy of langgraph-dynamodb.
+
+Every error says what went wrong and what to do. Errors translated from DynamoDB are
+raised ``from`` the botocore error, so the original stays in the traceback.
+"""
+
+from __future__ import annotations
+
+
+class DynamoDBSaverError(Exception):
+    """Base class of every error raised by langgraph-dynamodb."""
+
+
+class ConfigurationError(DynamoDBSaverError, ValueError):
+    """The saver was built with invalid or contradictory options."""
+
+
+class InvalidInputError(DynamoDBSaverError, ValueError):
+    """A config, id or argument passed to a saver method is invalid."""
+
+
+class SerializationError(DynamoDBSaverError, TypeError):
+    """A value could not be serialized (names the channel) or deserialized."""
+
+
+class TableNotFoundError(DynamoDBSaverError):
+    """The checkpoint table does not exist."""
+
+
+class TableSchemaError(DynamoDBSaverError):
+    """The table exists but its key schema is not the one this library writes."""
+
+
+class AccessDeniedError(DynamoDBSaverError, PermissionError):
+    """IAM denied a DynamoDB action; the message names the action."""
+
+
+class CorruptItemError(DynamoDBSaverError):
+    """An item in the table could not be decoded (foreign, truncated or tampered)."""
+
+
+class UnavailableError(DynamoDBSaverError):
+    """DynamoDB kept failing (throttling, 5xx, network) after all retries."""
+
+
+class ConflictError(DynamoDBSaverError):
+    """A conditional write kept conflicting with concurrent writers."""
+
+
+class DynamoDBRequestError(DynamoDBSaverError):
+    """Any other error DynamoDB returned; the message carries its code and text."""

@@ -1,0 +1,832 @@
+"""Item codecs: LangGraph checkpoints and writes to DynamoDB items and back. Pure, no I/O.
+
+A checkpoint head item stores the checkpoint skeleton, its metadata, the values of the
+channels it changed (``new_versions``) and, for each channel it did not change, a
+reference to the older head that stores that value (with the distance, bounded by
+:data:`~langgraph_dynamodb.limits.MAX_REFERENCE_DEPTH`). Pending writes are one item per
+task for regular writes (first write wins per index) and one item per task and special
+channel (last write wins).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, cast
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    WRITES_IDX_MAP,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    PendingWrite,
+    writes_sort_key,
+)
+from langgraph.checkpoint.serde.base import SerializerProtocol
+
+from langgraph_dynamodb import keys, limits
+from langgraph_dynamodb.codec import Compression, pack, unpack
+from langgraph_dynamodb.errors import CorruptItemError, SerializationError
+
+TypedValue = tuple[str, bytes]
+AttrMap = dict[str, Any]
+
+
+# --- low-level attribute helpers ----------------------------------------------------------
+def s_attr(value: str) -> dict[str, str]:
+    """A DynamoDB string attribute."""
+    return {"S": value}
+
+
+def n_attr(value: int) -> dict[str, str]:
+    """A DynamoDB number attribute."""
+    return {"N": str(value)}
+
+
+def _get_s(item: AttrMap, name: str) -> str | None:
+    attr = item.get(name)
+    return attr.get("S") if isinstance(attr, dict) else None
+
+
+def _get_n(item: AttrMap, name: str) -> int | None:
+    attr = item.get(name)
+    if isinstance(attr, dict) and "N" in attr:
+        try:
+            return int(float(attr["N"]))
+        except ValueError:
+            return None
+    return None
+
+
+def _get_b(item: AttrMap, name: str) -> bytes | None:
+    attr = item.get(name)
+    if isinstance(attr, dict) and "B" in attr:
+        value = attr["B"]
+        return bytes(value)
+    return None
+
+
+def key_of(item: AttrMap) -> AttrMap:
+    """The primary key of a raw item."""
+    return {keys.PK: item[keys.PK], keys.SK: item[keys.SK]}
+
+
+def is_expired(item: AttrMap, now: float) -> bool:
+    """Whether an item's TTL has passed (DynamoDB deletes expired items lazily)."""
+    expires = _get_n(item, keys.TTL)
+    return expires is not None and expires <= now
+
+
+# --- serialization helpers ----------------------------------------------------------------
+def dumps(serde: SerializerProtocol, value: Any, what: str) -> TypedValue:
+    """Serialize one value, naming what it was on failure."""
+    try:
+        type_, data = serde.dumps_typed(value)
+    except Exception as exc:
+        raise SerializationError(
+            f"could not serialize {what} (a {type(value).__name__}) with "
+            f"{type(serde).__name__}: {exc}. Store a serializable value, or pass a serde "
+            "that handles this type."
+        ) from exc
+    return type_, bytes(data)
+
+
+def loads(serde: SerializerProtocol, typed: Sequence[Any], what: str) -> Any:
+    """Deserialize one stored value."""
+    try:
+        return serde.loads_typed((typed[0], typed[1]))
+    except Exception as exc:
+        raise SerializationError(
+            f"could not deserialize {what} (stored as {typed[0]!r}) with "
+            f"{type(serde).__name__}: {exc}"
+        ) from exc
+
+
+# --- payload framing (compression + chunking) ---------------------------------------------
+@dataclass(frozen=True)
+class Framed:
+    """A payload ready to store: inline attributes plus chunk items if it is large."""
+
+    attrs: AttrMap
+    chunks: list[AttrMap]
+
+
+def frame_payload(
+    structure: Any, compression: Compression, pk: str, expires_at: int | None
+) -> Framed:
+    """Pack, compress and (if over the item limit) chunk a payload structure."""
+    data, codec = compression.encode(pack(structure))
+    attrs: AttrMap = {keys.FORMAT: n_attr(keys.FORMAT_VERSION)}
+    if codec is not None:
+        attrs[keys.CODEC] = s_attr(codec)
+    if len(data) <= limits.MAX_INLINE_PAYLOAD_BYTES:
+        attrs[keys.PAYLOAD] = {"B": data}
+        return Framed(attrs, [])
+    nonce = secrets.token_hex(12)
+    digest = hashlib.sha256(data).hexdigest()[:32]
+    chunks: list[AttrMap] = []
+    for seq, start in enumerate(range(0, len(data), limits.CHUNK_BYTES)):
+        chunk: AttrMap = {
+            keys.PK: s_attr(pk),
+            keys.SK: s_attr(keys.chunk_sk(nonce, seq)),
+            keys.KIND: s_attr(keys.KIND_CHUNK),
+            keys.PAYLOAD: {"B": data[start : start + limits.CHUNK_BYTES]},
+        }
+        if expires_at is not None:
+            chunk[keys.TTL] = n_attr(expires_at)
+        chunks.append(chunk)
+    attrs[keys.CHUNKS] = {
+        "L": [s_attr(nonce), n_attr(len(chunks)), n_attr(len(data)), s_attr(digest)]
+    }
+    return Framed(attrs, chunks)
+
+
+@dataclass(frozen=True)
+class ChunkRef:
+    """Where a chunked payload lives."""
+
+    nonce: str
+    count: int
+    total: int
+    digest: str
+
+    def keys(self, pk: str) -> list[AttrMap]:
+        """Primary keys of the chunk items."""
+        return [
+            {keys.PK: s_attr(pk), keys.SK: s_attr(keys.chunk_sk(self.nonce, i))}
+            for i in range(self.count)
+        ]
+
+
+def _chunk_ref(item: AttrMap) -> ChunkRef | None:
+    attr = item.get(keys.CHUNKS)
+    if not isinstance(attr, dict) or "L" not in attr:
+        return None
+    try:
+        nonce, count, total, digest = attr["L"]
+        return ChunkRef(nonce["S"], int(count["N"]), int(total["N"]), digest["S"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CorruptItemError(f"item {item.get(keys.SK)} has a malformed chunk list") from exc
+
+
+def assemble_chunks(ref: ChunkRef, pk: str, found: Mapping[str, AttrMap]) -> bytes | None:
+    """Join chunk items found by sort key; ``None`` if any is missing or corrupt."""
+    parts: list[bytes] = []
+    for i in range(ref.count):
+        chunk = found.get(keys.chunk_sk(ref.nonce, i))
+        data = _get_b(chunk, keys.PAYLOAD) if chunk is not None else None
+        if data is None:
+            return None
+        parts.append(data)
+    joined = b"".join(parts)
+    if len(joined) != ref.total or hashlib.sha256(joined).hexdigest()[:32] != ref.digest:
+        return None
+    return joined
+
+
+# --- decoded items --------------------------------------------------------------------------
+@dataclass
+class HeadBody:
+    """The decoded payload of a checkpoint head."""
+
+    skeleton: TypedValue
+    metadata: TypedValue
+    stored: dict[str, TypedValue | None]
+    stored_versions: dict[str, Any]
+    refs: dict[str, tuple[str | None, int]]
+
+
+@dataclass
+class Head:
+    """A checkpoint head item, decoded lazily."""
+
+    raw: AttrMap
+    ns_component: str
+    checkpoint_id: str
+    parent_id: str | None
+    expires_at: int | None
+    chunk_ref: ChunkRef | None
+    _data: bytes | None = None
+    _body: HeadBody | None = None
+    _metadata: Any = None
+    _skeleton: Any = None
+
+    @property
+    def pk(self) -> str:
+        """Partition key."""
+        return str(self.raw[keys.PK]["S"])
+
+    @property
+    def sk(self) -> str:
+        """Sort key."""
+        return str(self.raw[keys.SK]["S"])
+
+    @property
+    def plain_ns(self) -> str | None:
+        """The namespace, decoded from the key or from its attribute when digested."""
+        value = keys.decode_component(self.ns_component)
+        return value if value is not None else _get_s(self.raw, keys.NAMESPACE)
+
+    def needs_chunks(self) -> bool:
+        """Whether the payload still has to be fetched from chunk items."""
+        return self._data is None and self.chunk_ref is not None
+
+    def set_chunk_data(self, data: bytes) -> None:
+        """Provide the assembled chunked payload."""
+        self._data = data
+
+    def body(self, compression: Compression) -> HeadBody:
+        """Decode (once) and return the payload."""
+        if self._body is None:
+            if self._data is None:
+                raise CorruptItemError(f"checkpoint {self.checkpoint_id!r} has no payload")
+            raw = unpack(compression.decode(self._data, _get_s(self.raw, keys.CODEC)))
+            try:
+                self._body = HeadBody(
+                    skeleton=(raw["c"][0], raw["c"][1]),
+                    metadata=(raw["m"][0], raw["m"][1]),
+                    stored={
+                        ch: (None if v is None else (v[0], v[1])) for ch, v in raw["s"].items()
+                    },
+                    stored_versions=dict(raw.get("sv", {})),
+                    refs={ch: (r[0], int(r[1])) for ch, r in raw["r"].items()},
+                )
+            except (KeyError, TypeError, IndexError, ValueError) as exc:
+                raise CorruptItemError(
+                    f"checkpoint {self.checkpoint_id!r} (sk {self.sk!r}) has a malformed "
+                    f"payload: {exc!r}"
+                ) from exc
+        return self._body
+
+    def skeleton(self, serde: SerializerProtocol, compression: Compression) -> Any:
+        """Deserialize (once) the checkpoint without its channel values."""
+        if self._skeleton is None:
+            self._skeleton = loads(
+                serde, self.body(compression).skeleton, f"checkpoint {self.checkpoint_id!r}"
+            )
+        return self._skeleton
+
+    def metadata(self, serde: SerializerProtocol, compression: Compression) -> Any:
+        """Deserialize (once) the checkpoint metadata."""
+        if self._metadata is None:
+            self._metadata = loads(
+                serde, self.body(compression).metadata, f"metadata of {self.checkpoint_id!r}"
+            )
+        return self._metadata
+
+
+@dataclass
+class WritesItem:
+    """A pending-writes item (one task, regular writes or one special channel)."""
+
+    raw: AttrMap
+    ns_component: str
+    checkpoint_id: str
+    tag: str
+    task_id: str = ""
+    task_path: str = ""
+    entries: list[tuple[int, str, TypedValue]] = field(default_factory=list)
+    chunk_ref: ChunkRef | None = None
+    _data: bytes | None = None
+    _decoded: bool = False
+
+    @property
+    def sk(self) -> str:
+        """Sort key."""
+        return str(self.raw[keys.SK]["S"])
+
+    def needs_chunks(self) -> bool:
+        """Whether the payload still has to be fetched from chunk items."""
+        return self._data is None and self.chunk_ref is not None
+
+    def set_chunk_data(self, data: bytes) -> None:
+        """Provide the assembled chunked payload."""
+        self._data = data
+
+    def decode(self, compression: Compression) -> WritesItem:
+        """Decode (once) the payload into task id, task path and entries."""
+        if not self._decoded:
+            if self._data is None:
+                raise CorruptItemError(f"writes item {self.sk!r} has no payload")
+            raw = unpack(compression.decode(self._data, _get_s(self.raw, keys.CODEC)))
+            try:
+                self.task_id = str(raw["t"])
+                self.task_path = str(raw["p"])
+                self.entries = [(int(e[0]), str(e[1]), (e[2], e[3])) for e in raw["w"]]
+            except (KeyError, TypeError, IndexError, ValueError) as exc:
+                raise CorruptItemError(
+                    f"writes item {self.sk!r} has a malformed payload: {exc!r}"
+                ) from exc
+            self._decoded = True
+        return self
+
+
+Decoded = Head | WritesItem
+
+
+def decode_item(item: AttrMap) -> Decoded | None:
+    """Decode a raw checkpoint-region item; ``None`` for chunks and foreign items."""
+    sk = _get_s(item, keys.SK)
+    if sk is None:
+        return None
+    parsed = keys.parse_sk(sk)
+    if parsed is None:
+        return None
+    data = _get_b(item, keys.PAYLOAD)
+    chunk_ref = _chunk_ref(item)
+    if data is None and chunk_ref is None:
+        return None
+    if parsed.kind == keys.KIND_CHECKPOINT:
+        return Head(
+            raw=item,
+            ns_component=parsed.ns_component,
+            checkpoint_id=parsed.checkpoint_id,
+            parent_id=_get_s(item, keys.PARENT),
+            expires_at=_get_n(item, keys.TTL),
+            chunk_ref=chunk_ref,
+            _data=data,
+        )
+    assert parsed.tag is not None
+    return WritesItem(
+        raw=item,
+        ns_component=parsed.ns_component,
+        checkpoint_id=parsed.checkpoint_id,
+        tag=parsed.tag,
+        chunk_ref=chunk_ref,
+        _data=data,
+    )
+
+
+# --- channel references -----------------------------------------------------------------
+class ChannelRef(NamedTuple):
+    """Where the value of one channel of a checkpoint is stored."""
+
+    version: Any
+    holder: str
+    depth: int
+    holder_expires: int | None
+
+
+ChannelIndex = dict[str, ChannelRef]
+
+
+class ChannelIndexCache:
+    """Bounded LRU of channel indexes of recently written or read heads.
+
+    The writer of a child checkpoint uses its parent's index to store unchanged channels
+    by reference. A miss only costs bytes (the values are stored again), never
+    correctness.
+    """
+
+    def __init__(self, size: int = limits.CHANNEL_INDEX_CACHE_SIZE) -> None:
+        self._size = size
+        self._data: OrderedDict[tuple[str, str, str], ChannelIndex] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str, str]) -> ChannelIndex | None:
+        """The index of a head, if remembered."""
+        with self._lock:
+            found = self._data.get(key)
+            if found is not None:
+                self._data.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[str, str, str], index: ChannelIndex) -> None:
+        """Remember the index of a head."""
+        with self._lock:
+            self._data[key] = index
+            self._data.move_to_end(key)
+            while len(self._data) > self._size:
+                self._data.popitem(last=False)
+
+    def discard_thread(self, thread_id: str) -> None:
+        """Forget every head of a thread (after it was deleted or pruned)."""
+        with self._lock:
+            for key in [k for k in self._data if k[0] == thread_id]:
+                del self._data[key]
+
+
+@dataclass(frozen=True)
+class ChannelPlan:
+    """Which channels a new head stores and which it references."""
+
+    stored: list[str]
+    refs: dict[str, tuple[str | None, int]]
+    index: ChannelIndex
+
+
+def plan_channels(
+    checkpoint: Checkpoint,
+    new_versions: ChannelVersions,
+    parent_index: ChannelIndex | None,
+    *,
+    expires_at: int | None,
+    now: float,
+    ttl_seconds: float | None,
+) -> ChannelPlan:
+    """Decide, per channel, whether the new head stores its value or refers to a holder.
+
+    Channels in ``new_versions`` are stored (as removed if absent from the values). An
+    unchanged channel is referenced when the parent's index says where it is stored, not
+    more than :data:`~langgraph_dynamodb.limits.MAX_REFERENCE_DEPTH` heads back, and (with
+    a TTL) the holder has at least half its lifetime left; otherwise it is stored again.
+    """
+    cp_id = checkpoint["id"]
+    values = checkpoint["channel_values"]
+    stored: list[str] = []
+    refs: dict[str, tuple[str | None, int]] = {}
+    index: ChannelIndex = {}
+    for ch in new_versions:
+        stored.append(ch)
+    for ch, ver in checkpoint["channel_versions"].items():
+        if ch in new_versions:
+            index[ch] = ChannelRef(ver, cp_id, 0, expires_at)
+            continue
+        parent = parent_index.get(ch) if parent_index else None
+        usable = (
+            parent is not None
+            and parent.version == ver
+            and parent.depth + 1 <= limits.MAX_REFERENCE_DEPTH
+            and (
+                ttl_seconds is None
+                or parent.holder_expires is None
+                or parent.holder_expires - now >= ttl_seconds / 2
+            )
+        )
+        if usable and parent is not None:
+            refs[ch] = (parent.holder, parent.depth + 1)
+            index[ch] = ChannelRef(ver, parent.holder, parent.depth + 1, parent.holder_expires)
+        elif ch in values:
+            stored.append(ch)
+            index[ch] = ChannelRef(ver, cp_id, 0, expires_at)
+        else:
+            refs[ch] = (None, 0)
+    return ChannelPlan(stored, refs, index)
+
+
+# --- building items ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class PreparedPut:
+    """Items of one ``put``: chunk items (written first) and the head."""
+
+    head: AttrMap
+    chunks: list[AttrMap]
+    index: ChannelIndex
+
+
+def build_head(
+    *,
+    serde: SerializerProtocol,
+    compression: Compression,
+    thread_id: str,
+    checkpoint_ns: str,
+    checkpoint: Checkpoint,
+    metadata: CheckpointMetadata,
+    parent_id: str | None,
+    plan: ChannelPlan,
+    expires_at: int | None,
+) -> PreparedPut:
+    """Build the head item (and chunks) of a checkpoint."""
+    pk = keys.thread_pk(thread_id)
+    sk = keys.head_sk(checkpoint_ns, checkpoint["id"])
+    values = checkpoint["channel_values"]
+    skeleton = {k: v for k, v in checkpoint.items() if k != "channel_values"}
+    stored: dict[str, TypedValue | None] = {}
+    stored_versions: dict[str, Any] = {}
+    versions = checkpoint["channel_versions"]
+    for ch in plan.stored:
+        stored[ch] = dumps(serde, values[ch], f"channel {ch!r}") if ch in values else None
+        if ch in versions:
+            stored_versions[ch] = versions[ch]
+    structure = {
+        "c": list(dumps(serde, skeleton, "the checkpoint's versions")),
+        "m": list(dumps(serde, metadata, "the checkpoint metadata")),
+        "s": {ch: (None if v is None else list(v)) for ch, v in stored.items()},
+        "sv": stored_versions,
+        "r": {ch: [h, d] for ch, (h, d) in plan.refs.items()},
+    }
+    framed = frame_payload(structure, compression, pk, expires_at)
+    head: AttrMap = {
+        keys.PK: s_attr(pk),
+        keys.SK: s_attr(sk),
+        keys.KIND: s_attr(keys.KIND_CHECKPOINT),
+        **framed.attrs,
+    }
+    if parent_id is not None:
+        head[keys.PARENT] = s_attr(parent_id)
+    run_id = metadata.get("run_id")
+    if isinstance(run_id, str) and run_id:
+        head[keys.RUN_ID] = s_attr(run_id)
+    _add_plain_ids(head, pk, sk, thread_id, checkpoint_ns)
+    if expires_at is not None:
+        head[keys.TTL] = n_attr(expires_at)
+    return PreparedPut(head, framed.chunks, plan.index)
+
+
+def _add_plain_ids(item: AttrMap, pk: str, sk: str, thread_id: str, checkpoint_ns: str) -> None:
+    if keys.decode_thread_pk(pk) is None:
+        item[keys.THREAD] = s_attr(thread_id)
+    if keys.is_digest(keys.ns_prefix(checkpoint_ns)[len(keys.CHECKPOINT_PREFIX) : -1]):
+        item[keys.NAMESPACE] = s_attr(checkpoint_ns)
+
+
+@dataclass(frozen=True)
+class PreparedWrites:
+    """Items of one ``put_writes``."""
+
+    regular: AttrMap | None
+    regular_entries: dict[int, list[Any]]
+    special: list[AttrMap]
+    chunks: list[AttrMap]
+
+
+def writes_item(
+    *,
+    compression: Compression,
+    thread_id: str,
+    checkpoint_ns: str,
+    checkpoint_id: str,
+    task_id: str,
+    task_path: str,
+    tag: str,
+    entries: Iterable[list[Any]],
+    expires_at: int | None,
+) -> tuple[AttrMap, list[AttrMap]]:
+    """Build one writes item (and its chunks, if large)."""
+    pk = keys.thread_pk(thread_id)
+    sk = keys.writes_sk(checkpoint_ns, checkpoint_id, task_id, tag)
+    structure = {"t": task_id, "p": task_path, "w": sorted(entries, key=lambda e: e[0])}
+    framed = frame_payload(structure, compression, pk, expires_at)
+    item: AttrMap = {
+        keys.PK: s_attr(pk),
+        keys.SK: s_attr(sk),
+        keys.KIND: s_attr(keys.KIND_WRITES),
+        keys.NONCE: s_attr(secrets.token_hex(8)),
+        **framed.attrs,
+    }
+    _add_plain_ids(item, pk, sk, thread_id, checkpoint_ns)
+    if expires_at is not None:
+        item[keys.TTL] = n_attr(expires_at)
+    return item, framed.chunks
+
+
+def build_writes(
+    *,
+    serde: SerializerProtocol,
+    compression: Compression,
+    thread_id: str,
+    checkpoint_ns: str,
+    checkpoint_id: str,
+    writes: Sequence[tuple[str, Any]],
+    task_id: str,
+    task_path: str,
+    expires_at: int | None,
+) -> PreparedWrites:
+    """Build the items of one ``put_writes`` call.
+
+    Regular writes (index >= 0) of a task share one item, written only if absent (first
+    write wins per index); each special channel (ERROR, INTERRUPT, ...) has its own item,
+    overwritten (last write wins), as ``InMemorySaver`` does.
+    """
+    regular: dict[int, list[Any]] = {}
+    special: dict[int, list[Any]] = {}
+    for idx, (channel, value) in enumerate(writes):
+        w_idx = WRITES_IDX_MAP.get(channel, idx)
+        typed = dumps(serde, value, f"the write to channel {channel!r} of task {task_id!r}")
+        entry = [w_idx, channel, typed[0], typed[1]]
+        if w_idx >= 0:
+            regular.setdefault(w_idx, entry)
+        else:
+            special[w_idx] = entry
+    def one(tag: str, entries: Iterable[list[Any]]) -> tuple[AttrMap, list[AttrMap]]:
+        return writes_item(
+            compression=compression,
+            thread_id=thread_id,
+            checkpoint_ns=checkpoint_ns,
+            checkpoint_id=checkpoint_id,
+            task_id=task_id,
+            task_path=task_path,
+            tag=tag,
+            entries=entries,
+            expires_at=expires_at,
+        )
+
+    chunks: list[AttrMap] = []
+    regular_item = None
+    if regular:
+        regular_item, extra = one(keys.REGULAR_TAG, regular.values())
+        chunks.extend(extra)
+    special_items = []
+    for w_idx, entry in special.items():
+        item, extra = one(keys.write_tag(w_idx), [entry])
+        special_items.append(item)
+        chunks.extend(extra)
+    return PreparedWrites(regular_item, regular, special_items, chunks)
+
+
+# --- reading --------------------------------------------------------------------------------
+class Unresolved(Exception):
+    """A head cannot be assembled yet: it needs more items."""
+
+    def __init__(self, holders: set[str], searches: set[str]) -> None:
+        super().__init__(f"needs holders {sorted(holders)} and searches {sorted(searches)}")
+        self.holders = holders
+        self.searches = searches
+
+
+class Broken(Exception):
+    """A head can never be assembled: a part it depends on is gone or expired."""
+
+
+def resolve_values(
+    head: Head,
+    compression: Compression,
+    versions: Mapping[str, Any],
+    find_head: Callable[[str], Head | None],
+    older_heads: Callable[[], Iterable[Head]],
+    *,
+    final: bool,
+) -> dict[str, TypedValue]:
+    """Collect the stored values of every channel of a head, following references.
+
+    Args:
+        head: The head to resolve.
+        compression: To decode holder payloads.
+        versions: The head's channel versions.
+        find_head: Looks up a holder head by checkpoint id among items read so far.
+        older_heads: Heads older than ``head`` read so far, newest first (for references
+            written without a known holder).
+        final: No more items can be read; what is missing is missing.
+
+    Raises:
+        Unresolved: More items are needed (only when not ``final``).
+        Broken: A holder is missing and ``final``.
+    """
+    body = head.body(compression)
+    out: dict[str, TypedValue] = {}
+    need_holders: set[str] = set()
+    need_search: set[str] = set()
+    for ch, ver in versions.items():
+        if ch in body.stored:
+            value = body.stored[ch]
+            if value is not None:
+                out[ch] = value
+            continue
+        if ch not in body.refs:
+            continue
+        holder_id, _depth = body.refs[ch]
+        if holder_id is not None:
+            holder = find_head(holder_id)
+            if holder is None or holder.needs_chunks():
+                need_holders.add(holder_id)
+                continue
+            hbody = holder.body(compression)
+            if ch not in hbody.stored or hbody.stored_versions.get(ch, ver) != ver:
+                raise Broken(f"holder {holder_id!r} does not store channel {ch!r} at {ver!r}")
+            value = hbody.stored[ch]
+        else:
+            value = None
+            found = False
+            for older in older_heads():
+                if older.needs_chunks():
+                    continue
+                obody = older.body(compression)
+                if ch in obody.stored and obody.stored_versions.get(ch) == ver:
+                    value, found = obody.stored[ch], True
+                    break
+            if not found:
+                need_search.add(ch)
+                continue
+        if value is not None:
+            out[ch] = value
+    if need_holders or need_search:
+        if final and not need_holders:
+            # A value stored nowhere at that version: absent, as in InMemorySaver.
+            return out
+        if final:
+            raise Broken(f"holders {sorted(need_holders)} are missing")
+        raise Unresolved(need_holders, need_search)
+    return out
+
+
+def pending_writes(
+    serde: SerializerProtocol, compression: Compression, items: Iterable[WritesItem]
+) -> list[PendingWrite]:
+    """Pending writes of one checkpoint, in ``writes_sort_key`` order."""
+    rows: list[tuple[tuple[str, str, int], PendingWrite]] = []
+    for item in items:
+        item.decode(compression)
+        for idx, channel, typed in item.entries:
+            value = loads(serde, typed, f"the write to {channel!r} of task {item.task_id!r}")
+            rows.append(
+                (writes_sort_key(item.task_path, item.task_id, idx), (item.task_id, channel, value))
+            )
+    rows.sort(key=lambda r: r[0])
+    return [r[1] for r in rows]
+
+
+def make_config(thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> RunnableConfig:
+    """The config that addresses one checkpoint."""
+    return {
+        "configurable": {
+            "thread_id": thread_id,
+            "checkpoint_ns": checkpoint_ns,
+            "checkpoint_id": checkpoint_id,
+        }
+    }
+
+
+def assemble(
+    *,
+    serde: SerializerProtocol,
+    compression: Compression,
+    head: Head,
+    values: Mapping[str, TypedValue],
+    writes: Iterable[WritesItem],
+    thread_id: str,
+    checkpoint_ns: str,
+    config: RunnableConfig | None = None,
+) -> CheckpointTuple:
+    """Build the ``CheckpointTuple`` of a resolved head."""
+    skeleton = dict(head.skeleton(serde, compression))
+    channel_values = {ch: loads(serde, v, f"channel {ch!r}") for ch, v in values.items()}
+    checkpoint = cast(Checkpoint, {**skeleton, "channel_values": channel_values})
+    return CheckpointTuple(
+        config=config or make_config(thread_id, checkpoint_ns, head.checkpoint_id),
+        checkpoint=checkpoint,
+        metadata=head.metadata(serde, compression),
+        parent_config=(
+            make_config(thread_id, checkpoint_ns, head.parent_id) if head.parent_id else None
+        ),
+        pending_writes=pending_writes(serde, compression, writes),
+    )
+
+
+def index_of(head: Head, compression: Compression, versions: Mapping[str, Any]) -> ChannelIndex:
+    """The channel index of a read head, to remember for writing its children."""
+    body = head.body(compression)
+    index: ChannelIndex = {}
+    for ch, ver in versions.items():
+        if ch in body.stored:
+            index[ch] = ChannelRef(ver, head.checkpoint_id, 0, head.expires_at)
+        elif ch in body.refs and body.refs[ch][0] is not None:
+            holder, depth = body.refs[ch]
+            assert holder is not None
+            index[ch] = ChannelRef(ver, holder, depth, head.expires_at)
+    return index
+
+
+def versions_of(serde: SerializerProtocol, head: Head, compression: Compression) -> Any:
+    """Channel versions of a head."""
+    return head.skeleton(serde, compression).get("channel_versions", {})
+
+
+def rebuild_head(
+    head: Head,
+    compression: Compression,
+    values: Mapping[str, TypedValue],
+    versions: Mapping[str, Any],
+    expires_at: int | None,
+) -> PreparedPut:
+    """The same checkpoint with every channel value inline (no references)."""
+    body = head.body(compression)
+    structure = {
+        "c": list(body.skeleton),
+        "m": list(body.metadata),
+        "s": {ch: (list(values[ch]) if ch in values else None) for ch in versions},
+        "sv": dict(versions),
+        "r": {},
+    }
+    framed = frame_payload(structure, compression, head.pk, expires_at)
+    item = {
+        k: v
+        for k, v in head.raw.items()
+        if k not in (keys.PAYLOAD, keys.CODEC, keys.CHUNKS, keys.FORMAT, keys.TTL)
+    }
+    item.update(framed.attrs)
+    if expires_at is not None:
+        item[keys.TTL] = n_attr(expires_at)
+    index = {ch: ChannelRef(ver, head.checkpoint_id, 0, expires_at) for ch, ver in versions.items()}
+    return PreparedPut(item, framed.chunks, index)
+
+
+def with_expiry(raw: AttrMap, expires_at: int | None) -> AttrMap:
+    """A copy of an item with its TTL set (or removed)."""
+    item = dict(raw)
+    item.pop(keys.TTL, None)
+    if expires_at is not None:
+        item[keys.TTL] = n_attr(expires_at)
+    return item
+
+
+def metadata_matches(metadata: Mapping[str, Any], filter: Mapping[str, Any] | None) -> bool:
+    """Exact top-level equality on every filter key, as ``InMemorySaver``."""
+    if not filter:
+        return True
+    return all(metadata.get(k) == v for k, v in filter.items())

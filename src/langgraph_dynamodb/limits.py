@@ -1,0 +1,62 @@
+"""Named limits, each with the reason it has the value it has."""
+
+from __future__ import annotations
+
+#: DynamoDB rejects items over 400 KB (names and values counted). Payloads above this
+#: many bytes go to chunk items, leaving room for keys and the other attributes.
+MAX_INLINE_PAYLOAD_BYTES = 350_000
+
+#: Size of one chunk item's payload; same reason as above.
+CHUNK_BYTES = 350_000
+
+#: DynamoDB: partition keys must be under 2048 bytes. Thread ids whose escaped form is
+#: longer are stored as a digest (the plain id is kept in an attribute).
+MAX_THREAD_KEY_BYTES = 1024
+
+#: DynamoDB: sort keys must be under 1024 bytes, and a writes key holds a namespace, a
+#: checkpoint id and a task id. Longer namespaces and task ids become digests.
+MAX_COMPONENT_KEY_BYTES = 256
+
+#: Checkpoint ids are never digested (their order matters); LangGraph's are 36 bytes.
+MAX_CHECKPOINT_ID_BYTES = 256
+
+#: DynamoDB: at most 25 put/delete requests per BatchWriteItem.
+BATCH_WRITE_MAX_ITEMS = 25
+
+#: DynamoDB: at most 100 keys per BatchGetItem.
+BATCH_GET_MAX_KEYS = 100
+
+#: Items read by the first Query of ``get_tuple``: the head, its writes and the older
+#: heads holding unchanged channels usually all fit, so the read is one request.
+GET_TUPLE_QUERY_LIMIT = 32
+
+#: Items per Query page of ``list`` and of thread-wide operations. A page also stops at
+#: DynamoDB's 1 MB.
+LIST_QUERY_LIMIT = 200
+
+#: A checkpoint stores a channel it did not change by reference to the older head that
+#: holds the value, at most this many checkpoints back; further back, the value is stored
+#: again (a keyframe), which bounds how far a read has to look.
+MAX_REFERENCE_DEPTH = 6
+
+#: Heads whose channel layout the saver remembers (for references), per saver instance.
+CHANNEL_INDEX_CACHE_SIZE = 4096
+
+#: Retries of work DynamoDB hands back (UnprocessedItems / UnprocessedKeys) before
+#: giving up with a clear error; each waits with bounded, jittered backoff.
+UNPROCESSED_MAX_ATTEMPTS = 10
+UNPROCESSED_BASE_DELAY_S = 0.05
+UNPROCESSED_MAX_DELAY_S = 2.0
+
+#: Optimistic merges of a task's regular writes (a rare race) before giving up.
+WRITES_MERGE_MAX_ATTEMPTS = 8
+
+#: ``setup()`` polls DescribeTable until the table is ACTIVE, for at most this long.
+TABLE_ACTIVE_TIMEOUT_S = 300.0
+TABLE_ACTIVE_POLL_S = 1.0
+
+#: Default size above which payloads are compressed.
+DEFAULT_COMPRESSION_THRESHOLD_BYTES = 1024
+
+#: Default zstandard level: level 3 is zstd's own default (fast, good ratio).
+DEFAULT_ZSTD_LEVEL = 3

@@ -1,0 +1,39 @@
+"""Shared fixtures: one DynamoDB Local per test session, started and stopped by PID."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from langgraph_dynamodb.local import DynamoDBLocal
+
+# DynamoDB Local accepts any credentials; these are placeholders, not secrets.
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+REGION = "us-east-1"
+
+
+@pytest.fixture(scope="session")
+def ddb_endpoint() -> Iterator[str]:
+    """Endpoint of a DynamoDB Local process for the whole session."""
+    explicit = os.environ.get("DYNAMODB_ENDPOINT")
+    if explicit:
+        yield explicit
+        return
+    with DynamoDBLocal() as ddb:
+        yield ddb.endpoint_url
+
+
+@pytest.fixture(scope="session")
+def table_name(ddb_endpoint: str) -> str:
+    """A table created once per session with the saver's own setup()."""
+    from langgraph_dynamodb import DynamoDBSaver
+
+    name = f"checkpoints-{uuid.uuid4().hex[:8]}"
+    with DynamoDBSaver(table_name=name, endpoint_url=ddb_endpoint, region_name=REGION) as saver:
+        saver.setup()
+    return name
