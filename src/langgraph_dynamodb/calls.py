@@ -180,6 +180,7 @@ def translate_client_error(call: Call, code: str, message: str, table: str) -> D
         "key element does not match the schema" in message
         or "Missing the key" in message
         or "Query condition missed key schema element" in message
+        or "Query key condition not supported" in message
     ):
         return TableSchemaError(
             f"table {table!r} does not have the key schema this library writes "

@@ -41,6 +41,20 @@ logger = logging.getLogger("langgraph_dynamodb")
 
 AttrMap = dict[str, Any]
 
+CAPACITY_OPS = frozenset(
+    {
+        "get_item",
+        "put_item",
+        "delete_item",
+        "update_item",
+        "query",
+        "scan",
+        "batch_get_item",
+        "batch_write_item",
+    }
+)
+"""Operations that report consumed capacity when asked."""
+
 
 @dataclass
 class Ctx:
@@ -63,7 +77,7 @@ class Ctx:
 
     def call(self, op: str, expect: tuple[str, ...] = (), **params: Any) -> Call:
         """A request on this table, asking DynamoDB for its consumed capacity."""
-        if op not in ("describe_table", "create_table", "describe_time_to_live"):
+        if op in CAPACITY_OPS:
             params.setdefault("ReturnConsumedCapacity", "TOTAL")
         if op not in ("batch_write_item", "batch_get_item"):
             params.setdefault("TableName", self.table)

@@ -1,0 +1,502 @@
+"""DynamoDBSaver on DynamoDB Local, each test through the sync and the async API."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from typing import Any
+
+import boto3
+import pytest
+from langgraph.checkpoint.base import Checkpoint, empty_checkpoint
+from langgraph.checkpoint.base.id import uuid6
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
+
+from langgraph_dynamodb import (
+    DynamoDBSaver,
+    InvalidInputError,
+    SerializationError,
+    TableNotFoundError,
+    TableSchemaError,
+    keys,
+)
+
+from ..conftest import REGION
+from .conftest import Driver
+
+pytestmark = pytest.mark.integration
+
+ODD_IDS = [
+    "t1",
+    "t10",
+    "t1#x",
+    "t1$",
+    "a|b:c$d#e%f",
+    "with spaces and\ttabs",
+    "unicode тред 🧵",
+    "x" * 600,
+    "#",
+    "$",
+    "\x00nul",
+]
+
+
+def make_checkpoint(values: dict[str, Any], versions: dict[str, Any] | None = None) -> Checkpoint:
+    cp = empty_checkpoint()
+    cp["id"] = str(uuid6(clock_seq=-1))
+    cp["channel_values"] = dict(values)
+    cp["channel_versions"] = versions if versions is not None else {k: 1 for k in values}
+    return cp
+
+
+def cfg(thread_id: str, ns: str = "", cp_id: str | None = None) -> dict[str, Any]:
+    conf: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ns}
+    if cp_id is not None:
+        conf["checkpoint_id"] = cp_id
+    return {"configurable": conf}
+
+
+async def put_chain(
+    drive: Driver, thread_id: str, steps: list[dict[str, Any]], ns: str = ""
+) -> list[dict[str, Any]]:
+    """Put a chain of checkpoints where step i sets the given channels (new versions)."""
+    configs = []
+    parent: str | None = None
+    values: dict[str, Any] = {}
+    versions: dict[str, Any] = {}
+    for i, changes in enumerate(steps):
+        values.update(changes)
+        for k in changes:
+            versions[k] = drive.saver.get_next_version(versions.get(k), None)
+        cp = make_checkpoint(values, dict(versions))
+        new_versions = {k: versions[k] for k in changes}
+        stored = await drive("put", cfg(thread_id, ns, parent), cp, {"step": i}, new_versions)
+        parent = stored["configurable"]["checkpoint_id"]
+        configs.append(stored)
+    return configs
+
+
+async def test_odd_ids_are_isolated(drive: Driver) -> None:
+    suffix = uuid.uuid4().hex[:6]
+    for i, raw in enumerate(ODD_IDS):
+        tid = raw + suffix if raw != "x" * 600 else raw + suffix
+        for ns in ("", raw, "child:" + raw):
+            await put_chain(drive, tid, [{"v": f"{i}/{ns}"}], ns=ns)
+            await drive(
+                "put_writes",
+                (await drive("get_tuple", cfg(tid, ns))).config,
+                [("w", f"{i}/{ns}")],
+                raw or "task",
+            )
+    for i, raw in enumerate(ODD_IDS):
+        tid = raw + suffix
+        for ns in ("", raw, "child:" + raw):
+            tup = await drive("get_tuple", cfg(tid, ns))
+            assert tup is not None, (raw, ns)
+            assert tup.checkpoint["channel_values"] == {"v": f"{i}/{ns}"}
+            assert tup.config["configurable"]["thread_id"] == tid
+            assert tup.config["configurable"]["checkpoint_ns"] == ns
+            assert [w[2] for w in tup.pending_writes] == [f"{i}/{ns}"]
+        listed = await drive("list", {"configurable": {"thread_id": tid}})
+        assert len(listed) == 3
+        assert {t.config["configurable"]["thread_id"] for t in listed} == {tid}
+
+
+async def test_references_resolve_over_long_chains(drive: Driver, thread_id: str) -> None:
+    steps = [{"fixed": "set once", "counter": 0}] + [{"counter": i} for i in range(1, 25)]
+    configs = await put_chain(drive, thread_id, steps)
+    latest = await drive("get_tuple", cfg(thread_id))
+    assert latest.checkpoint["channel_values"] == {"fixed": "set once", "counter": 24}
+    history = await drive("list", cfg(thread_id))
+    assert [t.checkpoint["channel_values"]["counter"] for t in history] == list(range(24, -1, -1))
+    assert all(t.checkpoint["channel_values"]["fixed"] == "set once" for t in history)
+    mid = await drive("get_tuple", configs[10])
+    assert mid.checkpoint["channel_values"] == {"fixed": "set once", "counter": 10}
+
+
+async def test_cold_reader_resolves_references(
+    drive: Driver, thread_id: str, ddb_endpoint: str, table_name: str
+) -> None:
+    await put_chain(drive, thread_id, [{"a": 1, "b": "x" * 5000}] + [{"a": i} for i in range(2, 6)])
+    async with DynamoDBSaver.from_table(
+        table_name, endpoint_url=ddb_endpoint, region_name=REGION
+    ) as fresh:
+        other = Driver(fresh, drive.mode)
+        tup = await other("get_tuple", cfg(thread_id))
+        assert tup.checkpoint["channel_values"] == {"a": 5, "b": "x" * 5000}
+
+
+async def test_get_tuple_is_one_request(drive: Driver, thread_id: str) -> None:
+    configs = await put_chain(
+        drive, thread_id, [{"a": i, "b": "same"} if i == 0 else {"a": i} for i in range(8)]
+    )
+    await drive("put_writes", configs[-1], [("a", 1), ("b", 2)], "task-1")
+    stats = drive.saver.stats
+    stats.reset()
+    tup = await drive("get_tuple", cfg(thread_id))
+    assert stats.total_requests == 1, stats.requests
+    assert len(tup.pending_writes) == 2
+    stats.reset()
+    tup = await drive("get_tuple", configs[3])
+    assert stats.total_requests == 1, stats.requests
+    assert tup.checkpoint["channel_values"] == {"a": 3, "b": "same"}
+    stats.reset()
+    await drive("put_writes", configs[-1], [("c", 3)], "task-2")
+    assert stats.requests == {"put_item": 1}
+    stats.reset()
+    await put_chain(drive, thread_id + "-x", [{"a": 1}])
+    assert stats.requests == {"put_item": 1}
+
+
+async def test_writes_first_wins_special_last_wins(drive: Driver, thread_id: str) -> None:
+    (c,) = await put_chain(drive, thread_id, [{"a": 1}])
+    await drive("put_writes", c, [("x", "first"), ("y", "first")], "t")
+    await drive("put_writes", c, [("x", "second"), ("y", "second"), ("z", "new")], "t")
+    await drive("put_writes", c, [("__error__", "e1")], "t")
+    await drive("put_writes", c, [("__error__", "e2")], "t")
+    await drive("put_writes", c, [("__resume__", "r1"), ("y", "third")], "t")
+    tup = await drive("get_tuple", c)
+    writes = [(w[1], w[2]) for w in tup.pending_writes]
+    memory = InMemorySaver()
+    mc = memory.put(cfg(thread_id), tup.checkpoint, {}, {})
+    for batch in (
+        [("x", "first"), ("y", "first")],
+        [("x", "second"), ("y", "second"), ("z", "new")],
+        [("__error__", "e1")],
+        [("__error__", "e2")],
+        [("__resume__", "r1"), ("y", "third")],
+    ):
+        memory.put_writes(mc, batch, "t")
+    expected = [(w[1], w[2]) for w in memory.get_tuple(mc).pending_writes]
+    assert writes == expected
+
+
+async def test_writes_sort_order_idx_ten_after_two(drive: Driver, thread_id: str) -> None:
+    (c,) = await put_chain(drive, thread_id, [{"a": 1}])
+    await drive("put_writes", c, [(f"ch{i}", i) for i in range(12)], "task-b", "path~2")
+    await drive("put_writes", c, [("only", "a")], "task-a", "path~1")
+    tup = await drive("get_tuple", c)
+    assert [w[2] for w in tup.pending_writes] == ["a", *range(12)]
+
+
+async def test_large_checkpoint_and_writes_are_chunked(drive: Driver, thread_id: str) -> None:
+    big = os.urandom(1_500_000).hex()  # 3 MB of incompressible text
+    (c,) = await put_chain(drive, thread_id, [{"big": big, "small": 1}])
+    await drive("put_writes", c, [("big_write", big)], "task")
+    tup = await drive("get_tuple", cfg(thread_id))
+    assert tup.checkpoint["channel_values"]["big"] == big
+    assert tup.pending_writes[0][2] == big
+    listed = await drive("list", cfg(thread_id))
+    assert listed[0].checkpoint["channel_values"]["big"] == big
+    await drive("delete_thread", thread_id)
+    assert await drive("get_tuple", cfg(thread_id)) is None
+    raw = boto3.client("dynamodb", endpoint_url=drive.saver.endpoint_url, region_name=REGION).query(
+        TableName=drive.saver.table_name,
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": keys.thread_pk(thread_id)}},
+    )
+    assert raw["Items"] == []
+
+
+async def test_channel_removed_does_not_come_back(drive: Driver, thread_id: str) -> None:
+    cp = make_checkpoint({"a": 1}, {"a": 1, "gone": 1})
+    await drive("put", cfg(thread_id), cp, {}, {"a": 1, "gone": 1})
+    tup = await drive("get_tuple", cfg(thread_id))
+    assert tup.checkpoint["channel_values"] == {"a": 1}
+
+
+async def test_metadata_rules(drive: Driver, thread_id: str) -> None:
+    config = cfg(thread_id)
+    config["configurable"]["user_key"] = "u"
+    config["configurable"]["step"] = 99
+    config["metadata"] = {"source": "override-attempt", "extra": 5}
+    stored = await drive("put", config, make_checkpoint({}), {"source": "loop", "step": 1}, {})
+    tup = await drive("get_tuple", stored)
+    memory = InMemorySaver()
+    expected = memory.get_tuple(
+        memory.put(config, make_checkpoint({}), {"source": "loop", "step": 1}, {})
+    )
+    assert tup.metadata == expected.metadata
+    assert tup.metadata["source"] == "loop"
+    assert tup.metadata["step"] == 1
+    assert tup.metadata["user_key"] == "u"
+    assert tup.metadata["extra"] == 5
+    assert "thread_id" not in tup.metadata
+
+
+async def test_list_semantics_match_in_memory(drive: Driver, thread_id: str) -> None:
+    memory = InMemorySaver()
+    other = thread_id + "-other"
+    for tid in (thread_id, other):
+        for ns in ("", "child:1"):
+            parent = None
+            for i in range(4):
+                cp = make_checkpoint({"i": i}, {"i": i + 1})
+                md = {"source": "loop" if i % 2 else "input", "step": i, "ns": ns}
+                c = cfg(tid, ns, parent)
+                stored = await drive("put", c, cp, md, {"i": i + 1})
+                memory.put(c, cp, md, {"i": i + 1})
+                parent = stored["configurable"]["checkpoint_id"]
+
+    def ids(tuples: list[Any]) -> list[tuple[str, str, str]]:
+        return [
+            (
+                t.config["configurable"]["thread_id"],
+                t.config["configurable"]["checkpoint_ns"],
+                t.checkpoint["id"],
+            )
+            for t in tuples
+        ]
+
+    cases: list[tuple[Any, dict[str, Any]]] = [
+        (cfg(thread_id), {}),
+        (cfg(thread_id, "child:1"), {}),
+        (cfg(thread_id), {"filter": {"source": "input"}}),
+        (cfg(thread_id, ""), {"filter": {"source": "loop", "step": 3}}),
+        (cfg(thread_id, ""), {"limit": 2}),
+        (cfg(thread_id, ""), {"filter": {"source": "loop"}, "limit": 1}),
+        (cfg(thread_id, "child:1"), {"filter": {"nothing": 1}}),
+    ]
+    some = memory.list(cfg(thread_id, ""))
+    mid = list(some)[1]
+    cases.append((cfg(thread_id, ""), {"before": mid.config}))
+    cases.append((cfg(thread_id, "", mid.checkpoint["id"]), {}))
+    for config, kwargs in cases:
+        ours = await drive("list", config, **kwargs)
+        theirs = list(memory.list(config, **kwargs))
+        if "checkpoint_ns" in config["configurable"]:
+            assert ids(ours) == ids(theirs), (config, kwargs)
+        else:
+            assert sorted(ids(ours)) == sorted(ids(theirs)), (config, kwargs)
+        for o, t in zip(
+            sorted(ours, key=lambda x: x.checkpoint["id"]),
+            sorted(theirs, key=lambda x: x.checkpoint["id"]),
+            strict=True,
+        ):
+            assert o.checkpoint["channel_values"] == t.checkpoint["channel_values"]
+            assert o.metadata == t.metadata
+            assert o.parent_config == t.parent_config
+
+
+async def test_list_across_threads(drive: Driver) -> None:
+    marker = uuid.uuid4().hex
+    tids = [f"scan-{marker}-{i}" for i in range(3)]
+    for tid in tids:
+        await put_chain(drive, tid, [{"m": marker}] * 2)
+    found = [t for t in await drive("list", None) if t.config["configurable"]["thread_id"] in tids]
+    assert len(found) == 6
+    limited = await drive("list", None, limit=2)
+    assert len(limited) == 2
+
+
+async def test_encrypted_serializer(
+    mode: str, ddb_endpoint: str, table_name: str, thread_id: str
+) -> None:
+    serde = _aes_serializer(b"k" * 32)
+    async with DynamoDBSaver.from_table(
+        table_name, endpoint_url=ddb_endpoint, region_name=REGION, serde=serde
+    ) as saver:
+        drive = Driver(saver, mode)
+        await put_chain(drive, thread_id, [{"secret": "attack at dawn"}])
+        tup = await drive("get_tuple", cfg(thread_id))
+        assert tup.checkpoint["channel_values"] == {"secret": "attack at dawn"}
+    raw = boto3.client("dynamodb", endpoint_url=ddb_endpoint, region_name=REGION).query(
+        TableName=table_name,
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": keys.thread_pk(thread_id)}},
+    )
+    blob = b"".join(i["p"]["B"] for i in raw["Items"])
+    assert b"attack at dawn" not in blob
+
+
+def _aes_serializer(key: bytes) -> EncryptedSerializer:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from langgraph.checkpoint.serde.base import CipherProtocol
+
+    class AesGcm(CipherProtocol):
+        def encrypt(self, plaintext: bytes) -> tuple[str, bytes]:
+            nonce = os.urandom(12)
+            return "aesgcm", nonce + AESGCM(key).encrypt(nonce, plaintext, None)
+
+        def decrypt(self, ciphername: str, ciphertext: bytes) -> bytes:
+            assert ciphername == "aesgcm"
+            return AESGCM(key).decrypt(ciphertext[:12], ciphertext[12:], None)
+
+    return EncryptedSerializer(AesGcm())
+
+
+async def test_ttl_expired_items_are_absent(
+    mode: str, ddb_endpoint: str, table_name: str, thread_id: str
+) -> None:
+    async with DynamoDBSaver.from_table(
+        table_name, endpoint_url=ddb_endpoint, region_name=REGION, ttl=3600
+    ) as saver:
+        drive = Driver(saver, mode)
+        configs = await put_chain(drive, thread_id, [{"a": 1}, {"a": 2}])
+        await drive("put_writes", configs[-1], [("a", 3)], "t")
+        tup = await drive("get_tuple", cfg(thread_id))
+        assert tup.checkpoint["channel_values"] == {"a": 2}
+    # Two hours later (DynamoDB deletes expired items lazily, so they are still there):
+    async with DynamoDBSaver.from_table(
+        table_name, endpoint_url=ddb_endpoint, region_name=REGION
+    ) as later:
+        later_ctx = later._ctx
+
+        def shifted() -> Any:
+            ctx = later_ctx()
+            ctx.clock = lambda: time.time() + 7200
+            return ctx
+
+        later._ctx = shifted  # type: ignore[method-assign]
+        drive = Driver(later, mode)
+        assert await drive("get_tuple", cfg(thread_id)) is None
+        assert await drive("list", cfg(thread_id)) == []
+
+
+async def test_ttl_attribute_and_setup(ddb_endpoint: str, thread_id: str) -> None:
+    name = f"ttl-{uuid.uuid4().hex[:8]}"
+    async with DynamoDBSaver.from_table(
+        name, endpoint_url=ddb_endpoint, region_name=REGION, ttl=60
+    ) as saver:
+        await saver.asetup()
+        await saver.asetup()  # idempotent
+        await saver.aput(cfg(thread_id), make_checkpoint({"a": 1}), {}, {"a": 1})
+    client = boto3.client("dynamodb", endpoint_url=ddb_endpoint, region_name=REGION)
+    ttl = client.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    assert ttl["TimeToLiveStatus"] == "ENABLED" and ttl["AttributeName"] == "ttl"
+    items = client.scan(TableName=name)["Items"]
+    assert items and all(abs(int(i["ttl"]["N"]) - (time.time() + 60)) < 30 for i in items)
+
+
+async def test_compression_settings_mix(
+    mode: str, ddb_endpoint: str, table_name: str, thread_id: str
+) -> None:
+    text = "the quick brown fox jumps over the lazy dog " * 400
+    for compression in (None, "zstd"):
+        async with DynamoDBSaver.from_table(
+            table_name, endpoint_url=ddb_endpoint, region_name=REGION, compression=compression
+        ) as saver:
+            drive = Driver(saver, mode)
+            latest = await drive("get_tuple", cfg(thread_id))
+            parent = latest.config["configurable"]["checkpoint_id"] if latest else None
+            await drive(
+                "put",
+                cfg(thread_id, "", parent),
+                make_checkpoint({"t": text + str(compression)}),
+                {},
+                {"t": 1},
+            )
+    async with DynamoDBSaver.from_table(
+        table_name, endpoint_url=ddb_endpoint, region_name=REGION
+    ) as saver:
+        listed = await Driver(saver, mode)("list", cfg(thread_id))
+        assert [t.checkpoint["channel_values"]["t"] for t in listed] == [
+            text + "zstd",
+            text + "None",
+        ]
+
+
+async def test_bad_input_errors(drive: Driver, thread_id: str) -> None:
+    with pytest.raises(InvalidInputError, match="thread_id"):
+        await drive("get_tuple", {"configurable": {}})
+    with pytest.raises(InvalidInputError, match="thread_id"):
+        await drive("get_tuple", {"configurable": {"thread_id": 42}})
+    with pytest.raises(InvalidInputError, match="thread_id"):
+        await drive("put", {"configurable": {"thread_id": ""}}, make_checkpoint({}), {}, {})
+    with pytest.raises(InvalidInputError, match="checkpoint_id"):
+        await drive("put_writes", cfg(thread_id), [("a", 1)], "t")
+    with pytest.raises(SerializationError, match="'bad'"):
+        await drive("put", cfg(thread_id), make_checkpoint({"bad": object()}), {}, {"bad": 1})
+    (c,) = await put_chain(drive, thread_id, [{"a": 1}])
+    with pytest.raises(SerializationError, match="'w'"):
+        await drive("put_writes", c, [("ok", 1), ("w", object())], "t")
+    tup = await drive("get_tuple", cfg(thread_id))
+    assert tup.pending_writes == []
+    assert len(await drive("list", cfg(thread_id))) == 1
+
+
+async def test_missing_table_and_wrong_schema(mode: str, ddb_endpoint: str) -> None:
+    async with DynamoDBSaver.from_table(
+        "does-not-exist", endpoint_url=ddb_endpoint, region_name=REGION
+    ) as saver:
+        with pytest.raises(TableNotFoundError, match="setup()"):
+            await Driver(saver, mode)("get_tuple", cfg("t"))
+    name = f"wrong-{uuid.uuid4().hex[:8]}"
+    boto3.client("dynamodb", endpoint_url=ddb_endpoint, region_name=REGION).create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    async with DynamoDBSaver.from_table(
+        name, endpoint_url=ddb_endpoint, region_name=REGION
+    ) as saver:
+        with pytest.raises(TableSchemaError, match="pk"):
+            await Driver(saver, mode)("setup")
+        with pytest.raises(TableSchemaError):
+            await Driver(saver, mode)("get_tuple", cfg("t"))
+
+
+async def test_foreign_items_are_skipped(drive: Driver, thread_id: str) -> None:
+    await put_chain(drive, thread_id, [{"a": 1}])
+    client = boto3.client("dynamodb", endpoint_url=drive.saver.endpoint_url, region_name=REGION)
+    pk = keys.thread_pk(thread_id)
+    for sk in ("zzz-foreign", keys.ns_prefix("") + "garbage~", keys.head_sk("", "9" * 30)):
+        client.put_item(
+            TableName=drive.saver.table_name,
+            Item={"pk": {"S": pk}, "sk": {"S": sk}, "p": {"B": b"\x00not msgpack"}},
+        )
+    with pytest.raises(Exception, match="malformed|msgpack|payload"):
+        await drive("get_tuple", cfg(thread_id))
+
+
+async def test_delete_copy_prune(drive: Driver, thread_id: str) -> None:
+    steps = [{"a": 0, "b": "held"}] + [{"a": i} for i in range(1, 10)]
+    configs = await put_chain(drive, thread_id, steps)
+    await put_chain(drive, thread_id, [{"c": 1}, {"c": 2}], ns="child:1")
+    await drive("put_writes", configs[-1], [("a", "w")], "t")
+    copy = thread_id + "-copy"
+    await drive("copy_thread", thread_id, copy)
+    src = await drive("list", cfg(thread_id))
+    dst = await drive("list", cfg(copy))
+    assert [(t.checkpoint["channel_values"], t.pending_writes) for t in src] == [
+        (t.checkpoint["channel_values"], t.pending_writes) for t in dst
+    ]
+    await drive("prune", [copy], strategy="keep_latest")
+    kept = await drive("list", {"configurable": {"thread_id": copy}})
+    assert [t.checkpoint["channel_values"] for t in kept] == [{"c": 2}, {"a": 9, "b": "held"}] or [
+        t.checkpoint["channel_values"] for t in kept
+    ] == [{"a": 9, "b": "held"}, {"c": 2}]
+    latest = await drive("get_tuple", cfg(copy))
+    assert latest.pending_writes == [("t", "a", "w")]
+    await drive("delete_thread", copy)
+    assert await drive("list", {"configurable": {"thread_id": copy}}) == []
+    assert len(await drive("list", {"configurable": {"thread_id": thread_id}})) == 12
+
+
+async def test_delete_for_runs_keeps_survivors_readable(drive: Driver, thread_id: str) -> None:
+    run_a, run_b = str(uuid.uuid4()), str(uuid.uuid4())
+    parent = None
+    values: dict[str, Any] = {}
+    versions: dict[str, Any] = {}
+    for i in range(6):
+        run = run_a if i < 3 else run_b
+        changes = {"held": "from run a", "i": i} if i == 0 else {"i": i}
+        values.update(changes)
+        for k in changes:
+            versions[k] = drive.saver.get_next_version(versions.get(k), None)
+        stored = await drive(
+            "put",
+            cfg(thread_id, "", parent),
+            make_checkpoint(values, dict(versions)),
+            {"run_id": run, "step": i},
+            {k: versions[k] for k in changes},
+        )
+        parent = stored["configurable"]["checkpoint_id"]
+    await drive("delete_for_runs", [run_a])
+    left = await drive("list", cfg(thread_id))
+    assert [t.checkpoint["channel_values"] for t in left] == [
+        {"held": "from run a", "i": i} for i in (5, 4, 3)
+    ]
