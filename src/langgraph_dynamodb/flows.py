@@ -308,7 +308,9 @@ def put(
     if prepared.chunks:
         yield from batch_write(ctx, puts=prepared.chunks)
     yield ctx.call("put_item", Item=prepared.head)
-    ctx.cache.put((target.thread_id, target.checkpoint_ns, checkpoint_id), plan.index)
+    key = (target.thread_id, target.checkpoint_ns, checkpoint_id)
+    ctx.cache.put(key, prepared.index)
+    ctx.cache.note_head(key)
     return it.make_config(target.thread_id, target.checkpoint_ns, checkpoint_id)
 
 
@@ -348,6 +350,8 @@ def put_writes(
         yield ctx.call("put_item", Item=prepared.special[0])
     elif prepared.special:
         yield from batch_write(ctx, puts=prepared.special)
+    written = [i[keys.SK]["S"] for i in [prepared.regular, *prepared.special] if i is not None]
+    ctx.cache.note_writes((target.thread_id, target.checkpoint_ns, target.checkpoint_id), written)
 
 
 def _put_regular_writes(
@@ -575,10 +579,9 @@ class NsReader:
             except it.Broken as exc:
                 _skip(head, str(exc))
                 return None
-            ctx.cache.put(
-                (self.thread_id, self.checkpoint_ns, head.checkpoint_id),
-                it.index_of(head, ctx.compression, versions),
-            )
+            key = (self.thread_id, self.checkpoint_ns, head.checkpoint_id)
+            ctx.cache.put(key, it.index_of(head, ctx.compression, versions, self.by_id.get))
+            ctx.cache.note_head(key, (w.sk for w in writes))
             return it.assemble(
                 serde=ctx.serde,
                 compression=ctx.compression,
@@ -612,8 +615,16 @@ def get_tuple(ctx: Ctx, config: RunnableConfig) -> Flow[CheckpointTuple | None]:
         if target.checkpoint_id
         else keys.range_end(prefix)
     )
+    expected = ctx.cache.expected_items(
+        target.thread_id, target.checkpoint_ns, target.checkpoint_id
+    )
     reader = NsReader(
-        ctx, target.thread_id, target.checkpoint_ns, prefix, hi, limits.GET_TUPLE_QUERY_LIMIT
+        ctx,
+        target.thread_id,
+        target.checkpoint_ns,
+        prefix,
+        hi,
+        expected or limits.GET_TUPLE_QUERY_LIMIT,
     )
     tried = 0
     while True:
@@ -666,7 +677,9 @@ def _rewrite_whole(ctx: Ctx, reader: NsReader, head: it.Head) -> Flow[bool]:
     if rebuilt.chunks or refreshed:
         yield from batch_write(ctx, puts=[*rebuilt.chunks, *refreshed])
     yield ctx.call("put_item", Item=rebuilt.head)
-    ctx.cache.put((reader.thread_id, reader.checkpoint_ns, head.checkpoint_id), rebuilt.index)
+    key = (reader.thread_id, reader.checkpoint_ns, head.checkpoint_id)
+    ctx.cache.put(key, rebuilt.index)
+    ctx.cache.note_head(key, (w.sk for w in writes))
     return True
 
 
@@ -1015,7 +1028,7 @@ def delete_for_runs(ctx: Ctx, run_ids: Sequence[str]) -> Flow[None]:
                 if head.checkpoint_id in gone:
                     continue
                 body = head.body(ctx.compression)
-                if any(holder in gone for holder, _ in body.refs.values()):
+                if any(ref[0] in gone for ref in body.refs.values()):
                     yield from _rewrite_whole(ctx, reader, head)
             for head in reader.heads:
                 if head.checkpoint_id in gone:

@@ -37,6 +37,9 @@ from langgraph_dynamodb.errors import CorruptItemError, SerializationError
 TypedValue = tuple[str, bytes]
 AttrMap = dict[str, Any]
 
+UNKNOWN_SIZE = 1 << 62
+"""Size recorded for a value whose size is not known (so it is never treated as small)."""
+
 
 # --- low-level attribute helpers ----------------------------------------------------------
 def s_attr(value: str) -> dict[str, str]:
@@ -199,7 +202,7 @@ class HeadBody:
     metadata: TypedValue
     stored: dict[str, TypedValue | None]
     stored_versions: dict[str, Any]
-    refs: dict[str, tuple[str | None, int]]
+    refs: dict[str, tuple[str | None, int, int]]
 
 
 @dataclass
@@ -255,7 +258,10 @@ class Head:
                         ch: (None if v is None else (v[0], v[1])) for ch, v in raw["s"].items()
                     },
                     stored_versions=dict(raw.get("sv", {})),
-                    refs={ch: (r[0], int(r[1])) for ch, r in raw["r"].items()},
+                    refs={
+                        ch: (r[0], int(r[1]), int(r[2]) if len(r) > 2 else UNKNOWN_SIZE)
+                        for ch, r in raw["r"].items()
+                    },
                 )
             except (KeyError, TypeError, IndexError, ValueError) as exc:
                 raise CorruptItemError(
@@ -365,28 +371,31 @@ def decode_item(item: AttrMap) -> Decoded | None:
 
 # --- channel references -----------------------------------------------------------------
 class ChannelRef(NamedTuple):
-    """Where the value of one channel of a checkpoint is stored."""
+    """Where the value of one channel of a checkpoint is stored, and its size."""
 
     version: Any
     holder: str
     depth: int
     holder_expires: int | None
+    size: int
 
 
 ChannelIndex = dict[str, ChannelRef]
 
 
 class ChannelIndexCache:
-    """Bounded LRU of channel indexes of recently written or read heads.
+    """Bounded LRU of what a saver knows about heads it recently wrote or read.
 
-    The writer of a child checkpoint uses its parent's index to store unchanged channels
-    by reference. A miss only costs bytes (the values are stored again), never
-    correctness.
+    The writer of a child checkpoint uses its parent's channel index to store unchanged
+    channels by reference; readers use the known writes count to size their first Query.
+    A miss only costs bytes or a request, never correctness.
     """
 
     def __init__(self, size: int = limits.CHANNEL_INDEX_CACHE_SIZE) -> None:
         self._size = size
         self._data: OrderedDict[tuple[str, str, str], ChannelIndex] = OrderedDict()
+        self._writes: OrderedDict[tuple[str, str, str], set[str]] = OrderedDict()
+        self._latest: dict[tuple[str, str], str] = {}
         self._lock = threading.Lock()
 
     def get(self, key: tuple[str, str, str]) -> ChannelIndex | None:
@@ -405,11 +414,45 @@ class ChannelIndexCache:
             while len(self._data) > self._size:
                 self._data.popitem(last=False)
 
+    def note_head(self, key: tuple[str, str, str], writes: Iterable[str] = ()) -> None:
+        """Remember a head this saver wrote or read, and the writes items it knows of."""
+        with self._lock:
+            self._writes[key] = set(writes)
+            self._writes.move_to_end(key)
+            while len(self._writes) > self._size:
+                self._writes.popitem(last=False)
+            ns_key = (key[0], key[1])
+            if key[2] >= self._latest.get(ns_key, ""):
+                self._latest[ns_key] = key[2]
+                while len(self._latest) > self._size:
+                    del self._latest[next(iter(self._latest))]
+
+    def note_writes(self, key: tuple[str, str, str], sks: Iterable[str]) -> None:
+        """Remember writes items this saver stored for a head."""
+        with self._lock:
+            known = self._writes.get(key)
+            if known is not None:
+                known.update(sks)
+
+    def expected_items(
+        self, thread_id: str, checkpoint_ns: str, checkpoint_id: str | None
+    ) -> int | None:
+        """How many items a read of this head (latest if no id) should ask for, if known:
+        the head, its writes, and one older item that shows the writes are complete."""
+        with self._lock:
+            cp = checkpoint_id or self._latest.get((thread_id, checkpoint_ns))
+            known = self._writes.get((thread_id, checkpoint_ns, cp)) if cp else None
+            return None if known is None else len(known) + 2
+
     def discard_thread(self, thread_id: str) -> None:
         """Forget every head of a thread (after it was deleted or pruned)."""
         with self._lock:
             for key in [k for k in self._data if k[0] == thread_id]:
                 del self._data[key]
+            for key in [k for k in self._writes if k[0] == thread_id]:
+                del self._writes[key]
+            for ns_key in [k for k in self._latest if k[0] == thread_id]:
+                del self._latest[ns_key]
 
 
 @dataclass(frozen=True)
@@ -417,7 +460,7 @@ class ChannelPlan:
     """Which channels a new head stores and which it references."""
 
     stored: list[str]
-    refs: dict[str, tuple[str | None, int]]
+    refs: dict[str, tuple[str | None, int, int]]
     index: ChannelIndex
 
 
@@ -434,25 +477,27 @@ def plan_channels(
 
     Channels in ``new_versions`` are stored (as removed if absent from the values). An
     unchanged channel is referenced when the parent's index says where it is stored, not
-    more than :data:`~langgraph_dynamodb.limits.MAX_REFERENCE_DEPTH` heads back, and (with
-    a TTL) the holder has at least half its lifetime left; otherwise it is stored again.
+    more than :data:`~langgraph_dynamodb.limits.MAX_REFERENCE_DEPTH` heads back, its value
+    is larger than :data:`~langgraph_dynamodb.limits.SMALL_VALUE_INLINE_BYTES` and (with a
+    TTL) the holder has at least half its lifetime left; otherwise it is stored again.
     """
     cp_id = checkpoint["id"]
     values = checkpoint["channel_values"]
     stored: list[str] = []
-    refs: dict[str, tuple[str | None, int]] = {}
+    refs: dict[str, tuple[str | None, int, int]] = {}
     index: ChannelIndex = {}
     for ch in new_versions:
         stored.append(ch)
     for ch, ver in checkpoint["channel_versions"].items():
         if ch in new_versions:
-            index[ch] = ChannelRef(ver, cp_id, 0, expires_at)
+            index[ch] = ChannelRef(ver, cp_id, 0, expires_at, UNKNOWN_SIZE)
             continue
         parent = parent_index.get(ch) if parent_index else None
         usable = (
             parent is not None
             and parent.version == ver
             and parent.depth + 1 <= limits.MAX_REFERENCE_DEPTH
+            and parent.size > limits.SMALL_VALUE_INLINE_BYTES
             and (
                 ttl_seconds is None
                 or parent.holder_expires is None
@@ -460,13 +505,13 @@ def plan_channels(
             )
         )
         if usable and parent is not None:
-            refs[ch] = (parent.holder, parent.depth + 1)
-            index[ch] = ChannelRef(ver, parent.holder, parent.depth + 1, parent.holder_expires)
+            refs[ch] = (parent.holder, parent.depth + 1, parent.size)
+            index[ch] = parent._replace(depth=parent.depth + 1)
         elif ch in values:
             stored.append(ch)
-            index[ch] = ChannelRef(ver, cp_id, 0, expires_at)
+            index[ch] = ChannelRef(ver, cp_id, 0, expires_at, UNKNOWN_SIZE)
         else:
-            refs[ch] = (None, 0)
+            refs[ch] = (None, 0, UNKNOWN_SIZE)
     return ChannelPlan(stored, refs, index)
 
 
@@ -509,9 +554,17 @@ def build_head(
         "m": list(dumps(serde, metadata, "the checkpoint metadata")),
         "s": {ch: (None if v is None else list(v)) for ch, v in stored.items()},
         "sv": stored_versions,
-        "r": {ch: [h, d] for ch, (h, d) in plan.refs.items()},
+        "r": {ch: list(r) for ch, r in plan.refs.items()},
     }
     framed = frame_payload(structure, compression, pk, expires_at)
+    index = {
+        ch: (
+            r._replace(size=len(stored[ch][1]) if stored.get(ch) is not None else 0)  # type: ignore[index]
+            if ch in stored
+            else r
+        )
+        for ch, r in plan.index.items()
+    }
     head: AttrMap = {
         keys.PK: s_attr(pk),
         keys.SK: s_attr(sk),
@@ -526,7 +579,7 @@ def build_head(
     _add_plain_ids(head, pk, sk, thread_id, checkpoint_ns)
     if expires_at is not None:
         head[keys.TTL] = n_attr(expires_at)
-    return PreparedPut(head, framed.chunks, plan.index)
+    return PreparedPut(head, framed.chunks, index)
 
 
 def _add_plain_ids(item: AttrMap, pk: str, sk: str, thread_id: str, checkpoint_ns: str) -> None:
@@ -604,6 +657,7 @@ def build_writes(
             regular.setdefault(w_idx, entry)
         else:
             special[w_idx] = entry
+
     def one(tag: str, entries: Iterable[list[Any]]) -> tuple[AttrMap, list[AttrMap]]:
         return writes_item(
             compression=compression,
@@ -680,7 +734,7 @@ def resolve_values(
             continue
         if ch not in body.refs:
             continue
-        holder_id, _depth = body.refs[ch]
+        holder_id = body.refs[ch][0]
         if holder_id is not None:
             holder = find_head(holder_id)
             if holder is None or holder.needs_chunks():
@@ -768,17 +822,26 @@ def assemble(
     )
 
 
-def index_of(head: Head, compression: Compression, versions: Mapping[str, Any]) -> ChannelIndex:
+def index_of(
+    head: Head,
+    compression: Compression,
+    versions: Mapping[str, Any],
+    find_head: Callable[[str], Head | None],
+) -> ChannelIndex:
     """The channel index of a read head, to remember for writing its children."""
     body = head.body(compression)
     index: ChannelIndex = {}
     for ch, ver in versions.items():
         if ch in body.stored:
-            index[ch] = ChannelRef(ver, head.checkpoint_id, 0, head.expires_at)
+            value = body.stored[ch]
+            size = len(value[1]) if value is not None else 0
+            index[ch] = ChannelRef(ver, head.checkpoint_id, 0, head.expires_at, size)
         elif ch in body.refs and body.refs[ch][0] is not None:
-            holder, depth = body.refs[ch]
+            holder, depth, size = body.refs[ch]
             assert holder is not None
-            index[ch] = ChannelRef(ver, holder, depth, head.expires_at)
+            found = find_head(holder)
+            expires = found.expires_at if found is not None else head.expires_at
+            index[ch] = ChannelRef(ver, holder, depth, expires, size)
     return index
 
 
@@ -812,7 +875,12 @@ def rebuild_head(
     item.update(framed.attrs)
     if expires_at is not None:
         item[keys.TTL] = n_attr(expires_at)
-    index = {ch: ChannelRef(ver, head.checkpoint_id, 0, expires_at) for ch, ver in versions.items()}
+    index = {
+        ch: ChannelRef(
+            ver, head.checkpoint_id, 0, expires_at, len(values[ch][1]) if ch in values else 0
+        )
+        for ch, ver in versions.items()
+    }
     return PreparedPut(item, framed.chunks, index)
 
 

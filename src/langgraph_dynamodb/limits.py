@@ -26,9 +26,10 @@ BATCH_WRITE_MAX_ITEMS = 25
 #: DynamoDB: at most 100 keys per BatchGetItem.
 BATCH_GET_MAX_KEYS = 100
 
-#: Items read by the first Query of ``get_tuple``: the head, its writes and the older
-#: heads holding unchanged channels usually all fit, so the read is one request.
-GET_TUPLE_QUERY_LIMIT = 32
+#: Items read by the first Query of ``get_tuple`` when the saver does not know how many
+#: writes the checkpoint has: the head, its writes, and one older item that proves the
+#: writes are complete. Holders further back are fetched by key.
+GET_TUPLE_QUERY_LIMIT = 4
 
 #: Items per Query page of ``list`` and of thread-wide operations. A page also stops at
 #: DynamoDB's 1 MB.
@@ -38,6 +39,10 @@ LIST_QUERY_LIMIT = 200
 #: holds the value, at most this many checkpoints back; further back, the value is stored
 #: again (a keyframe), which bounds how far a read has to look.
 MAX_REFERENCE_DEPTH = 6
+
+#: Unchanged channels whose serialized value is at most this many bytes are stored again
+#: rather than referenced: cheaper than a read that has to reach the holder.
+SMALL_VALUE_INLINE_BYTES = 512
 
 #: Heads whose channel layout the saver remembers (for references), per saver instance.
 CHANNEL_INDEX_CACHE_SIZE = 4096

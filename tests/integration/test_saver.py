@@ -21,6 +21,7 @@ from langgraph_dynamodb import (
     TableNotFoundError,
     TableSchemaError,
     keys,
+    limits,
 )
 
 from ..conftest import REGION
@@ -104,22 +105,38 @@ async def test_odd_ids_are_isolated(drive: Driver) -> None:
         assert {t.config["configurable"]["thread_id"] for t in listed} == {tid}
 
 
+BIG = "a large unchanged value " * 100  # over SMALL_VALUE_INLINE_BYTES: stored by reference
+
+
 async def test_references_resolve_over_long_chains(drive: Driver, thread_id: str) -> None:
-    steps = [{"fixed": "set once", "counter": 0}] + [{"counter": i} for i in range(1, 25)]
+    steps = [{"fixed": BIG, "counter": 0}] + [{"counter": i} for i in range(1, 25)]
     configs = await put_chain(drive, thread_id, steps)
     latest = await drive("get_tuple", cfg(thread_id))
-    assert latest.checkpoint["channel_values"] == {"fixed": "set once", "counter": 24}
+    assert latest.checkpoint["channel_values"] == {"fixed": BIG, "counter": 24}
     history = await drive("list", cfg(thread_id))
     assert [t.checkpoint["channel_values"]["counter"] for t in history] == list(range(24, -1, -1))
-    assert all(t.checkpoint["channel_values"]["fixed"] == "set once" for t in history)
+    assert all(t.checkpoint["channel_values"]["fixed"] == BIG for t in history)
     mid = await drive("get_tuple", configs[10])
-    assert mid.checkpoint["channel_values"] == {"fixed": "set once", "counter": 10}
+    assert mid.checkpoint["channel_values"] == {"fixed": BIG, "counter": 10}
+    limited = await drive("list", cfg(thread_id), limit=3)
+    assert [t.checkpoint["channel_values"] for t in limited] == [
+        {"fixed": BIG, "counter": i} for i in (24, 23, 22)
+    ]
+    # The value is stored again at most every MAX_REFERENCE_DEPTH checkpoints:
+    raw = boto3.client("dynamodb", endpoint_url=drive.saver.endpoint_url, region_name=REGION)
+    items = raw.query(
+        TableName=drive.saver.table_name,
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": keys.thread_pk(thread_id)}},
+    )["Items"]
+    assert 25 // (limits.MAX_REFERENCE_DEPTH + 1) <= len(items) <= 25
 
 
 async def test_cold_reader_resolves_references(
     drive: Driver, thread_id: str, ddb_endpoint: str, table_name: str
 ) -> None:
     await put_chain(drive, thread_id, [{"a": 1, "b": "x" * 5000}] + [{"a": i} for i in range(2, 6)])
+    drive.saver._cache = type(drive.saver._cache)()  # forget everything: a cold writer
     async with DynamoDBSaver.from_table(
         table_name, endpoint_url=ddb_endpoint, region_name=REGION
     ) as fresh:
@@ -132,6 +149,9 @@ async def test_get_tuple_is_one_request(drive: Driver, thread_id: str) -> None:
     configs = await put_chain(
         drive, thread_id, [{"a": i, "b": "same"} if i == 0 else {"a": i} for i in range(8)]
     )
+    ref_configs = await put_chain(
+        drive, thread_id, [{"big": BIG, "a": 0}, *({"a": i} for i in range(1, 6))], ns="refs"
+    )
     await drive("put_writes", configs[-1], [("a", 1), ("b", 2)], "task-1")
     stats = drive.saver.stats
     stats.reset()
@@ -142,6 +162,14 @@ async def test_get_tuple_is_one_request(drive: Driver, thread_id: str) -> None:
     tup = await drive("get_tuple", configs[3])
     assert stats.total_requests == 1, stats.requests
     assert tup.checkpoint["channel_values"] == {"a": 3, "b": "same"}
+    stats.reset()
+    tup = await drive("get_tuple", ref_configs[1])  # the holder is the row next to it
+    assert stats.total_requests == 1, stats.requests
+    assert tup.checkpoint["channel_values"] == {"big": BIG, "a": 1}
+    stats.reset()
+    tup = await drive("get_tuple", cfg(thread_id, "refs"))  # holder 5 heads back: by key
+    assert stats.requests == {"query": 1, "batch_get_item": 1}, stats.requests
+    assert tup.checkpoint["channel_values"] == {"big": BIG, "a": 5}
     stats.reset()
     await drive("put_writes", configs[-1], [("c", 3)], "task-2")
     assert stats.requests == {"put_item": 1}
@@ -453,7 +481,7 @@ async def test_foreign_items_are_skipped(drive: Driver, thread_id: str) -> None:
 
 
 async def test_delete_copy_prune(drive: Driver, thread_id: str) -> None:
-    steps = [{"a": 0, "b": "held"}] + [{"a": i} for i in range(1, 10)]
+    steps = [{"a": 0, "b": BIG}] + [{"a": i} for i in range(1, 10)]
     configs = await put_chain(drive, thread_id, steps)
     await put_chain(drive, thread_id, [{"c": 1}, {"c": 2}], ns="child:1")
     await drive("put_writes", configs[-1], [("a", "w")], "t")
@@ -466,9 +494,9 @@ async def test_delete_copy_prune(drive: Driver, thread_id: str) -> None:
     ]
     await drive("prune", [copy], strategy="keep_latest")
     kept = await drive("list", {"configurable": {"thread_id": copy}})
-    assert [t.checkpoint["channel_values"] for t in kept] == [{"c": 2}, {"a": 9, "b": "held"}] or [
+    assert [t.checkpoint["channel_values"] for t in kept] == [{"c": 2}, {"a": 9, "b": BIG}] or [
         t.checkpoint["channel_values"] for t in kept
-    ] == [{"a": 9, "b": "held"}, {"c": 2}]
+    ] == [{"a": 9, "b": BIG}, {"c": 2}]
     latest = await drive("get_tuple", cfg(copy))
     assert latest.pending_writes == [("t", "a", "w")]
     await drive("delete_thread", copy)
@@ -483,7 +511,7 @@ async def test_delete_for_runs_keeps_survivors_readable(drive: Driver, thread_id
     versions: dict[str, Any] = {}
     for i in range(6):
         run = run_a if i < 3 else run_b
-        changes = {"held": "from run a", "i": i} if i == 0 else {"i": i}
+        changes = {"held": BIG, "i": i} if i == 0 else {"i": i}
         values.update(changes)
         for k in changes:
             versions[k] = drive.saver.get_next_version(versions.get(k), None)
@@ -498,5 +526,5 @@ async def test_delete_for_runs_keeps_survivors_readable(drive: Driver, thread_id
     await drive("delete_for_runs", [run_a])
     left = await drive("list", cfg(thread_id))
     assert [t.checkpoint["channel_values"] for t in left] == [
-        {"held": "from run a", "i": i} for i in (5, 4, 3)
+        {"held": BIG, "i": i} for i in (5, 4, 3)
     ]
