@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import threading
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import AsyncExitStack
 from datetime import timedelta
@@ -85,6 +86,91 @@ def _compression(
     return Compression(codec, threshold, extra_codecs)
 
 
+class _Clients:
+    """The saver's DynamoDB clients, created lazily and shared by its clones.
+
+    LangGraph clones a saver (``with_allowlist``, a shallow copy) for every run under
+    strict msgpack; the clones share this object, so they share the clients too.
+    """
+
+    def __init__(
+        self,
+        *,
+        region_name: str | None,
+        endpoint_url: str | None,
+        boto_config: Config,
+        client: Any,
+        aclient: Any,
+        session: Any,
+        aiosession: Any,
+    ) -> None:
+        self.region_name = region_name
+        self.endpoint_url = endpoint_url
+        self.boto_config = boto_config
+        self.client = client
+        self.owns_client = client is None
+        self.session = session
+        self.aclient = aclient
+        self.owns_aclient = aclient is None
+        self.aiosession = aiosession
+        self.aclient_loop: asyncio.AbstractEventLoop | None = None
+        self.astack: AsyncExitStack | None = None
+        self.lock = threading.Lock()
+
+    def sync(self) -> Any:
+        if self.client is None:
+            with self.lock:
+                if self.client is None:
+                    import boto3
+
+                    session = self.session or boto3.session.Session()
+                    self.client = session.client(
+                        "dynamodb",
+                        region_name=self.region_name,
+                        endpoint_url=self.endpoint_url,
+                        config=self.boto_config,
+                    )
+        return self.client
+
+    async def async_(self) -> Any:
+        if not self.owns_aclient:
+            return self.aclient
+        loop = asyncio.get_running_loop()
+        if self.aclient is not None and self.aclient_loop is loop:
+            return self.aclient
+        import aioboto3
+
+        session = self.aiosession or aioboto3.Session()
+        stack = AsyncExitStack()
+        aclient = await stack.enter_async_context(
+            session.client(
+                "dynamodb",
+                region_name=self.region_name,
+                endpoint_url=self.endpoint_url,
+                config=self.boto_config,
+            )
+        )
+        if self.aclient is not None and self.aclient_loop is loop:
+            await stack.aclose()  # another task of this loop won the race
+            return self.aclient
+        # A client of another (usually finished) event loop cannot be closed from here.
+        self.astack, self.aclient, self.aclient_loop = stack, aclient, loop
+        return aclient
+
+    def close(self) -> None:
+        if self.owns_client and self.client is not None:
+            self.client.close()
+            self.client = None
+
+    async def aclose(self) -> None:
+        self.close()
+        if self.astack is not None:
+            stack, self.astack = self.astack, None
+            self.aclient = None
+            self.aclient_loop = None
+            await stack.aclose()
+
+
 class DynamoDBSaver(BaseCheckpointSaver[str]):
     """A LangGraph checkpointer on Amazon DynamoDB, with native sync and async I/O.
 
@@ -158,7 +244,6 @@ class DynamoDBSaver(BaseCheckpointSaver[str]):
         self.table_name = table_name
         self.region_name = region_name
         self.endpoint_url = endpoint_url
-        self._boto_config = _default_boto_config(boto_config)
         self._ttl = _ttl_seconds(ttl)
         self._ttl_refresh = bool(ttl_refresh_on_read)
         self._compression = _compression(
@@ -166,14 +251,15 @@ class DynamoDBSaver(BaseCheckpointSaver[str]):
         )
         self._consistent = bool(consistent_reads)
         self._cache = ChannelIndexCache()
-        self._client = client
-        self._owns_client = client is None
-        self._session = session
-        self._aclient = aclient
-        self._owns_aclient = aclient is None
-        self._aiosession = aiosession
-        self._aclient_loop: asyncio.AbstractEventLoop | None = None
-        self._astack: AsyncExitStack | None = None
+        self._clients = _Clients(
+            region_name=region_name,
+            endpoint_url=endpoint_url,
+            boto_config=_default_boto_config(boto_config),
+            client=client,
+            aclient=aclient,
+            session=session,
+            aiosession=aiosession,
+        )
         self.stats = Stats()
 
     # --- constructors and lifecycle -----------------------------------------------------
@@ -215,59 +301,11 @@ class DynamoDBSaver(BaseCheckpointSaver[str]):
 
     def close(self) -> None:
         """Close the sync client if the saver created it."""
-        if self._owns_client and self._client is not None:
-            self._client.close()
-            self._client = None
+        self._clients.close()
 
     async def aclose(self) -> None:
         """Close both clients if the saver created them."""
-        self.close()
-        if self._astack is not None:
-            stack, self._astack = self._astack, None
-            self._aclient = None
-            self._aclient_loop = None
-            await stack.aclose()
-
-    def _get_client(self) -> Any:
-        if self._client is None:
-            import boto3
-
-            session = self._session or boto3.session.Session()
-            self._client = session.client(
-                "dynamodb",
-                region_name=self.region_name,
-                endpoint_url=self.endpoint_url,
-                config=self._boto_config,
-            )
-        return self._client
-
-    async def _get_aclient(self) -> Any:
-        if not self._owns_aclient:
-            return self._aclient
-        loop = asyncio.get_running_loop()
-        if self._aclient is not None and self._aclient_loop is loop:
-            return self._aclient
-        if self._astack is not None:
-            # The client belongs to another (usually finished) event loop.
-            self._astack = None
-            self._aclient = None
-        import aioboto3
-
-        session = self._aiosession or aioboto3.Session()
-        stack = AsyncExitStack()
-        aclient = await stack.enter_async_context(
-            session.client(
-                "dynamodb",
-                region_name=self.region_name,
-                endpoint_url=self.endpoint_url,
-                config=self._boto_config,
-            )
-        )
-        if self._aclient is not None and self._aclient_loop is loop:
-            await stack.aclose()  # another task won the race
-            return self._aclient
-        self._astack, self._aclient, self._aclient_loop = stack, aclient, loop
-        return aclient
+        await self._clients.aclose()
 
     # --- flow plumbing ------------------------------------------------------------------
     def _ctx(self) -> flows.Ctx:
@@ -282,10 +320,10 @@ class DynamoDBSaver(BaseCheckpointSaver[str]):
         )
 
     def _run(self, flow: Flow[Any]) -> Any:
-        return run_sync(flow, self._get_client(), self.stats, self.table_name)
+        return run_sync(flow, self._clients.sync(), self.stats, self.table_name)
 
     async def _arun(self, flow: Flow[Any]) -> Any:
-        return await run_async(flow, await self._get_aclient(), self.stats, self.table_name)
+        return await run_async(flow, await self._clients.async_(), self.stats, self.table_name)
 
     # --- table ----------------------------------------------------------------------------
     def setup(self) -> None:
@@ -327,7 +365,7 @@ class DynamoDBSaver(BaseCheckpointSaver[str]):
         flow = flows.list_checkpoints(
             self._ctx(), config, filter=filter, before=before, limit=limit
         )
-        yield from iterate_sync(flow, self._get_client(), self.stats, self.table_name)
+        yield from iterate_sync(flow, self._clients.sync(), self.stats, self.table_name)
 
     async def alist(
         self,
@@ -342,7 +380,7 @@ class DynamoDBSaver(BaseCheckpointSaver[str]):
             self._ctx(), config, filter=filter, before=before, limit=limit
         )
         async for item in iterate_async(
-            flow, await self._get_aclient(), self.stats, self.table_name
+            flow, await self._clients.async_(), self.stats, self.table_name
         ):
             yield item
 

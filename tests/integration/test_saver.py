@@ -528,3 +528,21 @@ async def test_delete_for_runs_keeps_survivors_readable(drive: Driver, thread_id
     assert [t.checkpoint["channel_values"] for t in left] == [
         {"held": BIG, "i": i} for i in (5, 4, 3)
     ]
+
+
+async def test_allowlist_clones_share_clients_and_read_serde_at_call_time(
+    mode: str, ddb_endpoint: str, table_name: str, thread_id: str
+) -> None:
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    strict = JsonPlusSerializer(allowed_msgpack_modules=None)
+    async with DynamoDBSaver.from_table(
+        table_name, endpoint_url=ddb_endpoint, region_name=REGION, serde=strict
+    ) as saver:
+        clone = saver.with_allowlist([("collections", "OrderedDict")])
+        assert clone is not saver
+        assert clone._clients is saver._clients
+        assert clone.serde is not saver.serde
+        await put_chain(Driver(clone, mode), thread_id, [{"a": 1}])
+        tup = await Driver(saver, mode)("get_tuple", cfg(thread_id))
+        assert tup.checkpoint["channel_values"] == {"a": 1}
