@@ -546,3 +546,50 @@ async def test_allowlist_clones_share_clients_and_read_serde_at_call_time(
         await put_chain(Driver(clone, mode), thread_id, [{"a": 1}])
         tup = await Driver(saver, mode)("get_tuple", cfg(thread_id))
         assert tup.checkpoint["channel_values"] == {"a": 1}
+
+
+async def test_ttl_refresh_on_read_extends_expiry(
+    mode: str, ddb_endpoint: str, table_name: str, thread_id: str
+) -> None:
+    async with DynamoDBSaver.from_table(
+        table_name,
+        endpoint_url=ddb_endpoint,
+        region_name=REGION,
+        ttl=1000,
+        ttl_refresh_on_read=True,
+    ) as saver:
+        drive = Driver(saver, mode)
+        configs = await put_chain(drive, thread_id, [{"big": BIG, "a": 0}, {"a": 1}])
+        await drive("put_writes", configs[-1], [("a", 2)], "t")
+        client = boto3.client("dynamodb", endpoint_url=ddb_endpoint, region_name=REGION)
+
+        def expiries() -> dict[str, int]:
+            items = client.query(
+                TableName=table_name,
+                KeyConditionExpression="pk = :p",
+                ExpressionAttributeValues={":p": {"S": keys.thread_pk(thread_id)}},
+            )["Items"]
+            return {i["sk"]["S"]: int(i["ttl"]["N"]) for i in items}
+
+        before = expiries()
+        await drive("get_tuple", cfg(thread_id))  # fresh: nothing rewritten
+        assert expiries() == before
+        real_ctx = saver._ctx
+
+        def later() -> Any:
+            ctx = real_ctx()
+            ctx.clock = lambda: time.time() + 600  # past half the lifetime
+            return ctx
+
+        saver._ctx = later  # type: ignore[method-assign]
+        tup = await drive("get_tuple", cfg(thread_id))
+        assert tup.checkpoint["channel_values"] == {"big": BIG, "a": 1}
+        after = expiries()
+        latest = keys.head_sk("", configs[-1]["configurable"]["checkpoint_id"])
+        assert after[latest] >= before[latest] + 500
+        writes = [sk for sk in after if sk.startswith(latest[:-1] + "w")]
+        assert writes and all(after[w] >= before[w] + 500 for w in writes)
+        saver._ctx = real_ctx  # type: ignore[method-assign]
+        tup = await drive("get_tuple", cfg(thread_id))
+        assert tup.checkpoint["channel_values"] == {"big": BIG, "a": 1}
+        assert [w[2] for w in tup.pending_writes] == [2]
