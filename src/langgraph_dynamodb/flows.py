@@ -700,6 +700,8 @@ def list_checkpoints(
     before_id = None
     if before is not None:
         before_id = (before.get("configurable") or {}).get("checkpoint_id")
+        if before_id is not None:
+            before_id = keys.require_id(before_id, "checkpoint_id of before")
     remaining = limit
     if remaining is not None and remaining <= 0:
         return

@@ -1,0 +1,185 @@
+"""Payload codecs: zstd, thresholds, raw fallback, unknown codecs, msgpack framing."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from langgraph_dynamodb import limits
+from langgraph_dynamodb.codec import Compression, Compressor, ZstdCompressor, pack, unpack
+from langgraph_dynamodb.errors import ConfigurationError, CorruptItemError
+
+
+class Reverse:
+    """A toy codec (reversible, never smaller) to check pluggable readers."""
+
+    name = "rev"
+
+    def compress(self, data: bytes) -> bytes:
+        return data[::-1]
+
+    def decompress(self, data: bytes) -> bytes:
+        return data[::-1]
+
+
+def compressible(n: int) -> bytes:
+    return (b"the quick brown fox jumps over the lazy dog " * (n // 44 + 1))[:n]
+
+
+# --- zstd -----------------------------------------------------------------------------------
+@given(st.binary(max_size=5000), st.integers(1, 22))
+def test_zstd_round_trip(data: bytes, level: int) -> None:
+    codec = ZstdCompressor(level)
+    assert codec.decompress(codec.compress(data)) == data
+
+
+def test_zstd_is_a_compressor() -> None:
+    assert isinstance(ZstdCompressor(), Compressor)
+    assert ZstdCompressor().name == "zstd"
+    assert ZstdCompressor().level == limits.DEFAULT_ZSTD_LEVEL
+
+
+@given(st.binary(max_size=20_000), st.integers(0, 4096))
+def test_compression_round_trip(data: bytes, threshold: int) -> None:
+    comp = Compression(ZstdCompressor(), threshold=threshold)
+    stored, codec = comp.encode(data)
+    assert codec in (None, "zstd")
+    if codec is None:
+        assert stored == data
+    else:
+        assert len(stored) < len(data)
+    assert comp.decode(stored, codec) == data
+
+
+def test_compressible_data_above_threshold_is_zstd() -> None:
+    data = compressible(50_000)
+    comp = Compression(ZstdCompressor())
+    stored, codec = comp.encode(data)
+    assert codec == "zstd"
+    assert len(stored) < len(data) // 10
+    assert comp.decode(stored, codec) == data
+
+
+def test_below_threshold_is_stored_raw() -> None:
+    comp = Compression(ZstdCompressor(), threshold=1024)
+    data = compressible(1023)
+    assert comp.encode(data) == (data, None)
+    # at the threshold it is compressed
+    stored, codec = comp.encode(compressible(1024))
+    assert codec == "zstd" and comp.decode(stored, codec) == compressible(1024)
+
+
+def test_default_threshold() -> None:
+    comp = Compression(ZstdCompressor())
+    assert comp.threshold == limits.DEFAULT_COMPRESSION_THRESHOLD_BYTES
+    small = compressible(limits.DEFAULT_COMPRESSION_THRESHOLD_BYTES - 1)
+    assert comp.encode(small) == (small, None)
+
+
+def test_incompressible_data_is_stored_raw() -> None:
+    data = os.urandom(20_000)
+    comp = Compression(ZstdCompressor(), threshold=0)
+    assert comp.encode(data) == (data, None)
+
+
+def test_codec_that_does_not_shrink_is_not_used() -> None:
+    comp = Compression(Reverse(), threshold=0)
+    data = b"abcdef" * 100
+    assert comp.encode(data) == (data, None)
+
+
+def test_no_codec_stores_raw() -> None:
+    comp = Compression(None, threshold=0)
+    data = compressible(100_000)
+    assert comp.encode(data) == (data, None)
+    assert comp.decode(data, None) == data
+
+
+def test_reads_zstd_even_when_writing_uncompressed() -> None:
+    zstd = Compression(ZstdCompressor())
+    stored, codec = zstd.encode(compressible(10_000))
+    assert codec == "zstd"
+    assert Compression(None).decode(stored, codec) == compressible(10_000)
+
+
+def test_extra_codecs_are_readable() -> None:
+    data = b"payload"
+    comp = Compression(ZstdCompressor(), extra_codecs={"rev": Reverse()})
+    assert comp.decode(data[::-1], "rev") == data
+
+
+# --- unknown / corrupt ----------------------------------------------------------------------
+def test_unknown_codec_on_read_is_corrupt_item_with_useful_message() -> None:
+    comp = Compression(ZstdCompressor())
+    with pytest.raises(CorruptItemError) as info:
+        comp.decode(b"whatever", "lz4")
+    message = str(info.value)
+    assert "'lz4'" in message
+    assert "extra_codecs" in message
+
+
+def test_undecompressable_payload_is_corrupt_item() -> None:
+    comp = Compression(ZstdCompressor())
+    with pytest.raises(CorruptItemError, match="zstd"):
+        comp.decode(b"not a zstd frame", "zstd")
+    stored, codec = comp.encode(compressible(10_000))
+    with pytest.raises(CorruptItemError):
+        comp.decode(stored[: len(stored) // 2], codec)
+
+
+def test_invalid_msgpack_is_corrupt_item() -> None:
+    with pytest.raises(CorruptItemError, match="msgpack"):
+        unpack(b"\xc1")
+    with pytest.raises(CorruptItemError):
+        unpack(pack({"a": [1, 2, 3]})[:-1])
+
+
+# --- configuration --------------------------------------------------------------------------
+@pytest.mark.parametrize("level", [0, 23, -1, 3.0, "3", True, None])
+def test_invalid_zstd_levels(level: object) -> None:
+    with pytest.raises(ConfigurationError, match="level"):
+        ZstdCompressor(level)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("level", [1, 3, 22])
+def test_valid_zstd_levels(level: int) -> None:
+    assert ZstdCompressor(level).level == level
+
+
+@pytest.mark.parametrize("threshold", [-1, 1.5, "10", True, None])
+def test_invalid_thresholds(threshold: object) -> None:
+    with pytest.raises(ConfigurationError, match="threshold"):
+        Compression(ZstdCompressor(), threshold=threshold)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("codec", ["zstd", object(), 1])
+def test_invalid_codec_objects(codec: object) -> None:
+    with pytest.raises(ConfigurationError):
+        Compression(codec)  # type: ignore[arg-type]
+
+
+def test_configuration_error_is_a_value_error() -> None:
+    with pytest.raises(ValueError):
+        ZstdCompressor(0)
+
+
+# --- msgpack framing ------------------------------------------------------------------------
+payloads = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**64 - 1)
+    | st.text()
+    | st.binary(max_size=64),
+    lambda inner: (
+        st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=8), inner, max_size=5)
+    ),
+    max_leaves=20,
+)
+
+
+@given(payloads)
+def test_pack_round_trip(obj: object) -> None:
+    assert unpack(pack(obj)) == obj
