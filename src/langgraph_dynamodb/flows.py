@@ -304,13 +304,15 @@ def put(
         parent_id=target.checkpoint_id,
         plan=plan,
         expires_at=expires_at,
+        now=ctx.clock(),
+        ttl_seconds=ctx.ttl_seconds,
     )
     if prepared.chunks:
         yield from batch_write(ctx, puts=prepared.chunks)
     yield ctx.call("put_item", Item=prepared.head)
     key = (target.thread_id, target.checkpoint_ns, checkpoint_id)
     ctx.cache.put(key, prepared.index)
-    ctx.cache.note_head(key)
+    ctx.cache.note_head(key, target.checkpoint_id)
     return it.make_config(target.thread_id, target.checkpoint_ns, checkpoint_id)
 
 
@@ -543,8 +545,12 @@ class NsReader:
         *,
         prefer_paging: bool,
         config: RunnableConfig | None = None,
+        digests: bool = False,
     ) -> Flow[CheckpointTuple | None]:
-        """Assemble the tuple of ``head``; ``None`` if a part of it is gone."""
+        """Assemble the tuple of ``head``; ``None`` if a part of it is gone.
+
+        With ``digests``, list values are fingerprinted so that the next ``put`` on top
+        of this checkpoint can store only what is appended."""
         ctx = self.ctx
         while not self.writes_complete(head):
             yield from self.next_page()
@@ -579,10 +585,7 @@ class NsReader:
             except it.Broken as exc:
                 _skip(head, str(exc))
                 return None
-            key = (self.thread_id, self.checkpoint_ns, head.checkpoint_id)
-            ctx.cache.put(key, it.index_of(head, ctx.compression, versions, self.by_id.get))
-            ctx.cache.note_head(key, (w.sk for w in writes))
-            return it.assemble(
+            found = it.assemble(
                 serde=ctx.serde,
                 compression=ctx.compression,
                 head=head,
@@ -592,6 +595,19 @@ class NsReader:
                 checkpoint_ns=self.checkpoint_ns,
                 config=config,
             )
+            key = (self.thread_id, self.checkpoint_ns, head.checkpoint_id)
+            index = it.index_of(
+                head,
+                ctx.compression,
+                versions,
+                self.by_id.get,
+                values,
+                found.checkpoint["channel_values"],
+                ctx.serde if digests else None,
+            )
+            ctx.cache.put(key, index)
+            ctx.cache.note_head(key, head.parent_id, (w.sk for w in writes))
+            return found
 
 
 def _skip(head: it.Head, why: str) -> None:
@@ -636,8 +652,10 @@ def get_tuple(ctx: Ctx, config: RunnableConfig) -> Flow[CheckpointTuple | None]:
         if target.checkpoint_id is not None:
             if head.checkpoint_id != target.checkpoint_id:
                 return None
-            return (yield from reader.resolve(head, prefer_paging=False, config=config))
-        found = yield from reader.resolve(head, prefer_paging=False)
+            return (
+                yield from reader.resolve(head, prefer_paging=False, config=config, digests=True)
+            )
+        found = yield from reader.resolve(head, prefer_paging=False, digests=True)
         if found is not None:
             if ctx.ttl_refresh_on_read:
                 yield from _refresh(ctx, reader, head, found)
@@ -671,7 +689,7 @@ def _rewrite_whole(ctx: Ctx, reader: NsReader, head: it.Head) -> Flow[bool]:
         final=True,
     )
     expires_at = ctx.expires_at() if ctx.ttl_seconds is not None else head.expires_at
-    rebuilt = it.rebuild_head(head, ctx.compression, values, versions, expires_at)
+    rebuilt = it.rebuild_head(head, ctx.compression, ctx.serde, values, versions, expires_at)
     writes = reader.writes.get(head.checkpoint_id, [])
     refreshed = [it.with_expiry(w.raw, expires_at) for w in writes]
     if rebuilt.chunks or refreshed:
@@ -679,7 +697,7 @@ def _rewrite_whole(ctx: Ctx, reader: NsReader, head: it.Head) -> Flow[bool]:
     yield ctx.call("put_item", Item=rebuilt.head)
     key = (reader.thread_id, reader.checkpoint_ns, head.checkpoint_id)
     ctx.cache.put(key, rebuilt.index)
-    ctx.cache.note_head(key, (w.sk for w in writes))
+    ctx.cache.note_head(key, head.parent_id, (w.sk for w in writes))
     return True
 
 
@@ -968,7 +986,8 @@ def _keep_latest(ctx: Ctx, reader: NsReader) -> Flow[set[str]]:
             cursor = parent
         keep: set[str] = set()
         for kept in chain:
-            if kept.body(ctx.compression).refs:
+            kept_body = kept.body(ctx.compression)
+            if kept_body.refs or kept_body.deltas:
                 yield from _rewrite_whole(ctx, reader, kept)
             elif kept.chunk_ref is not None:
                 keep.update(k[keys.SK]["S"] for k in kept.chunk_ref.keys(reader.pk))
@@ -1030,7 +1049,9 @@ def delete_for_runs(ctx: Ctx, run_ids: Sequence[str]) -> Flow[None]:
                 if head.checkpoint_id in gone:
                     continue
                 body = head.body(ctx.compression)
-                if any(ref[0] in gone for ref in body.refs.values()):
+                needs = {ref[0] for ref in body.refs.values()}
+                needs.update(h for d in body.deltas.values() for h in d[2])
+                if needs & gone:
                     yield from _rewrite_whole(ctx, reader, head)
             for head in reader.heads:
                 if head.checkpoint_id in gone:

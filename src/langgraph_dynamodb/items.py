@@ -203,6 +203,7 @@ class HeadBody:
     stored: dict[str, TypedValue | None]
     stored_versions: dict[str, Any]
     refs: dict[str, tuple[str | None, int, int]]
+    deltas: dict[str, tuple[str, int, list[str], TypedValue]] = field(default_factory=dict)
 
 
 @dataclass
@@ -261,6 +262,10 @@ class Head:
                     refs={
                         ch: (r[0], int(r[1]), int(r[2]) if len(r) > 2 else UNKNOWN_SIZE)
                         for ch, r in raw["r"].items()
+                    },
+                    deltas={
+                        ch: (str(d[0]), int(d[1]), [str(x) for x in d[2]], (d[3], d[4]))
+                        for ch, d in raw.get("d", {}).items()
                     },
                 )
             except (KeyError, TypeError, IndexError, ValueError) as exc:
@@ -371,13 +376,29 @@ def decode_item(item: AttrMap) -> Decoded | None:
 
 # --- channel references -----------------------------------------------------------------
 class ChannelRef(NamedTuple):
-    """Where the value of one channel of a checkpoint is stored, and its size."""
+    """Where the value of one channel of a checkpoint is stored, and what it is like.
+
+    Attributes:
+        version: The channel version.
+        holder: The head that stores the value (whole, or as an append-only delta).
+        depth: How many checkpoints back the holder is (0: this head).
+        holder_expires: Earliest expiry of the heads needed to read the value.
+        size: Serialized size of the whole value (an estimate for deltas).
+        list_len: Length of the value when it is a list.
+        list_digest: Digest of the serializations of its elements, when a list.
+        chain: Heads below the holder that the holder's delta builds on.
+        chain_bytes: Bytes of the deltas in the holder and its chain.
+    """
 
     version: Any
     holder: str
     depth: int
     holder_expires: int | None
     size: int
+    list_len: int | None = None
+    list_digest: bytes | None = None
+    chain: tuple[str, ...] = ()
+    chain_bytes: int = 0
 
 
 ChannelIndex = dict[str, ChannelRef]
@@ -394,7 +415,7 @@ class ChannelIndexCache:
     def __init__(self, size: int = limits.CHANNEL_INDEX_CACHE_SIZE) -> None:
         self._size = size
         self._data: OrderedDict[tuple[str, str, str], ChannelIndex] = OrderedDict()
-        self._writes: OrderedDict[tuple[str, str, str], set[str]] = OrderedDict()
+        self._heads: OrderedDict[tuple[str, str, str], tuple[str | None, set[str]]] = OrderedDict()
         self._latest: dict[tuple[str, str], str] = {}
         self._lock = threading.Lock()
 
@@ -414,13 +435,15 @@ class ChannelIndexCache:
             while len(self._data) > self._size:
                 self._data.popitem(last=False)
 
-    def note_head(self, key: tuple[str, str, str], writes: Iterable[str] = ()) -> None:
-        """Remember a head this saver wrote or read, and the writes items it knows of."""
+    def note_head(
+        self, key: tuple[str, str, str], parent: str | None, writes: Iterable[str] = ()
+    ) -> None:
+        """Remember a head this saver wrote or read: its parent and its writes items."""
         with self._lock:
-            self._writes[key] = set(writes)
-            self._writes.move_to_end(key)
-            while len(self._writes) > self._size:
-                self._writes.popitem(last=False)
+            self._heads[key] = (parent, set(writes))
+            self._heads.move_to_end(key)
+            while len(self._heads) > self._size:
+                self._heads.popitem(last=False)
             ns_key = (key[0], key[1])
             if key[2] >= self._latest.get(ns_key, ""):
                 self._latest[ns_key] = key[2]
@@ -430,38 +453,64 @@ class ChannelIndexCache:
     def note_writes(self, key: tuple[str, str, str], sks: Iterable[str]) -> None:
         """Remember writes items this saver stored for a head."""
         with self._lock:
-            known = self._writes.get(key)
+            known = self._heads.get(key)
             if known is not None:
-                known.update(sks)
+                known[1].update(sks)
 
     def expected_items(
         self, thread_id: str, checkpoint_ns: str, checkpoint_id: str | None
     ) -> int | None:
-        """How many items a read of this head (latest if no id) should ask for, if known:
-        the head, its writes, and one older item that shows the writes are complete."""
+        """How many items a read of this head (latest if no id) should ask for, if known.
+
+        That is the head and its writes, then every older head (with its writes) down to
+        the last one the head's references and delta chains need, plus one item that
+        shows the writes are complete; so the read is one Query.
+        """
         with self._lock:
             cp = checkpoint_id or self._latest.get((thread_id, checkpoint_ns))
-            known = self._writes.get((thread_id, checkpoint_ns, cp)) if cp else None
-            return None if known is None else len(known) + 2
+            if cp is None:
+                return None
+            index = self._data.get((thread_id, checkpoint_ns, cp), {})
+            needed = {r.holder for r in index.values()}
+            needed.update(c for r in index.values() for c in r.chain)
+            count = 0
+            cursor: str | None = cp
+            for _ in range(limits.MAX_HINT_WALK):
+                if cursor is None:
+                    return count + 1
+                known = self._heads.get((thread_id, checkpoint_ns, cursor))
+                if known is None:
+                    return None
+                count += 1 + len(known[1])
+                needed.discard(cursor)
+                if not needed:
+                    return count + 1
+                cursor = known[0]
+            return None
 
     def discard_thread(self, thread_id: str) -> None:
         """Forget every head of a thread (after it was deleted or pruned)."""
         with self._lock:
             for key in [k for k in self._data if k[0] == thread_id]:
                 del self._data[key]
-            for key in [k for k in self._writes if k[0] == thread_id]:
-                del self._writes[key]
+            for key in [k for k in self._heads if k[0] == thread_id]:
+                del self._heads[key]
             for ns_key in [k for k in self._latest if k[0] == thread_id]:
                 del self._latest[ns_key]
 
 
 @dataclass(frozen=True)
 class ChannelPlan:
-    """Which channels a new head stores and which it references."""
+    """Which channels a new head stores and which it references.
+
+    ``bases`` are the parent's entries of stored channels: a list that only grew since
+    is stored as the appended tail on top of its base (an append-only delta).
+    """
 
     stored: list[str]
     refs: dict[str, tuple[str | None, int, int]]
     index: ChannelIndex
+    bases: ChannelIndex = field(default_factory=dict)
 
 
 def plan_channels(
@@ -512,7 +561,93 @@ def plan_channels(
             index[ch] = ChannelRef(ver, cp_id, 0, expires_at, UNKNOWN_SIZE)
         else:
             refs[ch] = (None, 0, UNKNOWN_SIZE)
-    return ChannelPlan(stored, refs, index)
+    bases = {ch: parent_index[ch] for ch in stored if parent_index and ch in parent_index}
+    return ChannelPlan(stored, refs, index, bases)
+
+
+def list_digest(
+    serde: SerializerProtocol, value: list[Any], ch: str, upto: int
+) -> tuple[bytes, bytes]:
+    """Digests of the serializations of a list's first ``upto`` elements and of all of them.
+
+    Comparing these with the parent's detects an append-only change safely, even if an
+    element was mutated in place.
+    """
+    h = hashlib.blake2b(digest_size=16)
+    prefix = h.digest() if upto == 0 else b""
+    for i, element in enumerate(value):
+        type_, data = dumps(serde, element, f"an element of channel {ch!r}")
+        h.update(type_.encode())
+        h.update(len(data).to_bytes(8, "big"))
+        h.update(data)
+        if i + 1 == upto:
+            prefix = h.digest()
+    return prefix, h.digest()
+
+
+def _usable_base(base: ChannelRef | None, now: float, ttl_seconds: float | None) -> bool:
+    return (
+        base is not None
+        and base.list_len is not None
+        and base.list_digest is not None
+        and len(base.chain) + 1 < limits.MAX_DELTA_CHAIN
+        and (
+            ttl_seconds is None
+            or base.holder_expires is None
+            or base.holder_expires - now >= ttl_seconds / 2
+        )
+    )
+
+
+def encode_stored(
+    serde: SerializerProtocol,
+    ch: str,
+    value: Any,
+    version: Any,
+    base: ChannelRef | None,
+    *,
+    checkpoint_id: str,
+    expires_at: int | None,
+    now: float,
+    ttl_seconds: float | None,
+) -> tuple[TypedValue | None, list[Any] | None, ChannelRef]:
+    """Encode one changed channel: whole (``TypedValue``) or as a delta entry.
+
+    Returns:
+        The whole value (or None), the delta entry (or None), and its index entry.
+    """
+    if type(value) is not list:
+        typed = dumps(serde, value, f"channel {ch!r}")
+        return typed, None, ChannelRef(version, checkpoint_id, 0, expires_at, len(typed[1]))
+    usable = _usable_base(base, now, ttl_seconds)
+    upto = base.list_len if usable and base is not None and base.list_len is not None else 0
+    prefix, full = list_digest(serde, value, ch, upto if upto <= len(value) else -1)
+    if usable and base is not None and upto <= len(value) and prefix == base.list_digest:
+        tail = dumps(serde, value[upto:], f"channel {ch!r}")
+        chain_bytes = base.chain_bytes + len(tail[1])
+        if chain_bytes <= max(base.size, limits.DELTA_MIN_BUDGET_BYTES):
+            expires = (
+                expires_at
+                if base.holder_expires is None
+                else min(x for x in (expires_at, base.holder_expires) if x is not None)
+            )
+            chain = (base.holder, *base.chain)
+            entry = [base.holder, upto, list(chain), tail[0], tail[1]]
+            ref = ChannelRef(
+                version,
+                checkpoint_id,
+                0,
+                expires,
+                base.size + len(tail[1]),
+                len(value),
+                full,
+                chain,
+                chain_bytes,
+            )
+            return None, entry, ref
+    typed = dumps(serde, value, f"channel {ch!r}")
+    ref = ChannelRef(version, checkpoint_id, 0, expires_at, len(typed[1]), len(value), full)
+    return typed, None, ref
 
 
 # --- building items ---------------------------------------------------------------------
@@ -536,6 +671,8 @@ def build_head(
     parent_id: str | None,
     plan: ChannelPlan,
     expires_at: int | None,
+    now: float = 0.0,
+    ttl_seconds: float | None = None,
 ) -> PreparedPut:
     """Build the head item (and chunks) of a checkpoint."""
     pk = keys.thread_pk(thread_id)
@@ -543,12 +680,36 @@ def build_head(
     values = checkpoint["channel_values"]
     skeleton = {k: v for k, v in checkpoint.items() if k != "channel_values"}
     stored: dict[str, TypedValue | None] = {}
+    deltas: dict[str, list[Any]] = {}
     stored_versions: dict[str, Any] = {}
     versions = checkpoint["channel_versions"]
+    index = dict(plan.index)
     for ch in plan.stored:
-        stored[ch] = dumps(serde, values[ch], f"channel {ch!r}") if ch in values else None
+        version = versions.get(ch)
         if ch in versions:
-            stored_versions[ch] = versions[ch]
+            stored_versions[ch] = version
+        if ch not in values:
+            stored[ch] = None
+            if ch in index:
+                index[ch] = index[ch]._replace(size=0)
+            continue
+        whole, delta, ref = encode_stored(
+            serde,
+            ch,
+            values[ch],
+            version,
+            plan.bases.get(ch),
+            checkpoint_id=checkpoint["id"],
+            expires_at=expires_at,
+            now=now,
+            ttl_seconds=ttl_seconds,
+        )
+        if delta is not None:
+            deltas[ch] = delta
+        else:
+            stored[ch] = whole
+        if ch in versions:
+            index[ch] = ref
     structure = {
         "c": list(dumps(serde, skeleton, "the checkpoint's versions")),
         "m": list(dumps(serde, metadata, "the checkpoint metadata")),
@@ -556,15 +717,9 @@ def build_head(
         "sv": stored_versions,
         "r": {ch: list(r) for ch, r in plan.refs.items()},
     }
+    if deltas:
+        structure["d"] = deltas
     framed = frame_payload(structure, compression, pk, expires_at)
-    index = {
-        ch: (
-            r._replace(size=len(stored[ch][1]) if stored.get(ch) is not None else 0)  # type: ignore[index]
-            if ch in stored
-            else r
-        )
-        for ch, r in plan.index.items()
-    }
     head: AttrMap = {
         keys.PK: s_attr(pk),
         keys.SK: s_attr(sk),
@@ -698,6 +853,43 @@ class Broken(Exception):
     """A head can never be assembled: a part it depends on is gone or expired."""
 
 
+Parts = list[tuple[TypedValue, int]]
+"""A channel value as stored: a whole value, then appended tails, each with the length
+the list had before it (-1 for the whole value)."""
+
+
+class _Need(Exception):
+    def __init__(self, ids: set[str]) -> None:
+        super().__init__(sorted(ids))
+        self.ids = ids
+
+
+def _entry_parts(
+    head: Head, ch: str, compression: Compression, find_head: Callable[[str], Head | None]
+) -> Parts | None:
+    """The parts of the value ``head`` stores for ``ch``; None if stored as removed."""
+    body = head.body(compression)
+    if ch in body.stored:
+        value = body.stored[ch]
+        return None if value is None else [(value, -1)]
+    if ch in body.deltas:
+        base_id, base_len, chain, tail = body.deltas[ch]
+        missing = {h for h in chain if (x := find_head(h)) is None or x.needs_chunks()}
+        if missing:
+            raise _Need(missing)
+        base = find_head(base_id)
+        assert base is not None
+        base_parts = _entry_parts(base, ch, compression, find_head)
+        if base_parts is None:
+            raise Broken(f"the delta base {base_id!r} of channel {ch!r} stores no value")
+        return [*base_parts, (tail, base_len)]
+    raise Broken(f"head {head.checkpoint_id!r} does not store channel {ch!r}")
+
+
+def _stores(body: HeadBody, ch: str) -> bool:
+    return ch in body.stored or ch in body.deltas
+
+
 def resolve_values(
     head: Head,
     compression: Compression,
@@ -706,67 +898,81 @@ def resolve_values(
     older_heads: Callable[[], Iterable[Head]],
     *,
     final: bool,
-) -> dict[str, TypedValue]:
-    """Collect the stored values of every channel of a head, following references.
+) -> dict[str, Parts]:
+    """Collect the stored parts of every channel of a head, following references and
+    delta chains.
 
     Args:
         head: The head to resolve.
         compression: To decode holder payloads.
         versions: The head's channel versions.
-        find_head: Looks up a holder head by checkpoint id among items read so far.
+        find_head: Looks up a head by checkpoint id among items read so far.
         older_heads: Heads older than ``head`` read so far, newest first (for references
             written without a known holder).
         final: No more items can be read; what is missing is missing.
 
     Raises:
         Unresolved: More items are needed (only when not ``final``).
-        Broken: A holder is missing and ``final``.
+        Broken: A head it depends on is missing and ``final``, or inconsistent.
     """
     body = head.body(compression)
-    out: dict[str, TypedValue] = {}
+    out: dict[str, Parts] = {}
     need_holders: set[str] = set()
     need_search: set[str] = set()
     for ch, ver in versions.items():
-        if ch in body.stored:
-            value = body.stored[ch]
-            if value is not None:
-                out[ch] = value
-            continue
-        if ch not in body.refs:
-            continue
-        holder_id = body.refs[ch][0]
-        if holder_id is not None:
-            holder = find_head(holder_id)
-            if holder is None or holder.needs_chunks():
-                need_holders.add(holder_id)
+        try:
+            if _stores(body, ch):
+                parts = _entry_parts(head, ch, compression, find_head)
+            elif ch not in body.refs:
                 continue
-            hbody = holder.body(compression)
-            if ch not in hbody.stored or hbody.stored_versions.get(ch, ver) != ver:
-                raise Broken(f"holder {holder_id!r} does not store channel {ch!r} at {ver!r}")
-            value = hbody.stored[ch]
-        else:
-            value = None
-            found = False
-            for older in older_heads():
-                if older.needs_chunks():
+            elif (holder_id := body.refs[ch][0]) is not None:
+                holder = find_head(holder_id)
+                if holder is None or holder.needs_chunks():
+                    need_holders.add(holder_id)
                     continue
-                obody = older.body(compression)
-                if ch in obody.stored and obody.stored_versions.get(ch) == ver:
-                    value, found = obody.stored[ch], True
-                    break
-            if not found:
-                need_search.add(ch)
-                continue
-        if value is not None:
-            out[ch] = value
+                hbody = holder.body(compression)
+                if not _stores(hbody, ch) or hbody.stored_versions.get(ch, ver) != ver:
+                    raise Broken(f"holder {holder_id!r} does not store channel {ch!r} at {ver!r}")
+                parts = _entry_parts(holder, ch, compression, find_head)
+            else:
+                found = None
+                for older in older_heads():
+                    if older.needs_chunks():
+                        continue
+                    obody = older.body(compression)
+                    if _stores(obody, ch) and obody.stored_versions.get(ch) == ver:
+                        found = older
+                        break
+                if found is None:
+                    need_search.add(ch)
+                    continue
+                parts = _entry_parts(found, ch, compression, find_head)
+        except _Need as need:
+            need_holders |= need.ids
+            continue
+        if parts is not None:
+            out[ch] = parts
     if need_holders or need_search:
         if final and not need_holders:
             # A value stored nowhere at that version: absent, as in InMemorySaver.
             return out
         if final:
-            raise Broken(f"holders {sorted(need_holders)} are missing")
+            raise Broken(f"heads {sorted(need_holders)} are missing")
         raise Unresolved(need_holders, need_search)
     return out
+
+
+def join_parts(serde: SerializerProtocol, parts: Parts, what: str) -> Any:
+    """Deserialize a stored value: the whole value, then each appended tail."""
+    value = loads(serde, parts[0][0], what)
+    for typed, base_len in parts[1:]:
+        if not isinstance(value, list) or len(value) != base_len:
+            raise CorruptItemError(
+                f"{what}: a delta expects a list of {base_len} items under it, found "
+                f"{len(value) if isinstance(value, list) else type(value).__name__}"
+            )
+        value = value + loads(serde, typed, what)
+    return value
 
 
 def pending_writes(
@@ -801,7 +1007,7 @@ def assemble(
     serde: SerializerProtocol,
     compression: Compression,
     head: Head,
-    values: Mapping[str, TypedValue],
+    values: Mapping[str, Parts],
     writes: Iterable[WritesItem],
     thread_id: str,
     checkpoint_ns: str,
@@ -809,7 +1015,7 @@ def assemble(
 ) -> CheckpointTuple:
     """Build the ``CheckpointTuple`` of a resolved head."""
     skeleton = dict(head.skeleton(serde, compression))
-    channel_values = {ch: loads(serde, v, f"channel {ch!r}") for ch, v in values.items()}
+    channel_values = {ch: join_parts(serde, p, f"channel {ch!r}") for ch, p in values.items()}
     checkpoint = cast(Checkpoint, {**skeleton, "channel_values": channel_values})
     return CheckpointTuple(
         config=config or make_config(thread_id, checkpoint_ns, head.checkpoint_id),
@@ -827,21 +1033,57 @@ def index_of(
     compression: Compression,
     versions: Mapping[str, Any],
     find_head: Callable[[str], Head | None],
+    parts: Mapping[str, Parts],
+    channel_values: Mapping[str, Any],
+    serde: SerializerProtocol | None = None,
 ) -> ChannelIndex:
-    """The channel index of a read head, to remember for writing its children."""
+    """The channel index of a read head, to remember for writing its children.
+
+    With ``serde``, list values also get their element digest, so a child that appends
+    to them can be stored as a delta.
+    """
     body = head.body(compression)
     index: ChannelIndex = {}
     for ch, ver in versions.items():
-        if ch in body.stored:
-            value = body.stored[ch]
-            size = len(value[1]) if value is not None else 0
-            index[ch] = ChannelRef(ver, head.checkpoint_id, 0, head.expires_at, size)
+        if ch not in parts:
+            if ch in body.stored:  # stored as removed
+                index[ch] = ChannelRef(ver, head.checkpoint_id, 0, head.expires_at, 0)
+            continue
+        if _stores(body, ch):
+            holder, depth = head, 0
         elif ch in body.refs and body.refs[ch][0] is not None:
-            holder, depth, size = body.refs[ch]
-            assert holder is not None
-            found = find_head(holder)
-            expires = found.expires_at if found is not None else head.expires_at
-            index[ch] = ChannelRef(ver, holder, depth, expires, size)
+            found = find_head(str(body.refs[ch][0]))
+            if found is None:
+                continue
+            holder, depth = found, body.refs[ch][1]
+        else:
+            continue
+        hbody = holder.body(compression)
+        chain = tuple(hbody.deltas[ch][2]) if ch in hbody.deltas else ()
+        expiries = [
+            e
+            for e in (
+                holder.expires_at,
+                *(getattr(find_head(c), "expires_at", None) for c in chain),
+            )
+            if e is not None
+        ]
+        ch_parts = parts[ch]
+        value = channel_values.get(ch)
+        digest = None
+        if serde is not None and type(value) is list:
+            digest = list_digest(serde, value, ch, 0)[1]
+        index[ch] = ChannelRef(
+            ver,
+            holder.checkpoint_id,
+            depth,
+            min(expiries) if expiries else None,
+            sum(len(p[0][1]) for p in ch_parts),
+            len(value) if type(value) is list else None,
+            digest,
+            chain,
+            sum(len(p[0][1]) for p in ch_parts[1:]),
+        )
     return index
 
 
@@ -853,16 +1095,24 @@ def versions_of(serde: SerializerProtocol, head: Head, compression: Compression)
 def rebuild_head(
     head: Head,
     compression: Compression,
-    values: Mapping[str, TypedValue],
+    serde: SerializerProtocol,
+    values: Mapping[str, Parts],
     versions: Mapping[str, Any],
     expires_at: int | None,
 ) -> PreparedPut:
-    """The same checkpoint with every channel value inline (no references)."""
+    """The same checkpoint with every channel value whole and inline (no references,
+    no deltas)."""
     body = head.body(compression)
+    whole: dict[str, TypedValue] = {}
+    for ch, parts in values.items():
+        if len(parts) == 1:
+            whole[ch] = parts[0][0]
+        else:
+            whole[ch] = dumps(serde, join_parts(serde, parts, f"channel {ch!r}"), f"channel {ch!r}")
     structure = {
         "c": list(body.skeleton),
         "m": list(body.metadata),
-        "s": {ch: (list(values[ch]) if ch in values else None) for ch in versions},
+        "s": {ch: (list(whole[ch]) if ch in whole else None) for ch in versions},
         "sv": dict(versions),
         "r": {},
     }
@@ -877,7 +1127,7 @@ def rebuild_head(
         item[keys.TTL] = n_attr(expires_at)
     index = {
         ch: ChannelRef(
-            ver, head.checkpoint_id, 0, expires_at, len(values[ch][1]) if ch in values else 0
+            ver, head.checkpoint_id, 0, expires_at, len(whole[ch][1]) if ch in whole else 0
         )
         for ch, ver in versions.items()
     }

@@ -40,9 +40,22 @@ LIST_QUERY_LIMIT = 200
 #: again (a keyframe), which bounds how far a read has to look.
 MAX_REFERENCE_DEPTH = 6
 
+#: A list channel that only grew is stored as the appended tail on top of the previous
+#: version (an append-only delta), so a chat turn writes what it adds, not the history
+#: again. A read needs every head of the chain, so chains are at most this long...
+MAX_DELTA_CHAIN = 12
+
+#: ...and their deltas together at most as large as the whole value (or this many bytes,
+#: for small values); past either bound the whole value is stored again (a keyframe).
+DELTA_MIN_BUDGET_BYTES = 4096
+
 #: Unchanged channels whose serialized value is at most this many bytes are stored again
 #: rather than referenced: cheaper than a read that has to reach the holder.
 SMALL_VALUE_INLINE_BYTES = 512
+
+#: How many heads back the saver's read hint may walk (covers reference depth and delta
+#: chains with room to spare).
+MAX_HINT_WALK = 64
 
 #: Heads whose channel layout the saver remembers (for references), per saver instance.
 CHANNEL_INDEX_CACHE_SIZE = 4096

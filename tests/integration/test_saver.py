@@ -167,9 +167,15 @@ async def test_get_tuple_is_one_request(drive: Driver, thread_id: str) -> None:
     assert stats.total_requests == 1, stats.requests
     assert tup.checkpoint["channel_values"] == {"big": BIG, "a": 1}
     stats.reset()
-    tup = await drive("get_tuple", cfg(thread_id, "refs"))  # holder 5 heads back: by key
-    assert stats.requests == {"query": 1, "batch_get_item": 1}, stats.requests
+    tup = await drive("get_tuple", cfg(thread_id, "refs"))  # holder 5 heads back
+    assert stats.requests == {"query": 1}, stats.requests  # the saver knows how far to read
     assert tup.checkpoint["channel_values"] == {"big": BIG, "a": 5}
+    async with DynamoDBSaver.from_table(
+        drive.saver.table_name, endpoint_url=drive.saver.endpoint_url, region_name=REGION
+    ) as cold:  # a new process knows nothing: reads a few items, fetches the holder by key
+        tup = await Driver(cold, drive.mode)("get_tuple", cfg(thread_id, "refs"))
+        assert cold.stats.requests == {"query": 1, "batch_get_item": 1}, cold.stats.requests
+        assert tup.checkpoint["channel_values"] == {"big": BIG, "a": 5}
     stats.reset()
     await drive("put_writes", configs[-1], [("c", 3)], "task-2")
     assert stats.requests == {"put_item": 1}
@@ -593,3 +599,91 @@ async def test_ttl_refresh_on_read_extends_expiry(
         tup = await drive("get_tuple", cfg(thread_id))
         assert tup.checkpoint["channel_values"] == {"big": BIG, "a": 1}
         assert [w[2] for w in tup.pending_writes] == [2]
+
+
+def _head_sizes(saver: DynamoDBSaver, thread_id: str, ns: str = "") -> list[int]:
+    client = boto3.client("dynamodb", endpoint_url=saver.endpoint_url, region_name=REGION)
+    items = client.query(
+        TableName=saver.table_name,
+        KeyConditionExpression="pk = :p AND begins_with(sk, :c)",
+        ExpressionAttributeValues={
+            ":p": {"S": keys.thread_pk(thread_id)},
+            ":c": {"S": keys.ns_prefix(ns)},
+        },
+    )["Items"]
+    return [len(i["p"]["B"]) for i in items if i["sk"]["S"].endswith(keys.HEAD_MARK)]
+
+
+def _prose(i: int) -> str:
+    words = ["alpha", "incident", "latency", "deploy", "rollback", "quorum", "shard", "cache"]
+    return " ".join(words[(i * 7 + j * 3) % len(words)] + str((i * j) % 97) for j in range(150))
+
+
+async def test_append_only_lists_store_only_what_was_added(drive: Driver, thread_id: str) -> None:
+    turns = 40
+    steps = [{"messages": [_prose(i) for i in range(n + 1)]} for n in range(turns)]
+    configs = await put_chain(drive, thread_id, steps)
+    sizes = _head_sizes(drive.saver, thread_id)
+    full = len(
+        drive.saver._compression.encode(drive.saver.serde.dumps_typed(steps[-1]["messages"])[1])[0]
+    )
+    small = [s for s in sizes if s < full / 4]
+    # Most heads hold one message (a delta); keyframes are bounded by the chain limits.
+    assert len(small) >= turns - turns // 4, sizes
+    assert sum(sizes) < turns * full / 4, (sum(sizes), full)
+    for n in (0, 1, 11, 12, 13, 25, turns - 1):
+        tup = await drive("get_tuple", configs[n])
+        assert tup.checkpoint["channel_values"]["messages"] == steps[n]["messages"]
+    history = await drive("list", cfg(thread_id))
+    assert [t.checkpoint["channel_values"]["messages"] for t in history] == [
+        s["messages"] for s in reversed(steps)
+    ]
+
+
+async def test_in_place_changes_are_not_taken_for_appends(drive: Driver, thread_id: str) -> None:
+    first = [_prose(1), _prose(2)]
+    edited = [_prose(1) + " (edited)", _prose(2), _prose(3)]
+    shorter = [_prose(9)]
+    configs = await put_chain(
+        drive, thread_id, [{"m": first}, {"m": edited}, {"m": shorter}, {"m": shorter + ["x"]}]
+    )
+    for config, expected in zip(configs, [first, edited, shorter, shorter + ["x"]], strict=True):
+        tup = await drive("get_tuple", config)
+        assert tup.checkpoint["channel_values"]["m"] == expected
+
+
+async def test_delta_chains_survive_cold_reads_prune_and_run_deletion(
+    drive: Driver, thread_id: str, ddb_endpoint: str, table_name: str
+) -> None:
+    run_a, run_b = str(uuid.uuid4()), str(uuid.uuid4())
+    parent = None
+    msgs: list[str] = []
+    versions: dict[str, Any] = {}
+    for i in range(10):
+        msgs = [*msgs, _prose(i)]
+        versions["messages"] = drive.saver.get_next_version(versions.get("messages"), None)
+        stored = await drive(
+            "put",
+            cfg(thread_id, "", parent),
+            make_checkpoint({"messages": msgs}, dict(versions)),
+            {"run_id": run_a if i < 5 else run_b, "step": i},
+            {"messages": versions["messages"]},
+        )
+        parent = stored["configurable"]["checkpoint_id"]
+    async with DynamoDBSaver.from_table(
+        table_name, endpoint_url=ddb_endpoint, region_name=REGION
+    ) as fresh:
+        cold = Driver(fresh, drive.mode)
+        tup = await cold("get_tuple", cfg(thread_id))
+        assert tup.checkpoint["channel_values"]["messages"] == msgs
+        assert fresh.stats.total_requests <= 2, fresh.stats.requests
+    copy = thread_id + "-copy"
+    await drive("copy_thread", thread_id, copy)
+    await drive("delete_for_runs", [run_a])
+    left = await drive("list", cfg(thread_id))
+    assert [len(t.checkpoint["channel_values"]["messages"]) for t in left] == [10, 9, 8, 7, 6]
+    assert left[0].checkpoint["channel_values"]["messages"] == msgs
+    await drive("prune", [copy])
+    kept = await drive("list", cfg(copy))
+    assert len(kept) == 1 and kept[0].checkpoint["channel_values"]["messages"] == msgs
+    await put_chain(drive, copy, [{"messages": [*msgs, "after prune"]}])

@@ -300,7 +300,7 @@ def test_resolution_needs_the_holder() -> None:
         it.resolve_values(head, COMP, versions, lambda i: None, lambda: [], final=True)
     holder = decode_head(p_put.head)
     values = it.resolve_values(head, COMP, versions, {"1": holder}.get, lambda: [], final=False)
-    assert SERDE.loads_typed(values["a"]) == BIG
+    assert it.join_parts(SERDE, values["a"], "a") == BIG
 
 
 def test_holder_at_another_version_is_broken() -> None:
@@ -399,7 +399,9 @@ def test_index_of_a_read_head_keeps_the_holders_expiry() -> None:
     head = decode_head(c_put.head)
     holder = decode_head(p_put.head)
     versions = it.versions_of(SERDE, head, COMP)
-    index = it.index_of(head, COMP, versions, {"1": holder}.get)
+    parts = it.resolve_values(head, COMP, versions, {"1": holder}.get, lambda: [], final=True)
+    channel_values = {ch: it.join_parts(SERDE, p, ch) for ch, p in parts.items()}
+    index = it.index_of(head, COMP, versions, {"1": holder}.get, parts, channel_values)
     assert index["b"][:4] == ("2", "2", 0, 600)
     # the reference's expiry is the holder's, not the (later) expiry of the child
     assert index["a"][:4] == ("1", "1", 1, 500)
@@ -693,7 +695,7 @@ def test_rebuild_head_inlines_references() -> None:
     values = it.resolve_values(
         head, COMP, versions, {"1": decode_head(p_put.head)}.get, lambda: [], final=True
     )
-    rebuilt = it.rebuild_head(head, COMP, values, versions, 777)
+    rebuilt = it.rebuild_head(head, COMP, SERDE, values, versions, 777)
     assert body_of(rebuilt.head).refs == {}
     assert rebuilt.head[keys.TTL] == {"N": "777"}
     assert rebuilt.head[keys.PARENT] == {"S": "1"}
