@@ -21,6 +21,8 @@ from langgraph.checkpoint.base import (
     Checkpoint,
     CheckpointMetadata,
     CheckpointTuple,
+    DeltaChannelHistory,
+    PendingWrite,
     get_checkpoint_metadata,
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
@@ -539,32 +541,16 @@ class NsReader:
         """Heads read so far that are older than ``head``, newest first."""
         return [h for h in self.heads if h.checkpoint_id < head.checkpoint_id]
 
-    def resolve(
-        self,
-        head: it.Head,
-        *,
-        prefer_paging: bool,
-        config: RunnableConfig | None = None,
-        digests: bool = False,
-    ) -> Flow[CheckpointTuple | None]:
-        """Assemble the tuple of ``head``; ``None`` if a part of it is gone.
-
-        With ``digests``, list values are fingerprinted so that the next ``put`` on top
-        of this checkpoint can store only what is appended."""
-        ctx = self.ctx
-        while not self.writes_complete(head):
-            yield from self.next_page()
-        writes = self.writes.get(head.checkpoint_id, [])
-        ok = yield from self.fetch_chunks([head, *writes])
-        if not ok:
-            _skip(head, "a chunk of it is missing")
-            return None
-        versions = it.versions_of(ctx.serde, head, ctx.compression)
+    def values_of(
+        self, head: it.Head, versions: Mapping[str, Any], *, prefer_paging: bool
+    ) -> Flow[dict[str, it.Parts] | None]:
+        """The stored parts of the given channels of ``head``, reading further pages or
+        fetching holders by key as needed; ``None`` if a part of it is gone."""
         while True:
             try:
-                values = it.resolve_values(
+                return it.resolve_values(
                     head,
-                    ctx.compression,
+                    self.ctx.compression,
                     versions,
                     lambda i: self.by_id.get(i),
                     lambda: self.older_than(head),
@@ -581,33 +567,65 @@ class NsReader:
                     yield from self.next_page()
                     continue
                 prefer_paging = False
-                continue
             except it.Broken as exc:
                 _skip(head, str(exc))
                 return None
-            found = it.assemble(
-                serde=ctx.serde,
-                compression=ctx.compression,
-                head=head,
-                values=values,
-                writes=writes,
-                thread_id=self.thread_id,
-                checkpoint_ns=self.checkpoint_ns,
-                config=config,
-            )
-            key = (self.thread_id, self.checkpoint_ns, head.checkpoint_id)
-            index = it.index_of(
-                head,
-                ctx.compression,
-                versions,
-                self.by_id.get,
-                values,
-                found.checkpoint["channel_values"],
-                ctx.serde if digests else None,
-            )
-            ctx.cache.put(key, index)
-            ctx.cache.note_head(key, head.parent_id, (w.sk for w in writes))
-            return found
+
+    def complete(self, head: it.Head) -> Flow[list[it.WritesItem] | None]:
+        """Read until every writes item of ``head`` is in; load chunked payloads.
+        ``None`` if a chunk is missing."""
+        while not self.writes_complete(head):
+            yield from self.next_page()
+        writes = self.writes.get(head.checkpoint_id, [])
+        ok = yield from self.fetch_chunks([head, *writes])
+        if not ok:
+            _skip(head, "a chunk of it is missing")
+            return None
+        return writes
+
+    def resolve(
+        self,
+        head: it.Head,
+        *,
+        prefer_paging: bool,
+        config: RunnableConfig | None = None,
+        digests: bool = False,
+    ) -> Flow[CheckpointTuple | None]:
+        """Assemble the tuple of ``head``; ``None`` if a part of it is gone.
+
+        With ``digests``, list values are fingerprinted so that the next ``put`` on top
+        of this checkpoint can store only what is appended."""
+        ctx = self.ctx
+        writes = yield from self.complete(head)
+        if writes is None:
+            return None
+        versions = it.versions_of(ctx.serde, head, ctx.compression)
+        values = yield from self.values_of(head, versions, prefer_paging=prefer_paging)
+        if values is None:
+            return None
+        found = it.assemble(
+            serde=ctx.serde,
+            compression=ctx.compression,
+            head=head,
+            values=values,
+            writes=writes,
+            thread_id=self.thread_id,
+            checkpoint_ns=self.checkpoint_ns,
+            config=config,
+        )
+        key = (self.thread_id, self.checkpoint_ns, head.checkpoint_id)
+        index = it.index_of(
+            head,
+            ctx.compression,
+            versions,
+            self.by_id.get,
+            values,
+            found.checkpoint["channel_values"],
+            ctx.serde if digests else None,
+        )
+        ctx.cache.put(key, index)
+        ctx.cache.note_head(key, head.parent_id, (w.sk for w in writes))
+        return found
 
 
 def _skip(head: it.Head, why: str) -> None:
@@ -699,6 +717,62 @@ def _rewrite_whole(ctx: Ctx, reader: NsReader, head: it.Head) -> Flow[bool]:
     ctx.cache.put(key, rebuilt.index)
     ctx.cache.note_head(key, head.parent_id, (w.sk for w in writes))
     return True
+
+
+def delta_channel_history(
+    ctx: Ctx, config: RunnableConfig, channels: Sequence[str]
+) -> Flow[dict[str, DeltaChannelHistory]]:
+    """``get_delta_channel_history`` in one or two Queries instead of one ``get_tuple``
+    per ancestor: read the namespace downward from the target once, walk the parent
+    chain in memory, collect each ancestor's writes to the channels and stop at the
+    nearest ancestor that stores a value (the seed)."""
+    if not channels:
+        return {}
+    target = target_of(config)
+    prefix = keys.ns_prefix(target.checkpoint_ns)
+    hi = (
+        keys.head_sk(target.checkpoint_ns, target.checkpoint_id)
+        if target.checkpoint_id
+        else keys.range_end(prefix)
+    )
+    reader = NsReader(
+        ctx, target.thread_id, target.checkpoint_ns, prefix, hi, limits.LIST_QUERY_LIMIT
+    )
+    collected: dict[str, list[PendingWrite]] = {ch: [] for ch in channels}
+    seeds: dict[str, Any] = {}
+    remaining = set(channels)
+    while not reader.heads and not reader.exhausted:
+        yield from reader.next_page()
+    head = reader.heads[0] if reader.heads else None
+    if head is not None and target.checkpoint_id not in (None, head.checkpoint_id):
+        head = None
+    cursor = head.parent_id if head is not None else None
+    while cursor is not None and remaining:
+        while cursor not in reader.by_id and not reader.exhausted:
+            yield from reader.next_page()
+        ancestor = reader.by_id.get(cursor)
+        if ancestor is None:
+            break
+        writes = yield from reader.complete(ancestor)
+        if writes is None:
+            break
+        for write in reversed(it.pending_writes(ctx.serde, ctx.compression, writes)):
+            if write[1] in remaining:
+                collected[write[1]].append(write)
+        versions = it.versions_of(ctx.serde, ancestor, ctx.compression)
+        wanted = {ch: versions[ch] for ch in remaining if ch in versions}
+        parts = (yield from reader.values_of(ancestor, wanted, prefer_paging=True)) or {}
+        for ch, ch_parts in parts.items():
+            seeds[ch] = it.join_parts(ctx.serde, ch_parts, f"channel {ch!r}")
+            remaining.discard(ch)
+        cursor = ancestor.parent_id
+    result: dict[str, DeltaChannelHistory] = {}
+    for ch in channels:
+        entry: DeltaChannelHistory = {"writes": list(reversed(collected[ch]))}
+        if ch in seeds:
+            entry["seed"] = seeds[ch]
+        result[ch] = entry
+    return result
 
 
 # --- list -----------------------------------------------------------------------------------
