@@ -23,6 +23,7 @@ from langgraph_dynamodb import (
     keys,
     limits,
 )
+from langgraph_dynamodb.crypto import AesGcmCipher
 
 from ..conftest import REGION
 from .conftest import Driver
@@ -328,7 +329,7 @@ async def test_list_across_threads(drive: Driver) -> None:
 async def test_encrypted_serializer(
     mode: str, ddb_endpoint: str, table_name: str, thread_id: str
 ) -> None:
-    serde = _aes_serializer(b"k" * 32)
+    serde = EncryptedSerializer(AesGcmCipher({"k1": b"k" * 32}, active="k1"))
     async with DynamoDBSaver.from_table(
         table_name, endpoint_url=ddb_endpoint, region_name=REGION, serde=serde
     ) as saver:
@@ -343,22 +344,6 @@ async def test_encrypted_serializer(
     )
     blob = b"".join(i["p"]["B"] for i in raw["Items"])
     assert b"attack at dawn" not in blob
-
-
-def _aes_serializer(key: bytes) -> EncryptedSerializer:
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-    from langgraph.checkpoint.serde.base import CipherProtocol
-
-    class AesGcm(CipherProtocol):
-        def encrypt(self, plaintext: bytes) -> tuple[str, bytes]:
-            nonce = os.urandom(12)
-            return "aesgcm", nonce + AESGCM(key).encrypt(nonce, plaintext, None)
-
-        def decrypt(self, ciphername: str, ciphertext: bytes) -> bytes:
-            assert ciphername == "aesgcm"
-            return AESGCM(key).decrypt(ciphertext[:12], ciphertext[12:], None)
-
-    return EncryptedSerializer(AesGcm())
 
 
 async def test_ttl_expired_items_are_absent(
