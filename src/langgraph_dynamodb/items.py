@@ -388,6 +388,7 @@ class ChannelRef(NamedTuple):
         list_digest: Digest of the serializations of its elements, when a list.
         chain: Heads below the holder that the holder's delta builds on.
         chain_bytes: Bytes of the deltas in the holder and its chain.
+        list_bytes: Length of the plaintext encoding of the list's elements.
     """
 
     version: Any
@@ -399,6 +400,7 @@ class ChannelRef(NamedTuple):
     list_digest: bytes | None = None
     chain: tuple[str, ...] = ()
     chain_bytes: int = 0
+    list_bytes: int | None = None
 
 
 ChannelIndex = dict[str, ChannelRef]
@@ -565,24 +567,70 @@ def plan_channels(
     return ChannelPlan(stored, refs, index, bases)
 
 
-def list_digest(
-    serde: SerializerProtocol, value: list[Any], ch: str, upto: int
-) -> tuple[bytes, bytes]:
-    """Digests of the serializations of a list's first ``upto`` elements and of all of them.
+def _plain_serde(serde: SerializerProtocol) -> SerializerProtocol:
+    """The serializer under an ``EncryptedSerializer`` (digests need plaintext)."""
+    inner = getattr(serde, "serde", None)
+    return inner if inner is not None and hasattr(serde, "cipher") else serde
 
-    Comparing these with the parent's detects an append-only change safely, even if an
-    element was mutated in place.
-    """
-    h = hashlib.blake2b(digest_size=16)
-    prefix = h.digest() if upto == 0 else b""
-    for i, element in enumerate(value):
-        type_, data = dumps(serde, element, f"an element of channel {ch!r}")
-        h.update(type_.encode())
-        h.update(len(data).to_bytes(8, "big"))
-        h.update(data)
-        if i + 1 == upto:
-            prefix = h.digest()
-    return prefix, h.digest()
+
+def _msgpack_array(data: bytes) -> tuple[int, int] | None:
+    """(element count, header length) of a msgpack array, or None."""
+    if not data:
+        return None
+    first = data[0]
+    if 0x90 <= first <= 0x9F:
+        return first & 0x0F, 1
+    if first == 0xDC and len(data) >= 3:
+        return int.from_bytes(data[1:3], "big"), 3
+    if first == 0xDD and len(data) >= 5:
+        return int.from_bytes(data[1:5], "big"), 5
+    return None
+
+
+def _array_header(count: int) -> bytes:
+    if count < 16:
+        return bytes([0x90 | count])
+    if count < 1 << 16:
+        return b"\xdc" + count.to_bytes(2, "big")
+    return b"\xdd" + count.to_bytes(4, "big")
+
+
+def _digest(data: bytes | memoryview) -> bytes:
+    return hashlib.sha256(data).digest()[:16]
+
+
+def _prefix_and_full_digest(body: memoryview, prefix_len: int) -> tuple[bytes, bytes]:
+    """Digests of ``body[:prefix_len]`` and of ``body``, in one pass."""
+    h = hashlib.sha256(body[:prefix_len])
+    prefix = h.digest()[:16]
+    h.update(body[prefix_len:])
+    return prefix, h.digest()[:16]
+
+
+@dataclass(frozen=True)
+class PlainList:
+    """A list serialized as one msgpack array: the elements' encodings back to back.
+
+    msgpack is context free, so a list that only grew serializes to the old body plus
+    the new elements' encodings: comparing a digest of the old body's bytes detects an
+    append safely (an element edited in place changes the bytes)."""
+
+    data: bytes
+    header: int
+
+    @property
+    def body(self) -> memoryview:
+        """The elements' encodings."""
+        return memoryview(self.data)[self.header :]
+
+
+def plain_list(serde: SerializerProtocol, value: list[Any], ch: str) -> PlainList | None:
+    """Serialize a list with the plaintext serializer, if it is a msgpack array."""
+    type_, data = dumps(_plain_serde(serde), value, f"channel {ch!r}")
+    parsed = _msgpack_array(data) if type_ == "msgpack" else None
+    if parsed is None or parsed[0] != len(value):
+        return None
+    return PlainList(data, parsed[1])
 
 
 def _usable_base(base: ChannelRef | None, now: float, ttl_seconds: float | None) -> bool:
@@ -590,6 +638,7 @@ def _usable_base(base: ChannelRef | None, now: float, ttl_seconds: float | None)
         base is not None
         and base.list_len is not None
         and base.list_digest is not None
+        and base.list_bytes is not None
         and len(base.chain) + 1 < limits.MAX_DELTA_CHAIN
         and (
             ttl_seconds is None
@@ -616,37 +665,52 @@ def encode_stored(
     Returns:
         The whole value (or None), the delta entry (or None), and its index entry.
     """
-    if type(value) is not list:
+    plain = plain_list(serde, value, ch) if type(value) is list else None
+    if plain is None:
         typed = dumps(serde, value, f"channel {ch!r}")
         return typed, None, ChannelRef(version, checkpoint_id, 0, expires_at, len(typed[1]))
-    usable = _usable_base(base, now, ttl_seconds)
-    upto = base.list_len if usable and base is not None and base.list_len is not None else 0
-    prefix, full = list_digest(serde, value, ch, upto if upto <= len(value) else -1)
-    if usable and base is not None and upto <= len(value) and prefix == base.list_digest:
-        tail = dumps(serde, value[upto:], f"channel {ch!r}")
+    body = plain.body
+    encrypted = _plain_serde(serde) is not serde
+    candidate = (
+        _usable_base(base, now, ttl_seconds)
+        and base is not None
+        and base.list_len is not None
+        and base.list_bytes is not None
+        and base.list_len <= len(value)
+        and base.list_bytes <= len(body)
+    )
+    prefix, digest = _prefix_and_full_digest(
+        body, base.list_bytes if candidate and base and base.list_bytes else 0
+    )
+    if candidate and base is not None and base.list_len is not None and prefix == base.list_digest:
+        n = base.list_len
+        if encrypted:
+            tail = dumps(serde, value[n:], f"channel {ch!r}")
+        else:
+            assert base.list_bytes is not None
+            tail = ("msgpack", _array_header(len(value) - n) + bytes(body[base.list_bytes :]))
         chain_bytes = base.chain_bytes + len(tail[1])
         if chain_bytes <= max(base.size, limits.DELTA_MIN_BUDGET_BYTES):
-            expires = (
-                expires_at
-                if base.holder_expires is None
-                else min(x for x in (expires_at, base.holder_expires) if x is not None)
-            )
+            known = [x for x in (expires_at, base.holder_expires) if x is not None]
             chain = (base.holder, *base.chain)
-            entry = [base.holder, upto, list(chain), tail[0], tail[1]]
+            entry = [base.holder, n, list(chain), tail[0], tail[1]]
             ref = ChannelRef(
                 version,
                 checkpoint_id,
                 0,
-                expires,
+                min(known) if known else None,
                 base.size + len(tail[1]),
                 len(value),
-                full,
+                digest,
                 chain,
                 chain_bytes,
+                len(body),
             )
             return None, entry, ref
-    typed = dumps(serde, value, f"channel {ch!r}")
-    ref = ChannelRef(version, checkpoint_id, 0, expires_at, len(typed[1]), len(value), full)
+    typed = dumps(serde, value, f"channel {ch!r}") if encrypted else ("msgpack", plain.data)
+    ref = ChannelRef(
+        version, checkpoint_id, 0, expires_at, len(typed[1]), len(value), digest, (), 0, len(body)
+    )
     return typed, None, ref
 
 
@@ -1070,9 +1134,11 @@ def index_of(
         ]
         ch_parts = parts[ch]
         value = channel_values.get(ch)
-        digest = None
+        digest = list_bytes = None
         if serde is not None and type(value) is list:
-            digest = list_digest(serde, value, ch, 0)[1]
+            plain = plain_list(serde, value, ch)
+            if plain is not None:
+                digest, list_bytes = _digest(plain.body), len(plain.body)
         index[ch] = ChannelRef(
             ver,
             holder.checkpoint_id,
@@ -1083,6 +1149,7 @@ def index_of(
             digest,
             chain,
             sum(len(p[0][1]) for p in ch_parts[1:]),
+            list_bytes,
         )
     return index
 
