@@ -672,3 +672,21 @@ async def test_delta_chains_survive_cold_reads_prune_and_run_deletion(
     kept = await drive("list", cfg(copy))
     assert len(kept) == 1 and kept[0].checkpoint["channel_values"]["messages"] == msgs
     await put_chain(drive, copy, [{"messages": [*msgs, "after prune"]}])
+
+
+async def test_deltas_work_under_encryption(
+    mode: str, ddb_endpoint: str, table_name: str, thread_id: str
+) -> None:
+    serde = EncryptedSerializer(AesGcmCipher({"k1": b"k" * 32}, active="k1"))
+    async with DynamoDBSaver.from_table(
+        table_name, endpoint_url=ddb_endpoint, region_name=REGION, serde=serde
+    ) as saver:
+        drive = Driver(saver, mode)
+        steps = [{"messages": [_prose(i) for i in range(n + 1)]} for n in range(8)]
+        configs = await put_chain(drive, thread_id, steps)
+        sizes = _head_sizes(saver, thread_id)
+        assert max(sizes[1:]) < sizes[0] * 2  # later heads hold one message each
+        assert sum(sizes) < len(steps) * sizes[-1]
+        for config, step in zip(configs, steps, strict=True):
+            tup = await drive("get_tuple", config)
+            assert tup.checkpoint["channel_values"] == step

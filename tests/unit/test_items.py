@@ -728,3 +728,28 @@ def test_metadata_matches() -> None:
     assert it.metadata_matches({"a": 1}, None)
     assert it.metadata_matches({"a": 1, "b": 2}, {"a": 1})
     assert not it.metadata_matches({"a": 1}, {"a": 2})
+
+
+@pytest.mark.parametrize("count", [0, 1, 15, 16, 65535, 65536, 70000])
+def test_msgpack_array_header_round_trip(count: int) -> None:
+    import ormsgpack
+
+    data = ormsgpack.packb([0] * count)
+    parsed = it._msgpack_array(data)
+    assert parsed is not None and parsed[0] == count
+    assert data[: parsed[1]] == it._array_header(count)
+
+
+def test_appended_tail_is_valid_msgpack_of_the_new_elements() -> None:
+    base_list = [{"n": i, "text": "x" * 40} for i in range(20)]
+    grown = [*base_list, *({"n": i, "text": "y" * 40} for i in range(20, 40))]
+    p_put, _ = write_head(make_checkpoint("1", {"a": base_list}, {"a": "1"}), {"a": "1"})
+    c_put, _ = write_head(
+        make_checkpoint("2", {"a": grown}, {"a": "2"}), {"a": "2"}, parent_index=p_put.index
+    )
+    body = body_of(c_put.head)
+    assert "a" in body.deltas and "a" not in body.stored
+    tail = body.deltas["a"][3]
+    assert SERDE.loads_typed(tail) == grown[20:]
+    found = read(c_put.head, others=[p_put.head])
+    assert found.checkpoint["channel_values"]["a"] == grown
