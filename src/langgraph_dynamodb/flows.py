@@ -179,29 +179,33 @@ def batch_get(ctx: Ctx, keys_: Sequence[AttrMap]) -> Flow[list[AttrMap]]:
     return found
 
 
-def query_all(ctx: Ctx, pk: str, prefix: str = "", **extra: Any) -> Flow[list[AttrMap]]:
-    """Every item of a partition (optionally under a sort-key prefix), ascending."""
+def read_all(ctx: Ctx, op: str, **params: Any) -> Flow[list[AttrMap]]:
+    """Every item a Query or Scan returns, following ``LastEvaluatedKey``."""
     out: list[AttrMap] = []
     start: AttrMap | None = None
+    while True:
+        page = dict(params, ConsistentRead=ctx.consistent_read)
+        if start:
+            page["ExclusiveStartKey"] = start
+        resp = yield ctx.call(op, **page)
+        out.extend(resp.get("Items", []))
+        start = resp.get("LastEvaluatedKey")
+        if not start:
+            return out
+
+
+def query_all(ctx: Ctx, pk: str, prefix: str = "", **extra: Any) -> Flow[list[AttrMap]]:
+    """Every item of a partition (optionally under a sort-key prefix), ascending."""
     cond = "pk = :pk"
     values: AttrMap = {":pk": it.s_attr(pk)}
     if prefix:
         cond += " AND begins_with(sk, :pre)"
         values[":pre"] = it.s_attr(prefix)
-    while True:
-        params: AttrMap = {
-            "KeyConditionExpression": cond,
-            "ExpressionAttributeValues": values,
-            "ConsistentRead": ctx.consistent_read,
-            **extra,
-        }
-        if start:
-            params["ExclusiveStartKey"] = start
-        resp = yield ctx.call("query", **params)
-        out.extend(resp.get("Items", []))
-        start = resp.get("LastEvaluatedKey")
-        if not start:
-            return out
+    return (
+        yield from read_all(
+            ctx, "query", KeyConditionExpression=cond, ExpressionAttributeValues=values, **extra
+        )
+    )
 
 
 # --- setup --------------------------------------------------------------------------------
@@ -939,26 +943,19 @@ def _list_scan(
     ctx: Ctx, filter: Mapping[str, Any] | None, before_id: str | None, remaining: int | None
 ) -> Flow[None]:
     by_thread: dict[str, list[AttrMap]] = {}
-    start: AttrMap | None = None
-    while True:
-        params: AttrMap = {
-            "FilterExpression": "begins_with(pk, :t) AND begins_with(sk, :c)",
-            "ExpressionAttributeValues": {
-                ":t": it.s_attr(keys.THREAD_PREFIX),
-                ":c": it.s_attr(keys.CHECKPOINT_PREFIX),
-            },
-            "ConsistentRead": ctx.consistent_read,
-        }
-        if start:
-            params["ExclusiveStartKey"] = start
-        resp = yield ctx.call("scan", **params)
-        for item in resp.get("Items", []):
-            thread = _thread_of(item)
-            if thread is not None:
-                by_thread.setdefault(thread, []).append(item)
-        start = resp.get("LastEvaluatedKey")
-        if not start:
-            break
+    scanned = yield from read_all(
+        ctx,
+        "scan",
+        FilterExpression="begins_with(pk, :t) AND begins_with(sk, :c)",
+        ExpressionAttributeValues={
+            ":t": it.s_attr(keys.THREAD_PREFIX),
+            ":c": it.s_attr(keys.CHECKPOINT_PREFIX),
+        },
+    )
+    for item in scanned:
+        thread = _thread_of(item)
+        if thread is not None:
+            by_thread.setdefault(thread, []).append(item)
     for thread_id, raw in by_thread.items():
         left = yield from _emit_merged(
             ctx, _group_thread(ctx, thread_id, raw), None, filter, before_id, remaining
@@ -1088,24 +1085,17 @@ def delete_for_runs(ctx: Ctx, run_ids: Sequence[str]) -> Flow[None]:
         group = wanted[start_i : start_i + 100]
         names = ", ".join(f":r{i}" for i in range(len(group)))
         values = {f":r{i}": it.s_attr(r) for i, r in enumerate(group)}
-        start: AttrMap | None = None
-        while True:
-            params: AttrMap = {
-                "FilterExpression": f"rid IN ({names})",
-                "ExpressionAttributeValues": values,
-                "ProjectionExpression": "pk, sk, tid",
-                "ConsistentRead": ctx.consistent_read,
-            }
-            if start:
-                params["ExclusiveStartKey"] = start
-            resp = yield ctx.call("scan", **params)
-            for item in resp.get("Items", []):
-                thread = _thread_of(item)
-                if thread is not None:
-                    threads[item[keys.PK]["S"]] = thread
-            start = resp.get("LastEvaluatedKey")
-            if not start:
-                break
+        scanned = yield from read_all(
+            ctx,
+            "scan",
+            FilterExpression=f"rid IN ({names})",
+            ExpressionAttributeValues=values,
+            ProjectionExpression="pk, sk, tid",
+        )
+        for item in scanned:
+            thread = _thread_of(item)
+            if thread is not None:
+                threads[item[keys.PK]["S"]] = thread
     doomed_runs = set(wanted)
     for thread_id in threads.values():
         raw = yield from query_all(ctx, keys.thread_pk(thread_id))

@@ -119,6 +119,7 @@ class _Clients:
         self.lock = threading.Lock()
 
     def sync(self) -> Any:
+        """The boto3 client (created on first use)."""
         if self.client is None:
             with self.lock:
                 if self.client is None:
@@ -134,6 +135,7 @@ class _Clients:
         return self.client
 
     async def async_(self) -> Any:
+        """The aiobotocore client of the running event loop (created on first use)."""
         if not self.owns_aclient:
             return self.aclient
         loop = asyncio.get_running_loop()
@@ -159,11 +161,13 @@ class _Clients:
         return aclient
 
     def close(self) -> None:
+        """Close the sync client if this holder created it."""
         if self.owns_client and self.client is not None:
             self.client.close()
             self.client = None
 
     async def aclose(self) -> None:
+        """Close both clients if this holder created them."""
         self.close()
         if self.astack is not None:
             stack, self.astack = self.astack, None
