@@ -1,0 +1,127 @@
+"""What the templates deploy, declared once (the CDK app builds from it, tests check SAM).
+
+Pure data, no AWS SDK or CDK import.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from examples.incident import observability as obs
+from examples.incident.events import DETAIL_TYPE, EVENT_SOURCE
+from langgraph_dynamodb import keys
+
+HANDLER = "examples.incident.handler.handler"
+RUNTIME = "python3.12"
+TIMEOUT_S = 120
+MEMORY_MB = 1024
+LOG_RETENTION_DAYS = 30
+
+TTL_ATTRIBUTE = keys.TTL
+"""The table's TTL attribute (the saver writes it when given ``ttl=``)."""
+
+CHECKPOINT_TTL_DAYS = 30
+"""Checkpoints expire 30 days after they are written (the seed's replay window)."""
+
+EVENT_PATTERN: dict[str, list[str]] = {"source": [EVENT_SOURCE], "detail-type": [DETAIL_TYPE]}
+"""The EventBridge rule's pattern."""
+
+RULE_RETRY_ATTEMPTS = 4
+RULE_MAX_EVENT_AGE_S = 7200
+
+CHECKPOINT_TABLE_ACTIONS: tuple[str, ...] = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:Query",
+    "dynamodb:BatchGetItem",
+    "dynamodb:BatchWriteItem",
+)
+"""Everything the function may do, on the checkpoint table only.
+
+The saver needs GetItem, PutItem, Query, BatchGetItem, BatchWriteItem; powertools'
+idempotency records (same table) need UpdateItem and DeleteItem. No Scan (the handler never
+lists across threads), no DescribeTable/CreateTable (the table comes from the template).
+"""
+
+TELEMETRY_ACTIONS: tuple[str, ...] = (
+    "cloudwatch:GetMetricData",
+    "xray:GetTraceSummaries",
+    "xray:BatchGetTraces",
+    "xray:GetServiceGraph",
+)
+"""Read-only telemetry; these actions support no resource-level scoping (``*``)."""
+
+LOGS_ACTIONS: tuple[str, ...] = ("logs:FilterLogEvents",)
+"""Read-only, on the account's log groups."""
+
+LOOKUP_ACTIONS: tuple[str, ...] = ("dynamodb:GetItem", "dynamodb:Query")
+"""Read-only, on the change-records and runbooks tables only."""
+
+DENIED_WRITE_ACTIONS: tuple[str, ...] = (
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:PartiQLInsert",
+    "dynamodb:PartiQLUpdate",
+    "dynamodb:PartiQLDelete",
+    "dynamodb:CreateTable",
+    "dynamodb:DeleteTable",
+    "dynamodb:UpdateTable",
+)
+"""Explicitly denied on every resource but the checkpoint table (``NotResource``)."""
+
+DENIED_ANYWHERE: tuple[str, ...] = ("ec2:*", "lambda:UpdateFunctionCode")
+"""Explicitly denied everywhere (the seed's guard against mutations)."""
+
+ALARMS: dict[str, dict[str, Any]] = {
+    "FailureRate": {
+        "metric": obs.AGENT_FAILURE_RATE,
+        "statistic": "Average",
+        "period_s": 300,
+        "threshold": 10,
+        "description": "More than 10 % of agents timed out or failed over 5 minutes",
+    },
+    "Retries": {
+        "metric": obs.EXECUTION_RETRIES,
+        "statistic": "Maximum",
+        "period_s": 300,
+        "threshold": 5,
+        "description": "An execution needed more than 5 throttling retries",
+    },
+    "Cost": {
+        "metric": obs.COST_TOTAL,
+        "statistic": "Sum",
+        "period_s": 3600,
+        "threshold": 10,
+        "description": "More than 10 USD of model and tool spend in an hour",
+    },
+    "Duration": {
+        "metric": obs.EXECUTION_DURATION,
+        "statistic": "Maximum",
+        "period_s": 300,
+        "threshold": 60000,
+        "description": "An execution took longer than 60 seconds",
+    },
+}
+"""The seed's alarms: metric, statistic, period, threshold (all ``GreaterThanThreshold``)."""
+
+DASHBOARD_METRICS: tuple[str, ...] = (
+    obs.EXECUTION_COUNT,
+    obs.AGENT_DURATION,
+    obs.COST_TOTAL,
+    obs.AGENT_FAILURE_RATE,
+)
+"""The dashboard's widgets: executions, agent performance, cost, failure rate."""
+
+
+def environment(table_ref: Any) -> dict[str, Any]:
+    """The function's environment, given how the template refers to the table name."""
+    return {
+        "CHECKPOINT_TABLE": table_ref,
+        "CHECKPOINT_TTL_DAYS": str(CHECKPOINT_TTL_DAYS),
+        "POWERTOOLS_SERVICE_NAME": obs.SERVICE,
+        "POWERTOOLS_METRICS_NAMESPACE": obs.NAMESPACE,
+    }

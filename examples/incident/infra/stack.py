@@ -1,0 +1,255 @@
+"""The incident investigator as an AWS CDK (Python) stack; same resources as ``template.yaml``.
+
+The checkpoint table's keys, billing and encryption are read from
+``langgraph_dynamodb.keys.create_table_params`` (what ``DynamoDBSaver.setup()`` creates),
+so the stack cannot drift from the library; actions, alarms and names come from
+:mod:`examples.incident.infra.spec`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from examples.incident import observability as obs
+from examples.incident.infra import spec
+from examples.incident.model import AGENTS
+from langgraph_dynamodb import keys
+
+_ATTRIBUTE_TYPES = {
+    "S": dynamodb.AttributeType.STRING,
+    "N": dynamodb.AttributeType.NUMBER,
+    "B": dynamodb.AttributeType.BINARY,
+}
+
+
+def checkpoint_table(scope: Construct, construct_id: str) -> dynamodb.Table:
+    """The checkpoint table, built from ``keys.create_table_params``.
+
+    Adds what the library leaves to deployments: TTL on ``ttl``, point-in-time recovery,
+    retention on stack deletion.
+    """
+    params = keys.create_table_params("unused")
+    types = {a["AttributeName"]: a["AttributeType"] for a in params["AttributeDefinitions"]}
+    key = {k["KeyType"]: k["AttributeName"] for k in params["KeySchema"]}
+    on_demand = params["BillingMode"] == "PAY_PER_REQUEST"
+    encrypted = params.get("SSESpecification", {}).get("Enabled", False)
+    return dynamodb.Table(
+        scope,
+        construct_id,
+        partition_key=dynamodb.Attribute(
+            name=key["HASH"], type=_ATTRIBUTE_TYPES[types[key["HASH"]]]
+        ),
+        sort_key=dynamodb.Attribute(name=key["RANGE"], type=_ATTRIBUTE_TYPES[types[key["RANGE"]]]),
+        billing_mode=(
+            dynamodb.BillingMode.PAY_PER_REQUEST if on_demand else dynamodb.BillingMode.PROVISIONED
+        ),
+        encryption=(
+            dynamodb.TableEncryption.AWS_MANAGED if encrypted else dynamodb.TableEncryption.DEFAULT
+        ),
+        point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+            point_in_time_recovery_enabled=True
+        ),
+        time_to_live_attribute=spec.TTL_ATTRIBUTE,
+        removal_policy=cdk.RemovalPolicy.RETAIN,
+    )
+
+
+def _metric(name: str, statistic: str, period_s: int, **dimensions: str) -> cloudwatch.Metric:
+    return cloudwatch.Metric(
+        namespace=obs.NAMESPACE,
+        metric_name=name,
+        dimensions_map={"service": obs.SERVICE, **dimensions},
+        statistic=statistic,
+        period=cdk.Duration.seconds(period_s),
+    )
+
+
+class IncidentInvestigatorStack(cdk.Stack):
+    """Checkpoint table, Lambda, EventBridge rule, dashboard, alarms, least-privilege IAM.
+
+    Args:
+        scope: The CDK app.
+        construct_id: Stack id.
+        code: The Lambda code (``cdk_app.py`` uses the folder that ``python -m
+            examples.incident.infra.bundle`` builds, ``build/incident-lambda``).
+        telemetry: ``fixtures`` or ``aws``.
+        changes_table_name: Change-records table the function may read.
+        runbooks_table_name: Runbooks table the function may read.
+        budget_usd: Cost budget of one investigation.
+        **kwargs: Passed to ``cdk.Stack``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        code: lambda_.Code,
+        telemetry: str = "fixtures",
+        changes_table_name: str = "incident-changes",
+        runbooks_table_name: str = "incident-runbooks",
+        budget_usd: float = 0.10,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.table = checkpoint_table(self, "CheckpointTable")
+
+        log_group = logs.LogGroup(
+            self, "InvestigatorLogGroup", retention=logs.RetentionDays.ONE_MONTH
+        )
+        self.function = lambda_.Function(
+            self,
+            "InvestigatorFunction",
+            description="Investigates incident events (read-only; recommends, never acts)",
+            runtime=lambda_.Runtime.PYTHON_3_12,
+            architecture=lambda_.Architecture.X86_64,
+            handler=spec.HANDLER,
+            code=code,
+            timeout=cdk.Duration.seconds(spec.TIMEOUT_S),
+            memory_size=spec.MEMORY_MB,
+            log_group=log_group,
+            environment={
+                **spec.environment(self.table.table_name),
+                "TELEMETRY_PROVIDER": telemetry,
+                "CHANGES_TABLE": changes_table_name,
+                "RUNBOOKS_TABLE": runbooks_table_name,
+                "INCIDENT_BUDGET_USD": f"{budget_usd:g}",
+            },
+        )
+        self._grant(changes_table_name, runbooks_table_name)
+
+        dead_letters = sqs.Queue(
+            self, "IncidentDeadLetters", retention_period=cdk.Duration.days(14)
+        )
+        self.rule = events.Rule(
+            self,
+            "IncidentDetected",
+            event_pattern=events.EventPattern(
+                source=spec.EVENT_PATTERN["source"],
+                detail_type=spec.EVENT_PATTERN["detail-type"],
+            ),
+            targets=[
+                targets.LambdaFunction(
+                    self.function,
+                    retry_attempts=spec.RULE_RETRY_ATTEMPTS,
+                    max_event_age=cdk.Duration.seconds(spec.RULE_MAX_EVENT_AGE_S),
+                    dead_letter_queue=dead_letters,
+                )
+            ],
+        )
+        self._observe()
+        cdk.CfnOutput(self, "CheckpointTableName", value=self.table.table_name)
+        cdk.CfnOutput(self, "FunctionArn", value=self.function.function_arn)
+
+    def _grant(self, changes_table_name: str, runbooks_table_name: str) -> None:
+        fn = self.function
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="CheckpointTableReadWrite",
+                actions=list(spec.CHECKPOINT_TABLE_ACTIONS),
+                resources=[self.table.table_arn],
+            )
+        )
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="TelemetryRead", actions=list(spec.TELEMETRY_ACTIONS), resources=["*"]
+            )
+        )
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="LogsRead",
+                actions=list(spec.LOGS_ACTIONS),
+                resources=[
+                    cdk.Stack.of(self).format_arn(
+                        service="logs",
+                        resource="log-group",
+                        resource_name="*",
+                        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            )
+        )
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="LookupTablesRead",
+                actions=list(spec.LOOKUP_ACTIONS),
+                resources=[
+                    cdk.Stack.of(self).format_arn(
+                        service="dynamodb", resource="table", resource_name=name
+                    )
+                    for name in (changes_table_name, runbooks_table_name)
+                ],
+            )
+        )
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="DenyWritesOutsideCheckpointTable",
+                effect=iam.Effect.DENY,
+                actions=list(spec.DENIED_WRITE_ACTIONS),
+                not_resources=[self.table.table_arn],
+            )
+        )
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="DenyInfrastructureChanges",
+                effect=iam.Effect.DENY,
+                actions=list(spec.DENIED_ANYWHERE),
+                resources=["*"],
+            )
+        )
+
+    def _observe(self) -> None:
+        for name, alarm in spec.ALARMS.items():
+            cloudwatch.Alarm(
+                self,
+                f"{name}Alarm",
+                alarm_description=alarm["description"],
+                metric=_metric(alarm["metric"], alarm["statistic"], alarm["period_s"]),
+                threshold=alarm["threshold"],
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+        dashboard = cloudwatch.Dashboard(self, "Dashboard")
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Executions",
+                left=[
+                    _metric(obs.EXECUTION_COUNT, "Sum", 300),
+                    _metric(obs.REPLAY_COUNT, "Sum", 300),
+                    _metric(obs.EXECUTION_FAILURES, "Sum", 300),
+                ],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="Agent performance (ms)",
+                view=cloudwatch.GraphWidgetView.BAR,
+                left=[
+                    _metric(obs.AGENT_DURATION, "Average", 300, **{obs.AGENT_DIMENSION: a})
+                    for a in AGENTS
+                ],
+                width=12,
+            ),
+        )
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Cost (USD)", left=[_metric(obs.COST_TOTAL, "Sum", 3600)], width=12
+            ),
+            cloudwatch.GaugeWidget(
+                title="Agent failure rate (%)",
+                metrics=[_metric(obs.AGENT_FAILURE_RATE, "Average", 300)],
+                left_y_axis=cloudwatch.YAxisProps(min=0, max=100),
+                width=12,
+            ),
+        )

@@ -1,0 +1,94 @@
+"""Metric names (the seed's ``Phase6/...`` metrics) and how a run is turned into metrics.
+
+Metrics are written as CloudWatch Embedded Metric Format by aws-lambda-powertools: no
+``PutMetricData`` call, no extra IAM. Namespace ``Phase6`` (override with
+``POWERTOOLS_METRICS_NAMESPACE``), dimension ``service`` (``POWERTOOLS_SERVICE_NAME``), plus
+``AgentId`` on per-agent metrics. The templates' alarms and dashboard use the same names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Metrics, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
+
+from examples.incident.graph import RunLog
+from examples.incident.model import AGENTS
+
+NAMESPACE = "Phase6"
+SERVICE = "incident-investigator"
+AGENT_DIMENSION = "AgentId"
+
+EXECUTION_COUNT = "Execution/Count"
+"""Investigations handled (valid events), Count."""
+EXECUTION_DURATION = "Execution/DurationMs"
+"""Handler duration, Milliseconds."""
+EXECUTION_RETRIES = "Execution/Retries"
+"""Throttling retries of the agents run by this invocation, Count."""
+EXECUTION_FAILURES = "Execution/Failures"
+"""Invocations without a recommendation (fail-closed consensus or an internal error), Count."""
+EXECUTION_REJECTED = "Execution/Rejected"
+"""Invalid events (400), Count."""
+AGENT_DURATION = "Agent/DurationMs"
+"""Duration of one agent (dimension ``AgentId``), Milliseconds."""
+AGENT_FAILURE_RATE = "Agent/FailureRate"
+"""Percent of agents that timed out or failed: per agent (``AgentId``) and per execution."""
+COST_TOTAL = "Cost/TotalUSD"
+"""Model and tool spend of this invocation in USD (unit None)."""
+REPLAY_COUNT = "Replay/Count"
+"""Invocations served from checkpoints: a stored result or a resume after a crash, Count."""
+
+ALL = (
+    EXECUTION_COUNT,
+    EXECUTION_DURATION,
+    EXECUTION_RETRIES,
+    EXECUTION_FAILURES,
+    EXECUTION_REJECTED,
+    AGENT_DURATION,
+    AGENT_FAILURE_RATE,
+    COST_TOTAL,
+    REPLAY_COUNT,
+)
+
+_DEGRADED = ("TIMEOUT", "FAILURE")
+
+
+def _dimensions(metric: Any, metrics: Metrics, agent: str) -> None:
+    if metrics.service and "service" not in metrics.default_dimensions:
+        metric.add_dimension(name="service", value=metrics.service)
+    metric.add_dimension(name=AGENT_DIMENSION, value=agent)
+
+
+def emit_agent_metrics(metrics: Metrics, log: RunLog) -> dict[str, Any]:
+    """Per-agent metrics of the agents this invocation ran (each its own EMF record).
+
+    Returns:
+        What the execution-level metrics need: ``cost_usd``, ``retries``,
+        ``failure_rate`` (percent of the agents run that timed out or failed).
+    """
+    runs = sorted(log.runs, key=lambda r: AGENTS.index(r.agent))
+    for run in runs:
+        with single_metric(
+            name=AGENT_DURATION,
+            unit=MetricUnit.Milliseconds,
+            value=round(run.duration_ms, 3),
+            namespace=metrics.namespace,
+            default_dimensions=metrics.default_dimensions,
+        ) as metric:
+            _dimensions(metric, metrics, run.agent)
+        with single_metric(
+            name=AGENT_FAILURE_RATE,
+            unit=MetricUnit.Percent,
+            value=100.0 if run.status in _DEGRADED else 0.0,
+            namespace=metrics.namespace,
+            default_dimensions=metrics.default_dimensions,
+        ) as metric:
+            _dimensions(metric, metrics, run.agent)
+    failed = sum(1 for r in runs if r.status in _DEGRADED)
+    return {
+        "cost_usd": round(sum(r.cost_usd for r in runs), 6),
+        "retries": sum(r.retries for r in runs),
+        "failure_rate": 100.0 * failed / len(runs) if runs else 0.0,
+        "agents_run": len(runs),
+    }

@@ -1,0 +1,64 @@
+"""Helpers for the template tests: resolve intrinsic functions, collect IAM statements."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from parliament import analyze_policy_string
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+PSEUDO = {
+    "AWS::Partition": "aws",
+    "AWS::Region": REGION,
+    "AWS::AccountId": ACCOUNT,
+    "AWS::StackName": "stack",
+    "AWS::URLSuffix": "amazonaws.com",
+}
+
+
+def table_arn(logical_id: str) -> str:
+    """The ARN a table's ``GetAtt Arn`` stands for, in these tests."""
+    return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{logical_id}"
+
+
+def resolve(value: Any, parameters: dict[str, str] | None = None) -> Any:
+    """Replace the intrinsic functions IAM documents use with plain strings."""
+    params = {**PSEUDO, **(parameters or {})}
+    if isinstance(value, list):
+        return [resolve(v, parameters) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if set(value) == {"Ref"}:
+        return params.get(value["Ref"], value["Ref"])
+    if set(value) == {"Fn::GetAtt"}:
+        target, attribute = value["Fn::GetAtt"]
+        return table_arn(target) if attribute == "Arn" else f"{target}.{attribute}"
+    if set(value) == {"Fn::Sub"}:
+        text = value["Fn::Sub"]
+        return re.sub(r"\$\{([^}]+)\}", lambda m: params.get(m.group(1), m.group(1)), text)
+    if set(value) == {"Fn::Join"}:
+        sep, parts = value["Fn::Join"]
+        return sep.join(str(resolve(p, parameters)) for p in parts)
+    return {k: resolve(v, parameters) for k, v in value.items()}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def statements(policies: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Statements of policy documents, by Sid."""
+    out = {}
+    for doc in policies:
+        for st in doc["Statement"]:
+            out[st["Sid"]] = {**st, "Action": sorted(as_list(st["Action"]))}
+    return out
+
+
+def parliament_findings(document: dict[str, Any]) -> list[str]:
+    """What parliament (offline; it ships the IAM action catalogue) finds in a policy."""
+    policy = analyze_policy_string(json.dumps(document))
+    return [f"{f.issue}: {f.detail}" for f in policy.findings]
