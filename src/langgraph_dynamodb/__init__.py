@@ -16,7 +16,7 @@ from langgraph_dynamodb.errors import (
     TableSchemaError,
     UnavailableError,
 )
-from langgraph_dynamodb.saver import DynamoDBSaver
+from langgraph_dynamodb.saver import DynamoDBSaver, default_boto_config
 
 __version__ = "0.1.0"
 
@@ -36,4 +36,5 @@ __all__ = [
     "UnavailableError",
     "ZstdCompressor",
     "__version__",
+    "default_boto_config",
 ]

@@ -32,10 +32,16 @@ from langgraph_dynamodb.items import ChannelIndexCache
 if TYPE_CHECKING:
     from botocore.config import Config
 
-__all__ = ["DynamoDBSaver"]
+__all__ = ["DynamoDBSaver", "default_boto_config"]
 
 
-def _default_boto_config(user: Config | None) -> Config:
+def default_boto_config(user: Config | None = None) -> Config:
+    """The botocore ``Config`` the saver's own clients use, merged with ``user``'s.
+
+    Standard retry mode with 8 attempts (throttling, 5xx and connection errors are
+    retried with backoff and jitter), 5 s connect and 30 s read timeouts, TCP keep-alive.
+    Use it for a client you inject with ``client=``/``aclient=``.
+    """
     from botocore.config import Config
 
     default = Config(
@@ -259,7 +265,7 @@ class DynamoDBSaver(BaseCheckpointSaver[str]):
         self._clients = _Clients(
             region_name=region_name,
             endpoint_url=endpoint_url,
-            boto_config=_default_boto_config(boto_config),
+            boto_config=default_boto_config(boto_config),
             client=client,
             aclient=aclient,
             session=session,
