@@ -33,6 +33,7 @@ from langgraph_dynamodb.calls import Call, Emit, Failure, Flow, Sleep, backoff
 from langgraph_dynamodb.codec import Compression
 from langgraph_dynamodb.errors import (
     ConflictError,
+    CorruptItemError,
     InvalidInputError,
     TableNotFoundError,
     TableSchemaError,
@@ -313,6 +314,8 @@ def put(
         now=ctx.clock(),
         ttl_seconds=ctx.ttl_seconds,
     )
+    if plan.touch and expires_at is not None:
+        yield from touch_heads(ctx, target, plan.touch, expires_at)
     if prepared.chunks:
         yield from batch_write(ctx, puts=prepared.chunks)
     yield ctx.call("put_item", Item=prepared.head)
@@ -320,6 +323,40 @@ def put(
     ctx.cache.put(key, prepared.index)
     ctx.cache.note_head(key, target.checkpoint_id)
     return it.make_config(target.thread_id, target.checkpoint_ns, checkpoint_id)
+
+
+def touch_heads(ctx: Ctx, target: Target, ids: Iterable[str], expires_at: int) -> Flow[None]:
+    """Extend the expiry of older heads (and their chunks) a new head refers to.
+
+    Happens at most once per half TTL per holder, so a checkpoint never outlives a value
+    it refers to."""
+    pk = keys.thread_pk(target.thread_id)
+    for checkpoint_id in sorted(ids):
+        resp = yield ctx.call(
+            "update_item",
+            expect=("ConditionalCheckFailedException",),
+            Key={
+                keys.PK: it.s_attr(pk),
+                keys.SK: it.s_attr(keys.head_sk(target.checkpoint_ns, checkpoint_id)),
+            },
+            UpdateExpression="SET #ttl = :t",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#ttl": keys.TTL},
+            ExpressionAttributeValues={":t": it.n_attr(expires_at)},
+            ReturnValues="ALL_NEW",
+        )
+        if isinstance(resp, Failure):
+            continue  # gone: readers will skip what needs it
+        decoded = it.decode_item(resp.get("Attributes", {}))
+        if isinstance(decoded, it.Head) and decoded.chunk_ref is not None:
+            for key in decoded.chunk_ref.keys(pk):
+                yield ctx.call(
+                    "update_item",
+                    Key=key,
+                    UpdateExpression="SET #ttl = :t",
+                    ExpressionAttributeNames={"#ttl": keys.TTL},
+                    ExpressionAttributeValues={":t": it.n_attr(expires_at)},
+                )
 
 
 # --- put_writes ---------------------------------------------------------------------------
@@ -548,9 +585,10 @@ class NsReader:
     def values_of(
         self, head: it.Head, versions: Mapping[str, Any], *, prefer_paging: bool
     ) -> Flow[dict[str, it.Parts] | None]:
-        """The stored parts of the given channels of ``head``, reading further pages or
-        fetching holders by key as needed; ``None`` if a part of it is gone."""
-        while True:
+        """The stored parts of the given channels of ``head``, reading further pages,
+        loading chunked payloads or fetching holders by key as needed; ``None`` if a part
+        of it is gone."""
+        for _ in range(limits.MAX_RESOLVE_ROUNDS):
             try:
                 return it.resolve_values(
                     head,
@@ -561,11 +599,26 @@ class NsReader:
                     final=self.exhausted and not prefer_paging,
                 )
             except it.Unresolved as need:
-                if need.holders - self.missing and not (prefer_paging and not self.exhausted):
-                    yield from self.fetch_heads(need.holders)
+                chunked = [
+                    h
+                    for i in need.holders
+                    if (h := self.by_id.get(i)) is not None and h.needs_chunks()
+                ]
+                if need.searches:
+                    chunked += [h for h in self.older_than(head) if h.needs_chunks()]
+                if chunked:
+                    yield from self.fetch_chunks(chunked)
+                    for h in chunked:
+                        if h.needs_chunks():  # its chunks are gone: so is it
+                            self.by_id.pop(h.checkpoint_id, None)
+                            self.missing.add(h.checkpoint_id)
+                    continue
+                absent = need.holders - self.missing - set(self.by_id)
+                if absent and not (prefer_paging and not self.exhausted):
+                    yield from self.fetch_heads(absent)
                     continue
                 if need.holders and need.holders <= self.missing:
-                    _skip(head, f"holders {sorted(need.holders)} are gone")
+                    _skip(head, f"heads {sorted(need.holders)} it needs are gone")
                     return None
                 if not self.exhausted:
                     yield from self.next_page()
@@ -574,6 +627,10 @@ class NsReader:
             except it.Broken as exc:
                 _skip(head, str(exc))
                 return None
+        raise CorruptItemError(
+            f"checkpoint {head.checkpoint_id!r} could not be resolved in "
+            f"{limits.MAX_RESOLVE_ROUNDS} rounds; its references form no chain"
+        )
 
     def complete(self, head: it.Head) -> Flow[list[it.WritesItem] | None]:
         """Read until every writes item of ``head`` is in; load chunked payloads.

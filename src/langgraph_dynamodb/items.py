@@ -389,6 +389,8 @@ class ChannelRef(NamedTuple):
         chain: Heads below the holder that the holder's delta builds on.
         chain_bytes: Bytes of the deltas in the holder and its chain.
         list_bytes: Length of the plaintext encoding of the list's elements.
+        inline: The stored bytes, kept for small values so that a later head can store
+            the value again without serializing a live object.
     """
 
     version: Any
@@ -401,6 +403,7 @@ class ChannelRef(NamedTuple):
     chain: tuple[str, ...] = ()
     chain_bytes: int = 0
     list_bytes: int | None = None
+    inline: TypedValue | None = None
 
 
 ChannelIndex = dict[str, ChannelRef]
@@ -513,6 +516,8 @@ class ChannelPlan:
     refs: dict[str, tuple[str | None, int, int]]
     index: ChannelIndex
     bases: ChannelIndex = field(default_factory=dict)
+    inline: dict[str, TypedValue] = field(default_factory=dict)
+    touch: set[str] = field(default_factory=set)
 
 
 def plan_channels(
@@ -526,45 +531,57 @@ def plan_channels(
 ) -> ChannelPlan:
     """Decide, per channel, whether the new head stores its value or refers to a holder.
 
-    Channels in ``new_versions`` are stored (as removed if absent from the values). An
-    unchanged channel is referenced when the parent's index says where it is stored, not
-    more than :data:`~langgraph_dynamodb.limits.MAX_REFERENCE_DEPTH` heads back, its value
-    is larger than :data:`~langgraph_dynamodb.limits.SMALL_VALUE_INLINE_BYTES` and (with a
-    TTL) the holder has at least half its lifetime left; otherwise it is stored again.
+    Only channels in ``new_versions`` are serialized from the checkpoint (as removed if
+    absent from its values), as LangGraph's own savers do: LangGraph may still be
+    changing the objects of the other channels while a background ``put`` runs. An
+    unchanged channel is stored again only from bytes the saver already holds (small
+    values, when the reference would be deeper than
+    :data:`~langgraph_dynamodb.limits.MAX_REFERENCE_DEPTH` or the value is at most
+    :data:`~langgraph_dynamodb.limits.SMALL_VALUE_INLINE_BYTES`); otherwise it refers to
+    the head that holds it (found by version when the parent's index is unknown). With a
+    TTL, holders with less than half their lifetime left are listed in ``touch``: the
+    writer extends their expiry, so a checkpoint never outlives a value it needs.
     """
     cp_id = checkpoint["id"]
-    values = checkpoint["channel_values"]
-    stored: list[str] = []
+    stored: list[str] = list(new_versions)
     refs: dict[str, tuple[str | None, int, int]] = {}
+    inline: dict[str, TypedValue] = {}
+    touch: set[str] = set()
     index: ChannelIndex = {}
-    for ch in new_versions:
-        stored.append(ch)
     for ch, ver in checkpoint["channel_versions"].items():
         if ch in new_versions:
             index[ch] = ChannelRef(ver, cp_id, 0, expires_at, UNKNOWN_SIZE)
             continue
         parent = parent_index.get(ch) if parent_index else None
-        usable = (
-            parent is not None
-            and parent.version == ver
-            and parent.depth + 1 <= limits.MAX_REFERENCE_DEPTH
-            and parent.size > limits.SMALL_VALUE_INLINE_BYTES
-            and (
-                ttl_seconds is None
-                or parent.holder_expires is None
-                or parent.holder_expires - now >= ttl_seconds / 2
-            )
-        )
-        if usable and parent is not None:
-            refs[ch] = (parent.holder, parent.depth + 1, parent.size)
-            index[ch] = parent._replace(depth=parent.depth + 1)
-        elif ch in values:
-            stored.append(ch)
-            index[ch] = ChannelRef(ver, cp_id, 0, expires_at, UNKNOWN_SIZE)
-        else:
+        if parent is None or parent.version != ver:
             refs[ch] = (None, 0, UNKNOWN_SIZE)
+            continue
+        if parent.inline is not None and (
+            parent.size <= limits.SMALL_VALUE_INLINE_BYTES
+            or parent.depth + 1 > limits.MAX_REFERENCE_DEPTH
+            or _ageing(parent, now, ttl_seconds)
+        ):
+            inline[ch] = parent.inline
+            index[ch] = parent._replace(
+                holder=cp_id, depth=0, holder_expires=expires_at, chain=(), chain_bytes=0
+            )
+            continue
+        refs[ch] = (parent.holder, parent.depth + 1, parent.size)
+        index[ch] = parent._replace(depth=parent.depth + 1)
+        if _ageing(parent, now, ttl_seconds):
+            touch.update((parent.holder, *parent.chain))
+            index[ch] = index[ch]._replace(holder_expires=expires_at)
     bases = {ch: parent_index[ch] for ch in stored if parent_index and ch in parent_index}
-    return ChannelPlan(stored, refs, index, bases)
+    return ChannelPlan(stored, refs, index, bases, inline, touch)
+
+
+def _ageing(ref: ChannelRef, now: float, ttl_seconds: float | None) -> bool:
+    """Whether (with a TTL) a holder has less than half its lifetime left."""
+    return (
+        ttl_seconds is not None
+        and ref.holder_expires is not None
+        and ref.holder_expires - now < ttl_seconds / 2
+    )
 
 
 def _plain_serde(serde: SerializerProtocol) -> SerializerProtocol:
@@ -668,7 +685,8 @@ def encode_stored(
     plain = plain_list(serde, value, ch) if type(value) is list else None
     if plain is None:
         typed = dumps(serde, value, f"channel {ch!r}")
-        return typed, None, ChannelRef(version, checkpoint_id, 0, expires_at, len(typed[1]))
+        ref = ChannelRef(version, checkpoint_id, 0, expires_at, len(typed[1]))
+        return typed, None, ref._replace(inline=_small(typed))
     body = plain.body
     encrypted = _plain_serde(serde) is not serde
     candidate = (
@@ -709,9 +727,23 @@ def encode_stored(
             return None, entry, ref
     typed = dumps(serde, value, f"channel {ch!r}") if encrypted else ("msgpack", plain.data)
     ref = ChannelRef(
-        version, checkpoint_id, 0, expires_at, len(typed[1]), len(value), digest, (), 0, len(body)
+        version,
+        checkpoint_id,
+        0,
+        expires_at,
+        len(typed[1]),
+        len(value),
+        digest,
+        (),
+        0,
+        len(body),
+        _small(typed),
     )
     return typed, None, ref
+
+
+def _small(typed: TypedValue) -> TypedValue | None:
+    return typed if len(typed[1]) <= limits.SMALL_VALUE_INLINE_BYTES else None
 
 
 # --- building items ---------------------------------------------------------------------
@@ -781,6 +813,10 @@ def build_head(
         "sv": stored_versions,
         "r": {ch: list(r) for ch, r in plan.refs.items()},
     }
+    for ch, typed in plan.inline.items():
+        stored[ch] = typed
+        stored_versions[ch] = versions.get(ch)
+    structure["s"] = {ch: (None if v is None else list(v)) for ch, v in stored.items()}
     if deltas:
         structure["d"] = deltas
     framed = frame_payload(structure, compression, pk, expires_at)
@@ -1150,6 +1186,7 @@ def index_of(
             chain,
             sum(len(p[0][1]) for p in ch_parts[1:]),
             list_bytes,
+            _small(ch_parts[0][0]) if len(ch_parts) == 1 else None,
         )
     return index
 

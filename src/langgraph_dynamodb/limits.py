@@ -53,6 +53,10 @@ DELTA_MIN_BUDGET_BYTES = 4096
 #: rather than referenced: cheaper than a read that has to reach the holder.
 SMALL_VALUE_INLINE_BYTES = 512
 
+#: Rounds of "read more, then try again" a read may take to resolve one checkpoint before
+#: it reports the item as corrupt (each round reads a page, chunks or holders).
+MAX_RESOLVE_ROUNDS = 1000
+
 #: How many heads back the saver's read hint may walk (covers reference depth and delta
 #: chains with room to spare).
 MAX_HINT_WALK = 64

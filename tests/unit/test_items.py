@@ -282,8 +282,10 @@ def test_small_unchanged_values_are_stored_again() -> None:
     parent = make_checkpoint("1", {"a": "small"}, {"a": "1"})
     p_put, _ = write_head(parent, {"a": "1"})
     child = make_checkpoint("2", {"a": "small"}, {"a": "1"})
-    _, c_plan = write_head(child, {}, parent_index=p_put.index)
-    assert c_plan.stored == ["a"] and c_plan.refs == {}
+    c_put, c_plan = write_head(child, {}, parent_index=p_put.index)
+    # stored again from the bytes the parent wrote, never from the (live) value
+    assert c_plan.stored == [] and c_plan.refs == {} and "a" in c_plan.inline
+    assert body_of(c_put.head).stored["a"] == body_of(p_put.head).stored["a"]
 
 
 def test_resolution_needs_the_holder() -> None:
@@ -323,32 +325,35 @@ def test_parent_index_at_another_version_is_not_used() -> None:
     p_put, _ = write_head(make_checkpoint("1", {"a": BIG}, {"a": "1"}), {"a": "1"})
     child = make_checkpoint("2", {"a": BIG + "!"}, {"a": "2"})
     _, c_plan = write_head(child, {}, parent_index=p_put.index)
-    assert c_plan.stored == ["a"] and c_plan.refs == {}
+    # not in new_versions and not at the parent's version: found by version on read,
+    # never serialized from the checkpoint (as InMemorySaver)
+    assert c_plan.stored == [] and c_plan.refs == {"a": (None, 0, it.UNKNOWN_SIZE)}
 
 
-def test_max_reference_depth_forces_a_keyframe() -> None:
+def test_large_references_are_not_bounded_by_depth() -> None:
+    """Large values are never serialized again from a checkpoint's (live) values: deep
+    references stay references, and reads fetch the holder by key."""
     versions = {"a": "1", "step": "0"}
     first = make_checkpoint("00", {"a": BIG, "step": 0}, versions)
     put, _ = write_head(first, versions)
     heads = [put.head]
-    keyframes = []
     for n in range(1, 2 * limits.MAX_REFERENCE_DEPTH + 3):
         versions = {"a": "1", "step": str(n)}
         cp = make_checkpoint(f"{n:02d}", {"a": BIG, "step": n}, versions)
         put, plan = write_head(cp, {"step": str(n)}, parent_index=put.index)
         heads.append(put.head)
-        depth = n % (limits.MAX_REFERENCE_DEPTH + 1)
-        if depth == 0:
-            keyframes.append(n)
-            assert "a" in plan.stored and "a" not in plan.refs
-            assert put.index["a"][:3] == ("1", cp["id"], 0)
-        else:
-            holder = f"{n - depth:02d}"
-            assert plan.refs["a"][:2] == (holder, depth), n
-            assert put.index["a"].depth <= limits.MAX_REFERENCE_DEPTH
+        assert plan.refs["a"][:2] == ("00", n), n
         found = read(put.head, others=heads)
         assert found.checkpoint["channel_values"] == {"a": BIG, "step": n}
-    assert keyframes == [limits.MAX_REFERENCE_DEPTH + 1, 2 * limits.MAX_REFERENCE_DEPTH + 2]
+
+
+def test_small_values_are_stored_again_past_the_depth_limit() -> None:
+    cp = make_checkpoint("9", {"a": 1}, {"a": "1"})
+    small = ref("1", "0", limits.MAX_REFERENCE_DEPTH)._replace(
+        size=2051, inline=("msgpack", b"\x01")
+    )
+    _, plan = write_head(cp, {}, parent_index={"a": small})
+    assert plan.inline == {"a": ("msgpack", b"\x01")} and plan.refs == {}
 
 
 def test_depth_limit_boundary() -> None:
@@ -358,7 +363,7 @@ def test_depth_limit_boundary() -> None:
     _, plan = write_head(cp, {}, parent_index=at)
     assert plan.refs["a"][:2] == ("0", limits.MAX_REFERENCE_DEPTH)
     _, plan = write_head(cp, {}, parent_index=over)
-    assert plan.stored == ["a"] and plan.refs == {}
+    assert plan.refs["a"][:2] == ("0", limits.MAX_REFERENCE_DEPTH + 1)  # no bytes to copy
 
 
 def test_references_respect_holder_ttl() -> None:
@@ -369,7 +374,8 @@ def test_references_respect_holder_ttl() -> None:
     _, plan = write_head(cp, {}, parent_index=fresh, now=1000, ttl_seconds=ttl, expires_at=1100)
     assert plan.refs["a"][:2] == ("0", 2)
     _, plan = write_head(cp, {}, parent_index=stale, now=1000, ttl_seconds=ttl, expires_at=1100)
-    assert plan.stored == ["a"]
+    # still a reference, but the holder's expiry is extended by the writer first
+    assert plan.refs["a"][:2] == ("0", 2) and plan.touch == {"0"}
 
 
 def test_unknown_holder_is_found_among_older_heads() -> None:
