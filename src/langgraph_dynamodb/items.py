@@ -409,6 +409,9 @@ class ChannelRef(NamedTuple):
 ChannelIndex = dict[str, ChannelRef]
 
 
+_UNKNOWN_PARENT = "\x00unknown"
+
+
 class ChannelIndexCache:
     """Bounded LRU of what a saver knows about heads it recently wrote or read.
 
@@ -441,11 +444,15 @@ class ChannelIndexCache:
                 self._data.popitem(last=False)
 
     def note_head(
-        self, key: tuple[str, str, str], parent: str | None, writes: Iterable[str] = ()
+        self, key: tuple[str, str, str], parent: str | None, writes: Iterable[str] | None = None
     ) -> None:
-        """Remember a head this saver wrote or read: its parent and its writes items."""
+        """Remember a head this saver wrote (``writes`` None: keep the writes items already
+        noted, LangGraph may store a step's writes before its checkpoint) or read (the
+        writes items read replace what was known)."""
         with self._lock:
-            self._heads[key] = (parent, set(writes))
+            known = self._heads.get(key)
+            kept = known[1] if known is not None and writes is None else set(writes or ())
+            self._heads[key] = (parent, kept)
             self._heads.move_to_end(key)
             while len(self._heads) > self._size:
                 self._heads.popitem(last=False)
@@ -459,8 +466,9 @@ class ChannelIndexCache:
         """Remember writes items this saver stored for a head."""
         with self._lock:
             known = self._heads.get(key)
-            if known is not None:
-                known[1].update(sks)
+            if known is None:  # the head's put has not finished yet
+                known = self._heads[key] = (_UNKNOWN_PARENT, set())
+            known[1].update(sks)
 
     def expected_items(
         self, thread_id: str, checkpoint_ns: str, checkpoint_id: str | None
@@ -484,7 +492,7 @@ class ChannelIndexCache:
                 if cursor is None:
                     return count + 1
                 known = self._heads.get((thread_id, checkpoint_ns, cursor))
-                if known is None:
+                if known is None or known[0] == _UNKNOWN_PARENT:
                     return None
                 count += 1 + len(known[1])
                 needed.discard(cursor)
