@@ -9,6 +9,7 @@ them visible, heads are deleted before what they depend on.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -301,6 +302,16 @@ def put(
         now=ctx.clock(),
         ttl_seconds=ctx.ttl_seconds,
     )
+    if target.checkpoint_id is not None and ctx.ttl_seconds is None:
+        # Deltas may refer to the parent's pending writes instead of repeating them. Not
+        # under a TTL: writes items are not touched with the heads that refer to them.
+        plan = dataclasses.replace(
+            plan,
+            parent_id=target.checkpoint_id,
+            parent_writes=ctx.cache.write_values(
+                (target.thread_id, target.checkpoint_ns, target.checkpoint_id)
+            ),
+        )
     prepared = it.build_head(
         serde=ctx.serde,
         compression=ctx.compression,
@@ -390,7 +401,14 @@ def put_writes(
     if prepared.chunks:
         yield from batch_write(ctx, puts=prepared.chunks)
     if prepared.regular is not None:
-        yield from _put_regular_writes(ctx, target, task_id, task_path, prepared)
+        stored = yield from _put_regular_writes(ctx, target, task_id, task_path, prepared)
+        if stored is not None and it._plain_serde(ctx.serde) is ctx.serde:
+            assert target.checkpoint_id is not None
+            ctx.cache.note_write_values(
+                (target.thread_id, target.checkpoint_ns, target.checkpoint_id),
+                task_id,
+                [(path, task_id, int(e[0]), str(e[1]), (e[2], e[3])) for path, e in stored],
+            )
     if len(prepared.special) == 1:
         yield ctx.call("put_item", Item=prepared.special[0])
     elif prepared.special:
@@ -401,9 +419,12 @@ def put_writes(
 
 def _put_regular_writes(
     ctx: Ctx, target: Target, task_id: str, task_path: str, prepared: it.PreparedWrites
-) -> Flow[None]:
+) -> Flow[list[tuple[str, list[Any]]] | None]:
+    """Put (or merge into) the task's regular-writes item; returns the entries it now
+    holds, with their task path, or None if that is not known."""
     assert prepared.regular is not None and target.checkpoint_id is not None
     item = prepared.regular
+    written = [(task_path, e) for e in prepared.regular_entries.values()]
     condition: AttrMap = {"ConditionExpression": "attribute_not_exists(pk)"}
     for _attempt in range(limits.WRITES_MERGE_MAX_ATTEMPTS):
         resp = yield ctx.call(
@@ -414,7 +435,7 @@ def _put_regular_writes(
             **condition,
         )
         if not isinstance(resp, Failure):
-            return
+            return written
         old_raw = resp.response.get("Item")
         if not old_raw:
             old_raw = (yield ctx.call("get_item", Key=it.key_of(item), ConsistentRead=True)).get(
@@ -441,9 +462,11 @@ def _put_regular_writes(
         old.decode(ctx.compression)
         have = {idx for idx, _, _ in old.entries}
         new = {idx: e for idx, e in prepared.regular_entries.items() if idx not in have}
-        if not new:
-            return
+        merged_path = old.task_path or task_path
         merged = [[idx, ch, t[0], t[1]] for idx, ch, t in old.entries] + list(new.values())
+        written = [(merged_path, e) for e in merged]
+        if not new:
+            return written
         item, chunks = it.writes_item(
             compression=ctx.compression,
             thread_id=target.thread_id,
@@ -485,6 +508,8 @@ class NsReader:
     start: AttrMap | None = None
     exhausted: bool = False
     last_sk: str | None = None
+    floor: str | None = None
+    """Everything in the range at or above this sort key has been read."""
     pages: int = 0
 
     @property
@@ -526,13 +551,49 @@ class NsReader:
         self.feed(resp.get("Items", []))
         self.start = resp.get("LastEvaluatedKey")
         self.exhausted = not self.start
+        self.floor = self.lo if self.exhausted else self.last_sk
+
+    def read_past(self, checkpoint_id: str) -> bool:
+        """Whether every item of a checkpoint (its head and writes) has been read."""
+        if self.exhausted:
+            return True
+        prefix = keys.checkpoint_prefix(self.checkpoint_ns, checkpoint_id)
+        return self.floor is not None and self.floor <= prefix
 
     def writes_complete(self, head: it.Head) -> bool:
         """Whether every writes item of ``head`` has been read."""
-        if self.exhausted:
-            return True
-        prefix = keys.checkpoint_prefix(self.checkpoint_ns, head.checkpoint_id)
-        return self.last_sk is not None and self.last_sk < prefix
+        return self.read_past(head.checkpoint_id)
+
+    def read_down_to(self, checkpoint_id: str) -> Flow[None]:
+        """Read everything from where the last page ended down to (and including) the
+        items of ``checkpoint_id``, in as few Queries as DynamoDB allows (no Limit)."""
+        lo = max(self.lo, keys.checkpoint_prefix(self.checkpoint_ns, checkpoint_id))
+        while not self.read_past(checkpoint_id):
+            params: AttrMap = {
+                "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
+                "ExpressionAttributeValues": {
+                    ":pk": it.s_attr(self.pk),
+                    ":lo": it.s_attr(lo),
+                    ":hi": it.s_attr(self.hi),
+                },
+                "ScanIndexForward": False,
+                "ConsistentRead": self.ctx.consistent_read,
+            }
+            if self.start:
+                params["ExclusiveStartKey"] = self.start
+            resp = yield self.ctx.call("query", **params)
+            self.pages += 1
+            self.feed(resp.get("Items", []))
+            if resp.get("LastEvaluatedKey"):
+                self.start = resp["LastEvaluatedKey"]
+                self.floor = self.last_sk
+                continue
+            if lo == self.lo:
+                self.start, self.exhausted = None, True
+            else:
+                if self.last_sk is not None:
+                    self.start = {keys.PK: it.s_attr(self.pk), keys.SK: it.s_attr(self.last_sk)}
+                self.floor = lo
 
     def fetch_chunks(self, objs: Sequence[it.Head | it.WritesItem]) -> Flow[bool]:
         """Load chunked payloads; False if any chunk is missing or corrupt."""
@@ -578,6 +639,13 @@ class NsReader:
         del ok
         self.missing.update(i for i in wanted if i not in self.by_id)
 
+    def writes_if_complete(self, checkpoint_id: str) -> list[it.WritesItem] | None:
+        """The writes items of a checkpoint once all are read and loaded, else None."""
+        if not self.read_past(checkpoint_id):
+            return None
+        found = self.writes.get(checkpoint_id, [])
+        return None if any(w.needs_chunks() for w in found) else found
+
     def older_than(self, head: it.Head) -> list[it.Head]:
         """Heads read so far that are older than ``head``, newest first."""
         return [h for h in self.heads if h.checkpoint_id < head.checkpoint_id]
@@ -597,8 +665,25 @@ class NsReader:
                     lambda i: self.by_id.get(i),
                     lambda: self.older_than(head),
                     final=self.exhausted and not prefer_paging,
+                    find_writes=self.writes_if_complete,
                 )
             except it.Unresolved as need:
+                if need.writes:
+                    unread = [cp for cp in need.writes if not self.read_past(cp)]
+                    if unread:
+                        yield from self.read_down_to(min(unread))
+                        continue
+                    pending = [
+                        w for cp in need.writes for w in self.writes.get(cp, []) if w.needs_chunks()
+                    ]
+                    if pending:
+                        if not (yield from self.fetch_chunks(pending)):
+                            _skip(head, "a chunk of a write it refers to is missing")
+                            return None
+                        continue
+                    if not need.holders and not need.searches:
+                        _skip(head, f"the writes of {sorted(need.writes)} it refers to are gone")
+                        return None
                 chunked = [
                     h
                     for i in need.holders
@@ -766,6 +851,7 @@ def _rewrite_whole(ctx: Ctx, reader: NsReader, head: it.Head) -> Flow[bool]:
         lambda i: reader.by_id.get(i),
         lambda: reader.older_than(head),
         final=True,
+        find_writes=reader.writes_if_complete,
     )
     expires_at = ctx.expires_at() if ctx.ttl_seconds is not None else head.expires_at
     rebuilt = it.rebuild_head(head, ctx.compression, ctx.serde, values, versions, expires_at)

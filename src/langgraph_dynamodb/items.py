@@ -411,6 +411,13 @@ ChannelIndex = dict[str, ChannelRef]
 
 _UNKNOWN_PARENT = "\x00unknown"
 
+WRITES_TAIL = "@writes"
+"""Type of a delta tail that is not stored but refers to the parent checkpoint's pending
+writes: ``msgpack([parent_id, [[task_id, idx], ...]])``."""
+
+WriteValue = tuple[str, str, int, str, TypedValue]
+"""(task_path, task_id, idx, channel, plaintext msgpack value) of a stored write."""
+
 
 class ChannelIndexCache:
     """Bounded LRU of what a saver knows about heads it recently wrote or read.
@@ -424,6 +431,7 @@ class ChannelIndexCache:
         self._size = size
         self._data: OrderedDict[tuple[str, str, str], ChannelIndex] = OrderedDict()
         self._heads: OrderedDict[tuple[str, str, str], tuple[str | None, set[str]]] = OrderedDict()
+        self._values: OrderedDict[tuple[str, str, str], dict[str, list[WriteValue]]] = OrderedDict()
         self._latest: dict[tuple[str, str], str] = {}
         self._lock = threading.Lock()
 
@@ -470,6 +478,24 @@ class ChannelIndexCache:
                 known = self._heads[key] = (_UNKNOWN_PARENT, set())
             known[1].update(sks)
 
+    def note_write_values(
+        self, key: tuple[str, str, str], task_id: str, values: list[WriteValue]
+    ) -> None:
+        """Remember the plaintext regular writes this saver stored for a task of a head."""
+        with self._lock:
+            per_task = self._values.setdefault(key, {})
+            per_task[task_id] = values
+            self._values.move_to_end(key)
+            while len(self._values) > limits.WRITE_VALUES_CACHE_SIZE:
+                self._values.popitem(last=False)
+
+    def write_values(self, key: tuple[str, str, str]) -> list[WriteValue]:
+        """The remembered writes of a head, in ``writes_sort_key`` order."""
+        with self._lock:
+            per_task = self._values.get(key, {})
+            rows = [v for values in per_task.values() for v in values]
+        return sorted(rows, key=lambda v: writes_sort_key(v[0], v[1], v[2]))
+
     def expected_items(
         self, thread_id: str, checkpoint_ns: str, checkpoint_id: str | None
     ) -> int | None:
@@ -510,6 +536,8 @@ class ChannelIndexCache:
                 del self._heads[key]
             for ns_key in [k for k in self._latest if k[0] == thread_id]:
                 del self._latest[ns_key]
+            for key in [k for k in self._values if k[0] == thread_id]:
+                del self._values[key]
 
 
 @dataclass(frozen=True)
@@ -526,6 +554,8 @@ class ChannelPlan:
     bases: ChannelIndex = field(default_factory=dict)
     inline: dict[str, TypedValue] = field(default_factory=dict)
     touch: set[str] = field(default_factory=set)
+    parent_id: str | None = None
+    parent_writes: list[WriteValue] = field(default_factory=list)
 
 
 def plan_channels(
@@ -684,8 +714,14 @@ def encode_stored(
     expires_at: int | None,
     now: float,
     ttl_seconds: float | None,
+    parent_id: str | None = None,
+    parent_writes: Sequence[WriteValue] = (),
 ) -> tuple[TypedValue | None, list[Any] | None, ChannelRef]:
     """Encode one changed channel: whole (``TypedValue``) or as a delta entry.
+
+    A delta whose appended elements are exactly the parent's pending writes to the
+    channel (byte for byte, in ``writes_sort_key`` order) refers to those writes instead
+    of storing the elements twice.
 
     Returns:
         The whole value (or None), the delta entry (or None), and its index entry.
@@ -710,15 +746,23 @@ def encode_stored(
     )
     if candidate and base is not None and base.list_len is not None and prefix == base.list_digest:
         n = base.list_len
-        if encrypted:
+        assert base.list_bytes is not None
+        tail_body = body[base.list_bytes :]
+        from_writes = (
+            None if encrypted else _tail_from_writes(ch, tail_body, parent_id, parent_writes)
+        )
+        if from_writes is not None:
+            tail = from_writes
+        elif encrypted:
             tail = dumps(serde, value[n:], f"channel {ch!r}")
         else:
-            assert base.list_bytes is not None
-            tail = ("msgpack", _array_header(len(value) - n) + bytes(body[base.list_bytes :]))
-        chain_bytes = base.chain_bytes + len(tail[1])
+            tail = ("msgpack", _array_header(len(value) - n) + bytes(tail_body))
+        chain_bytes = base.chain_bytes + (len(tail_body) if from_writes else len(tail[1]))
         if chain_bytes <= max(base.size, limits.DELTA_MIN_BUDGET_BYTES):
             known = [x for x in (expires_at, base.holder_expires) if x is not None]
             chain = (base.holder, *base.chain)
+            if from_writes is not None and parent_id is not None and parent_id not in chain:
+                chain = (*chain, parent_id)
             entry = [base.holder, n, list(chain), tail[0], tail[1]]
             ref = ChannelRef(
                 version,
@@ -748,6 +792,28 @@ def encode_stored(
         _small(typed),
     )
     return typed, None, ref
+
+
+def _tail_from_writes(
+    ch: str, tail_body: memoryview, parent_id: str | None, writes: Sequence[WriteValue]
+) -> TypedValue | None:
+    """A reference to the parent's writes whose list values, concatenated, are exactly
+    ``tail_body``; None if they are not."""
+    if parent_id is None or not tail_body:
+        return None
+    refs: list[list[Any]] = []
+    bodies: list[bytes] = []
+    for _path, task_id, idx, channel, typed in writes:
+        if channel != ch:
+            continue
+        parsed = _msgpack_array(typed[1]) if typed[0] == "msgpack" else None
+        if parsed is None:
+            return None
+        refs.append([task_id, idx])
+        bodies.append(typed[1][parsed[1] :])
+    if not refs or b"".join(bodies) != tail_body:
+        return None
+    return WRITES_TAIL, pack([parent_id, refs])
 
 
 def _small(typed: TypedValue) -> TypedValue | None:
@@ -807,6 +873,8 @@ def build_head(
             expires_at=expires_at,
             now=now,
             ttl_seconds=ttl_seconds,
+            parent_id=plan.parent_id,
+            parent_writes=plan.parent_writes,
         )
         if delta is not None:
             deltas[ch] = delta
@@ -951,10 +1019,13 @@ def build_writes(
 class Unresolved(Exception):
     """A head cannot be assembled yet: it needs more items."""
 
-    def __init__(self, holders: set[str], searches: set[str]) -> None:
+    def __init__(
+        self, holders: set[str], searches: set[str], writes: set[str] | None = None
+    ) -> None:
         super().__init__(f"needs holders {sorted(holders)} and searches {sorted(searches)}")
         self.holders = holders
         self.searches = searches
+        self.writes = writes or set()
 
 
 class Broken(Exception):
@@ -967,13 +1038,18 @@ the list had before it (-1 for the whole value)."""
 
 
 class _Need(Exception):
-    def __init__(self, ids: set[str]) -> None:
+    def __init__(self, ids: set[str], writes: set[str] | None = None) -> None:
         super().__init__(sorted(ids))
         self.ids = ids
+        self.writes = writes or set()
 
 
 def _entry_parts(
-    head: Head, ch: str, compression: Compression, find_head: Callable[[str], Head | None]
+    head: Head,
+    ch: str,
+    compression: Compression,
+    find_head: Callable[[str], Head | None],
+    find_writes: Callable[[str], list[WritesItem] | None],
 ) -> Parts | None:
     """The parts of the value ``head`` stores for ``ch``; None if stored as removed."""
     body = head.body(compression)
@@ -983,14 +1059,35 @@ def _entry_parts(
     if ch in body.deltas:
         base_id, base_len, chain, tail = body.deltas[ch]
         missing = {h for h in chain if (x := find_head(h)) is None or x.needs_chunks()}
+        if tail[0] == WRITES_TAIL and find_writes(str(unpack(tail[1])[0])) is None:
+            # Ask for the whole chain: one read down to its oldest member brings its
+            # heads and every writes item the chain refers to.
+            raise _Need(missing, {str(unpack(tail[1])[0]), *chain})
         if missing:
             raise _Need(missing)
         base = find_head(base_id)
         assert base is not None
-        base_parts = _entry_parts(base, ch, compression, find_head)
+        base_parts = _entry_parts(base, ch, compression, find_head, find_writes)
         if base_parts is None:
             raise Broken(f"the delta base {base_id!r} of channel {ch!r} stores no value")
-        return [*base_parts, (tail, base_len)]
+        if tail[0] != WRITES_TAIL:
+            return [*base_parts, (tail, base_len)]
+        parent_id, refs = unpack(tail[1])
+        writes = find_writes(str(parent_id))
+        if writes is None:
+            raise _Need(set(), {str(parent_id)})
+        stored = {
+            (w.task_id, idx): (channel, typed)
+            for w in writes
+            for idx, channel, typed in w.decode(compression).entries
+        }
+        parts: Parts = list(base_parts)
+        for n, (task_id, idx) in enumerate(refs):
+            found = stored.get((str(task_id), int(idx)))
+            if found is None or found[0] != ch:
+                raise Broken(f"write {task_id!r}/{idx} that channel {ch!r} refers to is gone")
+            parts.append((found[1], base_len if n == 0 else -2))
+        return parts
     raise Broken(f"head {head.checkpoint_id!r} does not store channel {ch!r}")
 
 
@@ -1006,6 +1103,7 @@ def resolve_values(
     older_heads: Callable[[], Iterable[Head]],
     *,
     final: bool,
+    find_writes: Callable[[str], list[WritesItem] | None] = lambda _: None,
 ) -> dict[str, Parts]:
     """Collect the stored parts of every channel of a head, following references and
     delta chains.
@@ -1027,10 +1125,11 @@ def resolve_values(
     out: dict[str, Parts] = {}
     need_holders: set[str] = set()
     need_search: set[str] = set()
+    need_writes: set[str] = set()
     for ch, ver in versions.items():
         try:
             if _stores(body, ch):
-                parts = _entry_parts(head, ch, compression, find_head)
+                parts = _entry_parts(head, ch, compression, find_head, find_writes)
             elif ch not in body.refs:
                 continue
             elif (holder_id := body.refs[ch][0]) is not None:
@@ -1041,7 +1140,7 @@ def resolve_values(
                 hbody = holder.body(compression)
                 if not _stores(hbody, ch) or hbody.stored_versions.get(ch, ver) != ver:
                     raise Broken(f"holder {holder_id!r} does not store channel {ch!r} at {ver!r}")
-                parts = _entry_parts(holder, ch, compression, find_head)
+                parts = _entry_parts(holder, ch, compression, find_head, find_writes)
             else:
                 found = None
                 for older in older_heads():
@@ -1054,12 +1153,15 @@ def resolve_values(
                 if found is None:
                     need_search.add(ch)
                     continue
-                parts = _entry_parts(found, ch, compression, find_head)
+                parts = _entry_parts(found, ch, compression, find_head, find_writes)
         except _Need as need:
             need_holders |= need.ids
+            need_writes |= need.writes
             continue
         if parts is not None:
             out[ch] = parts
+    if need_writes:
+        raise Unresolved(need_holders, need_search, need_writes)
     if need_holders or need_search:
         if final and not need_holders:
             # A value stored nowhere at that version: absent, as in InMemorySaver.
@@ -1074,7 +1176,7 @@ def join_parts(serde: SerializerProtocol, parts: Parts, what: str) -> Any:
     """Deserialize a stored value: the whole value, then each appended tail."""
     value = loads(serde, parts[0][0], what)
     for typed, base_len in parts[1:]:
-        if not isinstance(value, list) or len(value) != base_len:
+        if not isinstance(value, list) or (base_len >= 0 and len(value) != base_len):
             raise CorruptItemError(
                 f"{what}: a delta expects a list of {base_len} items under it, found "
                 f"{len(value) if isinstance(value, list) else type(value).__name__}"

@@ -61,6 +61,10 @@ MAX_RESOLVE_ROUNDS = 1000
 #: chains with room to spare).
 MAX_HINT_WALK = 64
 
+#: Checkpoints whose pending-write bytes the saver remembers, so that the next checkpoint
+#: can refer to them instead of storing the same elements again.
+WRITE_VALUES_CACHE_SIZE = 256
+
 #: Heads whose channel layout the saver remembers (for references), per saver instance.
 CHANNEL_INDEX_CACHE_SIZE = 4096
 
@@ -77,8 +81,9 @@ WRITES_MERGE_MAX_ATTEMPTS = 8
 TABLE_ACTIVE_TIMEOUT_S = 300.0
 TABLE_ACTIVE_POLL_S = 1.0
 
-#: Default size above which payloads are compressed.
-DEFAULT_COMPRESSION_THRESHOLD_BYTES = 1024
+#: Default size above which payloads are compressed. Low on purpose: DynamoDB bills writes
+#: per started KB, and a ~900-byte checkpoint head compresses to ~500 bytes (one unit).
+DEFAULT_COMPRESSION_THRESHOLD_BYTES = 256
 
 #: Default zstandard level: level 3 is zstd's own default (fast, good ratio).
 DEFAULT_ZSTD_LEVEL = 3

@@ -685,8 +685,101 @@ async def test_deltas_work_under_encryption(
         steps = [{"messages": [_prose(i) for i in range(n + 1)]} for n in range(8)]
         configs = await put_chain(drive, thread_id, steps)
         sizes = _head_sizes(saver, thread_id)
-        assert max(sizes[1:]) < sizes[0] * 2  # later heads hold one message each
+        # Later heads hold one message each (and the ids of the chain below them).
+        assert max(sizes[1:]) < sizes[0] * 2.5, sizes
         assert sum(sizes) < len(steps) * sizes[-1]
         for config, step in zip(configs, steps, strict=True):
             tup = await drive("get_tuple", config)
             assert tup.checkpoint["channel_values"] == step
+
+
+async def _chain_with_writes(
+    drive: Driver, thread_id: str, turns: int, runs: list[str]
+) -> tuple[list[dict[str, Any]], list[list[str]]]:
+    """A chat-like chain: each step's new messages are first the parent's pending writes
+    (two tasks, the second writing two messages), as LangGraph stores them."""
+    parent: str | None = None
+    msgs: list[str] = []
+    versions: dict[str, Any] = {}
+    configs: list[dict[str, Any]] = []
+    history: list[list[str]] = []
+    for i in range(turns):
+        new = [_prose(3 * i), _prose(3 * i + 1), _prose(3 * i + 2)]
+        if parent is not None:
+            parent_config = cfg(thread_id, "", parent)
+            await drive("put_writes", parent_config, [("messages", new[2:])], "task-b", "~b")
+            await drive("put_writes", parent_config, [("messages", new[:2])], "task-a", "~a")
+        msgs = [*msgs, *new[:2], *new[2:]]
+        versions["messages"] = drive.saver.get_next_version(versions.get("messages"), None)
+        stored = await drive(
+            "put",
+            cfg(thread_id, "", parent),
+            make_checkpoint({"messages": msgs}, dict(versions)),
+            {"run_id": runs[i * len(runs) // turns], "step": i},
+            {"messages": versions["messages"]},
+        )
+        parent = stored["configurable"]["checkpoint_id"]
+        configs.append(stored)
+        history.append(msgs)
+    return configs, history
+
+
+async def test_deltas_refer_to_the_parents_pending_writes(
+    drive: Driver, thread_id: str, ddb_endpoint: str, table_name: str
+) -> None:
+    run_a, run_b = str(uuid.uuid4()), str(uuid.uuid4())
+    turns = 12
+    configs, history = await _chain_with_writes(drive, thread_id, turns, [run_a, run_b])
+    one_message = len(drive.saver._compression.encode(_prose(1).encode())[0])
+    sizes = _head_sizes(drive.saver, thread_id)
+    # A step adds three messages (~3 x one_message compressed); its head stores none of
+    # them, only a reference to the writes. Keyframes come at doubling chain sizes.
+    assert sum(s < 2 * one_message for s in sizes) >= turns - 4, (sizes, one_message)
+    for config, expected in zip(configs, history, strict=True):
+        tup = await drive("get_tuple", config)
+        assert tup.checkpoint["channel_values"]["messages"] == expected
+    listed = await drive("list", cfg(thread_id))
+    assert [t.checkpoint["channel_values"]["messages"] for t in listed] == history[::-1]
+    async with DynamoDBSaver.from_table(
+        table_name, endpoint_url=ddb_endpoint, region_name=REGION
+    ) as fresh:
+        cold = Driver(fresh, drive.mode)
+        tup = await cold("get_tuple", cfg(thread_id))
+        assert tup.checkpoint["channel_values"]["messages"] == history[-1]
+        assert fresh.stats.total_requests <= 2, fresh.stats.requests
+        cold_list = await cold("list", cfg(thread_id), limit=3)
+        assert [t.checkpoint["channel_values"]["messages"] for t in cold_list] == history[:-4:-1]
+    copy = thread_id + "-copy"
+    await drive("copy_thread", thread_id, copy)
+    # Deleting the first run removes the writes the second run's first deltas refer to.
+    await drive("delete_for_runs", [run_a])
+    left = await drive("list", cfg(thread_id))
+    assert [t.checkpoint["channel_values"]["messages"] for t in left] == history[
+        : turns // 2 - 1 : -1
+    ]
+    await drive("prune", [copy])
+    kept = await drive("list", cfg(copy))
+    assert [t.checkpoint["channel_values"]["messages"] for t in kept] == [history[-1]]
+    assert kept[0].pending_writes == []
+    await drive("delete_thread", copy)
+
+
+async def test_writes_that_are_not_the_appended_elements_are_not_referred_to(
+    drive: Driver, thread_id: str
+) -> None:
+    first = cfg(thread_id)
+    stored = await drive("put", first, make_checkpoint({"m": [_prose(1)]}), {"step": 0}, {"m": 1})
+    # A reducer that rewrites what the task wrote (here: upper-cases it).
+    await drive("put_writes", stored, [("m", [_prose(2)])], "task", "")
+    value = [_prose(1), _prose(2).upper()]
+    child = await drive(
+        "put", stored, make_checkpoint({"m": value}, {"m": 2}), {"step": 1}, {"m": 2}
+    )
+    assert (await drive("get_tuple", child)).checkpoint["channel_values"]["m"] == value
+    # Same bytes but another channel.
+    await drive("put_writes", child, [("other", [_prose(3)])], "task", "")
+    value2 = [*value, _prose(3)]
+    last = await drive(
+        "put", child, make_checkpoint({"m": value2}, {"m": 3}), {"step": 2}, {"m": 3}
+    )
+    assert (await drive("get_tuple", last)).checkpoint["channel_values"]["m"] == value2

@@ -759,3 +759,29 @@ def test_appended_tail_is_valid_msgpack_of_the_new_elements() -> None:
     assert SERDE.loads_typed(tail) == grown[20:]
     found = read(c_put.head, others=[p_put.head])
     assert found.checkpoint["channel_values"]["a"] == grown
+
+
+def _write_value(task: str, idx: int, ch: str, value: Any, path: str = "") -> it.WriteValue:
+    return (path, task, idx, ch, SERDE.dumps_typed(value))
+
+
+def test_tail_from_writes_refers_to_writes_that_are_exactly_the_tail() -> None:
+    import ormsgpack
+
+    new = [{"m": "a"}, {"m": "b"}, {"m": "c"}]
+    body = ormsgpack.packb(new)
+    tail = memoryview(body)[len(it._array_header(3)) :]
+    writes = [
+        _write_value("t1", 0, "messages", new[:2]),
+        _write_value("t1", 1, "other", new),
+        _write_value("t2", 0, "messages", new[2:]),
+    ]
+    ref = it._tail_from_writes("messages", tail, "parent", writes)
+    assert ref is not None and ref[0] == it.WRITES_TAIL
+    assert it.unpack(ref[1]) == ["parent", [["t1", 0], ["t2", 0]]]
+    # Another order, other bytes, a non-list write or no parent: no reference.
+    assert it._tail_from_writes("messages", tail, "parent", writes[::-1]) is None
+    assert it._tail_from_writes("messages", tail[1:], "parent", writes) is None
+    assert it._tail_from_writes("messages", tail, None, writes) is None
+    scalar = [*writes, _write_value("t3", 0, "messages", "not a list")]
+    assert it._tail_from_writes("messages", tail, "parent", scalar) is None
