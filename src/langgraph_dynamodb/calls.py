@@ -124,6 +124,7 @@ TRANSIENT_CODES = frozenset(
         "RequestLimitExceeded",
         "InternalServerError",
         "ServiceUnavailable",
+        "ServiceUnavailableException",
         "InternalFailure",
     }
 )

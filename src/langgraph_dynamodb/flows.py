@@ -774,6 +774,13 @@ class NsReader:
         return found
 
 
+def _matches(ctx: Ctx, reader: NsReader, head: it.Head, filter: Mapping[str, Any]) -> Flow[bool]:
+    """Whether a head's metadata matches a ``list`` filter (its chunks loaded first)."""
+    if not (yield from reader.fetch_chunks([head])):
+        return False
+    return it.metadata_matches(head.metadata(ctx.serde, ctx.compression), filter)
+
+
 def _skip(head: it.Head, why: str) -> None:
     logger.warning(
         "checkpoint %s (sk %r) is not readable and is skipped: %s; prune or delete_thread "
@@ -987,7 +994,7 @@ def _list_ns(
             return
         head = reader.heads[done]
         done += 1
-        if filter and not it.metadata_matches(head.metadata(ctx.serde, ctx.compression), filter):
+        if filter and not (yield from _matches(ctx, reader, head, filter)):
             continue
         found = yield from reader.resolve(head, prefer_paging=True)
         if found is None:
@@ -1045,7 +1052,7 @@ def _emit_merged(
             continue
         if before_id is not None and cp_id >= before_id:
             continue
-        if filter and not it.metadata_matches(head.metadata(ctx.serde, ctx.compression), filter):
+        if filter and not (yield from _matches(ctx, readers[ns], head, filter)):
             continue
         found = yield from readers[ns].resolve(head, prefer_paging=False)
         if found is None:
@@ -1200,6 +1207,8 @@ def _keep_latest(ctx: Ctx, reader: NsReader) -> Flow[set[str]]:
             cursor = parent
         keep: set[str] = set()
         for kept in chain:
+            if not (yield from reader.fetch_chunks([kept])):
+                continue  # unreadable: not kept
             kept_body = kept.body(ctx.compression)
             if kept_body.refs or kept_body.deltas:
                 yield from _rewrite_whole(ctx, reader, kept)
@@ -1255,6 +1264,8 @@ def delete_for_runs(ctx: Ctx, run_ids: Sequence[str]) -> Flow[None]:
             for head in reader.heads:
                 if head.checkpoint_id in gone:
                     continue
+                if not (yield from reader.fetch_chunks([head])):
+                    continue  # unreadable already: nothing to keep readable
                 body = head.body(ctx.compression)
                 needs = {ref[0] for ref in body.refs.values()}
                 needs.update(h for d in body.deltas.values() for h in d[2])

@@ -1163,10 +1163,15 @@ def resolve_values(
     if need_writes:
         raise Unresolved(need_holders, need_search, need_writes)
     if need_holders or need_search:
-        if final and not need_holders:
-            # A value stored nowhere at that version: absent, as in InMemorySaver.
-            return out
-        if final:
+        # Heads that were read but keep their payload in chunks are not missing: the
+        # caller loads their chunks and asks again.
+        unloaded = any(h is not None for h in map(find_head, need_holders)) or (
+            bool(need_search) and any(h.needs_chunks() for h in older_heads())
+        )
+        if final and not unloaded:
+            if not need_holders:
+                # A value stored nowhere at that version: absent, as in InMemorySaver.
+                return out
             raise Broken(f"heads {sorted(need_holders)} are missing")
         raise Unresolved(need_holders, need_search)
     return out

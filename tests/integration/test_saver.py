@@ -469,6 +469,16 @@ async def test_foreign_items_are_skipped(drive: Driver, thread_id: str) -> None:
         )
     with pytest.raises(Exception, match="malformed|msgpack|payload"):
         await drive("get_tuple", cfg(thread_id))
+    # The table is shared by the session: list(None) elsewhere must not meet these items.
+    await drive("delete_thread", thread_id)
+    assert (
+        client.query(
+            TableName=drive.saver.table_name,
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": pk}},
+        )["Items"]
+        == []
+    )
 
 
 async def test_delete_copy_prune(drive: Driver, thread_id: str) -> None:

@@ -81,6 +81,7 @@ def test_credential_errors_are_access_denied(code: str) -> None:
         "RequestLimitExceeded",
         "InternalServerError",
         "ServiceUnavailable",
+        "ServiceUnavailableException",
     ],
 )
 def test_throttling_and_server_errors_are_unavailable(code: str) -> None:
