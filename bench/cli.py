@@ -1,0 +1,513 @@
+"""``python -m bench``: run the workloads on our saver and the peers, side by side.
+
+Starts DynamoDB Local and the counting proxy, makes (once) a venv per peer, runs each
+saver's workloads in its own process (one saver after another, so they do not compete
+for the 2 cores), then prints the tables, writes ``bench/results/latest.json`` and draws
+``bench/results/latest.png``.
+
+Examples::
+
+    python -m bench                         # everything, full sizes (~15-20 min on 2 cores)
+    python -m bench --quick                 # smaller sizes, a few minutes
+    python -m bench --only ours --workloads a,b
+    python -m bench --only aws,ours --workloads chat,scale --out /tmp/x.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import report
+from bench.proxy import CountingProxy
+from bench.savers import SAVERS, SaverSpec, resolve
+
+ROOT = Path(__file__).resolve().parent
+RESULTS = ROOT / "results"
+REGION = "us-east-1"
+ALL_WORKLOADS = ("chat", "fanout", "scale", "large", "concurrent", "delta", "cpu")
+LETTERS = {
+    "a": "chat",
+    "b": "fanout",
+    "c": "scale",
+    "d": "large",
+    "e": "concurrent",
+    "f": "delta",
+    "g": "cpu",
+}
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def parse_workloads(text: str | None) -> list[str]:
+    if not text:
+        return list(ALL_WORKLOADS)
+    names = []
+    for part in text.split(","):
+        part = part.strip().lower()
+        if not part:
+            continue
+        name = LETTERS.get(part, part)
+        if name not in ALL_WORKLOADS:
+            raise SystemExit(
+                f"unknown workload {part!r}; use letters a-g or {', '.join(ALL_WORKLOADS)}"
+            )
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def parse_savers(text: str | None) -> list[SaverSpec]:
+    if not text:
+        return list(SAVERS.values())
+    try:
+        specs = [resolve(part) for part in text.split(",") if part.strip()]
+    except KeyError as exc:
+        raise SystemExit(str(exc.args[0])) from None
+    return list({spec.name: spec for spec in specs}.values())
+
+
+# --- machine ---------------------------------------------------------------------------------
+def machine() -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "nproc": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
+    try:
+        meminfo = Path("/proc/meminfo").read_text()
+        kb = int(re.search(r"MemTotal:\s+(\d+)", meminfo).group(1))  # type: ignore[union-attr]
+        info["memory_gb"] = round(kb / 1024 / 1024, 1)
+    except (OSError, AttributeError):
+        pass
+    try:
+        cpu = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
+        if cpu:
+            info["cpu"] = cpu.group(1).strip()
+    except OSError:
+        pass
+    try:
+        java = subprocess.run(["java", "-version"], capture_output=True, text=True, check=False)
+        info["java"] = (java.stderr or java.stdout).splitlines()[0]
+    except (OSError, IndexError):
+        pass
+    return info
+
+
+def _loadavg() -> list[float] | None:
+    """1, 5 and 15-minute load averages: other work on the machine skews timings."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def dynamodb_local_version() -> str:
+    from langgraph_dynamodb.local import find_jar_dir, install
+
+    jar_dir = find_jar_dir() or install()
+    readme = jar_dir / "README.txt"
+    if readme.is_file():
+        found = re.search(r"\d{4}-\d{2}-\d{2} \((\d+\.\d+\.\d+)\)", readme.read_text())
+        if found:
+            return found.group(1)
+    return jar_dir.name
+
+
+def git_revision() -> str | None:
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT.parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src"],
+            cwd=ROOT.parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        return rev + ("+dirty(src)" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def _size_table(name: str) -> dict[str, Any]:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_workloads_sizes", ROOT / "workloads.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return dict(module.SIZES[name])
+
+
+# --- DynamoDB Local warm-up -------------------------------------------------------------------
+def warm_up(endpoint: str, seconds: float) -> None:
+    """Exercise DynamoDB Local's JIT before the first saver runs, so it does not pay for it."""
+    import boto3
+
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="local",  # placeholders: DynamoDB Local checks no credentials
+        aws_secret_access_key="local",
+    )
+    table = "bench-warmup"
+    client.create_table(
+        TableName=table,
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    deadline = time.monotonic() + seconds
+    key = {"pk": {"S": "w"}}
+    i = 0
+    while time.monotonic() < deadline:
+        sk = {"S": f"{i:06}"}
+        client.put_item(TableName=table, Item={**key, "sk": sk, "v": {"B": b"x" * 3000}})
+        client.put_item(
+            TableName=table,
+            Item={**key, "sk": {"S": f"c{i:06}"}, "v": {"B": b"y" * 900}},
+            ConditionExpression="attribute_not_exists(pk)",
+            ReturnConsumedCapacity="TOTAL",
+        )
+        client.get_item(TableName=table, Key={**key, "sk": sk}, ConsistentRead=True)
+        client.query(
+            TableName=table,
+            KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
+            ExpressionAttributeValues={":p": {"S": "w"}, ":s": {"S": "0"}},
+            ScanIndexForward=False,
+            Limit=4,
+            ConsistentRead=True,
+        )
+        client.update_item(
+            TableName=table,
+            Key={**key, "sk": sk},
+            UpdateExpression="SET n = :n",
+            ExpressionAttributeValues={":n": {"N": str(i)}},
+        )
+        if i % 10 == 0:
+            client.batch_write_item(
+                RequestItems={
+                    table: [
+                        {"PutRequest": {"Item": {"pk": {"S": "b"}, "sk": {"S": f"{i}-{j}"}}}}
+                        for j in range(25)
+                    ]
+                }
+            )
+            client.batch_get_item(
+                RequestItems={
+                    table: {
+                        "Keys": [
+                            {**key, "sk": {"S": f"{j:06}"}} for j in range(max(0, i - 20), i + 1)
+                        ]
+                    }
+                }
+            )
+            client.query(
+                TableName=table,
+                KeyConditionExpression="pk = :p",
+                ExpressionAttributeValues={":p": {"S": "w"}},
+            )
+        i += 1
+    client.delete_table(TableName=table)
+    client.close()
+
+
+# --- runners -----------------------------------------------------------------------------------
+DOCS = ROOT.parent / "docs" / "performance.md"
+DOCS_BEGIN = "<!-- bench:begin (generated by python -m bench --update-docs) -->"
+DOCS_END = "<!-- bench:end -->"
+
+
+def update_docs(block: str) -> None:
+    """Replace the generated block of docs/performance.md (between its two markers)."""
+    text = DOCS.read_text()
+    start, end = text.index(DOCS_BEGIN) + len(DOCS_BEGIN), text.index(DOCS_END)
+    DOCS.write_text(text[:start] + "\n" + block + "\n" + text[end:])
+    log(f"updated {DOCS}")
+
+
+WORKLOAD_TIMEOUT_S = {
+    "chat": 300,
+    "fanout": 180,
+    "scale": 600,
+    "large": 240,
+    "concurrent": 240,
+    "delta": 240,
+    "cpu": 180,
+}
+"""A workload running longer is stopped (its runner killed by PID) and reported as timed
+out with the phases it finished; the saver's remaining workloads run in a new runner.
+Halved with ``--quick``."""
+
+
+def run_saver(
+    spec: SaverSpec,
+    python: Path,
+    workloads: list[str],
+    args: argparse.Namespace,
+    proxy_url: str,
+    direct_url: str,
+    run_id: str,
+) -> dict[str, Any]:
+    """Run ``workloads`` on one saver; one runner process, restarted after a timeout."""
+    env = dict(
+        os.environ,
+        AWS_ACCESS_KEY_ID="local",  # DynamoDB Local keys its data by access key and region
+        AWS_SECRET_ACCESS_KEY="local",
+        AWS_DEFAULT_REGION=REGION,
+        AWS_REGION=REGION,
+        AGENTSTATE_QUIET="1",
+        PYTHONHASHSEED="0",
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    env.pop("AWS_ENDPOINT_URL", None)
+    env.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
+    merged: dict[str, Any] = {"workloads": {}, "runs": []}
+    remaining = list(workloads)
+    started = time.monotonic()
+    attempt = 0
+    while remaining:
+        attempt += 1
+        out_path = RESULTS / f"{spec.name}.{run_id}.{attempt}.tmp"
+        cmd = [
+            str(python),
+            str(ROOT / "runner.py"),
+            *("--saver", spec.name, "--workloads", ",".join(remaining)),
+            *("--sizes", "quick" if args.quick else "full"),
+            *("--endpoint", proxy_url, "--direct", direct_url, "--region", REGION),
+            *("--run-id", f"{run_id}.{attempt}", "--out", str(out_path)),
+        ]
+        if args.keep_tables:
+            cmd.append("--keep-tables")
+        progress: dict[str, Any] = {"current": None, "since": time.monotonic(), "done": []}
+        proc = subprocess.Popen(
+            cmd, env=env, stderr=subprocess.PIPE, text=True, cwd=str(ROOT.parent)
+        )
+
+        def pump(proc: subprocess.Popen[str] = proc, progress: dict[str, Any] = progress) -> None:
+            assert proc.stderr is not None
+            for line in proc.stderr:
+                line = line.rstrip()
+                found = re.match(r"\[[^\]]+\] (\w+) (\.\.\.|done in)", line)
+                if found:
+                    if found.group(2) == "...":
+                        progress["current"], progress["since"] = found.group(1), time.monotonic()
+                    else:
+                        progress["done"].append(found.group(1))
+                        progress["current"] = None
+                if line.startswith("[") and not line.startswith("[20"):
+                    log("  " + line)
+                elif args.verbose:
+                    log(f"  [{spec.name} stderr] {line}")
+
+        reader = threading.Thread(target=pump, daemon=True)
+        reader.start()
+        timed_out: str | None = None
+        try:
+            while proc.poll() is None:
+                current = progress["current"]
+                if current is not None:
+                    limit = _timeout(current, args)
+                    if time.monotonic() - progress["since"] > limit:
+                        timed_out = current
+                        log(
+                            f"  [{spec.name}] {current} over {limit:.0f} s: stopping PID {proc.pid}"
+                        )
+                        proc.kill()  # the runner we started, by its PID
+                        break
+                time.sleep(0.5)
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=30)
+        reader.join(timeout=5)
+        result: dict[str, Any] = {}
+        if out_path.is_file():
+            result = json.loads(out_path.read_text())
+            out_path.unlink()
+        for key in ("saver", "python", "executable", "versions", "patched", "sizes"):
+            if key in result:
+                merged[key] = result[key]
+        merged["workloads"].update(result.get("workloads", {}))
+        merged["runs"].append({"workloads": list(remaining), "returncode": proc.returncode})
+        finished = [w for w in remaining if w in progress["done"]]
+        stopped = timed_out or progress["current"]
+        if stopped is not None:
+            entry = merged["workloads"].setdefault(stopped, {"phases": {}, "notes": {}})
+            if timed_out:
+                entry["error"] = f"timed out after {_timeout(stopped, args):.0f} s (runner stopped)"
+            else:
+                entry["error"] = entry.get("error") or f"runner exited with {proc.returncode}"
+            finished.append(stopped)
+        elif proc.returncode != 0:
+            merged["error"] = f"runner exited with {proc.returncode}"
+            break
+        remaining = [w for w in remaining if w not in finished]
+    merged["runner_wall_s"] = round(time.monotonic() - started, 2)
+    return merged
+
+
+def _timeout(workload: str, args: argparse.Namespace) -> float:
+    if args.timeout:
+        return float(args.timeout)
+    limit = WORKLOAD_TIMEOUT_S.get(workload, 300)
+    return limit / 2 if args.quick else limit
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Benchmark langgraph-dynamodb against the peers on DynamoDB Local.",
+    )
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (a few minutes)")
+    parser.add_argument(
+        "--only",
+        help="comma-separated savers: " + ", ".join(SAVERS) + " (or their PyPI names)",
+    )
+    parser.add_argument(
+        "--workloads",
+        help="comma-separated: a chat, b fanout, c scale, d large, e concurrent, f delta, g cpu",
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
+    parser.add_argument("--png", type=Path, default=None, help="default: --out with .png")
+    parser.add_argument("--venvs", type=Path, default=ROOT / ".venvs", help="peer venv cache")
+    parser.add_argument(
+        "--timeout", type=float, default=None, help="seconds per workload (default: per workload)"
+    )
+    parser.add_argument("--keep-tables", action="store_true")
+    parser.add_argument("--verbose", action="store_true", help="show the runners' stderr")
+    parser.add_argument(
+        "--update-docs",
+        action="store_true",
+        help=f"rewrite the generated block of {DOCS.relative_to(ROOT.parent)} with this run",
+    )
+    args = parser.parse_args(argv)
+    # A plain ``kill`` should still stop DynamoDB Local and the runner (context managers).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+    specs = parse_savers(args.only)
+    requested = parse_workloads(args.workloads)
+    plan: list[tuple[SaverSpec, list[str]]] = []
+    for spec in specs:
+        wls = [
+            w for w in requested if spec.default_workloads is None or w in spec.default_workloads
+        ]
+        if wls:
+            plan.append((spec, wls))
+    if not plan:
+        raise SystemExit("nothing to run")
+
+    started = time.monotonic()
+    from bench.venvs import ensure_all
+
+    venvs = ensure_all([s for s, _ in plan if s.venv], root=args.venvs, log=log)
+    run_id = dt.datetime.now().strftime("%H%M%S")
+    from langgraph_dynamodb.local import NPM_PACKAGE, DynamoDBLocal
+
+    results: dict[str, Any] = {
+        "meta": {
+            "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "command": "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
+            "sizes": "quick" if args.quick else "full",
+            "size_table": _size_table("quick" if args.quick else "full"),
+            "workloads": requested,
+            "dynamodb_local": dynamodb_local_version(),
+            "dynamodb_local_npm": NPM_PACKAGE,
+            "git": git_revision(),
+            "loadavg_start": _loadavg(),
+            **machine(),
+        },
+        "savers": {},
+    }
+    log(
+        f"DynamoDB Local {results['meta']['dynamodb_local']}, {results['meta']['nproc']} cores; "
+        f"savers: {', '.join(s.name for s, _ in plan)}; workloads: {', '.join(requested)}"
+    )
+    with DynamoDBLocal() as ddb, CountingProxy(ddb.endpoint_url) as proxy:
+        pid = ddb.process.pid if ddb.process else "?"
+        log(f"DynamoDB Local on {ddb.endpoint_url} (PID {pid}), proxy on {proxy.endpoint_url}")
+        warm_up(ddb.endpoint_url, 8.0 if args.quick else 20.0)
+        for spec, wls in plan:
+            python = Path(sys.executable) if spec.venv is None else venvs[spec.venv].python
+            log(f"{spec.label}: {', '.join(wls)}")
+            raw = run_saver(spec, python, wls, args, proxy.endpoint_url, ddb.endpoint_url, run_id)
+            entry = {
+                "label": spec.label,
+                "note": spec.note,
+                "requirements": list(spec.requirements)
+                if spec.requirements
+                else "this project (editable)",
+                **raw,
+            }
+            if spec.venv is not None:
+                entry["venv"] = {
+                    "path": str(venvs[spec.venv].python.parent.parent),
+                    "pip_installed": {
+                        k: v
+                        for k, v in venvs[spec.venv].installed.items()
+                        if any(
+                            w in k.lower()
+                            for w in ("lang", "boto", "pydantic", "ormsgpack", "msgpack")
+                        )
+                    },
+                }
+            entry["figures"] = report.figures(entry)
+            results["savers"][spec.name] = entry
+            log(
+                f"  {spec.name}: {entry.get('runner_wall_s')} s"
+                + (f" ({entry['error']})" if entry.get("error") else "")
+            )
+    results["meta"]["total_wall_s"] = round(time.monotonic() - started, 1)
+    results["meta"]["loadavg_end"] = _loadavg()
+    results["goals"] = report.goals(results)
+
+    labels = {s: results["savers"][s]["label"] for s in results["savers"]}
+    text = report.tables(results)
+    print(text)
+    if results["goals"]:
+        print()
+        print(report.goals_table(results["goals"], labels))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_suffix(args.out.suffix + ".tmp")
+    tmp.write_text(json.dumps(results, indent=1, default=str))
+    tmp.replace(args.out)
+    md = args.out.with_suffix(".md")
+    md.write_text(report.markdown(results) + "\n")
+    if args.update_docs:
+        update_docs(report.markdown(results))
+    png = args.png or args.out.with_suffix(".png")
+    drawn = report.chart(results, png)
+    log(
+        f"\nwrote {args.out}, {md}"
+        + (f" and {drawn}" if drawn else " (no chart: pip install -e '.[bench]')")
+    )
+    log(f"total {results['meta']['total_wall_s']} s")
+    return 0

@@ -1,0 +1,193 @@
+"""The savers under test: how to install each and how to build one on a fresh table.
+
+Imported by the orchestrator (for :data:`SAVERS`) and loaded by path by the runner inside
+each saver's virtualenv (for :func:`make_saver`); stdlib only at import time, each factory
+imports its library when called.
+
+Every saver gets the library's defaults, on its own table, through the counting proxy.
+langgraph-checkpoint-aws has no ``setup`` and its README declares no table, so its table
+is created here with the string keys ``PK``/``SK`` its code reads and writes
+(``unified_repository.py``), on demand; the other two peers create their own tables.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SaverSpec:
+    """One saver under test.
+
+    Attributes:
+        name: Short name used on the command line and in the report.
+        label: What the report's column says.
+        package: PyPI distribution (``None`` for ours).
+        requirements: What ``pip install`` gets in the saver's own venv (``None``: ours,
+            run in the project's venv).
+        venv: Name of the venv folder (variants of one peer share it).
+        default_workloads: Workloads it runs unless ``--workloads`` says otherwise
+            (``None``: all).
+        note: A line for the report about its configuration.
+    """
+
+    name: str
+    label: str
+    package: str | None
+    requirements: tuple[str, ...] | None
+    venv: str | None
+    default_workloads: tuple[str, ...] | None = None
+    note: str = ""
+    aliases: tuple[str, ...] = field(default_factory=tuple)
+
+
+SAVERS: dict[str, SaverSpec] = {
+    spec.name: spec
+    for spec in (
+        SaverSpec(
+            "ours",
+            "langgraph-dynamodb (ours)",
+            None,
+            None,
+            None,
+            note="defaults: zstd, strongly consistent reads",
+            aliases=("langgraph-dynamodb",),
+        ),
+        SaverSpec(
+            "aws",
+            "langgraph-checkpoint-aws 1.2.6",
+            "langgraph-checkpoint-aws",
+            ("langgraph-checkpoint-aws==1.2.6", "langgraph"),
+            "aws",
+            note="defaults (no compression, no S3 offload)",
+            aliases=("langgraph-checkpoint-aws",),
+        ),
+        SaverSpec(
+            "aws-gzip",
+            "langgraph-checkpoint-aws 1.2.6 +gzip",
+            "langgraph-checkpoint-aws",
+            ("langgraph-checkpoint-aws==1.2.6", "langgraph"),
+            "aws",
+            default_workloads=("chat", "fanout", "large"),
+            note="variant: enable_checkpoint_compression=True (its best size setting)",
+        ),
+        SaverSpec(
+            "amazon",
+            "langgraph-checkpoint-amazon-dynamodb 0.1.3",
+            "langgraph-checkpoint-amazon-dynamodb",
+            ("langgraph-checkpoint-amazon-dynamodb==0.1.3", "langgraph"),
+            "amazon",
+            note="defaults (deploy=True)",
+            aliases=("langgraph-checkpoint-amazon-dynamodb",),
+        ),
+        SaverSpec(
+            "ddbcp",
+            "langgraph-dynamodb-checkpoint 0.5.0",
+            "langgraph_dynamodb_checkpoint",
+            ("langgraph-dynamodb-checkpoint==0.5.0", "langgraph"),
+            "ddbcp",
+            note="defaults (no reducer)",
+            aliases=("langgraph-dynamodb-checkpoint",),
+        ),
+    )
+}
+
+
+def resolve(name: str) -> SaverSpec:
+    """A saver by short name, alias or PyPI name."""
+    key = name.strip().lower()
+    for spec in SAVERS.values():
+        if key == spec.name or key in spec.aliases:
+            return spec
+    raise KeyError(f"unknown saver {name!r}; choose from {', '.join(SAVERS)}")
+
+
+# --- factories (run inside the saver's venv) -----------------------------------------------
+def _create_pk_sk_table(table: str, endpoint: str, region: str) -> None:
+    import boto3
+
+    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name=region)
+    client.create_table(
+        TableName=table,
+        KeySchema=[
+            {"AttributeName": "PK", "KeyType": "HASH"},
+            {"AttributeName": "SK", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "PK", "AttributeType": "S"},
+            {"AttributeName": "SK", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    client.get_waiter("table_exists").wait(TableName=table)
+    client.close()
+
+
+def make_saver(name: str, table: str, endpoint: str, region: str) -> Any:
+    """Build saver ``name`` on a new table ``table``, talking to ``endpoint``."""
+    if name == "ours":
+        from langgraph_dynamodb import DynamoDBSaver
+
+        saver = DynamoDBSaver(table_name=table, endpoint_url=endpoint, region_name=region)
+        saver.setup()
+        return saver
+    if name in ("aws", "aws-gzip"):
+        from langgraph_checkpoint_aws import DynamoDBSaver as AwsSaver
+
+        _create_pk_sk_table(table, endpoint, region)
+        return AwsSaver(
+            table_name=table,
+            region_name=region,
+            endpoint_url=endpoint,
+            enable_checkpoint_compression=name == "aws-gzip",
+        )
+    if name == "amazon":
+        from langgraph_checkpoint_dynamodb import (
+            DynamoDBConfig,
+            DynamoDBSaver,
+            DynamoDBTableConfig,
+        )
+
+        config = DynamoDBConfig(
+            table_config=DynamoDBTableConfig(table_name=table),
+            region_name=region,
+            endpoint_url=endpoint,
+        )
+        return DynamoDBSaver(config, deploy=True)
+    if name == "ddbcp":
+        # It builds ``boto3.resource("dynamodb")`` with no endpoint argument: boto3 reads
+        # the endpoint from the environment.
+        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
+        os.environ.setdefault("AGENTSTATE_QUIET", "1")
+        from langgraph_dynamodb_checkpoint import DynamoDBSaver as KamalSaver
+
+        return KamalSaver(table)
+    raise KeyError(f"unknown saver {name!r}")
+
+
+async def aclose_saver(saver: Any) -> None:
+    """Close what a saver opened for async use, if it says how."""
+    for name in ("aclose", "__aexit__"):
+        method = getattr(saver, name, None)
+        if method is None:
+            continue
+        try:
+            if name == "__aexit__":
+                await method(None, None, None)
+            else:
+                await method()
+        except Exception:  # noqa: BLE001 - best effort at the end of a workload
+            pass
+        return
+
+
+def close_saver(saver: Any) -> None:
+    """Close a saver's sync resources, if it says how."""
+    method = getattr(saver, "close", None)
+    if callable(method):
+        try:
+            method()
+        except Exception:  # noqa: BLE001 - best effort
+            pass
