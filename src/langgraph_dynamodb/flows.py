@@ -531,22 +531,27 @@ class NsReader:
             elif isinstance(decoded, it.WritesItem):
                 self.writes.setdefault(decoded.checkpoint_id, []).append(decoded)
 
-    def next_page(self) -> Flow[None]:
-        """Read the next page of the range."""
+    def _query(self, lo: str, limit: int | None) -> Call:
+        """The Query of the range from ``lo`` up, newest first, after what was read."""
         params: AttrMap = {
             "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
             "ExpressionAttributeValues": {
                 ":pk": it.s_attr(self.pk),
-                ":lo": it.s_attr(self.lo),
+                ":lo": it.s_attr(lo),
                 ":hi": it.s_attr(self.hi),
             },
             "ScanIndexForward": False,
-            "Limit": self.page_limit,
             "ConsistentRead": self.ctx.consistent_read,
         }
+        if limit is not None:
+            params["Limit"] = limit
         if self.start:
             params["ExclusiveStartKey"] = self.start
-        resp = yield self.ctx.call("query", **params)
+        return self.ctx.call("query", **params)
+
+    def next_page(self) -> Flow[None]:
+        """Read the next page of the range."""
+        resp = yield self._query(self.lo, self.page_limit)
         self.pages += 1
         self.feed(resp.get("Items", []))
         self.start = resp.get("LastEvaluatedKey")
@@ -569,19 +574,7 @@ class NsReader:
         items of ``checkpoint_id``, in as few Queries as DynamoDB allows (no Limit)."""
         lo = max(self.lo, keys.checkpoint_prefix(self.checkpoint_ns, checkpoint_id))
         while not self.read_past(checkpoint_id):
-            params: AttrMap = {
-                "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
-                "ExpressionAttributeValues": {
-                    ":pk": it.s_attr(self.pk),
-                    ":lo": it.s_attr(lo),
-                    ":hi": it.s_attr(self.hi),
-                },
-                "ScanIndexForward": False,
-                "ConsistentRead": self.ctx.consistent_read,
-            }
-            if self.start:
-                params["ExclusiveStartKey"] = self.start
-            resp = yield self.ctx.call("query", **params)
+            resp = yield self._query(lo, None)
             self.pages += 1
             self.feed(resp.get("Items", []))
             if resp.get("LastEvaluatedKey"):
