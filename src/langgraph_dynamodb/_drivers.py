@@ -68,37 +68,46 @@ async def _aexecute(client: Any, step: Call | Sleep, stats: Stats, table: str) -
 
 
 def iterate_sync(flow: Flow[Any], client: Any, stats: Stats, table: str) -> Iterator[Any]:
-    """Run a flow with a blocking client, yielding what it emits; returns its result."""
+    """Run a flow with a blocking client, yielding what it emits; returns its result.
+
+    The flow is closed however the run ends, so its ``finally`` blocks run at once."""
     response: Any = None
-    while True:
-        try:
-            step = flow.send(response)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
-        if isinstance(step, Emit):
-            response = None
-            yield step.value
-        else:
-            response = _execute(client, step, stats, table)
+    try:
+        while True:
+            try:
+                step = flow.send(response)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            if isinstance(step, Emit):
+                response = None
+                yield step.value
+            else:
+                response = _execute(client, step, stats, table)
+    finally:
+        flow.close()
 
 
 async def iterate_async(
     flow: Flow[Any], client: Any, stats: Stats, table: str, result: list[Any] | None = None
 ) -> AsyncIterator[Any]:
-    """Run a flow with an async client, yielding what it emits (its result goes to ``result``)."""
+    """Run a flow with an async client, yielding what it emits (its result goes to
+    ``result``). The flow is closed however the run ends."""
     response: Any = None
-    while True:
-        try:
-            step = flow.send(response)
-        except StopIteration as stop:
-            if result is not None:
-                result.append(stop.value)
-            return
-        if isinstance(step, Emit):
-            response = None
-            yield step.value
-        else:
-            response = await _aexecute(client, step, stats, table)
+    try:
+        while True:
+            try:
+                step = flow.send(response)
+            except StopIteration as stop:
+                if result is not None:
+                    result.append(stop.value)
+                return
+            if isinstance(step, Emit):
+                response = None
+                yield step.value
+            else:
+                response = await _aexecute(client, step, stats, table)
+    finally:
+        flow.close()
 
 
 def run_sync(flow: Flow[T], client: Any, stats: Stats, table: str) -> T:

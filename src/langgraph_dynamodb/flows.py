@@ -305,12 +305,15 @@ def put(
     if target.checkpoint_id is not None and ctx.ttl_seconds is None:
         # Deltas may refer to the parent's pending writes instead of repeating them. Not
         # under a TTL: writes items are not touched with the heads that refer to them.
+        parent_key = (target.thread_id, target.checkpoint_ns, target.checkpoint_id)
+        for _ in range(limits.WRITES_IN_FLIGHT_MAX_POLLS):
+            if not ctx.cache.writes_in_flight(parent_key):
+                break
+            yield Sleep(limits.WRITES_IN_FLIGHT_POLL_S)
         plan = dataclasses.replace(
             plan,
             parent_id=target.checkpoint_id,
-            parent_writes=ctx.cache.write_values(
-                (target.thread_id, target.checkpoint_ns, target.checkpoint_id)
-            ),
+            parent_writes=ctx.cache.write_values(parent_key),
         )
     prepared = it.build_head(
         serde=ctx.serde,
@@ -387,6 +390,20 @@ def put_writes(
         raise InvalidInputError(f"task_path must be a string, got {task_path!r}")
     if not writes:
         return
+    key = (target.thread_id, target.checkpoint_ns, target.checkpoint_id)
+    # A put on top of this head waits for this (see put): mark it before serializing.
+    ctx.cache.writes_started(key)
+    try:
+        yield from _store_writes(ctx, target, writes, task_id, task_path)
+    finally:
+        ctx.cache.writes_ended(key)
+
+
+def _store_writes(
+    ctx: Ctx, target: Target, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str
+) -> Flow[None]:
+    assert target.checkpoint_id is not None
+    key = (target.thread_id, target.checkpoint_ns, target.checkpoint_id)
     prepared = it.build_writes(
         serde=ctx.serde,
         compression=ctx.compression,
@@ -403,9 +420,8 @@ def put_writes(
     if prepared.regular is not None:
         stored = yield from _put_regular_writes(ctx, target, task_id, task_path, prepared)
         if stored is not None and it._plain_serde(ctx.serde) is ctx.serde:
-            assert target.checkpoint_id is not None
             ctx.cache.note_write_values(
-                (target.thread_id, target.checkpoint_ns, target.checkpoint_id),
+                key,
                 task_id,
                 [(path, task_id, int(e[0]), str(e[1]), (e[2], e[3])) for path, e in stored],
             )
@@ -414,7 +430,7 @@ def put_writes(
     elif prepared.special:
         yield from batch_write(ctx, puts=prepared.special)
     written = [i[keys.SK]["S"] for i in [prepared.regular, *prepared.special] if i is not None]
-    ctx.cache.note_writes((target.thread_id, target.checkpoint_ns, target.checkpoint_id), written)
+    ctx.cache.note_writes(key, written)
 
 
 def _put_regular_writes(

@@ -203,7 +203,7 @@ class HeadBody:
     stored: dict[str, TypedValue | None]
     stored_versions: dict[str, Any]
     refs: dict[str, tuple[str | None, int, int]]
-    deltas: dict[str, tuple[str, int, list[str], TypedValue]] = field(default_factory=dict)
+    deltas: dict[str, tuple[str | None, int, list[str], TypedValue]] = field(default_factory=dict)
 
 
 @dataclass
@@ -264,7 +264,12 @@ class Head:
                         for ch, r in raw["r"].items()
                     },
                     deltas={
-                        ch: (str(d[0]), int(d[1]), [str(x) for x in d[2]], (d[3], d[4]))
+                        ch: (
+                            None if d[0] is None else str(d[0]),
+                            int(d[1]),
+                            [str(x) for x in d[2]],
+                            (d[3], d[4]),
+                        )
                         for ch, d in raw.get("d", {}).items()
                     },
                 )
@@ -432,6 +437,7 @@ class ChannelIndexCache:
         self._data: OrderedDict[tuple[str, str, str], ChannelIndex] = OrderedDict()
         self._heads: OrderedDict[tuple[str, str, str], tuple[str | None, set[str]]] = OrderedDict()
         self._values: OrderedDict[tuple[str, str, str], dict[str, list[WriteValue]]] = OrderedDict()
+        self._in_flight: dict[tuple[str, str, str], int] = {}
         self._latest: dict[tuple[str, str], str] = {}
         self._lock = threading.Lock()
 
@@ -488,6 +494,25 @@ class ChannelIndexCache:
             self._values.move_to_end(key)
             while len(self._values) > limits.WRITE_VALUES_CACHE_SIZE:
                 self._values.popitem(last=False)
+
+    def writes_started(self, key: tuple[str, str, str]) -> None:
+        """Note a ``put_writes`` to a head that has begun."""
+        with self._lock:
+            self._in_flight[key] = self._in_flight.get(key, 0) + 1
+
+    def writes_ended(self, key: tuple[str, str, str]) -> None:
+        """Note a ``put_writes`` to a head that has ended (stored or failed)."""
+        with self._lock:
+            left = self._in_flight.get(key, 0) - 1
+            if left > 0:
+                self._in_flight[key] = left
+            else:
+                self._in_flight.pop(key, None)
+
+    def writes_in_flight(self, key: tuple[str, str, str]) -> bool:
+        """Whether a ``put_writes`` to a head is under way in this saver."""
+        with self._lock:
+            return key in self._in_flight
 
     def write_values(self, key: tuple[str, str, str]) -> list[WriteValue]:
         """The remembered writes of a head, in ``writes_sort_key`` order."""
@@ -757,7 +782,9 @@ def encode_stored(
             tail = dumps(serde, value[n:], f"channel {ch!r}")
         else:
             tail = ("msgpack", _array_header(len(value) - n) + bytes(tail_body))
-        chain_bytes = base.chain_bytes + (len(tail_body) if from_writes else len(tail[1]))
+        # What a read joins: the tail's bytes, wherever they are stored.
+        added = len(tail_body) if from_writes else len(tail[1])
+        chain_bytes = base.chain_bytes + added
         if chain_bytes <= max(base.size, limits.DELTA_MIN_BUDGET_BYTES):
             known = [x for x in (expires_at, base.holder_expires) if x is not None]
             chain = (base.holder, *base.chain)
@@ -769,7 +796,7 @@ def encode_stored(
                 checkpoint_id,
                 0,
                 min(known) if known else None,
-                base.size + len(tail[1]),
+                base.size + added,
                 len(value),
                 digest,
                 chain,
@@ -777,6 +804,25 @@ def encode_stored(
                 len(body),
             )
             return None, entry, ref
+    from_writes = None if encrypted else _tail_from_writes(ch, body, parent_id, parent_writes)
+    if from_writes is not None and parent_id is not None:
+        # A list that is exactly what the step's tasks wrote (a channel's first value):
+        # refer to the writes, with no base.
+        entry = [None, 0, [parent_id], from_writes[0], from_writes[1]]
+        size = len(plain.data)
+        ref = ChannelRef(
+            version,
+            checkpoint_id,
+            0,
+            expires_at,
+            size,
+            len(value),
+            digest,
+            (parent_id,),
+            0,
+            len(body),
+        )
+        return None, entry, ref
     typed = dumps(serde, value, f"channel {ch!r}") if encrypted else ("msgpack", plain.data)
     ref = ChannelRef(
         version,
@@ -1065,9 +1111,12 @@ def _entry_parts(
             raise _Need(missing, {str(unpack(tail[1])[0]), *chain})
         if missing:
             raise _Need(missing)
-        base = find_head(base_id)
-        assert base is not None
-        base_parts = _entry_parts(base, ch, compression, find_head, find_writes)
+        if base_id is None:  # the whole list is the parent's writes
+            base_parts: Parts | None = []
+        else:
+            base = find_head(base_id)
+            assert base is not None
+            base_parts = _entry_parts(base, ch, compression, find_head, find_writes)
         if base_parts is None:
             raise Broken(f"the delta base {base_id!r} of channel {ch!r} stores no value")
         if tail[0] != WRITES_TAIL:

@@ -65,6 +65,12 @@ MAX_HINT_WALK = 64
 #: can refer to them instead of storing the same elements again.
 WRITE_VALUES_CACHE_SIZE = 256
 
+#: A ``put`` whose parent still has ``put_writes`` of this saver in flight (LangGraph runs
+#: both in the background) waits for them, polling this often, at most this many times,
+#: so that its deltas can refer to those writes. Past that it goes on without them.
+WRITES_IN_FLIGHT_POLL_S = 0.002
+WRITES_IN_FLIGHT_MAX_POLLS = 50
+
 #: Heads whose channel layout the saver remembers (for references), per saver instance.
 CHANNEL_INDEX_CACHE_SIZE = 4096
 

@@ -793,3 +793,47 @@ async def test_writes_that_are_not_the_appended_elements_are_not_referred_to(
         "put", child, make_checkpoint({"m": value2}, {"m": 3}), {"step": 2}, {"m": 3}
     )
     assert (await drive("get_tuple", last)).checkpoint["channel_values"]["m"] == value2
+
+
+async def test_a_first_list_value_refers_to_the_writes_that_made_it(
+    drive: Driver, thread_id: str, ddb_endpoint: str, table_name: str
+) -> None:
+    run_a, run_b = str(uuid.uuid4()), str(uuid.uuid4())
+    first = await drive(
+        "put", cfg(thread_id), make_checkpoint({"topic": "x"}), {"run_id": run_a}, {"topic": 1}
+    )
+    findings = [_prose(i) for i in range(6)]
+    for i, text in enumerate(findings):  # six parallel agents, one finding each
+        await drive("put_writes", first, [("findings", [text])], f"agent-{i}", f"~{i}")
+    values = {"topic": "x", "findings": findings}
+    second = await drive(
+        "put",
+        first,
+        make_checkpoint(values, {"topic": 1, "findings": 2}),
+        {"run_id": run_b},
+        {"findings": 2},
+    )
+    sizes = _head_sizes(drive.saver, thread_id)
+    one_finding = len(drive.saver._compression.encode(_prose(1).encode())[0])
+    assert max(sizes) < 2 * one_finding, (sizes, one_finding)  # no finding stored twice
+    assert (await drive("get_tuple", second)).checkpoint["channel_values"] == values
+    async with DynamoDBSaver.from_table(
+        table_name, endpoint_url=ddb_endpoint, region_name=REGION
+    ) as fresh:
+        cold = await Driver(fresh, drive.mode)("get_tuple", cfg(thread_id))
+        assert cold.checkpoint["channel_values"] == values
+    # A later append on top of it is a delta whose chain goes back to those writes.
+    third = await drive(
+        "put",
+        second,
+        make_checkpoint({**values, "findings": [*findings, "join"]}, {"topic": 1, "findings": 3}),
+        {"run_id": run_b},
+        {"findings": 3},
+    )
+    await drive("delete_for_runs", [run_a])  # the writes go with the first checkpoint
+    left = await drive("list", cfg(thread_id))
+    assert [t.checkpoint["channel_values"]["findings"] for t in left] == [
+        [*findings, "join"],
+        findings,
+    ]
+    assert (await drive("get_tuple", third)).checkpoint["channel_values"]["findings"][-1] == "join"
