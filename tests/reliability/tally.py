@@ -16,9 +16,10 @@ _LOCK = threading.Lock()
 
 
 def add(**counts: int) -> None:
-    """Add to the session's counters."""
+    """Add to the session's counters (zeros too: "checkpoints lost: 0" is a figure)."""
     with _LOCK:
-        TALLY.update({k: v for k, v in counts.items() if v})
+        for name, n in counts.items():
+            TALLY[name] += n
 
 
 def report_lines() -> list[str]:
