@@ -302,9 +302,14 @@ def put(
         now=ctx.clock(),
         ttl_seconds=ctx.ttl_seconds,
     )
-    if target.checkpoint_id is not None and ctx.ttl_seconds is None:
+    if (
+        target.checkpoint_id is not None
+        and ctx.ttl_seconds is None
+        and it._plain_serde(ctx.serde) is ctx.serde
+    ):
         # Deltas may refer to the parent's pending writes instead of repeating them. Not
-        # under a TTL: writes items are not touched with the heads that refer to them.
+        # under a TTL (writes items are not touched with the heads that refer to them)
+        # nor under encryption (tails are encrypted on their own).
         parent_key = (target.thread_id, target.checkpoint_ns, target.checkpoint_id)
         for _ in range(limits.WRITES_IN_FLIGHT_MAX_POLLS):
             if not ctx.cache.writes_in_flight(parent_key):
