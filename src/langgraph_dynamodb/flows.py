@@ -79,6 +79,13 @@ class Ctx:
             return None
         return int(self.clock() + self.ttl_seconds)
 
+    @property
+    def refers_to_writes(self) -> bool:
+        """Whether deltas may refer to pending writes: not under a TTL (writes items are
+        not touched with the heads that refer to them) nor under encryption (tails are
+        encrypted on their own)."""
+        return self.ttl_seconds is None and it._plain_serde(self.serde) is self.serde
+
     def call(self, op: str, expect: tuple[str, ...] = (), **params: Any) -> Call:
         """A request on this table, asking DynamoDB for its consumed capacity."""
         if op in CAPACITY_OPS:
@@ -302,14 +309,8 @@ def put(
         now=ctx.clock(),
         ttl_seconds=ctx.ttl_seconds,
     )
-    if (
-        target.checkpoint_id is not None
-        and ctx.ttl_seconds is None
-        and it._plain_serde(ctx.serde) is ctx.serde
-    ):
-        # Deltas may refer to the parent's pending writes instead of repeating them. Not
-        # under a TTL (writes items are not touched with the heads that refer to them)
-        # nor under encryption (tails are encrypted on their own).
+    if target.checkpoint_id is not None and ctx.refers_to_writes:
+        # Deltas may refer to the parent's pending writes instead of repeating them.
         parent_key = (target.thread_id, target.checkpoint_ns, target.checkpoint_id)
         for _ in range(limits.WRITES_IN_FLIGHT_MAX_POLLS):
             if not ctx.cache.writes_in_flight(parent_key):
@@ -395,6 +396,9 @@ def put_writes(
         raise InvalidInputError(f"task_path must be a string, got {task_path!r}")
     if not writes:
         return
+    if not ctx.refers_to_writes:
+        yield from _store_writes(ctx, target, writes, task_id, task_path)
+        return
     key = (target.thread_id, target.checkpoint_ns, target.checkpoint_id)
     # A put on top of this head waits for this (see put): mark it before serializing.
     ctx.cache.writes_started(key)
@@ -424,7 +428,7 @@ def _store_writes(
         yield from batch_write(ctx, puts=prepared.chunks)
     if prepared.regular is not None:
         stored = yield from _put_regular_writes(ctx, target, task_id, task_path, prepared)
-        if stored is not None and it._plain_serde(ctx.serde) is ctx.serde:
+        if stored is not None and ctx.refers_to_writes:
             ctx.cache.note_write_values(
                 key,
                 task_id,
@@ -552,8 +556,9 @@ class NsReader:
             elif isinstance(decoded, it.WritesItem):
                 self.writes.setdefault(decoded.checkpoint_id, []).append(decoded)
 
-    def _query(self, lo: str, limit: int | None) -> Call:
-        """The Query of the range from ``lo`` up, newest first, after what was read."""
+    def _read(self, lo: str, limit: int | None) -> Flow[None]:
+        """One Query of the range from ``lo`` up, newest first, after what was read; keeps
+        track of where to go on and of what is now read completely."""
         params: AttrMap = {
             "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
             "ExpressionAttributeValues": {
@@ -568,16 +573,22 @@ class NsReader:
             params["Limit"] = limit
         if self.start:
             params["ExclusiveStartKey"] = self.start
-        return self.ctx.call("query", **params)
+        resp = yield self.ctx.call("query", **params)
+        self.pages += 1
+        self.feed(resp.get("Items", []))
+        if resp.get("LastEvaluatedKey"):
+            self.start = resp["LastEvaluatedKey"]
+            self.floor = self.last_sk
+        elif lo == self.lo:
+            self.start, self.exhausted, self.floor = None, True, self.lo
+        else:  # a shorter range is done: the whole range goes on below its last item
+            if self.last_sk is not None:
+                self.start = {keys.PK: it.s_attr(self.pk), keys.SK: it.s_attr(self.last_sk)}
+            self.floor = lo
 
     def next_page(self) -> Flow[None]:
         """Read the next page of the range."""
-        resp = yield self._query(self.lo, self.page_limit)
-        self.pages += 1
-        self.feed(resp.get("Items", []))
-        self.start = resp.get("LastEvaluatedKey")
-        self.exhausted = not self.start
-        self.floor = self.lo if self.exhausted else self.last_sk
+        yield from self._read(self.lo, self.page_limit)
 
     def read_past(self, checkpoint_id: str) -> bool:
         """Whether every item of a checkpoint (its head and writes) has been read."""
@@ -586,28 +597,12 @@ class NsReader:
         prefix = keys.checkpoint_prefix(self.checkpoint_ns, checkpoint_id)
         return self.floor is not None and self.floor <= prefix
 
-    def writes_complete(self, head: it.Head) -> bool:
-        """Whether every writes item of ``head`` has been read."""
-        return self.read_past(head.checkpoint_id)
-
     def read_down_to(self, checkpoint_id: str) -> Flow[None]:
         """Read everything from where the last page ended down to (and including) the
         items of ``checkpoint_id``, in as few Queries as DynamoDB allows (no Limit)."""
         lo = max(self.lo, keys.checkpoint_prefix(self.checkpoint_ns, checkpoint_id))
         while not self.read_past(checkpoint_id):
-            resp = yield self._query(lo, None)
-            self.pages += 1
-            self.feed(resp.get("Items", []))
-            if resp.get("LastEvaluatedKey"):
-                self.start = resp["LastEvaluatedKey"]
-                self.floor = self.last_sk
-                continue
-            if lo == self.lo:
-                self.start, self.exhausted = None, True
-            else:
-                if self.last_sk is not None:
-                    self.start = {keys.PK: it.s_attr(self.pk), keys.SK: it.s_attr(self.last_sk)}
-                self.floor = lo
+            yield from self._read(lo, None)
 
     def fetch_chunks(self, objs: Sequence[it.Head | it.WritesItem]) -> Flow[bool]:
         """Load chunked payloads; False if any chunk is missing or corrupt."""
@@ -734,7 +729,7 @@ class NsReader:
     def complete(self, head: it.Head) -> Flow[list[it.WritesItem] | None]:
         """Read until every writes item of ``head`` is in; load chunked payloads.
         ``None`` if a chunk is missing."""
-        while not self.writes_complete(head):
+        while not self.read_past(head.checkpoint_id):
             yield from self.next_page()
         writes = self.writes.get(head.checkpoint_id, [])
         ok = yield from self.fetch_chunks([head, *writes])
