@@ -56,6 +56,18 @@ SAVERS: dict[str, SaverSpec] = {
             aliases=("langgraph-dynamodb",),
         ),
         SaverSpec(
+            "ours-eventual",
+            "langgraph-dynamodb (ours) +eventual",
+            None,
+            None,
+            None,
+            default_workloads=("chat",),
+            note=(
+                "variant: consistent_reads=False (eventually consistent reads, as "
+                "langgraph-checkpoint-aws reads); not counted as a peer"
+            ),
+        ),
+        SaverSpec(
             "aws",
             "langgraph-checkpoint-aws 1.2.6",
             "langgraph-checkpoint-aws",
@@ -127,10 +139,15 @@ def _create_pk_sk_table(table: str, endpoint: str, region: str) -> None:
 
 def make_saver(name: str, table: str, endpoint: str, region: str) -> Any:
     """Build saver ``name`` on a new table ``table``, talking to ``endpoint``."""
-    if name == "ours":
+    if name in ("ours", "ours-eventual"):
         from langgraph_dynamodb import DynamoDBSaver
 
-        saver = DynamoDBSaver(table_name=table, endpoint_url=endpoint, region_name=region)
+        saver = DynamoDBSaver(
+            table_name=table,
+            endpoint_url=endpoint,
+            region_name=region,
+            consistent_reads=name == "ours",
+        )
         saver.setup()
         return saver
     if name in ("aws", "aws-gzip"):

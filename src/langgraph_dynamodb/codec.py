@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Mapping
+from importlib import resources
 from typing import Any, Protocol, runtime_checkable
 
 import ormsgpack
@@ -27,19 +29,56 @@ class Compressor(Protocol):
         ...
 
 
+ZSTD = "zstd"
+"""Codec name of plain zstd frames."""
+
+ZSTD_D1 = "zstd+d1"
+"""Codec name of zstd frames made with the built-in dictionary ``zstd_d1.bin``."""
+
+_D1_FILE = "zstd_d1.bin"
+_D1_SHA256 = "7123b8066f9aae2533fe0a412c7787b6cc7b4dd121ca5f74fe17af6ca008c894"
+_dictionaries: dict[str, Any] = {}
+_dictionaries_lock = threading.Lock()
+
+
+def _d1() -> Any:
+    """The built-in dictionary (raw content: payloads of small generic LangGraph graphs,
+    made by ``scripts/make_zstd_dict.py``), loaded once and checked against its digest:
+    items compressed with it can only be read with exactly these bytes."""
+    with _dictionaries_lock:
+        found = _dictionaries.get(ZSTD_D1)
+        if found is None:
+            import zstandard
+
+            data = resources.files("langgraph_dynamodb").joinpath(_D1_FILE).read_bytes()
+            if hashlib.sha256(data).hexdigest() != _D1_SHA256:
+                raise ConfigurationError(
+                    f"the installed {_D1_FILE} is not the dictionary of codec {ZSTD_D1!r} "
+                    "(digest differs); reinstall langgraph-dynamodb"
+                )
+            found = zstandard.ZstdCompressionDict(data, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+            _dictionaries[ZSTD_D1] = found
+        return found
+
+
 class ZstdCompressor:
     """zstandard compression (the default codec).
 
+    By default frames are made with a small built-in dictionary of what LangGraph
+    checkpoints repeat (field names, channel names, message structure), which shrinks
+    the small items a checkpointer mostly writes by about a quarter; the codec is then
+    stored as ``zstd+d1``. Items stored as plain ``zstd`` are read either way.
+
     Args:
         level: zstd level, 1 (fastest) to 22 (smallest).
+        dictionary: Use the built-in dictionary (default True).
     """
 
-    name = "zstd"
-
-    def __init__(self, level: int = limits.DEFAULT_ZSTD_LEVEL) -> None:
+    def __init__(self, level: int = limits.DEFAULT_ZSTD_LEVEL, *, dictionary: bool = True) -> None:
         if not isinstance(level, int) or isinstance(level, bool) or not 1 <= level <= 22:
             raise ConfigurationError(f"zstd level must be an integer from 1 to 22, got {level!r}")
         self.level = level
+        self.name = ZSTD_D1 if dictionary else ZSTD
         self._local = threading.local()
 
     def _pair(self) -> tuple[Any, Any]:
@@ -47,7 +86,14 @@ class ZstdCompressor:
         if pair is None:
             import zstandard
 
-            pair = (zstandard.ZstdCompressor(level=self.level), zstandard.ZstdDecompressor())
+            if self.name == ZSTD_D1:
+                d1 = _d1()
+                pair = (
+                    zstandard.ZstdCompressor(level=self.level, dict_data=d1),
+                    zstandard.ZstdDecompressor(dict_data=d1),
+                )
+            else:
+                pair = (zstandard.ZstdCompressor(level=self.level), zstandard.ZstdDecompressor())
             self._local.pair = pair
         return pair
 
@@ -105,8 +151,8 @@ class Compression:
             return data
         codec = self._readers.get(codec_name)
         if codec is None:
-            if codec_name == ZstdCompressor.name:
-                codec = ZstdCompressor()
+            if codec_name in (ZSTD, ZSTD_D1):
+                codec = ZstdCompressor(dictionary=codec_name == ZSTD_D1)
                 self._readers[codec_name] = codec
             else:
                 raise CorruptItemError(

@@ -1270,14 +1270,16 @@ def delete_for_runs(ctx: Ctx, run_ids: Sequence[str]) -> Flow[None]:
             }
             if not gone:
                 continue
+            # Load chunked heads first: a delta's chain is walked through its bases.
+            yield from reader.fetch_chunks([h for h in reader.heads if h.checkpoint_id not in gone])
             for head in reader.heads:
-                if head.checkpoint_id in gone:
-                    continue
-                if not (yield from reader.fetch_chunks([head])):
-                    continue  # unreadable already: nothing to keep readable
+                if head.checkpoint_id in gone or head.needs_chunks():
+                    continue  # doomed, or unreadable already: nothing to keep readable
                 body = head.body(ctx.compression)
                 needs = {ref[0] for ref in body.refs.values()}
-                needs.update(h for d in body.deltas.values() for h in d[2])
+                for ch in body.deltas:
+                    chain, _ = it.delta_chain(head, ch, ctx.compression, reader.by_id.get)
+                    needs.update(chain)
                 if needs & gone:
                     yield from _rewrite_whole(ctx, reader, head)
             for head in reader.heads:

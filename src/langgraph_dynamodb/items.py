@@ -194,6 +194,26 @@ def assemble_chunks(ref: ChunkRef, pk: str, found: Mapping[str, AttrMap]) -> byt
 
 
 # --- decoded items --------------------------------------------------------------------------
+class Delta(NamedTuple):
+    """An append-only delta as stored in a head.
+
+    Attributes:
+        base: The head holding the list this delta appends to (None: the whole list is
+            the parent's writes).
+        base_len: Length of the base list.
+        floor: The oldest head the chain of deltas reaches (its keyframe, or the oldest
+            checkpoint whose writes it refers to): a read down to it brings every head
+            and writes item the value needs, in one Query.
+        tail: The appended elements, or a reference to the parent's writes
+            (:data:`WRITES_TAIL`).
+    """
+
+    base: str | None
+    base_len: int
+    floor: str | None
+    tail: TypedValue
+
+
 @dataclass
 class HeadBody:
     """The decoded payload of a checkpoint head."""
@@ -203,7 +223,7 @@ class HeadBody:
     stored: dict[str, TypedValue | None]
     stored_versions: dict[str, Any]
     refs: dict[str, tuple[str | None, int, int]]
-    deltas: dict[str, tuple[str | None, int, list[str], TypedValue]] = field(default_factory=dict)
+    deltas: dict[str, Delta] = field(default_factory=dict)
 
 
 @dataclass
@@ -264,10 +284,10 @@ class Head:
                         for ch, r in raw["r"].items()
                     },
                     deltas={
-                        ch: (
+                        ch: Delta(
                             None if d[0] is None else str(d[0]),
                             int(d[1]),
-                            [str(x) for x in d[2]],
+                            None if d[2] is None else str(d[2]),
                             (d[3], d[4]),
                         )
                         for ch, d in raw.get("d", {}).items()
@@ -391,11 +411,13 @@ class ChannelRef(NamedTuple):
         size: Serialized size of the whole value (an estimate for deltas).
         list_len: Length of the value when it is a list.
         list_digest: Digest of the serializations of its elements, when a list.
-        chain: Heads below the holder that the holder's delta builds on.
+        chain: Heads below the holder that the holder's delta builds on (its bases and
+            the checkpoints whose writes it refers to).
         chain_bytes: Bytes of the deltas in the holder and its chain.
         list_bytes: Length of the plaintext encoding of the list's elements.
         inline: The stored bytes, kept for small values so that a later head can store
             the value again without serializing a live object.
+        hops: How many bases the holder's delta sits on (heads a read walks through).
     """
 
     version: Any
@@ -409,6 +431,7 @@ class ChannelRef(NamedTuple):
     chain_bytes: int = 0
     list_bytes: int | None = None
     inline: TypedValue | None = None
+    hops: int = 0
 
 
 ChannelIndex = dict[str, ChannelRef]
@@ -626,7 +649,7 @@ def plan_channels(
         ):
             inline[ch] = parent.inline
             index[ch] = parent._replace(
-                holder=cp_id, depth=0, holder_expires=expires_at, chain=(), chain_bytes=0
+                holder=cp_id, depth=0, holder_expires=expires_at, chain=(), chain_bytes=0, hops=0
             )
             continue
         refs[ch] = (parent.holder, parent.depth + 1, parent.size)
@@ -719,13 +742,27 @@ def _usable_base(base: ChannelRef | None, now: float, ttl_seconds: float | None)
         and base.list_len is not None
         and base.list_digest is not None
         and base.list_bytes is not None
-        and len(base.chain) + 1 < limits.MAX_DELTA_CHAIN
+        and base.hops < limits.MAX_DELTA_CHAIN
         and (
             ttl_seconds is None
             or base.holder_expires is None
             or base.holder_expires - now >= ttl_seconds / 2
         )
     )
+
+
+def _within_budget(chain_bytes: int, hops: int, base_size: int) -> bool:
+    """Whether a delta chain may grow by one more delta.
+
+    A read of the value brings the keyframe and everything above it: the chain's deltas
+    and, per base, a head (with its writes). While that extra stays within
+    :data:`~langgraph_dynamodb.limits.DELTA_READ_FACTOR` times the value, the chain goes
+    on; so keyframes come at geometrically spaced sizes and the bytes written per append
+    stay flat however long the list grows, while a read stays within a constant factor
+    of the value's size.
+    """
+    extra = chain_bytes + hops * limits.DELTA_HOP_BYTES
+    return extra <= limits.DELTA_READ_FACTOR * max(base_size, limits.DELTA_MIN_BUDGET_BYTES)
 
 
 def encode_stored(
@@ -785,12 +822,12 @@ def encode_stored(
         # What a read joins: the tail's bytes, wherever they are stored.
         added = len(tail_body) if from_writes else len(tail[1])
         chain_bytes = base.chain_bytes + added
-        if chain_bytes <= max(base.size, limits.DELTA_MIN_BUDGET_BYTES):
+        if _within_budget(chain_bytes, base.hops + 1, base.size):
             known = [x for x in (expires_at, base.holder_expires) if x is not None]
             chain = (base.holder, *base.chain)
             if from_writes is not None and parent_id is not None and parent_id not in chain:
                 chain = (*chain, parent_id)
-            entry = [base.holder, n, list(chain), tail[0], tail[1]]
+            entry = [base.holder, n, min(chain), tail[0], tail[1]]
             ref = ChannelRef(
                 version,
                 checkpoint_id,
@@ -802,13 +839,14 @@ def encode_stored(
                 chain,
                 chain_bytes,
                 len(body),
+                hops=base.hops + 1,
             )
             return None, entry, ref
     from_writes = None if encrypted else _tail_from_writes(ch, body, parent_id, parent_writes)
     if from_writes is not None and parent_id is not None:
         # A list that is exactly what the step's tasks wrote (a channel's first value):
         # refer to the writes, with no base.
-        entry = [None, 0, [parent_id], from_writes[0], from_writes[1]]
+        entry = [None, 0, parent_id, from_writes[0], from_writes[1]]
         size = len(plain.data)
         ref = ChannelRef(
             version,
@@ -1103,28 +1141,26 @@ def _entry_parts(
         value = body.stored[ch]
         return None if value is None else [(value, -1)]
     if ch in body.deltas:
-        base_id, base_len, chain, tail = body.deltas[ch]
-        missing = {h for h in chain if (x := find_head(h)) is None or x.needs_chunks()}
-        if tail[0] == WRITES_TAIL and find_writes(str(unpack(tail[1])[0])) is None:
-            # Ask for the whole chain: one read down to its oldest member brings its
-            # heads and every writes item the chain refers to.
-            raise _Need(missing, {str(unpack(tail[1])[0]), *chain})
-        if missing:
-            raise _Need(missing)
-        if base_id is None:  # the whole list is the parent's writes
+        base_id, base_len, floor, tail = body.deltas[ch]
+        referred = unpack(tail[1]) if tail[0] == WRITES_TAIL else None
+        writes_of = str(referred[0]) if referred is not None else None
+        writes = find_writes(writes_of) if writes_of is not None else []
+        base_head = find_head(base_id) if base_id is not None else None
+        base_missing = base_id is not None and (base_head is None or base_head.needs_chunks())
+        if base_missing or writes is None:
+            # Ask for the whole chain: one read down to its floor brings its heads and
+            # every writes item it refers to.
+            down_to = {x for x in (floor, writes_of) if x is not None}
+            raise _Need({base_id} if base_missing and base_id else set(), down_to)
+        if base_head is None:  # the whole list is the parent's writes
             base_parts: Parts | None = []
         else:
-            base = find_head(base_id)
-            assert base is not None
-            base_parts = _entry_parts(base, ch, compression, find_head, find_writes)
+            base_parts = _entry_parts(base_head, ch, compression, find_head, find_writes)
         if base_parts is None:
             raise Broken(f"the delta base {base_id!r} of channel {ch!r} stores no value")
-        if tail[0] != WRITES_TAIL:
+        if referred is None:
             return [*base_parts, (tail, base_len)]
-        parent_id, refs = unpack(tail[1])
-        writes = find_writes(str(parent_id))
-        if writes is None:
-            raise _Need(set(), {str(parent_id)})
+        refs = referred[1]
         stored = {
             (w.task_id, idx): (channel, typed)
             for w in writes
@@ -1138,6 +1174,34 @@ def _entry_parts(
             parts.append((found[1], base_len if n == 0 else -2))
         return parts
     raise Broken(f"head {head.checkpoint_id!r} does not store channel {ch!r}")
+
+
+def delta_chain(
+    head: Head, ch: str, compression: Compression, find_head: Callable[[str], Head | None]
+) -> tuple[tuple[str, ...], int]:
+    """The heads the value ``head`` stores for ``ch`` builds on, walking its delta bases
+    among the heads read (their bases, and the checkpoints whose writes they refer to),
+    and how many bases that is. Stops where a base was not read."""
+    chain: list[str] = []
+    hops = 0
+    cursor: Head | None = head
+    for _ in range(limits.MAX_DELTA_CHAIN + 2):
+        if cursor is None or cursor.needs_chunks():
+            break
+        delta = cursor.body(compression).deltas.get(ch)
+        if delta is None:
+            break
+        if delta.tail[0] == WRITES_TAIL:
+            writes_of = str(unpack(delta.tail[1])[0])
+            if writes_of not in chain:
+                chain.append(writes_of)
+        if delta.base is None:
+            break
+        if delta.base not in chain:
+            chain.append(delta.base)
+        hops += 1
+        cursor = find_head(delta.base)
+    return tuple(chain), hops
 
 
 def _stores(body: HeadBody, ch: str) -> bool:
@@ -1322,8 +1386,7 @@ def index_of(
             holder, depth = found, body.refs[ch][1]
         else:
             continue
-        hbody = holder.body(compression)
-        chain = tuple(hbody.deltas[ch][2]) if ch in hbody.deltas else ()
+        chain, hops = delta_chain(holder, ch, compression, find_head)
         expiries = [
             e
             for e in (
@@ -1351,6 +1414,7 @@ def index_of(
             sum(len(p[0][1]) for p in ch_parts[1:]),
             list_bytes,
             _small(ch_parts[0][0]) if len(ch_parts) == 1 else None,
+            hops,
         )
     return index
 

@@ -42,12 +42,22 @@ MAX_REFERENCE_DEPTH = 6
 
 #: A list channel that only grew is stored as the appended tail on top of the previous
 #: version (an append-only delta), so a chat turn writes what it adds, not the history
-#: again. A read needs every head of the chain, so chains are at most this long...
-MAX_DELTA_CHAIN = 12
+#: again. A read of the value brings its keyframe (the last whole copy) and every head
+#: above it in one Query, so a chain ends (the value is written whole again) when the
+#: extra a read brings, the deltas plus this many bytes per head of the chain...
+DELTA_HOP_BYTES = 2048
 
-#: ...and their deltas together at most as large as the whole value (or this many bytes,
-#: for small values); past either bound the whole value is stored again (a keyframe).
+#: ...passes this many times the value's size (or :data:`DELTA_MIN_BUDGET_BYTES`, for
+#: small values). Keyframes then come at geometrically growing sizes: the bytes written
+#: per append stay flat however long the list grows, and a read stays within a constant
+#: factor of the value's own size.
+DELTA_READ_FACTOR = 2
+
+#: Smallest budget of a chain (bytes), so that small lists are not rewritten every step.
 DELTA_MIN_BUDGET_BYTES = 4096
+
+#: And a chain never has more bases than this (a bound on the heads a read walks).
+MAX_DELTA_CHAIN = 96
 
 #: Unchanged channels whose serialized value is at most this many bytes are stored again
 #: rather than referenced: cheaper than a read that has to reach the holder.
@@ -58,8 +68,8 @@ SMALL_VALUE_INLINE_BYTES = 512
 MAX_RESOLVE_ROUNDS = 1000
 
 #: How many heads back the saver's read hint may walk (covers reference depth and delta
-#: chains with room to spare).
-MAX_HINT_WALK = 64
+#: chains, whose heads come with the checkpoints in between, with room to spare).
+MAX_HINT_WALK = 512
 
 #: Checkpoints whose pending-write bytes the saver remembers, so that the next checkpoint
 #: can refer to them instead of storing the same elements again.
@@ -87,9 +97,10 @@ WRITES_MERGE_MAX_ATTEMPTS = 8
 TABLE_ACTIVE_TIMEOUT_S = 300.0
 TABLE_ACTIVE_POLL_S = 1.0
 
-#: Default size above which payloads are compressed. Low on purpose: DynamoDB bills writes
-#: per started KB, and a ~900-byte checkpoint head compresses to ~500 bytes (one unit).
-DEFAULT_COMPRESSION_THRESHOLD_BYTES = 256
+#: Default size above which payloads are compressed. Low on purpose: DynamoDB bills
+#: stored bytes and reads by size, and with the built-in dictionary even a ~100-byte
+#: writes item shrinks (a payload that does not shrink is stored as it is).
+DEFAULT_COMPRESSION_THRESHOLD_BYTES = 64
 
 #: Default zstandard level: level 3 is zstd's own default (fast, good ratio).
 DEFAULT_ZSTD_LEVEL = 3

@@ -212,7 +212,8 @@ class DynamoDBSaver(BaseCheckpointSaver[str]):
         ttl: Expire checkpoints this long after they are written (seconds or timedelta).
         ttl_refresh_on_read: Sliding expiry: reading the latest checkpoint once half its
             lifetime has passed rewrites it with a fresh expiry.
-        compression: ``"zstd"`` (default), ``None``/``False`` to disable, or a
+        compression: ``"zstd"`` (default: zstd with a built-in dictionary of what LangGraph
+            checkpoints repeat), ``None``/``False`` to disable, or a
             :class:`~langgraph_dynamodb.codec.Compressor`.
         compression_level: zstd level (1-22, default 3).
         compression_threshold: Payloads smaller than this (bytes) are not compressed.

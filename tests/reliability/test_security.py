@@ -13,7 +13,7 @@ from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 
 from langgraph_dynamodb import DynamoDBSaver, SerializationError, keys
-from langgraph_dynamodb.codec import ZstdCompressor
+from langgraph_dynamodb.codec import Compression
 from langgraph_dynamodb.crypto import AesGcmCipher
 
 from ..conftest import REGION
@@ -53,8 +53,9 @@ def plaintext_payloads(client: Any, table: str, thread: str) -> list[bytes]:
     out = []
     for item in raw_items(client, table, thread):
         data = item.get(keys.PAYLOAD, {}).get("B", b"")
-        if item.get(keys.CODEC, {}).get("S") == "zstd":
-            data = ZstdCompressor().decompress(data)
+        codec = item.get(keys.CODEC, {}).get("S")
+        if codec is not None:
+            data = Compression(None).decode(data, codec)
         out.append(data)
     return out
 

@@ -8,8 +8,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from langgraph_dynamodb import codec as codec_module
 from langgraph_dynamodb import limits
-from langgraph_dynamodb.codec import Compression, Compressor, ZstdCompressor, pack, unpack
+from langgraph_dynamodb.codec import (
+    ZSTD,
+    ZSTD_D1,
+    Compression,
+    Compressor,
+    ZstdCompressor,
+    pack,
+    unpack,
+)
 from langgraph_dynamodb.errors import ConfigurationError, CorruptItemError
 
 
@@ -38,15 +47,66 @@ def test_zstd_round_trip(data: bytes, level: int) -> None:
 
 def test_zstd_is_a_compressor() -> None:
     assert isinstance(ZstdCompressor(), Compressor)
-    assert ZstdCompressor().name == "zstd"
+    assert ZstdCompressor().name == ZSTD_D1
+    assert ZstdCompressor(dictionary=False).name == ZSTD
     assert ZstdCompressor().level == limits.DEFAULT_ZSTD_LEVEL
+
+
+def test_the_dictionary_shrinks_small_langgraph_payloads() -> None:
+    # A checkpoint-head-like payload: what every head repeats is in the dictionary.
+    payload = pack(
+        {
+            "c": [
+                "msgpack",
+                pack(
+                    {
+                        "v": 4,
+                        "id": "1f0c6f8e-aaaa",
+                        "channel_versions": {
+                            "__start__": "00000000000000000000000000000002.0.1",
+                            "messages": "00000000000000000000000000000002.0.1",
+                        },
+                        "versions_seen": {"__input__": {}},
+                        "updated_channels": ["messages"],
+                    }
+                ),
+            ],
+            "m": ["msgpack", pack({"source": "loop", "step": 1, "parents": {}})],
+            "s": {},
+            "sv": {},
+            "r": {},
+        }
+    )
+    plain = ZstdCompressor(dictionary=False).compress(payload)
+    with_dict = ZstdCompressor().compress(payload)
+    assert len(with_dict) < len(plain) * 0.8
+    assert ZstdCompressor().decompress(with_dict) == payload
+
+
+def test_plain_and_dictionary_frames_are_both_read() -> None:
+    data = compressible(10_000)
+    plain_comp = Compression(ZstdCompressor(dictionary=False))
+    stored, codec = plain_comp.encode(data)
+    assert codec == ZSTD
+    assert Compression(ZstdCompressor()).decode(stored, codec) == data
+    stored, codec = Compression(ZstdCompressor()).encode(data)
+    assert codec == ZSTD_D1
+    assert plain_comp.decode(stored, codec) == data
+    assert Compression(None).decode(stored, codec) == data
+
+
+def test_a_changed_dictionary_file_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(codec_module, "_dictionaries", {})
+    monkeypatch.setattr(codec_module, "_D1_SHA256", "0" * 64)
+    with pytest.raises(ConfigurationError, match="reinstall"):
+        ZstdCompressor().compress(b"x" * 100)
 
 
 @given(st.binary(max_size=20_000), st.integers(0, 4096))
 def test_compression_round_trip(data: bytes, threshold: int) -> None:
     comp = Compression(ZstdCompressor(), threshold=threshold)
     stored, codec = comp.encode(data)
-    assert codec in (None, "zstd")
+    assert codec in (None, ZSTD_D1)
     if codec is None:
         assert stored == data
     else:
@@ -58,7 +118,7 @@ def test_compressible_data_above_threshold_is_zstd() -> None:
     data = compressible(50_000)
     comp = Compression(ZstdCompressor())
     stored, codec = comp.encode(data)
-    assert codec == "zstd"
+    assert codec == ZSTD_D1
     assert len(stored) < len(data) // 10
     assert comp.decode(stored, codec) == data
 
@@ -69,7 +129,7 @@ def test_below_threshold_is_stored_raw() -> None:
     assert comp.encode(data) == (data, None)
     # at the threshold it is compressed
     stored, codec = comp.encode(compressible(1024))
-    assert codec == "zstd" and comp.decode(stored, codec) == compressible(1024)
+    assert codec == ZSTD_D1 and comp.decode(stored, codec) == compressible(1024)
 
 
 def test_default_threshold() -> None:
@@ -101,7 +161,7 @@ def test_no_codec_stores_raw() -> None:
 def test_reads_zstd_even_when_writing_uncompressed() -> None:
     zstd = Compression(ZstdCompressor())
     stored, codec = zstd.encode(compressible(10_000))
-    assert codec == "zstd"
+    assert codec == ZSTD_D1
     assert Compression(None).decode(stored, codec) == compressible(10_000)
 
 
@@ -124,7 +184,7 @@ def test_unknown_codec_on_read_is_corrupt_item_with_useful_message() -> None:
 def test_undecompressable_payload_is_corrupt_item() -> None:
     comp = Compression(ZstdCompressor())
     with pytest.raises(CorruptItemError, match="zstd"):
-        comp.decode(b"not a zstd frame", "zstd")
+        comp.decode(b"not a zstd frame", ZSTD_D1)
     stored, codec = comp.encode(compressible(10_000))
     with pytest.raises(CorruptItemError):
         comp.decode(stored[: len(stored) // 2], codec)

@@ -162,7 +162,7 @@ def test_head_round_trip_with_jsonplus() -> None:
     assert head[keys.KIND] == {"S": keys.KIND_CHECKPOINT}
     assert head[keys.PARENT] == {"S": "1f0-0"}
     assert head[keys.RUN_ID] == {"S": "run-7"}
-    assert head[keys.CODEC] == {"S": "zstd"}
+    assert head[keys.CODEC] == {"S": "zstd+d1"}
     assert head[keys.FORMAT] == {"N": str(keys.FORMAT_VERSION)}
     assert keys.TTL not in head and keys.THREAD not in head and keys.NAMESPACE not in head
     assert sorted(plan.stored) == sorted(values)
@@ -785,3 +785,67 @@ def test_tail_from_writes_refers_to_writes_that_are_exactly_the_tail() -> None:
     assert it._tail_from_writes("messages", tail, None, writes) is None
     scalar = [*writes, _write_value("t3", 0, "messages", "not a list")]
     assert it._tail_from_writes("messages", tail, "parent", scalar) is None
+
+
+def _grow_chain(turns: int, element_bytes: int) -> list[it.PreparedPut]:
+    """A list channel that gains one element per checkpoint, each head written on top of
+    the index of the one before (as the saver does)."""
+    puts: list[it.PreparedPut] = []
+    value: list[str] = []
+    index: it.ChannelIndex | None = None
+    for n in range(turns):
+        value = [*value, f"{n:06d}" + "x" * element_bytes]
+        cp_id = f"{n:06d}"
+        prepared, _ = write_head(
+            make_checkpoint(cp_id, {"a": value}, {"a": cp_id}),
+            {"a": cp_id},
+            parent_id=puts[-1].head[keys.SK]["S"] if puts else None,
+            parent_index=index,
+        )
+        puts.append(prepared)
+        index = prepared.index
+    return puts
+
+
+def test_a_delta_stores_its_floor_and_the_chain_is_walked_through_its_bases() -> None:
+    puts = _grow_chain(6, 3000)
+    heads = [decode_head(p.head) for p in puts]
+    by_id = {h.checkpoint_id: h for h in heads}
+    last = heads[-1].body(COMP).deltas["a"]
+    assert last.base == "000004" and last.base_len == 5
+    assert last.floor == "000000"  # the keyframe: a read goes down to it
+    chain, hops = it.delta_chain(heads[-1], "a", COMP, by_id.get)
+    assert chain == ("000004", "000003", "000002", "000001", "000000") and hops == 5
+    assert puts[-1].index["a"].hops == 5
+    # A base that was not read ends the walk (what was walked is what is known).
+    del by_id["000002"]
+    assert it.delta_chain(heads[-1], "a", COMP, by_id.get) == (("000004", "000003", "000002"), 3)
+    found = read(puts[-1].head, others=[p.head for p in puts[:-1]])
+    assert len(found.checkpoint["channel_values"]["a"]) == 6
+
+
+def test_keyframes_come_at_geometric_sizes_so_bytes_per_append_stay_flat() -> None:
+    puts = _grow_chain(400, 300)
+    keyframes = [n for n, p in enumerate(puts) if "a" in body_of(p.head).stored]
+    assert keyframes[0] == 0 and len(keyframes) >= 3
+    # Each chain ends once its deltas and heads outweigh DELTA_READ_FACTOR x the value:
+    # the gaps between keyframes grow with the value, in proportion.
+    gaps = [b - a for a, b in zip(keyframes[1:], keyframes[2:], strict=False)]
+    assert gaps == sorted(gaps) and gaps[-1] > 2 * gaps[0], keyframes
+    written = [
+        sum(len(p.head[keys.PAYLOAD]["B"]) for p in puts[a:b]) / (b - a)
+        for a, b in zip(keyframes[1:], keyframes[2:], strict=False)
+    ]
+    # Bytes per append, averaged over each chain: flat, not growing with the list.
+    assert max(written) < 2 * min(written), written
+    # And a read never goes through more bases than the bound.
+    assert max(p.index["a"].hops for p in puts) <= limits.MAX_DELTA_CHAIN
+
+
+def test_a_list_that_would_need_a_long_chain_of_tiny_deltas_gets_a_keyframe() -> None:
+    # One byte per step on a small list: the heads a read would walk outweigh the value.
+    puts = _grow_chain(40, 1)
+    keyframes = [n for n, p in enumerate(puts) if "a" in body_of(p.head).stored]
+    longest = max(b - a for a, b in zip(keyframes, [*keyframes[1:], len(puts)], strict=True))
+    budget = limits.DELTA_READ_FACTOR * limits.DELTA_MIN_BUDGET_BYTES
+    assert longest <= budget // limits.DELTA_HOP_BYTES + 1, keyframes
