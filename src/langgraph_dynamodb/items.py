@@ -226,6 +226,15 @@ class HeadBody:
     deltas: dict[str, Delta] = field(default_factory=dict)
 
 
+def _floor(stored: Any) -> str | None:
+    """A delta's floor; deltas written before 0.1.0 listed every id of their chain."""
+    if stored is None:
+        return None
+    if isinstance(stored, list):
+        return min((str(x) for x in stored), default=None)
+    return str(stored)
+
+
 @dataclass
 class Head:
     """A checkpoint head item, decoded lazily."""
@@ -287,7 +296,7 @@ class Head:
                         ch: Delta(
                             None if d[0] is None else str(d[0]),
                             int(d[1]),
-                            None if d[2] is None else str(d[2]),
+                            _floor(d[2]),
                             (d[3], d[4]),
                         )
                         for ch, d in raw.get("d", {}).items()

@@ -849,3 +849,15 @@ def test_a_list_that_would_need_a_long_chain_of_tiny_deltas_gets_a_keyframe() ->
     longest = max(b - a for a, b in zip(keyframes, [*keyframes[1:], len(puts)], strict=True))
     budget = limits.DELTA_READ_FACTOR * limits.DELTA_MIN_BUDGET_BYTES
     assert longest <= budget // limits.DELTA_HOP_BYTES + 1, keyframes
+
+
+def test_a_delta_that_lists_its_whole_chain_is_read_with_its_oldest_id_as_floor() -> None:
+    puts = _grow_chain(3, 3000)
+    item = puts[-1].head
+    structure = it.unpack(COMP.decode(item[keys.PAYLOAD]["B"], item[keys.CODEC]["S"]))
+    structure["d"]["a"][2] = ["000001", "000000"]  # the listed form of earlier builds
+    data, codec = COMP.encode(pack(structure))
+    old_style = {**item, keys.PAYLOAD: {"B": data}, keys.CODEC: {"S": codec}}
+    assert body_of(old_style).deltas["a"].floor == "000000"
+    found = read(old_style, others=[p.head for p in puts[:-1]])
+    assert len(found.checkpoint["channel_values"]["a"]) == 3
