@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, NoReturn, TypeVar
 
+from langgraph_dynamodb import wire
 from langgraph_dynamodb.calls import (
     Call,
     Emit,
@@ -25,6 +26,33 @@ from langgraph_dynamodb.calls import (
 )
 
 T = TypeVar("T")
+
+_FAST_ITEMS_ID = "langgraph-dynamodb-fast-items"
+
+
+def _take_items(response_dict: Any, customized_response_dict: Any, **kwargs: Any) -> None:
+    """``before-parse`` hook: convert the items of a read response in :mod:`.wire`."""
+    operation = getattr(kwargs.get("operation_model"), "name", "")
+    content_type = str(response_dict.get("headers", {}).get("content-type", ""))
+    body = response_dict.get("body")
+    if response_dict.get("status_code") != 200 or "json" not in content_type:
+        return
+    if not isinstance(body, bytes):
+        return
+    split = wire.split_response(operation, body)
+    if split is not None:
+        response_dict["body"], taken = split
+        customized_response_dict.update(taken)
+
+
+def install_fast_items(client: Any) -> None:
+    """Have a client the saver created parse read responses' items with :mod:`.wire`
+    (the same result as botocore's parser, in a fraction of the time). Works for
+    boto3 and aiobotocore clients alike; clients passed in by the user are left alone."""
+    for operation in wire.ITEM_OPERATIONS:
+        client.meta.events.register(
+            f"before-parse.dynamodb.{operation}", _take_items, unique_id=_FAST_ITEMS_ID + operation
+        )
 
 
 def _on_error(call: Call, exc: Exception, stats: Stats, table: str) -> Failure:

@@ -23,7 +23,13 @@ from langgraph.checkpoint.base import (
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from langgraph_dynamodb import flows, limits
-from langgraph_dynamodb._drivers import iterate_async, iterate_sync, run_async, run_sync
+from langgraph_dynamodb._drivers import (
+    install_fast_items,
+    iterate_async,
+    iterate_sync,
+    run_async,
+    run_sync,
+)
 from langgraph_dynamodb.calls import Flow, Stats
 from langgraph_dynamodb.codec import Compression, Compressor, ZstdCompressor
 from langgraph_dynamodb.errors import ConfigurationError
@@ -138,6 +144,7 @@ class _Clients:
                         endpoint_url=self.endpoint_url,
                         config=self.boto_config,
                     )
+                    install_fast_items(self.client)
         return self.client
 
     async def async_(self) -> Any:
@@ -162,6 +169,7 @@ class _Clients:
         if self.aclient is not None and self.aclient_loop is loop:
             await stack.aclose()  # another task of this loop won the race
             return self.aclient
+        install_fast_items(aclient)
         # A client of another (usually finished) event loop cannot be closed from here.
         self.astack, self.aclient, self.aclient_loop = stack, aclient, loop
         return aclient

@@ -842,3 +842,44 @@ async def test_a_first_list_value_refers_to_the_writes_that_made_it(
         findings,
     ]
     assert (await drive("get_tuple", third)).checkpoint["channel_values"]["findings"][-1] == "join"
+
+
+async def test_own_clients_read_items_fast_and_the_same(
+    drive: Driver,
+    ddb_endpoint: str,
+    table_name: str,
+    thread_id: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from langgraph_dynamodb import wire
+
+    calls: list[str] = []
+    split = wire.split_response
+
+    def counting(operation: str, body: bytes) -> Any:
+        calls.append(operation)
+        return split(operation, body)
+
+    monkeypatch.setattr(wire, "split_response", counting)
+    huge = os.urandom(500_000).hex()  # chunked: read back with BatchGetItem
+    steps = [{"a": 1, "big": huge}, {"a": 2, "odd": {"l": [1, 2.5, None, True, b"\x00"]}}]
+    steps += [{"a": i} for i in range(3, 8)]
+    await put_chain(drive, thread_id, steps)
+    calls.clear()
+    ours = [await drive("get_tuple", cfg(thread_id))] + await drive("list", cfg(thread_id))
+    assert {"Query", "BatchGetItem"} <= set(calls)
+
+    calls.clear()
+    user_client = boto3.client(
+        "dynamodb",
+        endpoint_url=ddb_endpoint,
+        region_name=REGION,
+        aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "x"),
+        aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "x"),
+    )
+    with DynamoDBSaver(table_name=table_name, client=user_client) as plain:
+        theirs = [plain.get_tuple(cfg(thread_id))] + list(plain.list(cfg(thread_id)))
+    assert calls == []  # a client the user passed in is left as it is
+    assert [t.checkpoint for t in ours] == [t.checkpoint for t in theirs]
+    assert [t.metadata for t in ours] == [t.metadata for t in theirs]
+    assert ours[0].checkpoint["channel_values"]["big"] == huge
