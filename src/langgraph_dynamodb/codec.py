@@ -72,38 +72,52 @@ class ZstdCompressor:
     Args:
         level: zstd level, 1 (fastest) to 22 (smallest).
         dictionary: Use the built-in dictionary (default True).
+        small_level: Level for payloads up to
+            :data:`~langgraph_dynamodb.limits.ZSTD_SMALL_PAYLOAD_BYTES` (at least
+            ``level``): small payloads are cheap to compress harder.
     """
 
-    def __init__(self, level: int = limits.DEFAULT_ZSTD_LEVEL, *, dictionary: bool = True) -> None:
-        if not isinstance(level, int) or isinstance(level, bool) or not 1 <= level <= 22:
-            raise ConfigurationError(f"zstd level must be an integer from 1 to 22, got {level!r}")
+    def __init__(
+        self,
+        level: int = limits.DEFAULT_ZSTD_LEVEL,
+        *,
+        dictionary: bool = True,
+        small_level: int = limits.DEFAULT_ZSTD_SMALL_LEVEL,
+    ) -> None:
+        for what, value in (("level", level), ("small_level", small_level)):
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 22:
+                raise ConfigurationError(
+                    f"zstd {what} must be an integer from 1 to 22, got {value!r}"
+                )
         self.level = level
+        self.small_level = max(level, small_level)
         self.name = ZSTD_D1 if dictionary else ZSTD
         self._local = threading.local()
 
-    def _pair(self) -> tuple[Any, Any]:
-        pair = getattr(self._local, "pair", None)
-        if pair is None:
+    def _coders(self) -> tuple[Any, Any, Any]:
+        """This thread's (compressor, compressor for small payloads, decompressor)."""
+        coders = getattr(self._local, "coders", None)
+        if coders is None:
             import zstandard
 
-            if self.name == ZSTD_D1:
-                d1 = _d1()
-                pair = (
-                    zstandard.ZstdCompressor(level=self.level, dict_data=d1),
-                    zstandard.ZstdDecompressor(dict_data=d1),
-                )
-            else:
-                pair = (zstandard.ZstdCompressor(level=self.level), zstandard.ZstdDecompressor())
-            self._local.pair = pair
-        return pair
+            extra = {"dict_data": _d1()} if self.name == ZSTD_D1 else {}
+            coders = (
+                zstandard.ZstdCompressor(level=self.level, **extra),
+                zstandard.ZstdCompressor(level=self.small_level, **extra),
+                zstandard.ZstdDecompressor(**extra),
+            )
+            self._local.coders = coders
+        return coders
 
     def compress(self, data: bytes) -> bytes:
         """Compress ``data`` with zstd (the frame records the content size)."""
-        return bytes(self._pair()[0].compress(data))
+        coders = self._coders()
+        small = len(data) <= limits.ZSTD_SMALL_PAYLOAD_BYTES
+        return bytes(coders[1 if small else 0].compress(data))
 
     def decompress(self, data: bytes) -> bytes:
         """Decompress one zstd frame."""
-        return bytes(self._pair()[1].decompress(data))
+        return bytes(self._coders()[2].decompress(data))
 
 
 class Compression:

@@ -125,7 +125,7 @@ def frame_payload(
 ) -> Framed:
     """Pack, compress and (if over the item limit) chunk a payload structure."""
     data, codec = compression.encode(pack(structure))
-    attrs: AttrMap = {keys.FORMAT: n_attr(keys.FORMAT_VERSION)}
+    attrs: AttrMap = {}  # FORMAT absent: format 1 (later formats will write it)
     if codec is not None:
         attrs[keys.CODEC] = s_attr(codec)
     if len(data) <= limits.MAX_INLINE_PAYLOAD_BYTES:
@@ -312,9 +312,12 @@ class Head:
     def skeleton(self, serde: SerializerProtocol, compression: Compression) -> Any:
         """Deserialize (once) the checkpoint without its channel values."""
         if self._skeleton is None:
-            self._skeleton = loads(
+            skeleton = loads(
                 serde, self.body(compression).skeleton, f"checkpoint {self.checkpoint_id!r}"
             )
+            if isinstance(skeleton, dict) and "id" not in skeleton:  # stored without it
+                skeleton = {"id": self.checkpoint_id, **skeleton}
+            self._skeleton = skeleton
         return self._skeleton
 
     def metadata(self, serde: SerializerProtocol, compression: Compression) -> Any:
@@ -334,6 +337,7 @@ class WritesItem:
     ns_component: str
     checkpoint_id: str
     tag: str
+    task_component: str = ""
     task_id: str = ""
     task_path: str = ""
     entries: list[tuple[int, str, TypedValue]] = field(default_factory=list)
@@ -361,7 +365,10 @@ class WritesItem:
                 raise CorruptItemError(f"writes item {self.sk!r} has no payload")
             raw = unpack(compression.decode(self._data, _get_s(self.raw, keys.CODEC)))
             try:
-                self.task_id = str(raw["t"])
+                task_id = raw["t"] if "t" in raw else keys.decode_component(self.task_component)
+                if task_id is None:
+                    raise KeyError("t")
+                self.task_id = str(task_id)
                 self.task_path = str(raw["p"])
                 self.entries = [(int(e[0]), str(e[1]), (e[2], e[3])) for e in raw["w"]]
             except (KeyError, TypeError, IndexError, ValueError) as exc:
@@ -387,12 +394,18 @@ def decode_item(item: AttrMap) -> Decoded | None:
     chunk_ref = _chunk_ref(item)
     if data is None and chunk_ref is None:
         return None
+    if keys.FORMAT in item and _get_n(item, keys.FORMAT) != keys.FORMAT_VERSION:
+        raise CorruptItemError(
+            f"item {sk!r} has payload format {item[keys.FORMAT]!r}, which this version of "
+            f"langgraph-dynamodb does not read (it reads format {keys.FORMAT_VERSION}); "
+            "upgrade langgraph-dynamodb"
+        )
     if parsed.kind == keys.KIND_CHECKPOINT:
         return Head(
             raw=item,
             ns_component=parsed.ns_component,
             checkpoint_id=parsed.checkpoint_id,
-            parent_id=_get_s(item, keys.PARENT),
+            parent_id=keys.id_from_attr(item.get(keys.PARENT)),
             expires_at=_get_n(item, keys.TTL),
             chunk_ref=chunk_ref,
             _data=data,
@@ -403,6 +416,7 @@ def decode_item(item: AttrMap) -> Decoded | None:
         ns_component=parsed.ns_component,
         checkpoint_id=parsed.checkpoint_id,
         tag=parsed.tag,
+        task_component=parsed.task_component or "",
         chunk_ref=chunk_ref,
         _data=data,
     )
@@ -941,7 +955,8 @@ def build_head(
     pk = keys.thread_pk(thread_id)
     sk = keys.head_sk(checkpoint_ns, checkpoint["id"])
     values = checkpoint["channel_values"]
-    skeleton = {k: v for k, v in checkpoint.items() if k != "channel_values"}
+    # The id is the sort key's: the skeleton leaves it out, Head.skeleton puts it back.
+    skeleton = {k: v for k, v in checkpoint.items() if k not in ("channel_values", "id")}
     stored: dict[str, TypedValue | None] = {}
     deltas: dict[str, list[Any]] = {}
     stored_versions: dict[str, Any] = {}
@@ -996,7 +1011,7 @@ def build_head(
         **framed.attrs,
     }
     if parent_id is not None:
-        head[keys.PARENT] = s_attr(parent_id)
+        head[keys.PARENT] = keys.id_attr(parent_id)
     run_id = metadata.get("run_id")
     if isinstance(run_id, str) and run_id:
         head[keys.RUN_ID] = s_attr(run_id)
@@ -1038,7 +1053,10 @@ def writes_item(
     """Build one writes item (and its chunks, if large)."""
     pk = keys.thread_pk(thread_id)
     sk = keys.writes_sk(checkpoint_ns, checkpoint_id, task_id, tag)
-    structure = {"t": task_id, "p": task_path, "w": sorted(entries, key=lambda e: e[0])}
+    structure: dict[str, Any] = {"p": task_path, "w": sorted(entries, key=lambda e: e[0])}
+    parsed = keys.parse_sk(sk)
+    if parsed is None or keys.decode_component(parsed.task_component or "") != task_id:
+        structure["t"] = task_id  # the key holds a digest of it
     framed = frame_payload(structure, compression, pk, expires_at)
     item: AttrMap = {
         keys.PK: s_attr(pk),

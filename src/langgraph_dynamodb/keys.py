@@ -25,6 +25,7 @@ heads: a checkpoint and its writes come back in one request, latest or by id.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,9 +37,9 @@ PK = "pk"
 SK = "sk"
 PAYLOAD = "p"  # B: the (optionally compressed) msgpack payload
 CODEC = "z"  # S: compression codec of PAYLOAD; absent = uncompressed
-FORMAT = "v"  # N: payload format version
+FORMAT = "v"  # N: payload format version; absent = 1 (FORMAT_VERSION)
 KIND = "k"  # S: item kind, see KIND_* below
-PARENT = "pa"  # S: parent checkpoint id (heads only)
+PARENT = "pa"  # B or S: parent checkpoint id (heads only), see id_attr
 RUN_ID = "rid"  # S: metadata run_id (heads only), for delete_for_runs
 THREAD = "tid"  # S: plain thread id, only when the partition key is a digest
 NAMESPACE = "ns"  # S: plain namespace, only when its key component is a digest
@@ -75,6 +76,8 @@ def _escape(value: str) -> str:
 
 
 def _unescape(value: str) -> str:
+    if _ESCAPE not in value:
+        return value
     out: list[str] = []
     it = iter(value)
     for ch in it:
@@ -130,7 +133,10 @@ def split_components(rest: str) -> tuple[list[str], str]:
         The encoded components (without terminators) and the unparsed remainder,
         which starts right after the last terminator.
     """
-    parts: list[str] = []
+    if _ESCAPE not in rest:  # the usual case: nothing escaped, split on terminators
+        parts = rest.split(TERMINATOR)
+        return parts[:-1], parts[-1]
+    parts = []
     start = 0
     i = 0
     while i < len(rest):
@@ -150,6 +156,31 @@ def decode_component(component: str) -> str | None:
     if is_digest(component):
         return None
     return _unescape(component)
+
+
+def id_attr(value: str) -> dict[str, Any]:
+    """A checkpoint id as an attribute value: the 16 bytes of a UUID written in its
+    canonical form (LangGraph's ids: 18 bytes stored instead of 38), any other id as
+    a string."""
+    if len(value) == 36:
+        try:
+            parsed = uuid.UUID(value)
+        except ValueError:
+            parsed = None
+        if parsed is not None and str(parsed) == value:
+            return {"B": parsed.bytes}
+    return {"S": value}
+
+
+def id_from_attr(attr: Any) -> str | None:
+    """Invert :func:`id_attr`; ``None`` when absent or malformed."""
+    if not isinstance(attr, dict):
+        return None
+    if "S" in attr:
+        return str(attr["S"])
+    if "B" in attr and len(attr["B"]) == 16:
+        return str(uuid.UUID(bytes=bytes(attr["B"])))
+    return None
 
 
 # --- validation -------------------------------------------------------------------------

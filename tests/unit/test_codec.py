@@ -243,3 +243,19 @@ payloads = st.recursive(
 @given(payloads)
 def test_pack_round_trip(obj: object) -> None:
     assert unpack(pack(obj)) == obj
+
+
+def test_small_payloads_are_compressed_harder() -> None:
+    import zstandard
+
+    small = compressible(limits.ZSTD_SMALL_PAYLOAD_BYTES)
+    large = compressible(limits.ZSTD_SMALL_PAYLOAD_BYTES + 1)
+    z = ZstdCompressor(dictionary=False)
+    assert z.small_level == limits.DEFAULT_ZSTD_SMALL_LEVEL
+    at = {lvl: zstandard.ZstdCompressor(level=lvl) for lvl in (z.level, z.small_level)}
+    assert z.compress(small) == at[z.small_level].compress(small)
+    assert z.compress(large) == at[z.level].compress(large)
+    assert z.decompress(z.compress(small)) == small and z.decompress(z.compress(large)) == large
+    assert ZstdCompressor(19).small_level == 19  # never below the level asked for
+    with pytest.raises(ConfigurationError, match="small_level"):
+        ZstdCompressor(small_level=0)

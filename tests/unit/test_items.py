@@ -163,7 +163,7 @@ def test_head_round_trip_with_jsonplus() -> None:
     assert head[keys.PARENT] == {"S": "1f0-0"}
     assert head[keys.RUN_ID] == {"S": "run-7"}
     assert head[keys.CODEC] == {"S": "zstd+d1"}
-    assert head[keys.FORMAT] == {"N": str(keys.FORMAT_VERSION)}
+    assert keys.FORMAT not in head  # absent: format 1
     assert keys.TTL not in head and keys.THREAD not in head and keys.NAMESPACE not in head
     assert sorted(plan.stored) == sorted(values)
     assert plan.refs == {}
@@ -178,6 +178,58 @@ def test_head_round_trip_with_jsonplus() -> None:
         "configurable": {"thread_id": THREAD, "checkpoint_ns": "", "checkpoint_id": "1f0-0"}
     }
     assert found.pending_writes == []
+
+
+# --- what the stored form leaves out, and how items of earlier builds still read -----------
+def test_uuid_parent_ids_are_stored_as_16_bytes_others_as_strings() -> None:
+    parent = "1f0b4a4e-3c2d-6e8f-8000-0123456789ab"
+    cp = make_checkpoint("1f0b4a4e-3c2d-6e8f-8001-0123456789ab", {"a": 1}, {"a": "1"})
+    prepared, _ = write_head(cp, {"a": "1"}, parent_id=parent)
+    assert prepared.head[keys.PARENT] == {"B": bytes.fromhex(parent.replace("-", ""))}
+    assert read(prepared.head).parent_config["configurable"]["checkpoint_id"] == parent  # type: ignore[index]
+    for odd in ("1F0B4A4E-3C2D-6E8F-8000-0123456789AB", "{1f0b4a4e-3c2d-6e8f-8000-0123456789ab}"):
+        prepared, _ = write_head(cp, {"a": "1"}, parent_id=odd)
+        assert prepared.head[keys.PARENT] == {"S": odd}  # kept exactly as given
+    old_form = dict(prepared.head, **{keys.PARENT: {"S": parent}})  # as earlier builds wrote
+    assert read(old_form).parent_config["configurable"]["checkpoint_id"] == parent  # type: ignore[index]
+
+
+def test_the_skeleton_leaves_out_the_id_the_key_holds() -> None:
+    cp = make_checkpoint("1f0-a", {"a": 1}, {"a": "1"})
+    prepared, _ = write_head(cp, {"a": "1"})
+    skeleton = SERDE.loads_typed(tuple(body_of(prepared.head).skeleton))  # type: ignore[arg-type]
+    assert "id" not in skeleton
+    assert read(prepared.head).checkpoint == cp
+    # a head of an earlier build, with the id in its skeleton, reads the same
+    raw = it.unpack(COMP.decode(prepared.head[keys.PAYLOAD]["B"], "zstd+d1"))
+    raw["c"] = list(SERDE.dumps_typed({**skeleton, "id": "1f0-a"}))
+    framed = it.frame_payload(raw, COMP, prepared.head[keys.PK]["S"], None)
+    assert read({**prepared.head, **framed.attrs}).checkpoint == cp
+
+
+def test_writes_items_leave_out_a_task_id_their_key_holds() -> None:
+    prepared = build_writes([("a", 1)], task_id="task$#1")
+    (item,) = all_writes_items(prepared)
+    raw = it.unpack(COMP.decode(item[keys.PAYLOAD]["B"], item.get(keys.CODEC, {}).get("S")))
+    assert "t" not in raw
+    decoded = it.decode_item(item)
+    assert isinstance(decoded, it.WritesItem)
+    assert decoded.decode(COMP).task_id == "task$#1"
+    long_id = "t" * (limits.MAX_COMPONENT_KEY_BYTES + 10)  # digested in the key
+    (item,) = all_writes_items(build_writes([("a", 1)], task_id=long_id))
+    raw = it.unpack(COMP.decode(item[keys.PAYLOAD]["B"], item.get(keys.CODEC, {}).get("S")))
+    assert raw["t"] == long_id
+    decoded = it.decode_item(item)
+    assert isinstance(decoded, it.WritesItem)
+    assert decoded.decode(COMP).task_id == long_id
+
+
+def test_items_of_a_newer_format_are_refused_with_advice() -> None:
+    cp = make_checkpoint("1f0-a", {"a": 1}, {"a": "1"})
+    prepared, _ = write_head(cp, {"a": "1"})
+    assert read({**prepared.head, keys.FORMAT: {"N": "1"}}).checkpoint == cp  # earlier builds
+    with pytest.raises(CorruptItemError, match="upgrade langgraph-dynamodb"):
+        it.decode_item({**prepared.head, keys.FORMAT: {"N": "2"}})
 
 
 json_values = st.recursive(
