@@ -531,17 +531,6 @@ WORKLOADS: dict[str, Callable[[Any], None]] = {
 }
 """Workload name -> function of the harness."""
 
-LETTERS = {
-    "a": "chat",
-    "b": "fanout",
-    "c": "scale",
-    "d": "large",
-    "e": "concurrent",
-    "f": "delta",
-    "g": "cpu",
-}
-"""The issue's letters for the workloads."""
-
 SIZES: dict[str, dict[str, Any]] = {
     "full": {
         "chat_turns": 40,
