@@ -36,7 +36,7 @@ from bench.savers import SAVERS, SaverSpec, resolve
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
 REGION = "us-east-1"
-ALL_WORKLOADS = ("chat", "fanout", "scale", "large", "concurrent", "delta", "cpu")
+ALL_WORKLOADS = ("chat", "fanout", "scale", "large", "concurrent", "delta", "cpu", "rtt")
 LETTERS = {
     "a": "chat",
     "b": "fanout",
@@ -45,6 +45,7 @@ LETTERS = {
     "e": "concurrent",
     "f": "delta",
     "g": "cpu",
+    "h": "rtt",
 }
 
 
@@ -63,7 +64,7 @@ def parse_workloads(text: str | None) -> list[str]:
         name = LETTERS.get(part, part)
         if name not in ALL_WORKLOADS:
             raise SystemExit(
-                f"unknown workload {part!r}; use letters a-g or {', '.join(ALL_WORKLOADS)}"
+                f"unknown workload {part!r}; use letters a-h or {', '.join(ALL_WORKLOADS)}"
             )
         if name not in names:
             names.append(name)

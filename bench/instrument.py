@@ -41,11 +41,13 @@ class _State:
     scope = "-"
     api = "sync"
     delay_ms = 0.0
+    spans: list[tuple[float, float]] | None = None
 
 
 STATE = _State()
 """The scope, API family and simulated round-trip delay of the running phase (phases run
-one after another)."""
+one after another), and where to record each request's start and end (``perf_counter``)
+while :func:`in_sequence` is wanted."""
 
 METHODS: dict[str, tuple[str, str]] = {
     "get_tuple": ("get_tuple", "sync"),
@@ -128,7 +130,12 @@ def install_http_tagging() -> list[str]:
 
         def _send(self: Any, request: Any) -> Any:
             _tag(request)
-            return original(self, request)
+            spans, started = STATE.spans, time.perf_counter()
+            try:
+                return original(self, request)
+            finally:
+                if spans is not None:
+                    spans.append((started, time.perf_counter()))
 
         _send._bench = True  # type: ignore[attr-defined]
         Endpoint._send = _send  # type: ignore[method-assign]
@@ -142,12 +149,29 @@ def install_http_tagging() -> list[str]:
 
         async def _asend(self: Any, request: Any) -> Any:
             _tag(request)
-            return await aoriginal(self, request)
+            spans, started = STATE.spans, time.perf_counter()
+            try:
+                return await aoriginal(self, request)
+            finally:
+                if spans is not None:
+                    spans.append((started, time.perf_counter()))
 
         _asend._bench = True  # type: ignore[attr-defined]
         AioEndpoint._send = _asend  # type: ignore[method-assign]
     patched.append("aiobotocore.endpoint.AioEndpoint")
     return patched
+
+
+def in_sequence(spans: list[tuple[float, float]]) -> int:
+    """The most requests among ``spans`` that ran one after another, none overlapping
+    the next: the round trips the work had to wait for, whatever ran beside them.
+    (Greedy by end time, which finds the longest such chain of intervals.)"""
+    count, last_end = 0, float("-inf")
+    for started, ended in sorted(spans, key=lambda span: span[1]):
+        if started >= last_end:
+            count += 1
+            last_end = ended
+    return count
 
 
 # --- saver method wrapping ----------------------------------------------------------------

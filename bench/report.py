@@ -188,6 +188,27 @@ def figures(saver: dict[str, Any]) -> dict[str, Any]:
             if "messages_latest" in n
             else None
         )
+    # (h) the chat with a simulated round trip
+    rt = _wl(saver, "rtt")
+    if rt is not None:
+        n = rt.get("notes", {})
+        f["rtt.error"] = rt.get("error")
+        f["rtt.rtt_ms"] = n.get("rtt_ms")
+        g = rt.get("phases", {}).get("graph")
+        if g is not None:
+            turns = n.get("turns") or 1
+            f["rtt.calls_per_turn"] = g["totals"]["calls"] / turns
+            f["rtt.requests_per_turn"] = g["totals"]["requests"] / turns
+            f["rtt.turn.p50_ms"] = _sample(g, "turn")
+            f["rtt.turn.p95_ms"] = _sample(g, "turn", "p95_ms")
+            f["rtt.in_sequence.p50"] = _sample(g, "in_sequence")
+            f["rtt.wall_s"] = g["wall_s"]
+        gs = rt.get("phases", {}).get("get_state")
+        f["rtt.get_state.p50_ms"] = _sample(gs, "get_state")
+        f["rtt.get_state.p95_ms"] = _sample(gs, "get_state", "p95_ms")
+        if gs is not None:
+            samples = gs["samples"].get("get_state", {}).get("n") or 1
+            f["rtt.get_state.requests"] = gs["totals"]["requests"] / samples
     # (g) cpu
     cp = _wl(saver, "cpu")
     if cp is not None:
@@ -499,6 +520,50 @@ def tables(results: dict[str, Any]) -> str:
             row("errors", err("cpu")),
         ]
         out.append(_table("(g) CPU per put of a 100 KB state", savers, labels, rows))
+
+    if any("rtt.error" in figs[s] for s in savers):
+        rows = [
+            row(
+                "saver calls / requests per turn",
+                lambda f: (
+                    f"{_num(f.get('rtt.calls_per_turn'), 1)} / "
+                    f"{_num(f.get('rtt.requests_per_turn'), 1)}"
+                ),
+            ),
+            row(
+                "turn wall time p50 / p95",
+                lambda f: (
+                    "–"
+                    if f.get("rtt.turn.p50_ms") is None
+                    else f"{f['rtt.turn.p50_ms']:.1f} / {f['rtt.turn.p95_ms']:.1f} ms"
+                ),
+            ),
+            row(
+                "requests one after another per turn (p50)",
+                lambda f: _num(f.get("rtt.in_sequence.p50"), 1),
+            ),
+            row("wall time of the turns", lambda f: _num(f.get("rtt.wall_s"), 2) + " s"),
+            row(
+                "get_state (latest) p50 / p95",
+                lambda f: (
+                    "–"
+                    if f.get("rtt.get_state.p50_ms") is None
+                    else f"{f['rtt.get_state.p50_ms']:.1f} / {f['rtt.get_state.p95_ms']:.1f} ms"
+                ),
+            ),
+            row("get_state requests", lambda f: _num(f.get("rtt.get_state.requests"), 1)),
+            row("errors", err("rtt")),
+        ]
+        turns = sizes.get("rtt_turns", "N")
+        rtt = sizes.get("rtt_ms", "?")
+        out.append(
+            _table(
+                f"(h) chat, {turns} turns, {rtt} ms simulated round trip per request",
+                savers,
+                labels,
+                rows,
+            )
+        )
     return "\n\n".join(out)
 
 
@@ -626,6 +691,9 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
     ratio_goal("bytes stored after chat + fan-out", "both.bytes", 1 / 4, unit="bytes")
     ratio_goal("get_state (latest) p50", "get_state.p50_ms", 1 / 2, unit="ms")
     ratio_goal("wall time of chat + fan-out", "both.wall_s", 1 / 2, unit="s")
+    rtt = f"{ours.get('rtt.rtt_ms') or '?'} ms simulated RTT"
+    ratio_goal(f"get_state (latest) p50, {rtt}", "rtt.get_state.p50_ms", 1 / 2, unit="ms")
+    ratio_goal(f"wall time of the chat turns, {rtt}", "rtt.wall_s", 1 / 2, unit="s")
     n_conc = ours.get("concurrent.invokes") or 32
     for key, how in (
         ("concurrent.speedup", "loopback"),

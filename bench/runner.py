@@ -128,6 +128,19 @@ class Harness:
     def sample(self, name: str, ms: float) -> None:
         self._samples.setdefault(name, []).append(ms)
 
+    @contextmanager
+    def spans(self) -> Iterator[list[tuple[float, float]]]:
+        """Record the start and end of every request made inside (any thread or task)."""
+        got: list[tuple[float, float]] = []
+        instrument.STATE.spans = got
+        try:
+            yield got
+        finally:
+            instrument.STATE.spans = None
+
+    def in_sequence(self, spans: list[tuple[float, float]]) -> int:
+        return instrument.in_sequence(spans)
+
     def overrides(self, method: str) -> bool:
         return bool(instrument.overrides(self.saver, method))
 

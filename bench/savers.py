@@ -82,7 +82,7 @@ SAVERS: dict[str, SaverSpec] = {
             "langgraph-checkpoint-aws",
             ("langgraph-checkpoint-aws==1.2.6", "langgraph"),
             "aws",
-            default_workloads=("chat", "fanout", "large"),
+            default_workloads=("chat", "fanout", "large", "rtt"),
             note="variant: enable_checkpoint_compression=True (its best size setting)",
         ),
         SaverSpec(

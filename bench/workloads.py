@@ -520,6 +520,32 @@ def cpu(h: Any) -> None:
     h.note("state_chars", kb)
 
 
+# --- (h) the chat with a network round trip ---------------------------------------------------
+def chat_rtt(h: Any) -> None:
+    """The chat again on a fresh table, every request delayed by ``rtt_ms`` in the proxy
+    (a stand-in for the network to a real DynamoDB endpoint): the wall time of each turn
+    and how many of its requests ran one after another (the round trips it waited for,
+    whatever ran beside them), then ``get_state``."""
+    rtt = h.size("rtt_ms")
+    h.note("rtt_ms", rtt)
+    turns = h.size("rtt_turns")
+    h.note("turns", turns)
+    graph = build_chat_graph().compile(checkpointer=h.saver)
+    config = _config("chat-rtt")
+    with h.phase("graph", rtt_ms=rtt):
+        for turn in range(turns):
+            with h.spans() as spans:
+                _, ms = _timed(lambda turn=turn: graph.invoke(chat_input(turn), config))
+            h.sample("turn", ms)
+            h.sample("in_sequence", h.in_sequence(spans))
+    with h.phase("get_state", rtt_ms=rtt):
+        for _ in range(h.size("get_state_samples")):
+            snapshot, ms = _timed(lambda: graph.get_state(config))
+            h.sample("get_state", ms)
+    h.note("messages_latest", len(snapshot.values.get("messages", [])))
+    h.note("messages_expected", 2 * turns)
+
+
 WORKLOADS: dict[str, Callable[[Any], None]] = {
     "chat": chat,
     "fanout": fanout,
@@ -528,6 +554,7 @@ WORKLOADS: dict[str, Callable[[Any], None]] = {
     "concurrent": concurrent,
     "delta": delta,
     "cpu": cpu,
+    "rtt": chat_rtt,
 }
 """Workload name -> function of the harness."""
 
@@ -550,6 +577,8 @@ SIZES: dict[str, dict[str, Any]] = {
         "delta_turns": 20,
         "cpu_puts": 30,
         "cpu_state_chars": 100_000,
+        "rtt_ms": 10,
+        "rtt_turns": 20,
     },
     "quick": {
         "chat_turns": 10,
@@ -569,6 +598,8 @@ SIZES: dict[str, dict[str, Any]] = {
         "delta_turns": 8,
         "cpu_puts": 10,
         "cpu_state_chars": 100_000,
+        "rtt_ms": 10,
+        "rtt_turns": 5,
     },
 }
 """Sizes for a full run and for ``--quick``."""

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -15,6 +19,21 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 REGION = "us-east-1"
+
+
+def load_bench_module(stem: str) -> ModuleType:
+    """``bench/<stem>.py``, loaded by path as the benchmark's runner loads it (the bench is
+    not a package the tests import), once per session as ``bench_<stem>``."""
+    name = f"bench_{stem}"
+    if name in sys.modules:
+        return sys.modules[name]
+    path = Path(__file__).resolve().parents[1] / "bench" / f"{stem}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # LangGraph resolves the state schemas' annotations by module
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="session")

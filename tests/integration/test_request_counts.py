@@ -12,23 +12,19 @@ checkpoints with their writes.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import math
-import sys
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
 from langgraph_dynamodb import DynamoDBSaver
 
-from ..conftest import REGION
+from ..conftest import REGION, load_bench_module
 
 pytestmark = pytest.mark.integration
 
@@ -36,21 +32,7 @@ LIST_PAGE_CHECKPOINTS = 25
 """A ``list`` page holds at least this many checkpoints with their writes."""
 
 
-def _load_workloads() -> ModuleType:
-    """``bench/workloads.py``, loaded by path (as the benchmark's runner loads it)."""
-    name = "bench_workloads"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = Path(__file__).resolve().parents[2] / "bench" / "workloads.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # LangGraph resolves the state schemas' annotations by module
-    spec.loader.exec_module(module)
-    return module
-
-
-workloads = _load_workloads()
+workloads = load_bench_module("workloads")
 
 _inside: ContextVar[bool] = ContextVar("request_count_inside", default=False)
 
