@@ -1383,6 +1383,31 @@ def assemble(
     )
 
 
+def _stored_list_digest(parts: Parts, count: int) -> tuple[bytes, int] | None:
+    """Digest and length of a list value's elements' encodings, taken from the bytes it is
+    stored as (its whole value and each appended tail, each one msgpack array), so a read
+    does not serialize the list again to learn them.
+
+    ``None`` unless every part is a plain msgpack array and they hold ``count`` elements
+    in all. A value whose encoding would differ if serialized again (a changed library
+    version, say) just gets a digest the next append does not match, and is then stored
+    whole: a match always means the same bytes.
+    """
+    h = hashlib.sha256()
+    elements = size = 0
+    for (type_, data), _ in parts:
+        parsed = _msgpack_array(data) if type_ == "msgpack" else None
+        if parsed is None:
+            return None
+        elements += parsed[0]
+        body = memoryview(data)[parsed[1] :]
+        h.update(body)
+        size += len(body)
+    if elements != count:
+        return None
+    return h.digest()[:16], size
+
+
 def index_of(
     head: Head,
     compression: Compression,
@@ -1426,8 +1451,10 @@ def index_of(
         value = channel_values.get(ch)
         digest = list_bytes = None
         if serde is not None and type(value) is list:
-            plain = plain_list(serde, value, ch)
-            if plain is not None:
+            stored = _stored_list_digest(ch_parts, len(value))
+            if stored is not None:
+                digest, list_bytes = stored
+            elif (plain := plain_list(serde, value, ch)) is not None:
                 digest, list_bytes = _digest(plain.body), len(plain.body)
         index[ch] = ChannelRef(
             ver,

@@ -66,6 +66,8 @@ REGULAR_TAG = "r"
 
 
 def _escape(value: str) -> str:
+    if not value or min(value) > _ESCAPE:  # nothing to escape: the usual case, no loop
+        return value
     out: list[str] = []
     for ch in value:
         if ch <= _ESCAPE:

@@ -20,6 +20,7 @@ from langgraph_dynamodb import (
     SerializationError,
     TableNotFoundError,
     TableSchemaError,
+    items,
     keys,
     limits,
 )
@@ -684,6 +685,57 @@ async def test_delta_chains_survive_cold_reads_prune_and_run_deletion(
     kept = await drive("list", cfg(copy))
     assert len(kept) == 1 and kept[0].checkpoint["channel_values"]["messages"] == msgs
     await put_chain(drive, copy, [{"messages": [*msgs, "after prune"]}])
+
+
+async def test_a_cold_reader_appends_as_deltas_without_serializing_the_list_again(
+    drive: Driver,
+    thread_id: str,
+    ddb_endpoint: str,
+    table_name: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    steps = [{"messages": [_prose(i) for i in range(n + 1)]} for n in range(6)]
+    await put_chain(drive, thread_id, steps)
+    async with DynamoDBSaver.from_table(
+        table_name, endpoint_url=ddb_endpoint, region_name=REGION
+    ) as fresh:
+        cold = Driver(fresh, drive.mode)
+        dumped: list[Any] = []
+        real_dumps = fresh.serde.dumps_typed
+
+        def counting_dumps(obj: Any) -> tuple[str, bytes]:
+            dumped.append(obj)
+            return real_dumps(obj)
+
+        monkeypatch.setattr(fresh.serde, "dumps_typed", counting_dumps)
+        tup = await cold("get_tuple", cfg(thread_id))
+        # The digest of the list comes from the bytes it was read as.
+        assert dumped == []
+        msgs = [*tup.checkpoint["channel_values"]["messages"], _prose(99)]
+        versions = dict(tup.checkpoint["channel_versions"])
+        versions["messages"] = fresh.get_next_version(versions["messages"], None)
+        stored = await cold(
+            "put",
+            tup.config,
+            make_checkpoint({"messages": msgs}, versions),
+            {"step": 6},
+            {"messages": versions["messages"]},
+        )
+        client = boto3.client("dynamodb", endpoint_url=ddb_endpoint, region_name=REGION)
+        raw = client.get_item(
+            TableName=table_name,
+            Key={
+                "pk": {"S": keys.thread_pk(thread_id)},
+                "sk": {"S": keys.head_sk("", stored["configurable"]["checkpoint_id"])},
+            },
+        )["Item"]
+        head = items.decode_item(raw)
+        assert isinstance(head, items.Head)
+        # Stored as a delta (the new message on top of the list), not the list again.
+        body = head.body(fresh._compression)
+        assert "messages" in body.deltas and "messages" not in body.stored
+        again = await cold("get_tuple", cfg(thread_id))
+        assert again.checkpoint["channel_values"]["messages"] == msgs
 
 
 async def test_deltas_work_under_encryption(

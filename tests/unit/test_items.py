@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.checkpoint.base import (
     WRITES_IDX_MAP,
     Checkpoint,
@@ -913,3 +914,38 @@ def test_a_delta_that_lists_its_whole_chain_is_read_with_its_oldest_id_as_floor(
     assert body_of(old_style).deltas["a"].floor == "000000"
     found = read(old_style, others=[p.head for p in puts[:-1]])
     assert len(found.checkpoint["channel_values"]["a"]) == 3
+
+
+_int64 = st.integers(-(2**63), 2**63 - 1)
+_element = st.one_of(
+    _int64,
+    st.text(max_size=30),
+    st.dictionaries(st.text(max_size=5), _int64, max_size=3),
+    st.builds(lambda s: HumanMessage(content=s, id=s[:8] or None), st.text(max_size=40)),
+    st.builds(lambda s: AIMessage(content=s), st.text(max_size=40)),
+)
+
+
+@given(st.lists(st.lists(_element, max_size=20), min_size=1, max_size=5))
+def test_a_read_takes_list_digests_from_the_stored_bytes(chunks: list[list[Any]]) -> None:
+    # A value stored whole and then as appended tails gets the digest its next append
+    # compares against from those bytes, the same as serializing the list again.
+    parts: it.Parts = []
+    seen = 0
+    for chunk in chunks:
+        parts.append((SERDE.dumps_typed(chunk), seen if parts else -1))
+        seen += len(chunk)
+    whole = [e for chunk in chunks for e in chunk]
+    plain = it.plain_list(SERDE, whole, "m")
+    assert plain is not None
+    assert it._stored_list_digest(parts, len(whole)) == (
+        it._digest(plain.body),
+        len(plain.body),
+    )
+    assert it._stored_list_digest(parts, len(whole) + 1) is None
+
+
+def test_stored_list_digest_needs_plain_msgpack_arrays() -> None:
+    assert it._stored_list_digest([(SERDE.dumps_typed({"a": 1}), -1)], 1) is None
+    assert it._stored_list_digest([(("msgpack+aes", b"\x91\x01"), -1)], 1) is None
+    assert it._stored_list_digest([(("msgpack", b"\x91\x01"), -1)], 1) is not None
