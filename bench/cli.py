@@ -455,7 +455,8 @@ def main(argv: list[str] | None = None) -> int:
     with DynamoDBLocal() as ddb, CountingProxy(ddb.endpoint_url) as proxy:
         pid = ddb.process.pid if ddb.process else "?"
         log(f"DynamoDB Local on {ddb.endpoint_url} (PID {pid}), proxy on {proxy.endpoint_url}")
-        warm_up(ddb.endpoint_url, 8.0 if args.quick else 20.0)
+        warm_s = 8.0 if args.quick else 20.0
+        warm_up(ddb.endpoint_url, warm_s)
         # The JIT of DynamoDB Local (and the proxy's first requests) would otherwise bill
         # whichever saver runs first: the same code ran a third slower as the first saver
         # than as the second. So a short chat and fan-out go through the proxy first, on
@@ -473,7 +474,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{run_id}-warmup",
         )
         results["meta"]["warm_up"] = (
-            f"{8 if args.quick else 20} s of requests to DynamoDB Local, then a quick chat "
+            f"{warm_s:g} s of requests to DynamoDB Local, then a quick chat "
             f"and fan-out through the proxy on {first.name}, discarded"
         )
         for spec, wls in plan:

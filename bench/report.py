@@ -255,6 +255,17 @@ def _req(mean: Any, worst: Any) -> str:
     return text
 
 
+def _p50_p95(key: str) -> Any:
+    """A cell showing ``<key>.p50_ms / <key>.p95_ms`` of a saver's figures."""
+
+    def cell(f: dict[str, Any]) -> str:
+        if f.get(f"{key}.p50_ms") is None:
+            return "–"
+        return f"{f[f'{key}.p50_ms']:.1f} / {f[f'{key}.p95_ms']:.1f} ms"
+
+    return cell
+
+
 def _table(
     title: str, savers: list[str], labels: dict[str, str], rows: list[tuple[str, list[str]]]
 ) -> str:
@@ -311,14 +322,7 @@ def tables(results: dict[str, Any]) -> str:
         ]
         for op in ("get_tuple", "put", "put_writes"):
             rows.append(
-                row(
-                    f"{op} p50 / p95",
-                    lambda f, wl=wl, op=op: (
-                        "–"
-                        if f.get(f"{wl}.{op}.p50_ms") is None
-                        else f"{f[f'{wl}.{op}.p50_ms']:.1f} / {f[f'{wl}.{op}.p95_ms']:.1f} ms"
-                    ),
-                ),
+                row(f"{op} p50 / p95", _p50_p95(f"{wl}.{op}")),
             )
         rows.append(
             row(
@@ -338,14 +342,7 @@ def tables(results: dict[str, Any]) -> str:
         ]
         if wl == "chat":
             rows += [
-                row(
-                    "get_state (latest) p50 / p95",
-                    lambda f: (
-                        "–"
-                        if f.get("get_state.p50_ms") is None
-                        else f"{f['get_state.p50_ms']:.1f} / {f['get_state.p95_ms']:.1f} ms"
-                    ),
-                ),
+                row("get_state (latest) p50 / p95", _p50_p95("get_state")),
                 row(
                     "get_state requests / RCU",
                     lambda f: (
@@ -530,27 +527,13 @@ def tables(results: dict[str, Any]) -> str:
                     f"{_num(f.get('rtt.requests_per_turn'), 1)}"
                 ),
             ),
-            row(
-                "turn wall time p50 / p95",
-                lambda f: (
-                    "–"
-                    if f.get("rtt.turn.p50_ms") is None
-                    else f"{f['rtt.turn.p50_ms']:.1f} / {f['rtt.turn.p95_ms']:.1f} ms"
-                ),
-            ),
+            row("turn wall time p50 / p95", _p50_p95("rtt.turn")),
             row(
                 "requests one after another per turn (p50)",
                 lambda f: _num(f.get("rtt.in_sequence.p50"), 1),
             ),
             row("wall time of the turns", lambda f: _num(f.get("rtt.wall_s"), 2) + " s"),
-            row(
-                "get_state (latest) p50 / p95",
-                lambda f: (
-                    "–"
-                    if f.get("rtt.get_state.p50_ms") is None
-                    else f"{f['rtt.get_state.p50_ms']:.1f} / {f['rtt.get_state.p95_ms']:.1f} ms"
-                ),
-            ),
+            row("get_state (latest) p50 / p95", _p50_p95("rtt.get_state")),
             row("get_state requests", lambda f: _num(f.get("rtt.get_state.requests"), 1)),
             row("errors", err("rtt")),
         ]
@@ -671,11 +654,15 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
     ratio_goal("WCU, chat + fan-out", "both.wcu", 1 / 3, unit="WCU")
     ratio_goal("WCU, chat", "chat.wcu", 1 / 3, unit="WCU")
     ratio_goal("WCU, fan-out", "fanout.wcu", 1 / 3, unit="WCU")
+
+    def all_history_rows(f: dict[str, Any]) -> bool:
+        return bool(f.get("history.rows") == f.get("history.rows_expected"))
+
     ratio_goal(
         "RCU of the full 120-checkpoint history (peers returning all rows)",
         "history.rcu",
         1 / 10,
-        where=lambda f: f.get("history.rows") == f.get("history.rows_expected"),
+        where=all_history_rows,
         unit="RCU",
     )
     if "ours-eventual" in figs:
@@ -684,7 +671,7 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
             "RCU of the full history, eventually consistent reads (ours +eventual)",
             "history.rcu",
             1 / 10,
-            where=lambda f: f.get("history.rows") == f.get("history.rows_expected"),
+            where=all_history_rows,
             unit="RCU",
             mine="ours-eventual",
         )
