@@ -5,6 +5,7 @@ from __future__ import annotations
 from langgraph_dynamodb.codec import Compressor, ZstdCompressor
 from langgraph_dynamodb.errors import (
     AccessDeniedError,
+    ClosedError,
     ConfigurationError,
     ConflictError,
     CorruptItemError,
@@ -22,6 +23,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AccessDeniedError",
+    "ClosedError",
     "Compressor",
     "ConfigurationError",
     "ConflictError",

@@ -40,11 +40,15 @@ class CorruptItemError(DynamoDBSaverError):
 
 
 class UnavailableError(DynamoDBSaverError):
-    """DynamoDB kept failing (throttling, 5xx, network) after all retries."""
+    """DynamoDB could not be reached, or kept failing (throttling, 5xx) after all retries."""
 
 
 class ConflictError(DynamoDBSaverError):
     """A conditional write kept conflicting with concurrent writers."""
+
+
+class ClosedError(DynamoDBSaverError, RuntimeError):
+    """The saver was closed (``close()``, ``aclose()`` or the end of its ``with`` block)."""
 
 
 class DynamoDBRequestError(DynamoDBSaverError):

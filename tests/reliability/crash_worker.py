@@ -64,7 +64,7 @@ def run(job: dict[str, Any]) -> None:
 
 
 def serve() -> None:
-    import aioboto3  # noqa: F401 - imported once here rather than in every child
+    import aiobotocore.session  # noqa: F401 - imported once here rather than in every child
     import boto3  # noqa: F401
 
     import tests.reliability.graphs  # noqa: F401

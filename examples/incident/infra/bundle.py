@@ -22,17 +22,18 @@ REPO_ROOT = Path(examples.__file__).resolve().parent.parent
 DEFAULT_OUT = REPO_ROOT / "build" / "incident-lambda"
 
 REQUIREMENTS = (
-    # the library's own dependencies (see pyproject.toml)
+    # the library's own dependencies and its async extra (see pyproject.toml)
     "langgraph-checkpoint>=4.3,<5",
-    "aioboto3==15.5.0",
-    "zstandard>=0.22",
-    "ormsgpack>=1.5",
+    "boto3>=1.35.16,<2",
+    "aiobotocore>=2.15,<4",
+    "zstandard>=0.23",
+    "ormsgpack>=1.12",
     # the example's
-    "langgraph>=1.2,<1.3",
+    "langgraph>=1.2.13,<2",
     "aws-lambda-powertools>=3.20,<4",
     "pydantic>=2.7,<3",
 )
-"""What the function needs at run time (boto3 comes with aioboto3's pin)."""
+"""What the function needs at run time (pip picks the boto3 that aiobotocore accepts)."""
 
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "infra")
 

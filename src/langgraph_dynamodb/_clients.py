@@ -1,0 +1,307 @@
+"""The DynamoDB clients of a saver: made lazily from its options, shared by its clones,
+closed once. The one module that creates boto3 and aiobotocore clients.
+
+Where requests go is resolved as the AWS SDKs do, plus ``AWS_REGION``, which botocore
+itself does not read: the region is ``region_name=``, else the region of the ``session=``
+passed in, else ``AWS_REGION``, else ``AWS_DEFAULT_REGION`` or the profile's
+(``profile_name=`` or ``AWS_PROFILE``); the endpoint is ``endpoint_url=``, else botocore's
+own (``AWS_ENDPOINT_URL_DYNAMODB``, ``AWS_ENDPOINT_URL``, the profile). A region that
+cannot be resolved, a profile that does not exist or a missing async extra is the
+library's own :class:`~langgraph_dynamodb.errors.ConfigurationError`, naming the options.
+
+The async client is an aiobotocore client bound to the event loop it was made in. It is
+closed by ``aclose()``, or, for a saver that outlives its loop (a module-level saver used
+with ``asyncio.run``), when that loop shuts down: the client is owned by an async
+generator, which ``asyncio.run`` closes before it closes the loop. So the documented
+patterns leave no "Unclosed client session" behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import AsyncGenerator
+from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING, Any
+
+from langgraph_dynamodb import _hooks
+from langgraph_dynamodb.calls import Where
+from langgraph_dynamodb.errors import ClosedError, ConfigurationError
+
+if TYPE_CHECKING:
+    from botocore.config import Config
+
+ASYNC_EXTRA = "pip install 'langgraph-dynamodb[async]'"
+"""How to install what the async methods need."""
+
+ENV_REGION = "AWS_REGION"
+"""Read by the library (botocore reads only ``AWS_DEFAULT_REGION``)."""
+
+
+def _no_region(what: str) -> ConfigurationError:
+    return ConfigurationError(
+        f"no AWS region for {what}: pass region_name='eu-west-1' (any region works for "
+        f"DynamoDB Local), or set {ENV_REGION} or AWS_DEFAULT_REGION, or use a profile "
+        "with a region (profile_name= or AWS_PROFILE)"
+    )
+
+
+def _config_error(exc: Exception, what: str) -> ConfigurationError | None:
+    """The library's error for a botocore error raised while making a client."""
+    name = type(exc).__name__
+    if name == "NoRegionError":
+        return _no_region(what)
+    if name == "ProfileNotFound":
+        return ConfigurationError(
+            f"{exc}: the AWS profile does not exist. Fix profile_name= or AWS_PROFILE, or "
+            "add the profile to ~/.aws/config"
+        )
+    if name in {"InvalidRegionError", "ValueError"} and "region" in str(exc).lower():
+        return ConfigurationError(f"invalid AWS region for {what}: {exc}")
+    if name == "InvalidEndpointConfigurationError" or "endpoint" in name.lower():
+        return ConfigurationError(f"invalid endpoint for {what}: {exc}")
+    return None
+
+
+def _resolve_region(
+    explicit: str | None, session_region: str | None, *, user_session: bool
+) -> str | None:
+    """``region_name=``, a session's own region, ``AWS_REGION``, then botocore's default."""
+    if explicit:
+        return explicit
+    if user_session and session_region:
+        return session_region
+    return os.environ.get(ENV_REGION) or session_region or None
+
+
+async def _owned_until_loop_ends(stack: AsyncExitStack) -> AsyncGenerator[None, None]:
+    """Holds an async client open; closing the generator closes the client. The event
+    loop closes every open async generator when it shuts down (``asyncio.run`` does)."""
+    try:
+        yield
+    finally:
+        await stack.aclose()
+
+
+class Clients:
+    """The DynamoDB clients of a saver, created on first use and shared by its clones.
+
+    LangGraph clones a saver (``with_allowlist``, a shallow copy) for runs under strict
+    msgpack; the clones share this object, so they share the clients and are closed with
+    the saver.
+    """
+
+    def __init__(
+        self,
+        *,
+        table: str,
+        region_name: str | None,
+        endpoint_url: str | None,
+        profile_name: str | None,
+        boto_config: Config,
+        client: Any,
+        aclient: Any,
+        session: Any,
+        aiosession: Any,
+    ) -> None:
+        self.table = table
+        self.region_name = region_name
+        self.endpoint_url = endpoint_url
+        self.profile_name = profile_name
+        self.boto_config = boto_config
+        self.client = client
+        self.owns_client = client is None
+        self.session = session
+        self.aclient = aclient
+        self.owns_aclient = aclient is None
+        self.aiosession = aiosession
+        self.aclient_loop: asyncio.AbstractEventLoop | None = None
+        self._aowner: AsyncGenerator[None, None] | None = None
+        self._user_aiosession = aiosession is not None
+        self._where: dict[str, Where] = {}
+        self.closed = False
+        self.lock = threading.Lock()
+
+    # --- where requests go -----------------------------------------------------------
+    @staticmethod
+    def _where_of(table: str, client: Any) -> Where:
+        meta = getattr(client, "meta", None)
+        return Where(table, getattr(meta, "region_name", None), getattr(meta, "endpoint_url", None))
+
+    def where(self, client: Any) -> Where:
+        """Table, region and endpoint of one of this holder's clients."""
+        key = "a" if client is self.aclient and client is not None else "s"
+        found = self._where.get(key)
+        if found is None:
+            found = self._where[key] = self._where_of(self.table, client)
+        return found
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise ClosedError(
+                f"this saver of table {self.table!r} was closed (close(), aclose() or the "
+                "end of its with block) and makes no more requests; create a new one"
+            )
+
+    # --- sync -----------------------------------------------------------------------------
+    def sync(self) -> Any:
+        """The boto3 client (created on first use)."""
+        self._check_open()
+        if self.client is None:
+            with self.lock:
+                if self.client is None:
+                    self.client = self._make_sync()
+        return self.client
+
+    def _make_sync(self) -> Any:
+        import boto3
+
+        what = f"DynamoDB table {self.table!r}"
+        try:
+            session = self.session or boto3.session.Session(profile_name=self.profile_name)
+            region = _resolve_region(
+                self.region_name, session.region_name, user_session=self.session is not None
+            )
+            if region is None:
+                raise _no_region(what)
+            client = session.client(
+                "dynamodb",
+                region_name=region,
+                endpoint_url=self.endpoint_url,
+                config=self.boto_config,
+            )
+        except ConfigurationError:
+            raise
+        except Exception as exc:
+            translated = _config_error(exc, what)
+            if translated is None:
+                raise
+            raise translated from exc
+        _hooks.install(client)
+        return client
+
+    # --- async ----------------------------------------------------------------------------
+    def _aiosession(self) -> Any:
+        """The aiobotocore (or aioboto3) session async clients are made from."""
+        if self.aiosession is None:
+            try:
+                from aiobotocore.session import AioSession
+            except ImportError as exc:
+                raise ConfigurationError(
+                    "the async methods (ainvoke, astream, aget_tuple, ...) need aiobotocore: "
+                    f"{ASYNC_EXTRA}. Sync methods (invoke) work without it."
+                ) from exc
+            what = f"DynamoDB table {self.table!r}"
+            try:
+                self.aiosession = AioSession(profile=self.profile_name)
+            except Exception as exc:
+                translated = _config_error(exc, what)
+                if translated is None:
+                    raise
+                raise translated from exc
+            self._user_aiosession = False
+        return self.aiosession
+
+    def prepare_async(self) -> None:
+        """Do now what the first async call would otherwise pay for: import aiobotocore,
+        make its session and load DynamoDB's service model (tenths of a second). Nothing
+        happens when aiobotocore is not installed or the saver was given ``aclient=``."""
+        if not self.owns_aclient or self.closed:
+            return
+        try:
+            session = self._aiosession()
+        except ConfigurationError:
+            return
+        get_component = getattr(session, "get_component", None)
+        if get_component is None:  # an aioboto3 session: it loads its models itself
+            return
+        try:
+            # The loader caches what it loads, per session: botocore's endpoints.json
+            # (about 0.1 s to parse), DynamoDB's service model and its endpoint rules.
+            data_loader = get_component("data_loader")
+            data_loader.load_data_with_path("endpoints")
+            for kind in ("service-2", "endpoint-rule-set-1"):
+                data_loader.load_service_model("dynamodb", kind)
+            for data in ("partitions", "_retry", "sdk-default-configuration"):
+                data_loader.load_data(data)
+        except Exception:  # noqa: S110 - a warm-up only: the first real call reports errors
+            pass
+
+    async def async_(self) -> Any:
+        """The aiobotocore client of the running event loop (created on first use)."""
+        self._check_open()
+        if not self.owns_aclient:
+            return self.aclient
+        loop = asyncio.get_running_loop()
+        if self.aclient is not None and self.aclient_loop is loop:
+            return self.aclient
+        stack = AsyncExitStack()
+        aclient = await stack.enter_async_context(self._client_context())
+        if self.aclient is not None and self.aclient_loop is loop:
+            await stack.aclose()  # another task of this loop won the race
+            return self.aclient
+        _hooks.install(aclient)
+        owner = _owned_until_loop_ends(stack)
+        await owner.__anext__()
+        # The client of an earlier loop was closed when that loop shut down.
+        self._aowner, self.aclient, self.aclient_loop = owner, aclient, loop
+        self._where.pop("a", None)
+        return aclient
+
+    def _client_context(self) -> Any:
+        session = self._aiosession()
+        what = f"DynamoDB table {self.table!r}"
+        try:
+            if hasattr(session, "create_client"):  # aiobotocore
+                session_region = session.get_config_variable("region")
+                make = session.create_client
+            else:  # an aioboto3 Session
+                session_region = getattr(session, "region_name", None)
+                make = session.client
+            region = _resolve_region(
+                self.region_name,
+                session_region,
+                user_session=self._user_aiosession,
+            )
+            if region is None:
+                raise _no_region(what)
+            return make(
+                "dynamodb",
+                region_name=region,
+                endpoint_url=self.endpoint_url,
+                config=self.boto_config,
+            )
+        except ConfigurationError:
+            raise
+        except Exception as exc:
+            translated = _config_error(exc, what)
+            if translated is None:
+                raise
+            raise translated from exc
+
+    # --- closing --------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the sync client if this holder made it; no more requests after this.
+
+        An async client still open is closed by ``aclose()``, or when its event loop
+        shuts down."""
+        self.closed = True
+        if self.owns_client and self.client is not None:
+            self.client.close()
+            self.client = None
+
+    async def aclose(self) -> None:
+        """Close both clients if this holder made them; no more requests after this."""
+        self.close()
+        owner, self._aowner = self._aowner, None
+        loop, self.aclient_loop = self.aclient_loop, None
+        if self.owns_aclient:
+            self.aclient = None
+        if owner is None or loop is None:
+            return
+        if loop is asyncio.get_running_loop():
+            await owner.aclose()
+        elif loop.is_running():  # the client's loop runs in another thread
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(owner.aclose(), loop))
+        # else: that loop is gone, and closed the client when it shut down
