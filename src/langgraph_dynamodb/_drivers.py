@@ -2,7 +2,8 @@
 
 Everything else is in the flows; a driver only sends each :class:`~.calls.Call` to the
 client, records capacity, sleeps for :class:`~.calls.Sleep` and hands out
-:class:`~.calls.Emit` values.
+:class:`~.calls.Emit` values. Errors are translated here, naming the table, region and
+endpoint (:class:`~._clients.Where`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, NoReturn, TypeVar
 
-from langgraph_dynamodb import wire
 from langgraph_dynamodb.calls import (
     Call,
     Emit,
@@ -20,6 +20,7 @@ from langgraph_dynamodb.calls import (
     Flow,
     Sleep,
     Stats,
+    Where,
     error_code,
     failure_of,
     translate_exception,
@@ -27,75 +28,48 @@ from langgraph_dynamodb.calls import (
 
 T = TypeVar("T")
 
-_FAST_ITEMS_ID = "langgraph-dynamodb-fast-items"
 
-
-def _take_items(response_dict: Any, customized_response_dict: Any, **kwargs: Any) -> None:
-    """``before-parse`` hook: convert the items of a read response in :mod:`.wire`."""
-    operation = getattr(kwargs.get("operation_model"), "name", "")
-    content_type = str(response_dict.get("headers", {}).get("content-type", ""))
-    body = response_dict.get("body")
-    if response_dict.get("status_code") != 200 or "json" not in content_type:
-        return
-    if not isinstance(body, bytes):
-        return
-    split = wire.split_response(operation, body)
-    if split is not None:
-        response_dict["body"], taken = split
-        customized_response_dict.update(taken)
-
-
-def install_fast_items(client: Any) -> None:
-    """Have a client the saver created parse read responses' items with :mod:`.wire`
-    (the same result as botocore's parser, in a fraction of the time). Works for
-    boto3 and aiobotocore clients alike; clients passed in by the user are left alone."""
-    for operation in wire.ITEM_OPERATIONS:
-        client.meta.events.register(
-            f"before-parse.dynamodb.{operation}", _take_items, unique_id=_FAST_ITEMS_ID + operation
-        )
-
-
-def _on_error(call: Call, exc: Exception, stats: Stats, table: str) -> Failure:
+def _on_error(call: Call, exc: Exception, stats: Stats, where: Where) -> Failure:
     """Hand an expected error back to the flow; raise everything else translated."""
     stats.record(call.op, None)
     code = error_code(exc)
     if code is not None and code in call.expect:
         return failure_of(exc)
-    _raise_translated(call, exc, table)
+    _raise_translated(call, exc, where)
 
 
-def _raise_translated(call: Call, exc: Exception, table: str) -> NoReturn:
-    translated = translate_exception(call, exc, table)
+def _raise_translated(call: Call, exc: Exception, where: Where) -> NoReturn:
+    translated = translate_exception(call, exc, where)
     if translated is None:
         raise exc
     raise translated from exc
 
 
-def _execute(client: Any, step: Call | Sleep, stats: Stats, table: str) -> Any:
+def _execute(client: Any, step: Call | Sleep, stats: Stats, where: Where) -> Any:
     if isinstance(step, Sleep):
         time.sleep(step.seconds)
         return None
     try:
         response = getattr(client, step.op)(**step.params)
     except Exception as exc:
-        return _on_error(step, exc, stats, table)
+        return _on_error(step, exc, stats, where)
     stats.record(step.op, response)
     return response
 
 
-async def _aexecute(client: Any, step: Call | Sleep, stats: Stats, table: str) -> Any:
+async def _aexecute(client: Any, step: Call | Sleep, stats: Stats, where: Where) -> Any:
     if isinstance(step, Sleep):
         await asyncio.sleep(step.seconds)
         return None
     try:
         response = await getattr(client, step.op)(**step.params)
     except Exception as exc:
-        return _on_error(step, exc, stats, table)
+        return _on_error(step, exc, stats, where)
     stats.record(step.op, response)
     return response
 
 
-def iterate_sync(flow: Flow[Any], client: Any, stats: Stats, table: str) -> Iterator[Any]:
+def iterate_sync(flow: Flow[Any], client: Any, stats: Stats, where: Where) -> Iterator[Any]:
     """Run a flow with a blocking client, yielding what it emits; returns its result.
 
     The flow is closed however the run ends, so its ``finally`` blocks run at once."""
@@ -110,13 +84,13 @@ def iterate_sync(flow: Flow[Any], client: Any, stats: Stats, table: str) -> Iter
                 response = None
                 yield step.value
             else:
-                response = _execute(client, step, stats, table)
+                response = _execute(client, step, stats, where)
     finally:
         flow.close()
 
 
 async def iterate_async(
-    flow: Flow[Any], client: Any, stats: Stats, table: str, result: list[Any] | None = None
+    flow: Flow[Any], client: Any, stats: Stats, where: Where, result: list[Any] | None = None
 ) -> AsyncIterator[Any]:
     """Run a flow with an async client, yielding what it emits (its result goes to
     ``result``). The flow is closed however the run ends."""
@@ -133,14 +107,14 @@ async def iterate_async(
                 response = None
                 yield step.value
             else:
-                response = await _aexecute(client, step, stats, table)
+                response = await _aexecute(client, step, stats, where)
     finally:
         flow.close()
 
 
-def run_sync(flow: Flow[T], client: Any, stats: Stats, table: str) -> T:
+def run_sync(flow: Flow[T], client: Any, stats: Stats, where: Where) -> T:
     """Run a flow that emits nothing and return its result."""
-    gen = iterate_sync(flow, client, stats, table)
+    gen = iterate_sync(flow, client, stats, where)
     while True:
         try:
             next(gen)
@@ -148,9 +122,9 @@ def run_sync(flow: Flow[T], client: Any, stats: Stats, table: str) -> T:
             return stop.value  # type: ignore[no-any-return]
 
 
-async def run_async(flow: Flow[T], client: Any, stats: Stats, table: str) -> T:
+async def run_async(flow: Flow[T], client: Any, stats: Stats, where: Where) -> T:
     """Run a flow that emits nothing and return its result."""
     result: list[Any] = []
-    async for _ in iterate_async(flow, client, stats, table, result):
+    async for _ in iterate_async(flow, client, stats, where, result):
         pass
     return result[0]  # type: ignore[no-any-return]

@@ -68,6 +68,29 @@ class Failure:
     response: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Where:
+    """Where a client sends its requests: named in every error about reaching a table."""
+
+    table: str
+    region: str | None = None
+    endpoint: str | None = None
+
+    def describe(self) -> str:
+        """``table 't' in region eu-west-1 at https://...`` for error messages."""
+        text = f"table {self.table!r}"
+        if self.region:
+            text += f" in region {self.region}"
+        if self.endpoint:
+            text += f" at {self.endpoint}"
+        return text
+
+    @property
+    def is_custom_endpoint(self) -> bool:
+        """Whether requests go somewhere other than AWS (DynamoDB Local, moto, a proxy)."""
+        return bool(self.endpoint) and ".amazonaws.com" not in str(self.endpoint)
+
+
 Step = Call | Sleep | Emit
 Flow = Generator[Step, Any, T]
 
@@ -158,23 +181,26 @@ def action_name(op: str) -> str:
     return "dynamodb:" + _ACTION_NAMES.get(op, op)
 
 
-def translate_client_error(call: Call, code: str, message: str, table: str) -> DynamoDBSaverError:
+def translate_client_error(call: Call, code: str, message: str, where: Where) -> DynamoDBSaverError:
     """Turn a DynamoDB error code into the library's error, saying what to do."""
     action = action_name(call.op)
+    table = where.table
     if code == "ResourceNotFoundException":
         return TableNotFoundError(
-            f"DynamoDB table {table!r} does not exist ({action}: {message}). Call "
-            "saver.setup() once, or deploy the table from the template in examples/."
+            f"DynamoDB {where.describe()} does not exist ({action}: {message}). Call "
+            "setup() once, deploy the table from the templates in examples/, or point the "
+            "saver where the table is (region_name= or AWS_REGION, endpoint_url= or "
+            "AWS_ENDPOINT_URL_DYNAMODB)."
         )
     if code in _DENIED_CODES:
         return AccessDeniedError(
-            f"{code} on {action} for table {table!r}: {message}. Grant {action} on the "
+            f"{code} on {action} for {where.describe()}: {message}. Grant {action} on the "
             "table (docs/security.md lists what each feature needs) or fix the credentials."
         )
     if code in TRANSIENT_CODES:
         return UnavailableError(
-            f"DynamoDB kept answering {code} to {action} on {table!r} after all retries: "
-            f"{message}. Retry later, raise the table's capacity, or pass "
+            f"DynamoDB kept answering {code} to {action} on {where.describe()} after all "
+            f"retries: {message}. Retry later, raise the table's capacity, or pass "
             "boto_config=Config(retries={'mode': 'adaptive', 'max_attempts': ...})."
         )
     if code == "ValidationException" and (
@@ -192,28 +218,11 @@ def translate_client_error(call: Call, code: str, message: str, table: str) -> D
         return ConflictError(f"{action} on {table!r} lost a race with another writer: {message}")
     if code == "TransactionCanceledException":
         return ConflictError(f"a transaction on {table!r} was cancelled: {message}")
-    return DynamoDBRequestError(f"{code} from {action} on table {table!r}: {message}")
+    return DynamoDBRequestError(f"{code} from {action} on {where.describe()}: {message}")
 
 
-def translate_exception(call: Call, exc: Exception, table: str) -> DynamoDBSaverError | None:
-    """Translate a botocore exception; ``None`` if it is not one this layer knows."""
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict) and "Error" in response:
-        error = response.get("Error", {})
-        return translate_client_error(
-            call, str(error.get("Code", "")), str(error.get("Message", "")), table
-        )
-    name = type(exc).__name__
-    if name in {"NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError"}:
-        return AccessDeniedError(
-            f"no usable AWS credentials for {action_name(call.op)} ({exc}). Configure "
-            "credentials, or pass endpoint_url= for DynamoDB Local."
-        )
-    if name == "NoRegionError":
-        return ConfigurationError(
-            "no AWS region configured: pass region_name=..., or set AWS_REGION"
-        )
-    if name in {
+_CONNECTION_ERRORS = frozenset(
+    {
         "EndpointConnectionError",
         "ConnectionClosedError",
         "ReadTimeoutError",
@@ -222,10 +231,48 @@ def translate_exception(call: Call, exc: Exception, table: str) -> DynamoDBSaver
         "ServerDisconnectedError",
         "ClientConnectorError",
         "ClientOSError",
-    }:
+    }
+)
+
+
+def translate_exception(call: Call, exc: Exception, where: Where) -> DynamoDBSaverError | None:
+    """Translate a botocore exception; ``None`` if it is not one this layer knows."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict) and "Error" in response:
+        error = response.get("Error", {})
+        return translate_client_error(
+            call, str(error.get("Code", "")), str(error.get("Message", "")), where
+        )
+    name = type(exc).__name__
+    action = action_name(call.op)
+    if name in {"NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError"}:
+        if where.is_custom_endpoint:
+            return AccessDeniedError(
+                f"no usable AWS credentials for {action} on {where.describe()} ({exc}). "
+                "DynamoDB Local accepts any keys: set placeholders such as "
+                "AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local, or pass a session "
+                "made with them."
+            )
+        return AccessDeniedError(
+            f"no usable AWS credentials for {action} on {where.describe()} ({exc}). "
+            "Configure credentials (an IAM role, AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY), or pass endpoint_url= for DynamoDB Local."
+        )
+    if name == "NoRegionError":
+        return ConfigurationError(
+            "no AWS region configured: pass region_name=..., or set AWS_REGION or "
+            "AWS_DEFAULT_REGION, or use a profile with a region"
+        )
+    if name in _CONNECTION_ERRORS:
+        hint = ""
+        if where.is_custom_endpoint:
+            hint = (
+                f" Is DynamoDB Local (or your proxy) running at {where.endpoint}? "
+                "'python -m langgraph_dynamodb.local run' starts one; check endpoint_url= "
+                "or AWS_ENDPOINT_URL_DYNAMODB."
+            )
         return UnavailableError(
-            f"could not reach DynamoDB for {action_name(call.op)} on {table!r} after all "
-            f"retries: {exc}"
+            f"could not reach DynamoDB for {action} on {where.describe()}: {exc}.{hint}"
         )
     return None
 

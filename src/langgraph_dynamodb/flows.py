@@ -36,7 +36,6 @@ from langgraph_dynamodb.errors import (
     ConflictError,
     CorruptItemError,
     InvalidInputError,
-    TableNotFoundError,
     TableSchemaError,
     UnavailableError,
 )
@@ -234,9 +233,10 @@ def setup(ctx: Ctx) -> Flow[None]:
             ):
                 break
             if waited >= limits.TABLE_ACTIVE_TIMEOUT_S:
-                raise TableNotFoundError(
+                raise UnavailableError(
                     f"table {ctx.table!r} did not become ACTIVE within "
-                    f"{limits.TABLE_ACTIVE_TIMEOUT_S:.0f} s; check it in the console"
+                    f"{limits.TABLE_ACTIVE_TIMEOUT_S:.0f} s of being created; check it in "
+                    "the console, then call setup() again"
                 )
             yield Sleep(limits.TABLE_ACTIVE_POLL_S)
             waited += limits.TABLE_ACTIVE_POLL_S
@@ -954,7 +954,13 @@ def list_checkpoints(
         raise InvalidInputError(f"filter must be a dict of metadata values, got {filter!r}")
     before_id = None
     if before is not None:
-        before_id = (before.get("configurable") or {}).get("checkpoint_id")
+        configurable = before.get("configurable") if isinstance(before, Mapping) else None
+        if not isinstance(configurable, Mapping):
+            raise InvalidInputError(
+                "before must be a config like {'configurable': {'checkpoint_id': ...}} (the "
+                f"config of a checkpoint, as list() returns it), got {before!r}"
+            )
+        before_id = configurable.get("checkpoint_id")
         if before_id is not None:
             before_id = keys.require_id(before_id, "checkpoint_id of before")
     remaining = limit

@@ -10,6 +10,7 @@ channel (last write wins).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
 import threading
@@ -36,6 +37,9 @@ from langgraph_dynamodb.errors import CorruptItemError, SerializationError
 
 TypedValue = tuple[str, bytes]
 AttrMap = dict[str, Any]
+
+START = "__start__"
+"""LangGraph's channel of the graph input (``langgraph.constants.START``)."""
 
 UNKNOWN_SIZE = 1 << 62
 """Size recorded for a value whose size is not known (so it is never treated as small)."""
@@ -87,15 +91,54 @@ def is_expired(item: AttrMap, now: float) -> bool:
 
 
 # --- serialization helpers ----------------------------------------------------------------
+def _parts_of(value: Any) -> list[tuple[str, Any]]:
+    """The named parts of a container value, for finding what does not serialize."""
+    if isinstance(value, Mapping):
+        return [(f"[{k!r}]", v) for k, v in value.items()]
+    if isinstance(value, (list, tuple)):
+        return [(f"[{i}]", v) for i, v in enumerate(value)]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [(f".{f.name}", getattr(value, f.name, None)) for f in dataclasses.fields(value)]
+    fields = getattr(type(value), "model_fields", None)  # pydantic v2
+    if isinstance(fields, Mapping):
+        return [(f".{name}", getattr(value, name, None)) for name in fields]
+    return []
+
+
+def culprit(serde: SerializerProtocol, value: Any) -> tuple[str, Any] | None:
+    """The path to the innermost part of ``value`` that does not serialize on its own
+    (``['user']['profile']``) and that part, or ``None`` if no single part is to blame."""
+    path = ""
+    for _ in range(limits.CULPRIT_MAX_DEPTH):
+        for name, part in _parts_of(value)[: limits.CULPRIT_MAX_PARTS]:
+            try:
+                serde.dumps_typed(part)
+            except Exception:
+                path, value = path + name, part
+                break
+        else:
+            break
+    return (path, value) if path else None
+
+
+def channel_label(ch: str) -> str:
+    """How errors name a channel (the graph input's says so)."""
+    return f"channel {ch!r}" + (" (the graph input)" if ch == START else "")
+
+
 def dumps(serde: SerializerProtocol, value: Any, what: str) -> TypedValue:
-    """Serialize one value, naming what it was on failure."""
+    """Serialize one value, naming what it was (and the part of it to blame) on failure."""
     try:
         type_, data = serde.dumps_typed(value)
     except Exception as exc:
+        found = culprit(serde, value)
+        where = ""
+        if found is not None:
+            where = f": its part {found[0]} (a {type(found[1]).__name__}) cannot be serialized"
         raise SerializationError(
             f"could not serialize {what} (a {type(value).__name__}) with "
-            f"{type(serde).__name__}: {exc}. Store a serializable value, or pass a serde "
-            "that handles this type."
+            f"{type(serde).__name__}{where}: {exc}. Store a serializable value (plain data, "
+            "a dataclass or a pydantic model of such), or pass a serde that handles this type."
         ) from exc
     return type_, bytes(data)
 
@@ -752,7 +795,7 @@ class PlainList:
 
 def plain_list(serde: SerializerProtocol, value: list[Any], ch: str) -> PlainList | None:
     """Serialize a list with the plaintext serializer, if it is a msgpack array."""
-    type_, data = dumps(_plain_serde(serde), value, f"channel {ch!r}")
+    type_, data = dumps(_plain_serde(serde), value, channel_label(ch))
     parsed = _msgpack_array(data) if type_ == "msgpack" else None
     if parsed is None or parsed[0] != len(value):
         return None
@@ -813,7 +856,7 @@ def encode_stored(
     """
     plain = plain_list(serde, value, ch) if type(value) is list else None
     if plain is None:
-        typed = dumps(serde, value, f"channel {ch!r}")
+        typed = dumps(serde, value, channel_label(ch))
         ref = ChannelRef(version, checkpoint_id, 0, expires_at, len(typed[1]))
         return typed, None, ref._replace(inline=_small(typed))
     body = plain.body
@@ -839,7 +882,7 @@ def encode_stored(
         if from_writes is not None:
             tail = from_writes
         elif encrypted:
-            tail = dumps(serde, value[n:], f"channel {ch!r}")
+            tail = dumps(serde, value[n:], channel_label(ch))
         else:
             tail = ("msgpack", _array_header(len(value) - n) + bytes(tail_body))
         # What a read joins: the tail's bytes, wherever they are stored.
@@ -884,7 +927,7 @@ def encode_stored(
             len(body),
         )
         return None, entry, ref
-    typed = dumps(serde, value, f"channel {ch!r}") if encrypted else ("msgpack", plain.data)
+    typed = dumps(serde, value, channel_label(ch)) if encrypted else ("msgpack", plain.data)
     ref = ChannelRef(
         version,
         checkpoint_id,
@@ -1093,7 +1136,7 @@ def build_writes(
     special: dict[int, list[Any]] = {}
     for idx, (channel, value) in enumerate(writes):
         w_idx = WRITES_IDX_MAP.get(channel, idx)
-        typed = dumps(serde, value, f"the write to channel {channel!r} of task {task_id!r}")
+        typed = dumps(serde, value, f"the write to {channel_label(channel)} of task {task_id!r}")
         entry = [w_idx, channel, typed[0], typed[1]]
         if w_idx >= 0:
             regular.setdefault(w_idx, entry)

@@ -81,6 +81,12 @@ WRITE_VALUES_CACHE_SIZE = 256
 WRITES_IN_FLIGHT_POLL_S = 0.002
 WRITES_IN_FLIGHT_MAX_POLLS = 50
 
+#: When a value does not serialize, the error names the part of it to blame: found by
+#: serializing its parts one by one, at most this many levels deep and this many parts
+#: per level (the error path only; a value that serializes never pays for it).
+CULPRIT_MAX_DEPTH = 8
+CULPRIT_MAX_PARTS = 1000
+
 #: Heads whose channel layout the saver remembers (for references), per saver instance.
 CHANNEL_INDEX_CACHE_SIZE = 4096
 
@@ -92,6 +98,11 @@ UNPROCESSED_MAX_DELAY_S = 2.0
 
 #: Optimistic merges of a task's regular writes (a rare race) before giving up.
 WRITES_MERGE_MAX_ATTEMPTS = 8
+
+#: Attempts of a request whose connection is refused (nothing listens at the endpoint)
+#: before it fails: a few seconds of botocore's backoff, instead of its whole retry
+#: budget (about 40 s of silence). Other connection errors keep the budget.
+REFUSED_CONNECTION_ATTEMPTS = 3
 
 #: ``setup()`` polls DescribeTable until the table is ACTIVE, for at most this long.
 TABLE_ACTIVE_TIMEOUT_S = 300.0

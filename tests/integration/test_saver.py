@@ -903,7 +903,7 @@ async def test_own_clients_read_items_fast_and_the_same(
     thread_id: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from langgraph_dynamodb import wire
+    from langgraph_dynamodb import _hooks, wire
 
     calls: list[str] = []
     split = wire.split_response
@@ -920,6 +920,9 @@ async def test_own_clients_read_items_fast_and_the_same(
     calls.clear()
     ours = [await drive("get_tuple", cfg(thread_id))] + await drive("list", cfg(thread_id))
     assert {"Query", "BatchGetItem"} <= set(calls)
+    # Its checks against this botocore held: the first response it converted equalled
+    # botocore's own parse, and the converted items reached every response.
+    assert _hooks._FastItems.enabled and _hooks._FastItems.compared
 
     calls.clear()
     user_client = boto3.client(

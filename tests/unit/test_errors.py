@@ -17,12 +17,14 @@ from langgraph_dynamodb import _drivers, calls, errors
 from langgraph_dynamodb.calls import Call, Failure, Stats
 
 TABLE = "my-table"
+WHERE = calls.Where(TABLE, "eu-west-1", "https://dynamodb.eu-west-1.amazonaws.com")
+LOCAL = calls.Where(TABLE, "us-east-1", "http://127.0.0.1:8000")
 PUT = Call("put_item", {"TableName": TABLE})
 QUERY = Call("query", {"TableName": TABLE})
 
 
 def translate(code: str, message: str = "msg", call: Call = PUT) -> errors.DynamoDBSaverError:
-    return calls.translate_client_error(call, code, message, TABLE)
+    return calls.translate_client_error(call, code, message, WHERE)
 
 
 def client_error(code: str, message: str = "msg", op: str = "PutItem") -> ClientError:
@@ -37,6 +39,22 @@ def test_resource_not_found_is_table_not_found_and_mentions_setup() -> None:
     assert "setup()" in text
     assert repr(TABLE) in text
     assert "Requested resource not found" in text
+    assert "region eu-west-1" in text and "at https://dynamodb.eu-west-1.amazonaws.com" in text
+
+
+def test_no_credentials_on_a_local_endpoint_says_placeholders_work() -> None:
+    err = calls.translate_exception(PUT, NoCredentialsError(), LOCAL)
+    assert isinstance(err, errors.AccessDeniedError)
+    assert "DynamoDB Local accepts any keys" in str(err)
+    assert "AWS_ACCESS_KEY_ID=local" in str(err)
+    err = calls.translate_exception(PUT, NoCredentialsError(), WHERE)
+    assert "DynamoDB Local accepts" not in str(err) and "AWS_PROFILE" in str(err)
+
+
+def test_unreachable_local_endpoint_names_it_and_how_to_start_one() -> None:
+    err = calls.translate_exception(PUT, EndpointConnectionError(endpoint_url="http://x"), LOCAL)
+    assert isinstance(err, errors.UnavailableError)
+    assert "http://127.0.0.1:8000" in str(err) and "langgraph_dynamodb.local run" in str(err)
 
 
 @pytest.mark.parametrize(
@@ -143,26 +161,26 @@ def test_action_name() -> None:
 
 # --- translate_exception --------------------------------------------------------------------
 def test_translate_exception_reads_client_errors() -> None:
-    err = calls.translate_exception(PUT, client_error("ResourceNotFoundException"), TABLE)
+    err = calls.translate_exception(PUT, client_error("ResourceNotFoundException"), WHERE)
     assert isinstance(err, errors.TableNotFoundError)
-    err = calls.translate_exception(QUERY, client_error("AccessDeniedException"), TABLE)
+    err = calls.translate_exception(QUERY, client_error("AccessDeniedException"), WHERE)
     assert isinstance(err, errors.AccessDeniedError) and "dynamodb:Query" in str(err)
 
 
 def test_translate_exception_network_and_configuration() -> None:
-    err = calls.translate_exception(PUT, EndpointConnectionError(endpoint_url="http://x"), TABLE)
+    err = calls.translate_exception(PUT, EndpointConnectionError(endpoint_url="http://x"), WHERE)
     assert isinstance(err, errors.UnavailableError)
-    err = calls.translate_exception(PUT, ReadTimeoutError(endpoint_url="http://x"), TABLE)
+    err = calls.translate_exception(PUT, ReadTimeoutError(endpoint_url="http://x"), WHERE)
     assert isinstance(err, errors.UnavailableError)
-    err = calls.translate_exception(PUT, NoCredentialsError(), TABLE)
+    err = calls.translate_exception(PUT, NoCredentialsError(), WHERE)
     assert isinstance(err, errors.AccessDeniedError) and "dynamodb:PutItem" in str(err)
-    err = calls.translate_exception(PUT, NoRegionError(), TABLE)
+    err = calls.translate_exception(PUT, NoRegionError(), WHERE)
     assert isinstance(err, errors.ConfigurationError) and "region" in str(err)
 
 
 def test_translate_exception_leaves_unknown_exceptions_alone() -> None:
-    assert calls.translate_exception(PUT, KeyError("x"), TABLE) is None
-    assert calls.translate_exception(PUT, RuntimeError("boom"), TABLE) is None
+    assert calls.translate_exception(PUT, KeyError("x"), WHERE) is None
+    assert calls.translate_exception(PUT, RuntimeError("boom"), WHERE) is None
 
 
 def test_error_code_and_failure_of() -> None:
@@ -199,17 +217,17 @@ def _one_call(call: Call) -> Any:
 def test_driver_hands_expected_errors_to_the_flow() -> None:
     call = Call("put_item", {}, expect=("ConditionalCheckFailedException",))
     client = FakeClient(client_error("ConditionalCheckFailedException", "lost"))
-    result = _drivers.run_sync(_one_call(call), client, Stats(), TABLE)
+    result = _drivers.run_sync(_one_call(call), client, Stats(), WHERE)
     assert isinstance(result, Failure) and result.code == "ConditionalCheckFailedException"
 
 
 def test_driver_raises_translated_errors_from_the_original() -> None:
     original = client_error("ResourceNotFoundException")
     with pytest.raises(errors.TableNotFoundError) as info:
-        _drivers.run_sync(_one_call(PUT), FakeClient(original), Stats(), TABLE)
+        _drivers.run_sync(_one_call(PUT), FakeClient(original), Stats(), WHERE)
     assert info.value.__cause__ is original
     with pytest.raises(RuntimeError):
-        _drivers.run_sync(_one_call(PUT), FakeClient(RuntimeError("x")), Stats(), TABLE)
+        _drivers.run_sync(_one_call(PUT), FakeClient(RuntimeError("x")), Stats(), WHERE)
 
 
 async def test_async_driver_translates_errors() -> None:
@@ -218,7 +236,7 @@ async def test_async_driver_translates_errors() -> None:
             raise client_error("ThrottlingException", op="Query")
 
     with pytest.raises(errors.UnavailableError):
-        await _drivers.run_async(_one_call(QUERY), AsyncClient(), Stats(), TABLE)
+        await _drivers.run_async(_one_call(QUERY), AsyncClient(), Stats(), WHERE)
 
 
 # --- Stats ----------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import threading
@@ -736,6 +737,22 @@ def test_unserializable_write_names_channel_and_task() -> None:
         build_writes([("fine", 1), ("bad_channel", lambda: None)], task_id="task-9")
     assert "'bad_channel'" in str(info.value)
     assert "'task-9'" in str(info.value)
+
+
+def test_the_part_of_a_value_to_blame_is_named() -> None:
+    @dataclasses.dataclass
+    class Profile:
+        name: str
+        handle: object
+
+    value = {"user": {"tags": ["a", Profile("x", threading.Lock())]}, "ok": 1}
+    with pytest.raises(SerializationError) as info:
+        it.dumps(SERDE, value, it.channel_label("__start__"))
+    text = str(info.value)
+    assert "channel '__start__' (the graph input)" in text
+    assert "its part ['user']['tags'][1].handle (a lock)" in text
+    assert it.culprit(SERDE, {"fine": 1}) is None
+    assert it.culprit(SERDE, threading.Lock()) is None  # nothing inside to blame
 
 
 def test_undeserializable_value_is_serialization_error() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+from collections.abc import Iterator
 from typing import Any
 
 import botocore.session
@@ -12,8 +14,7 @@ from botocore.parsers import create_parser
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from langgraph_dynamodb import wire
-from langgraph_dynamodb._drivers import _take_items
+from langgraph_dynamodb import _hooks, wire
 
 _MODEL = botocore.session.get_session().get_service_model("dynamodb")
 
@@ -114,18 +115,104 @@ def test_anything_unexpected_is_left_to_botocore(operation: str, body: bytes) ->
     assert wire.split_response(operation, body) is None
 
 
+@pytest.fixture(autouse=True)
+def fast_items_state() -> Iterator[None]:
+    """Each test starts with the fast parser on and unchecked, and leaves it so."""
+    saved = (_hooks._FastItems.enabled, _hooks._FastItems.compared)
+    _hooks._FastItems.enabled, _hooks._FastItems.compared = True, False
+    yield
+    _hooks._FastItems.enabled, _hooks._FastItems.compared = saved
+
+
+def _run_hook(status: int, content_type: str, body: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
+    response = {"status_code": status, "headers": {"content-type": content_type}, "body": body}
+    taken: dict[str, Any] = {}
+    _hooks._before_parse(response, taken, operation_model=_MODEL.operation_model("Query"))
+    return response, taken
+
+
 def test_the_hook_only_touches_successful_json_responses() -> None:
     body = b'{"Items": [{"p": {"B": "eA=="}}], "Count": 1}'
-
-    def run(status: int, content_type: str) -> tuple[dict[str, Any], dict[str, Any]]:
-        response = {"status_code": status, "headers": {"content-type": content_type}, "body": body}
-        taken: dict[str, Any] = {}
-        _take_items(response, taken, operation_model=_MODEL.operation_model("Query"))
-        return response, taken
-
-    response, taken = run(200, "application/x-amz-json-1.0")
+    response, taken = _run_hook(200, "application/x-amz-json-1.0", body)
     assert taken == {"Items": [{"p": {"B": b"x"}}]}
     assert json.loads(response["body"]) == {"Count": 1}
     for status, content_type in ((400, "application/x-amz-json-1.0"), (200, "application/cbor")):
-        response, taken = run(status, content_type)
+        response, taken = _run_hook(status, content_type, body)
         assert taken == {} and response["body"] == body
+
+
+def test_first_response_is_checked_against_botocore_and_a_mismatch_turns_it_off(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = b'{"Items": [{"p": {"B": "eA=="}}], "Count": 1}'
+    monkeypatch.setattr(wire, "item", lambda raw: {"p": {"B": b"not what botocore says"}})
+    with caplog.at_level(logging.WARNING, "langgraph_dynamodb"):
+        response, taken = _run_hook(200, "application/x-amz-json-1.0", body)
+        assert taken == {} and response["body"] == body  # botocore parses this one
+        assert not _hooks._FastItems.enabled
+        response, taken = _run_hook(200, "application/x-amz-json-1.0", body)
+        assert taken == {} and response["body"] == body  # and every later one
+    warnings = [r for r in caplog.records if "botocore's own parser" in r.getMessage()]
+    assert len(warnings) == 1, caplog.records
+
+
+def _canned(body: bytes) -> Any:
+    """A before-send handler answering every request with ``body`` (no network)."""
+    from botocore.awsrequest import AWSResponse
+
+    class Raw:
+        def stream(self, **_: Any) -> Iterator[bytes]:
+            yield body
+
+    def send(request: Any, **_: Any) -> AWSResponse:
+        headers = {"content-type": "application/x-amz-json-1.0"}
+        return AWSResponse(request.url, 200, headers, Raw())
+
+    return send
+
+
+def _client() -> Any:
+    import boto3
+
+    client = boto3.session.Session().client(
+        "dynamodb",
+        region_name="us-east-1",
+        endpoint_url="http://127.0.0.1:9",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    _hooks.install(client)
+    return client
+
+
+def test_a_client_reads_converted_items_through_botocore() -> None:
+    body = b'{"Items": [{"p": {"B": "eA=="}, "s": {"S": "x"}}], "Count": 1}'
+    client = _client()
+    client.meta.events.register("before-send.dynamodb", _canned(body))
+    for _ in range(2):
+        response = client.query(TableName="t", KeyConditionExpression="pk = :p")
+        assert response["Items"] == [{"p": {"B": b"x"}, "s": {"S": "x"}}]
+        assert response["Count"] == 1
+    assert _hooks._FastItems.enabled and _hooks._FastItems.compared
+
+
+def test_an_endpoint_that_drops_converted_items_is_caught_and_mended(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A botocore that no longer merges ``customized_response_dict``: the response still
+    carries its items, one warning, and botocore's parser reads from then on."""
+    body = b'{"Items": [{"p": {"B": "eA=="}}], "Count": 1}'
+    client = _client()
+    client.meta.events.register("before-send.dynamodb", _canned(body))
+
+    def drop(customized_response_dict: dict[str, Any], **_: Any) -> None:
+        customized_response_dict.clear()
+
+    client.meta.events.register("before-parse.dynamodb.Query", drop)
+    with caplog.at_level(logging.WARNING, "langgraph_dynamodb"):
+        for _ in range(3):
+            response = client.query(TableName="t", KeyConditionExpression="pk = :p")
+            assert response["Items"] == [{"p": {"B": b"x"}}]
+    assert not _hooks._FastItems.enabled
+    warnings = [r for r in caplog.records if "customized_response_dict" in r.getMessage()]
+    assert len(warnings) == 1, caplog.records
