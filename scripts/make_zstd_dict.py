@@ -28,7 +28,7 @@ from langgraph.types import Command, Send, interrupt
 from typing_extensions import TypedDict
 
 from langgraph_dynamodb import DynamoDBSaver
-from langgraph_dynamodb.local import DynamoDBLocal
+from langgraph_dynamodb.local import DynamoDBLocal, install
 
 MAX_BYTES = 32768
 
@@ -94,6 +94,7 @@ def fan_graph() -> StateGraph:
 def main(out: str) -> None:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    install()
     with DynamoDBLocal() as ddb:
         table = "zstd-dict-sample"
         saver = DynamoDBSaver(

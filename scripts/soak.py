@@ -27,7 +27,7 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 from langgraph_dynamodb import DynamoDBSaver  # noqa: E402
-from langgraph_dynamodb.local import DynamoDBLocal  # noqa: E402
+from langgraph_dynamodb.local import DynamoDBLocal, install  # noqa: E402
 from tests.reliability.soaklib import (  # noqa: E402
     REGION,
     Figures,
@@ -75,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     local = None
     endpoint = args.endpoint or os.environ.get("DYNAMODB_ENDPOINT")
     if not endpoint:
+        install()
         local = DynamoDBLocal().start()
         endpoint = local.endpoint_url
     table = f"soak-{uuid.uuid4().hex[:8]}"

