@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
-# The test command: lint, types, then every test (unit, DynamoDB Local integration started
-# by the test session itself, conformance suite, graphs, examples). Extra args go to pytest.
+# The test command: set-up (idempotent and quick once done: Java and npm with apt-get if
+# missing, the virtualenv .venv with every development dependency pinned by
+# constraints.txt, DynamoDB Local), then lint, types and every test: unit, DynamoDB Local
+# integration (started by the test session itself), conformance, reliability, graphs,
+# examples and infrastructure templates. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-.venv/bin/ruff check src tests examples
-.venv/bin/ruff format --check src tests examples
+. scripts/_setup.sh
+ensure_system_tools
+ensure_venv .venv dev "${PYTHON:-python3}" constraints.txt
+ensure_dynamodb_local .venv
+.venv/bin/ruff check src tests examples scripts bench
+.venv/bin/ruff format --check src tests examples scripts bench
 .venv/bin/mypy
 .venv/bin/python -m pytest "$@"
