@@ -23,14 +23,18 @@ import os
 import threading
 from collections.abc import AsyncGenerator
 from contextlib import AsyncExitStack
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from langgraph_dynamodb import _hooks
 from langgraph_dynamodb.calls import Where
 from langgraph_dynamodb.errors import ClosedError, ConfigurationError
 
 if TYPE_CHECKING:
+    import boto3
+    from aiobotocore.session import AioSession
     from botocore.config import Config
+    from types_aiobotocore_dynamodb.client import DynamoDBClient as AsyncClient
+    from types_boto3_dynamodb.client import DynamoDBClient as SyncClient
 
 ASYNC_EXTRA = "pip install 'langgraph-dynamodb[async]'"
 """How to install what the async methods need."""
@@ -100,10 +104,10 @@ class Clients:
         endpoint_url: str | None,
         profile_name: str | None,
         boto_config: Config,
-        client: Any,
-        aclient: Any,
-        session: Any,
-        aiosession: Any,
+        client: SyncClient | None,
+        aclient: AsyncClient | None,
+        session: boto3.session.Session | None,
+        aiosession: AioSession | Any | None,
     ) -> None:
         self.table = table
         self.region_name = region_name
@@ -125,11 +129,11 @@ class Clients:
 
     # --- where requests go -----------------------------------------------------------
     @staticmethod
-    def _where_of(table: str, client: Any) -> Where:
+    def _where_of(table: str, client: SyncClient | AsyncClient) -> Where:
         meta = getattr(client, "meta", None)
         return Where(table, getattr(meta, "region_name", None), getattr(meta, "endpoint_url", None))
 
-    def where(self, client: Any) -> Where:
+    def where(self, client: SyncClient | AsyncClient) -> Where:
         """Table, region and endpoint of one of this holder's clients."""
         key = "a" if client is self.aclient and client is not None else "s"
         found = self._where.get(key)
@@ -145,7 +149,7 @@ class Clients:
             )
 
     # --- sync -----------------------------------------------------------------------------
-    def sync(self) -> Any:
+    def sync(self) -> SyncClient:
         """The boto3 client (created on first use)."""
         self._check_open()
         if self.client is None:
@@ -154,7 +158,7 @@ class Clients:
                     self.client = self._make_sync()
         return self.client
 
-    def _make_sync(self) -> Any:
+    def _make_sync(self) -> SyncClient:
         import boto3
 
         what = f"DynamoDB table {self.table!r}"
@@ -182,7 +186,7 @@ class Clients:
         return client
 
     # --- async ----------------------------------------------------------------------------
-    def _aiosession(self) -> Any:
+    def _aiosession(self) -> AioSession | Any:
         """The aiobotocore (or aioboto3) session async clients are made from."""
         if self.aiosession is None:
             try:
@@ -228,16 +232,17 @@ class Clients:
         except Exception:  # noqa: S110 - a warm-up only: the first real call reports errors
             pass
 
-    async def async_(self) -> Any:
+    async def async_(self) -> AsyncClient:
         """The aiobotocore client of the running event loop (created on first use)."""
         self._check_open()
         if not self.owns_aclient:
+            assert self.aclient is not None
             return self.aclient
         loop = asyncio.get_running_loop()
         if self.aclient is not None and self.aclient_loop is loop:
             return self.aclient
         stack = AsyncExitStack()
-        aclient = await stack.enter_async_context(self._client_context())
+        aclient = cast("AsyncClient", await stack.enter_async_context(self._client_context()))
         if self.aclient is not None and self.aclient_loop is loop:
             await stack.aclose()  # another task of this loop won the race
             return self.aclient
@@ -250,8 +255,9 @@ class Clients:
         return aclient
 
     def _client_context(self) -> Any:
-        session = self._aiosession()
+        session: Any = self._aiosession()
         what = f"DynamoDB table {self.table!r}"
+        make: Any
         try:
             if hasattr(session, "create_client"):  # aiobotocore
                 session_region = session.get_config_variable("region")

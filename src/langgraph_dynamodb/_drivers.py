@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
-from typing import Any, NoReturn, TypeVar
+from collections.abc import AsyncIterator, Generator
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 from langgraph_dynamodb.calls import (
     Call,
@@ -25,6 +25,10 @@ from langgraph_dynamodb.calls import (
     failure_of,
     translate_exception,
 )
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb.client import DynamoDBClient as AsyncClient
+    from types_boto3_dynamodb.client import DynamoDBClient as SyncClient
 
 T = TypeVar("T")
 
@@ -45,7 +49,7 @@ def _raise_translated(call: Call, exc: Exception, where: Where) -> NoReturn:
     raise translated from exc
 
 
-def _execute(client: Any, step: Call | Sleep, stats: Stats, where: Where) -> Any:
+def _execute(client: SyncClient, step: Call | Sleep, stats: Stats, where: Where) -> Any:
     if isinstance(step, Sleep):
         time.sleep(step.seconds)
         return None
@@ -57,7 +61,7 @@ def _execute(client: Any, step: Call | Sleep, stats: Stats, where: Where) -> Any
     return response
 
 
-async def _aexecute(client: Any, step: Call | Sleep, stats: Stats, where: Where) -> Any:
+async def _aexecute(client: AsyncClient, step: Call | Sleep, stats: Stats, where: Where) -> Any:
     if isinstance(step, Sleep):
         await asyncio.sleep(step.seconds)
         return None
@@ -69,7 +73,9 @@ async def _aexecute(client: Any, step: Call | Sleep, stats: Stats, where: Where)
     return response
 
 
-def iterate_sync(flow: Flow[Any], client: Any, stats: Stats, where: Where) -> Iterator[Any]:
+def iterate_sync(
+    flow: Flow[T], client: SyncClient, stats: Stats, where: Where
+) -> Generator[Any, None, T]:
     """Run a flow with a blocking client, yielding what it emits; returns its result.
 
     The flow is closed however the run ends, so its ``finally`` blocks run at once."""
@@ -79,7 +85,7 @@ def iterate_sync(flow: Flow[Any], client: Any, stats: Stats, where: Where) -> It
             try:
                 step = flow.send(response)
             except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
+                return cast(T, stop.value)
             if isinstance(step, Emit):
                 response = None
                 yield step.value
@@ -90,7 +96,7 @@ def iterate_sync(flow: Flow[Any], client: Any, stats: Stats, where: Where) -> It
 
 
 async def iterate_async(
-    flow: Flow[Any], client: Any, stats: Stats, where: Where, result: list[Any] | None = None
+    flow: Flow[T], client: AsyncClient, stats: Stats, where: Where, result: list[T] | None = None
 ) -> AsyncIterator[Any]:
     """Run a flow with an async client, yielding what it emits (its result goes to
     ``result``). The flow is closed however the run ends."""
@@ -101,7 +107,7 @@ async def iterate_async(
                 step = flow.send(response)
             except StopIteration as stop:
                 if result is not None:
-                    result.append(stop.value)
+                    result.append(cast(T, stop.value))
                 return
             if isinstance(step, Emit):
                 response = None
@@ -112,19 +118,19 @@ async def iterate_async(
         flow.close()
 
 
-def run_sync(flow: Flow[T], client: Any, stats: Stats, where: Where) -> T:
+def run_sync(flow: Flow[T], client: SyncClient, stats: Stats, where: Where) -> T:
     """Run a flow that emits nothing and return its result."""
     gen = iterate_sync(flow, client, stats, where)
     while True:
         try:
             next(gen)
         except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
+            return cast(T, stop.value)
 
 
-async def run_async(flow: Flow[T], client: Any, stats: Stats, where: Where) -> T:
+async def run_async(flow: Flow[T], client: AsyncClient, stats: Stats, where: Where) -> T:
     """Run a flow that emits nothing and return its result."""
-    result: list[Any] = []
+    result: list[T] = []
     async for _ in iterate_async(flow, client, stats, where, result):
         pass
-    return result[0]  # type: ignore[no-any-return]
+    return result[0]

@@ -113,6 +113,8 @@ class Stats:
     requests: dict[str, int] = field(default_factory=dict)
     read_units: float = 0.0
     write_units: float = 0.0
+    skipped_checkpoints: int = 0
+    """Checkpoints ``list`` left out because they cannot be read (each also logged)."""
 
     @property
     def total_requests(self) -> int:
@@ -124,6 +126,7 @@ class Stats:
         self.requests.clear()
         self.read_units = 0.0
         self.write_units = 0.0
+        self.skipped_checkpoints = 0
 
     def record(self, op: str, response: Any) -> None:
         """Count one request and the capacity DynamoDB says it consumed."""

@@ -1,4 +1,5 @@
-"""Every DynamoDB key format and attribute name of the checkpoint table, in one place.
+"""Every DynamoDB key format, attribute name and expression placeholder of the checkpoint
+table, in one place (the payloads inside the items are :mod:`.storage.schema`'s).
 
 Table layout (single table, one item collection per thread)::
 
@@ -37,13 +38,13 @@ PK = "pk"
 SK = "sk"
 PAYLOAD = "p"  # B: the (optionally compressed) msgpack payload
 CODEC = "z"  # S: compression codec of PAYLOAD; absent = uncompressed
-FORMAT = "v"  # N: payload format version; absent = 1 (FORMAT_VERSION)
+FORMAT = "v"  # N: payload format version; absent = format 1 (storage.schema.FORMAT_VERSION)
 KIND = "k"  # S: item kind, see KIND_* below
 PARENT = "pa"  # B or S: parent checkpoint id (heads only), see id_attr
 RUN_ID = "rid"  # S: metadata run_id (heads only), for delete_for_runs
 THREAD = "tid"  # S: plain thread id, only when the partition key is a digest
 NAMESPACE = "ns"  # S: plain namespace, only when its key component is a digest
-CHUNKS = "ch"  # L: [nonce, count, total_bytes] when PAYLOAD lives in chunk items
+CHUNKS = "ch"  # L: [nonce, count, total_bytes, digest] when PAYLOAD lives in chunk items
 NONCE = "n"  # S: per-write nonce, for optimistic merges of regular writes
 TTL = "ttl"  # N: epoch seconds after which the item is expired
 
@@ -51,7 +52,16 @@ KIND_CHECKPOINT = "c"
 KIND_WRITES = "w"
 KIND_CHUNK = "x"
 
-FORMAT_VERSION = 1
+# --- expression placeholders: expressions name attributes only through these ------------
+N_PK, N_SK, N_TTL, N_NONCE, N_RUN_ID, N_THREAD = "#pk", "#sk", "#ttl", "#n", "#rid", "#tid"
+NAMES = {N_PK: PK, N_SK: SK, N_TTL: TTL, N_NONCE: NONCE, N_RUN_ID: RUN_ID, N_THREAD: THREAD}
+"""``ExpressionAttributeNames`` of every expression (pass only the ones an expression uses)."""
+
+
+def names(*placeholders: str) -> dict[str, str]:
+    """The ``ExpressionAttributeNames`` for these placeholders."""
+    return {p: NAMES[p] for p in placeholders}
+
 
 # --- key prefixes -----------------------------------------------------------------------
 THREAD_PREFIX = "t#"
@@ -250,6 +260,12 @@ def writes_sk(checkpoint_ns: str, checkpoint_id: str, task_id: str, tag: str) ->
         + tag
         + TERMINATOR
     )
+
+
+def task_id_digested(task_id: str) -> bool:
+    """Whether a writes key holds a digest of this task id (it is then kept in the payload)."""
+    component = encode_component(task_id, max_bytes=limits.MAX_COMPONENT_KEY_BYTES, what="task_id")
+    return is_digest(component[: -len(TERMINATOR)])
 
 
 def chunk_sk(nonce: str, seq: int) -> str:

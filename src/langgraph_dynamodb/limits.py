@@ -35,11 +35,6 @@ GET_TUPLE_QUERY_LIMIT = 4
 #: DynamoDB's 1 MB.
 LIST_QUERY_LIMIT = 200
 
-#: A checkpoint stores a channel it did not change by reference to the older head that
-#: holds the value, at most this many checkpoints back; further back, the value is stored
-#: again (a keyframe), which bounds how far a read has to look.
-MAX_REFERENCE_DEPTH = 6
-
 #: A list channel that only grew is stored as the appended tail on top of the previous
 #: version (an append-only delta), so a chat turn writes what it adds, not the history
 #: again. A read of the value brings its keyframe (the last whole copy) and every head
@@ -60,7 +55,8 @@ DELTA_MIN_BUDGET_BYTES = 4096
 MAX_DELTA_CHAIN = 96
 
 #: Unchanged channels whose serialized value is at most this many bytes are stored again
-#: rather than referenced: cheaper than a read that has to reach the holder.
+#: rather than referenced: cheaper than a read that has to reach the holder. Larger ones
+#: are referenced however far back their holder is (a read fetches it by key).
 SMALL_VALUE_INLINE_BYTES = 512
 
 #: Rounds of "read more, then try again" a read may take to resolve one checkpoint before
@@ -70,16 +66,6 @@ MAX_RESOLVE_ROUNDS = 1000
 #: How many heads back the saver's read hint may walk (covers reference depth and delta
 #: chains, whose heads come with the checkpoints in between, with room to spare).
 MAX_HINT_WALK = 512
-
-#: Checkpoints whose pending-write bytes the saver remembers, so that the next checkpoint
-#: can refer to them instead of storing the same elements again.
-WRITE_VALUES_CACHE_SIZE = 256
-
-#: A ``put`` whose parent still has ``put_writes`` of this saver in flight (LangGraph runs
-#: both in the background) waits for them, polling this often, at most this many times,
-#: so that its deltas can refer to those writes. Past that it goes on without them.
-WRITES_IN_FLIGHT_POLL_S = 0.002
-WRITES_IN_FLIGHT_MAX_POLLS = 50
 
 #: When a value does not serialize, the error names the part of it to blame: found by
 #: serializing its parts one by one, at most this many levels deep and this many parts
@@ -96,6 +82,10 @@ UNPROCESSED_MAX_ATTEMPTS = 10
 UNPROCESSED_BASE_DELAY_S = 0.05
 UNPROCESSED_MAX_DELAY_S = 2.0
 
+#: DynamoDB: at most 100 values in an ``IN`` of a filter expression (``delete_for_runs``
+#: scans for this many run ids at a time).
+SCAN_IN_MAX_VALUES = 100
+
 #: Optimistic merges of a task's regular writes (a rare race) before giving up.
 WRITES_MERGE_MAX_ATTEMPTS = 8
 
@@ -103,6 +93,12 @@ WRITES_MERGE_MAX_ATTEMPTS = 8
 #: before it fails: a few seconds of botocore's backoff, instead of its whole retry
 #: budget (about 40 s of silence). Other connection errors keep the budget.
 REFUSED_CONNECTION_ATTEMPTS = 3
+
+#: With a TTL, items expire at least ``ttl`` after they are written, rounded up to a window
+#: of this fraction of ``ttl``: items written in one window expire together, so a new head
+#: extends the expiry of an older head it needs at most once per window (a head never
+#: outlives what it is made of).
+TTL_WINDOW_FRACTION = 0.5
 
 #: ``setup()`` polls DescribeTable until the table is ACTIVE, for at most this long.
 TABLE_ACTIVE_TIMEOUT_S = 300.0

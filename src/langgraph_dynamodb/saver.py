@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from datetime import timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
@@ -22,15 +23,23 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph_dynamodb import flows, limits
 from langgraph_dynamodb._clients import Clients
 from langgraph_dynamodb._drivers import iterate_async, iterate_sync, run_async, run_sync
+from langgraph_dynamodb.caches import IndexCache, ReadHints
 from langgraph_dynamodb.calls import Flow, Stats
 from langgraph_dynamodb.codec import Compression, Compressor, ZstdCompressor
 from langgraph_dynamodb.errors import ConfigurationError
-from langgraph_dynamodb.items import ChannelIndexCache
 
 if TYPE_CHECKING:
+    import boto3
+    from aiobotocore.session import AioSession
     from botocore.config import Config
+    from types_aiobotocore_dynamodb.client import DynamoDBClient as AsyncClient
+    from types_boto3_dynamodb.client import DynamoDBClient as SyncClient
 
 __all__ = ["DynamoDBSaver", "default_boto_config"]
+
+logger = logging.getLogger("langgraph_dynamodb")
+
+T = TypeVar("T")
 
 
 def default_boto_config(user: Config | None = None) -> Config:
@@ -143,10 +152,10 @@ class DynamoDBSaver(BaseCheckpointSaver[str]):
         region_name: str | None = None,
         endpoint_url: str | None = None,
         profile_name: str | None = None,
-        client: Any = None,
-        aclient: Any = None,
-        session: Any = None,
-        aiosession: Any = None,
+        client: SyncClient | None = None,
+        aclient: AsyncClient | None = None,
+        session: boto3.session.Session | None = None,
+        aiosession: AioSession | Any = None,
         boto_config: Config | None = None,
         serde: SerializerProtocol | None = None,
         ttl: float | timedelta | None = None,
@@ -181,7 +190,8 @@ class DynamoDBSaver(BaseCheckpointSaver[str]):
             compression, compression_level, compression_threshold, extra_codecs
         )
         self._consistent = bool(consistent_reads)
-        self._cache = ChannelIndexCache()
+        self._index = IndexCache()
+        self._hints = ReadHints()
         self._clients = Clients(
             table=table_name,
             region_name=region_name,
@@ -245,6 +255,10 @@ class DynamoDBSaver(BaseCheckpointSaver[str]):
         await self._clients.aclose()
 
     # --- flow plumbing ------------------------------------------------------------------
+    def _skipped(self, message: str) -> None:
+        logger.warning(message)
+        self.stats.skipped_checkpoints += 1
+
     def _ctx(self) -> flows.Ctx:
         return flows.Ctx(
             table=self.table_name,
@@ -253,14 +267,16 @@ class DynamoDBSaver(BaseCheckpointSaver[str]):
             consistent_read=self._consistent,
             ttl_seconds=self._ttl,
             ttl_refresh_on_read=self._ttl_refresh,
-            cache=self._cache,
+            index=self._index,
+            hints=self._hints,
+            on_skip=self._skipped,
         )
 
-    def _run(self, flow: Flow[Any]) -> Any:
+    def _run(self, flow: Flow[T]) -> T:
         client = self._clients.sync()
         return run_sync(flow, client, self.stats, self._clients.where(client))
 
-    async def _arun(self, flow: Flow[Any]) -> Any:
+    async def _arun(self, flow: Flow[T]) -> T:
         client = await self._clients.async_()
         return await run_async(flow, client, self.stats, self._clients.where(client))
 
@@ -286,11 +302,11 @@ class DynamoDBSaver(BaseCheckpointSaver[str]):
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """The checkpoint with the config's ``checkpoint_id``, else the latest of the
         thread and namespace, with its pending writes; usually one Query."""
-        return self._run(flows.get_tuple(self._ctx(), config))  # type: ignore[no-any-return]
+        return self._run(flows.get_tuple(self._ctx(), config))
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """Async :meth:`get_tuple`."""
-        return await self._arun(flows.get_tuple(self._ctx(), config))  # type: ignore[no-any-return]
+        return await self._arun(flows.get_tuple(self._ctx(), config))
 
     def list(
         self,
@@ -340,7 +356,7 @@ class DynamoDBSaver(BaseCheckpointSaver[str]):
     ) -> RunnableConfig:
         """Store a checkpoint (one PutItem); returns the config that addresses it."""
         flow = flows.put(self._ctx(), config, checkpoint, metadata, new_versions)
-        return self._run(flow)  # type: ignore[no-any-return]
+        return self._run(flow)
 
     async def aput(
         self,
@@ -351,7 +367,7 @@ class DynamoDBSaver(BaseCheckpointSaver[str]):
     ) -> RunnableConfig:
         """Async :meth:`put`."""
         flow = flows.put(self._ctx(), config, checkpoint, metadata, new_versions)
-        return await self._arun(flow)  # type: ignore[no-any-return]
+        return await self._arun(flow)
 
     def put_writes(
         self,
@@ -411,14 +427,14 @@ class DynamoDBSaver(BaseCheckpointSaver[str]):
     ) -> Mapping[str, DeltaChannelHistory]:
         """Writes and seed of ``DeltaChannel`` channels along the parent chain (beta in
         LangGraph), read with one Query page or two instead of one request per ancestor."""
-        return self._run(flows.delta_channel_history(self._ctx(), config, channels))  # type: ignore[no-any-return]
+        return self._run(flows.delta_channel_history(self._ctx(), config, channels))
 
     async def aget_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]
     ) -> Mapping[str, DeltaChannelHistory]:
         """Async :meth:`get_delta_channel_history`."""
         flow = flows.delta_channel_history(self._ctx(), config, channels)
-        return await self._arun(flow)  # type: ignore[no-any-return]
+        return await self._arun(flow)
 
     def get_next_version(self, current: str | None, channel: None) -> str:
         """Monotonic, branch-unique channel versions (as LangGraph's Postgres saver)."""

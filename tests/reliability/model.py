@@ -18,8 +18,8 @@ from typing import Any
 from langgraph.checkpoint.base import WRITES_IDX_MAP, BaseCheckpointSaver, CheckpointTuple
 from langgraph.checkpoint.memory import InMemorySaver
 
-from langgraph_dynamodb import items as it
 from langgraph_dynamodb import keys
+from langgraph_dynamodb.storage import items as it
 
 Key = tuple[str, str, str]
 """(thread id, namespace, checkpoint id)."""

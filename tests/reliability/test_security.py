@@ -12,7 +12,7 @@ import pytest
 from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 
-from langgraph_dynamodb import DynamoDBSaver, SerializationError, keys
+from langgraph_dynamodb import CorruptItemError, DynamoDBSaver, SerializationError, keys
 from langgraph_dynamodb.codec import Compression
 from langgraph_dynamodb.crypto import AesGcmCipher
 
@@ -93,8 +93,8 @@ def test_values_are_encrypted_and_keys_rotate(
 def test_logs_name_ids_not_values(
     ddb_endpoint: str, table_name: str, thread_id: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The one warning the saver logs (an unreadable checkpoint, here one whose chunk was
-    lost) names the checkpoint, never a value."""
+    """An unreadable checkpoint (here one whose chunk was lost): the error of ``get_tuple``
+    and the one warning ``list`` logs name the checkpoint, never a value."""
     saver = DynamoDBSaver(table_name=table_name, endpoint_url=ddb_endpoint, region_name=REGION)
     cp = empty_checkpoint()
     cp["id"] = "1"
@@ -108,8 +108,12 @@ def test_logs_name_ids_not_values(
     client.delete_item(TableName=table_name, Key={keys.PK: chunk[keys.PK], keys.SK: chunk[keys.SK]})
     with caplog.at_level(logging.DEBUG, logger="langgraph_dynamodb"):
         fresh = DynamoDBSaver(table_name=table_name, endpoint_url=ddb_endpoint, region_name=REGION)
-        assert fresh.get_tuple(cfg(thread_id)) is None
-    assert "not readable" in caplog.text
+        with pytest.raises(CorruptItemError) as err:
+            fresh.get_tuple(cfg(thread_id))
+        assert list(fresh.list(cfg(thread_id))) == []
+    assert "'1'" in str(err.value) and SECRET not in str(err.value)
+    assert "leaves out checkpoint '1'" in caplog.text
+    assert fresh.stats.skipped_checkpoints == 1
     assert SECRET not in caplog.text
     saver.delete_thread(thread_id)
 

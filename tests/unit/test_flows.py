@@ -14,7 +14,7 @@ from langgraph.checkpoint.base import WRITES_IDX_MAP, Checkpoint, empty_checkpoi
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 from langgraph_dynamodb import flows, keys, limits
-from langgraph_dynamodb import items as it
+from langgraph_dynamodb.caches import IndexCache, ReadHints
 from langgraph_dynamodb.calls import Call, Emit, Failure, Sleep
 from langgraph_dynamodb.codec import Compression, ZstdCompressor
 from langgraph_dynamodb.errors import (
@@ -22,6 +22,11 @@ from langgraph_dynamodb.errors import (
     TableSchemaError,
     UnavailableError,
 )
+from langgraph_dynamodb.flows import batch
+from langgraph_dynamodb.storage import attrs
+from langgraph_dynamodb.storage import items as it
+from langgraph_dynamodb.storage import resolve as rs
+from langgraph_dynamodb.storage.schema import Ref
 
 TABLE = "checkpoints"
 ERROR = next(c for c, i in WRITES_IDX_MAP.items() if i == -1)
@@ -47,7 +52,8 @@ def make_ctx(
         consistent_read=False,
         ttl_seconds=ttl_seconds,
         ttl_refresh_on_read=False,
-        cache=it.ChannelIndexCache(),
+        index=IndexCache(),
+        hints=ReadHints(),
         clock=clock or Clock(),
     )
 
@@ -98,8 +104,8 @@ class FakeTable:
     def put_item(self, *, Item: dict[str, Any], **kw: Any) -> Any:
         old = self.items.get(self._key(Item))
         cond = kw.get("ConditionExpression")
-        failed = (cond == "attribute_not_exists(pk)" and old is not None) or (
-            cond == "n = :n"
+        failed = (cond == "attribute_not_exists(#pk)" and old is not None) or (
+            cond == "#n = :n"
             and (old is None or old.get(keys.NONCE) != kw["ExpressionAttributeValues"][":n"])
         )
         if failed:
@@ -119,7 +125,7 @@ class FakeTable:
         assert kw["UpdateExpression"] == "SET #ttl = :t"
         found = self.items.get(self._key(Key))
         if found is None:
-            if kw.get("ConditionExpression") == "attribute_exists(pk)":
+            if kw.get("ConditionExpression") == "attribute_exists(#pk)":
                 return Failure("ConditionalCheckFailedException", "failed", {})
             found = dict(Key)
             self.items[self._key(Key)] = found
@@ -219,12 +225,21 @@ def test_ctx_call_adds_table_and_capacity() -> None:
 
 def test_expires_at() -> None:
     assert make_ctx().expires_at() is None
-    assert make_ctx(ttl_seconds=60, clock=Clock(100.5)).expires_at() == 160
+    # at least a TTL away, rounded up to a window of half a TTL: 160.5 -> 180
+    assert make_ctx(ttl_seconds=60, clock=Clock(100.5)).expires_at() == 180
+    assert make_ctx(ttl_seconds=60, clock=Clock(119.9)).expires_at() == 180
 
 
 # --- put ------------------------------------------------------------------------------------
+def knows(ctx: flows.Ctx, *checkpoint_ids: str, thread_id: str = "t1") -> flows.Ctx:
+    """A saver that wrote (or read) these checkpoints: it has their (empty) index."""
+    for cp_id in checkpoint_ids:
+        ctx.index.put((thread_id, "", cp_id), {})
+    return ctx
+
+
 def test_put_issues_exactly_one_put_item() -> None:
-    ctx = make_ctx()
+    ctx = knows(make_ctx(), "1f0-0")
     cp = checkpoint("1f0-1", {"a": 1, "b": "two"}, {"a": "1", "b": "1"})
     flow = flows.put(ctx, config(cp="1f0-0"), cp, {"source": "loop", "step": 2}, {"a": "1"})
     call = next(flow)
@@ -241,7 +256,20 @@ def test_put_issues_exactly_one_put_item() -> None:
         "configurable": {"thread_id": "t1", "checkpoint_ns": "", "checkpoint_id": "1f0-1"}
     }
     # the index of the new head is remembered for its children
-    assert ctx.cache.get(("t1", "", "1f0-1")) is not None
+    assert ctx.index.get(("t1", "", "1f0-1")) is not None
+
+
+def test_put_on_a_parent_it_does_not_know_reads_the_parent_first() -> None:
+    table = FakeTable()
+    writer = make_ctx()
+    store(table, writer, checkpoint("1", {"big": BIG}, {"big": "1"}), {"big": "1"})
+    cold = make_ctx()
+    table.calls.clear()
+    store(table, cold, checkpoint("2", {"big": BIG}, {"big": "1"}), {}, parent="1")
+    assert table.ops() == ["query", "put_item"]
+    child = it.decode_item(table.items[(keys.thread_pk("t1"), keys.head_sk("", "2"))])
+    assert isinstance(child, it.Head)
+    assert child.payload(cold.compression).refs["big"].holder == "1"  # as a warm writer would
 
 
 def test_put_writes_chunks_before_the_head() -> None:
@@ -275,7 +303,8 @@ def test_put_writes_with_only_regular_writes_is_one_conditional_put() -> None:
     flow = flows.put_writes(ctx, config(cp="1"), [("a", 1), ("b", 2)], "task-1", "~p")
     call = next(flow)
     assert call.op == "put_item"
-    assert call.params["ConditionExpression"] == "attribute_not_exists(pk)"
+    assert call.params["ConditionExpression"] == "attribute_not_exists(#pk)"
+    assert call.params["ExpressionAttributeNames"] == {"#pk": keys.PK}
     assert "ConditionalCheckFailedException" in call.expect
     item = call.params["Item"]
     assert item[keys.SK] == {"S": keys.writes_sk("", "1", "task-1", keys.REGULAR_TAG)}
@@ -327,13 +356,13 @@ def test_put_writes_merges_with_a_concurrent_writer() -> None:
     failure = Failure("ConditionalCheckFailedException", "", {"Item": existing})
     retry = flow.send(failure)
     assert retry.op == "put_item"
-    assert retry.params["ConditionExpression"] == "n = :n"
+    assert retry.params["ConditionExpression"] == "#n = :n"
     assert retry.params["ExpressionAttributeValues"] == {":n": existing[keys.NONCE]}
     assert retry.params["Item"][keys.SK] == first.params["Item"][keys.SK]
     finish(flow, {})
     merged = it.decode_item(retry.params["Item"])
-    assert isinstance(merged, it.WritesItem)
-    pending = it.pending_writes(ctx.serde, ctx.compression, [merged])
+    assert isinstance(merged, it.Writes)
+    pending = rs.pending_writes(ctx.serde, ctx.compression, [merged])
     # first write wins per index: index 0 keeps the other writer's value
     assert pending == [("task-1", "a", "theirs"), ("task-1", "b", "mine")]
 
@@ -352,7 +381,7 @@ def _items(n: int) -> list[dict[str, Any]]:
 
 
 def test_batch_write_groups_of_25() -> None:
-    flow = flows.batch_write(make_ctx(), puts=_items(30))
+    flow = batch.batch_write(make_ctx(), puts=_items(30))
     first = next(flow)
     assert first.op == "batch_write_item"
     assert len(first.params["RequestItems"][TABLE]) == limits.BATCH_WRITE_MAX_ITEMS
@@ -362,7 +391,7 @@ def test_batch_write_groups_of_25() -> None:
 
 
 def test_batch_write_retries_unprocessed_items_after_a_sleep() -> None:
-    flow = flows.batch_write(make_ctx(), puts=_items(3))
+    flow = batch.batch_write(make_ctx(), puts=_items(3))
     first = next(flow)
     requests = first.params["RequestItems"][TABLE]
     assert len(requests) == 3
@@ -376,7 +405,7 @@ def test_batch_write_retries_unprocessed_items_after_a_sleep() -> None:
 
 
 def test_batch_write_gives_up_after_max_attempts() -> None:
-    flow = flows.batch_write(make_ctx(), puts=_items(2))
+    flow = batch.batch_write(make_ctx(), puts=_items(2))
     calls, sleeps = 0, 0
     step = next(flow)
     with pytest.raises(UnavailableError, match="unprocessed"):
@@ -395,19 +424,19 @@ def test_batch_write_gives_up_after_max_attempts() -> None:
 
 def test_batch_write_does_not_delete_what_it_puts() -> None:
     items = _items(2)
-    flow = flows.batch_write(make_ctx(), puts=items[:1], deletes=items)
+    flow = batch.batch_write(make_ctx(), puts=items[:1], deletes=items)
     requests = next(flow).params["RequestItems"][TABLE]
     assert requests == [{"PutRequest": {"Item": items[0]}}, {"DeleteRequest": {"Key": items[1]}}]
     finish(flow, {})
 
 
 def test_batch_write_of_nothing_issues_no_request() -> None:
-    assert finish(flows.batch_write(make_ctx()), None) is None
+    assert finish(batch.batch_write(make_ctx()), None) is None
 
 
 def test_batch_get_retries_unprocessed_keys_then_gives_up() -> None:
     wanted = _items(3) + _items(1)  # duplicates are asked once
-    flow = flows.batch_get(make_ctx(), wanted)
+    flow = batch.batch_get(make_ctx(), wanted)
     first = next(flow)
     assert first.params["RequestItems"][TABLE]["Keys"] == _items(3)
     sleep = flow.send(
@@ -421,7 +450,7 @@ def test_batch_get_retries_unprocessed_keys_then_gives_up() -> None:
     assert retry.params["RequestItems"][TABLE]["Keys"] == _items(3)[2:]
     assert finish(flow, {"Responses": {TABLE: _items(3)[2:]}}) == _items(3)
 
-    flow = flows.batch_get(make_ctx(), _items(1))
+    flow = batch.batch_get(make_ctx(), _items(1))
     step = next(flow)
     with pytest.raises(UnavailableError):
         for _ in range(2 * limits.UNPROCESSED_MAX_ATTEMPTS):
@@ -434,7 +463,7 @@ def test_batch_get_retries_unprocessed_keys_then_gives_up() -> None:
 # --- get_tuple ------------------------------------------------------------------------------
 def _written_checkpoint() -> tuple[Checkpoint, dict[str, Any], list[dict[str, Any]]]:
     """A head and its writes items, as a first saver wrote them."""
-    ctx = make_ctx()
+    ctx = knows(make_ctx(), "1f0-4")
     cp = checkpoint("1f0-5", {"messages": ["hi"], "n": 5}, {"messages": "3", "n": "5"})
     new_versions = {"messages": "3", "n": "5"}
     put = flows.put(ctx, config(cp="1f0-4"), cp, {"source": "loop", "step": 5}, new_versions)
@@ -461,7 +490,8 @@ def test_get_tuple_latest_is_one_query() -> None:
     params = call.params
     assert params["ScanIndexForward"] is False
     assert params["Limit"] == limits.GET_TUPLE_QUERY_LIMIT
-    assert params["KeyConditionExpression"] == "pk = :pk AND sk BETWEEN :lo AND :hi"
+    assert params["KeyConditionExpression"] == "#pk = :pk AND #sk BETWEEN :lo AND :hi"
+    assert params["ExpressionAttributeNames"] == {"#pk": keys.PK, "#sk": keys.SK}
     values = params["ExpressionAttributeValues"]
     assert values[":pk"] == {"S": keys.thread_pk("t1")}
     assert values[":lo"] == {"S": keys.ns_prefix("")}
@@ -513,9 +543,9 @@ def test_get_tuple_pages_until_the_writes_are_complete() -> None:
     flow = flows.get_tuple(make_ctx(), config())
     next(flow)
     last = items[1]
-    second = flow.send({"Items": items[:2], "LastEvaluatedKey": it.key_of(last)})
+    second = flow.send({"Items": items[:2], "LastEvaluatedKey": attrs.key_of(last)})
     assert second.op == "query"
-    assert second.params["ExclusiveStartKey"] == it.key_of(last)
+    assert second.params["ExclusiveStartKey"] == attrs.key_of(last)
     found = finish(flow, {"Items": items[2:]})
     assert found is not None and len(found.pending_writes) == 3
 
@@ -544,7 +574,7 @@ def test_round_trip_with_references_and_a_distant_holder() -> None:
         store(table, writer, cp, {"n": str(n)}, parent=f"{n - 1:02d}")
     latest = it.decode_item(table.items[(keys.thread_pk("t1"), keys.head_sk("", "04"))])
     assert isinstance(latest, it.Head)
-    assert latest.body(writer.compression).refs["big"][:2] == ("00", 4)
+    assert latest.payload(writer.compression).refs["big"] == Ref("00", 4)
 
     table.calls.clear()
     found, _ = run(flows.get_tuple(make_ctx(), config()), table)
@@ -563,7 +593,7 @@ def test_round_trip_with_references_and_a_distant_holder() -> None:
 
 def test_references_never_outlive_their_holder() -> None:
     """A checkpoint written after a read must not refer to a holder that expires before
-    it: the writer extends the expiry of holders with less than half a TTL left."""
+    it: the writer extends the expiry of holders from an earlier expiry window."""
     clock = Clock(0.0)
     table = FakeTable()
     writer = make_ctx(ttl_seconds=100, clock=clock)
@@ -581,15 +611,17 @@ def test_references_never_outlive_their_holder() -> None:
     clock.now = 20
     found, _ = run(flows.get_tuple(reader, config()), table)
     assert found is not None
-    clock.now = 55  # the holder "0" expires at 100: less than half a TTL left
+    holder_key = (keys.thread_pk("t1"), keys.head_sk("", "0"))
+    assert int(table.items[holder_key][keys.TTL]["N"]) == 150  # extended by "1" at t=10
+    clock.now = 55  # a later window: "2" expires at 200, the holder at 150
     cp2 = checkpoint("2", {"big": BIG, "n": 2}, {"big": "1", "n": "2"})
     store(table, reader, cp2, {"n": "2"}, parent="1")
     head2 = it.decode_item(table.items[(keys.thread_pk("t1"), keys.head_sk("", "2"))])
     assert isinstance(head2, it.Head)
-    assert head2.body(reader.compression).refs["big"][0] == "0"  # still a reference...
-    holder = table.items[(keys.thread_pk("t1"), keys.head_sk("", "0"))]
-    assert int(holder[keys.TTL]["N"]) == 155  # ...to a holder whose expiry was extended
-    clock.now = 101  # "0" has expired; "2" must still be whole
+    assert head2.payload(reader.compression).refs["big"].holder == "0"  # still a reference...
+    assert head2.expires_at == 200
+    assert int(table.items[holder_key][keys.TTL]["N"]) == 200  # ...to a holder extended too
+    clock.now = 151  # "1" has expired; "2" must still be whole
     found, _ = run(flows.get_tuple(make_ctx(ttl_seconds=100, clock=clock), config()), table)
     assert found is not None and found.checkpoint["id"] == "2"
     assert found.checkpoint["channel_values"] == {"big": BIG, "n": 2}

@@ -1,0 +1,152 @@
+"""What a saver remembers of the heads it wrote or read: one bounded, thread-safe cache per
+job. Stateful, outside the pure core. A miss costs a request, never correctness, and never
+changes what is stored (a writer that misses its parent's index reads it).
+
+- :class:`IndexCache`: a head's channel index, for the writer of its child.
+- :class:`ReadHints`: which items a read of a head brings (its writes, the heads its values
+  need), so that the read is one Query with the right ``Limit``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from typing import Generic, TypeVar
+
+from langgraph_dynamodb import limits
+from langgraph_dynamodb.storage.index import ChannelIndex
+
+HeadKey = tuple[str, str, str]
+"""(thread id, namespace, checkpoint id)."""
+
+V = TypeVar("V")
+
+
+class _Lru(Generic[V]):
+    """A bounded LRU map of heads, with the lock its users share."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.data: OrderedDict[HeadKey, V] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: HeadKey) -> V | None:
+        found = self.data.get(key)
+        if found is not None:
+            self.data.move_to_end(key)
+        return found
+
+    def put(self, key: HeadKey, value: V) -> None:
+        self.data[key] = value
+        self.data.move_to_end(key)
+        while len(self.data) > self.size:
+            self.data.popitem(last=False)
+
+    def discard_thread(self, thread_id: str) -> None:
+        for key in [k for k in self.data if k[0] == thread_id]:
+            del self.data[key]
+
+
+class IndexCache:
+    """Channel indexes of heads this saver wrote or read whole (``get_tuple``)."""
+
+    def __init__(self, size: int = limits.CHANNEL_INDEX_CACHE_SIZE) -> None:
+        self._lru: _Lru[ChannelIndex] = _Lru(size)
+
+    def get(self, key: HeadKey) -> ChannelIndex | None:
+        """The index of a head, if remembered."""
+        with self._lru.lock:
+            return self._lru.get(key)
+
+    def put(self, key: HeadKey, index: ChannelIndex) -> None:
+        """Remember the index of a head."""
+        with self._lru.lock:
+            self._lru.put(key, index)
+
+    def discard(self, key: HeadKey) -> None:
+        """Forget one head (it was rewritten)."""
+        with self._lru.lock:
+            self._lru.data.pop(key, None)
+
+    def discard_thread(self, thread_id: str) -> None:
+        """Forget every head of a thread (deleted or pruned)."""
+        with self._lru.lock:
+            self._lru.discard_thread(thread_id)
+
+
+_UNKNOWN_PARENT = "\x00unknown"
+"""The parent of a head whose writes were noted before its ``put`` finished."""
+
+
+class ReadHints:
+    """Which items a read of a head brings: its parent and its writes items, per head, and
+    the latest head per namespace."""
+
+    def __init__(self, size: int = limits.CHANNEL_INDEX_CACHE_SIZE) -> None:
+        self._heads: _Lru[tuple[str, set[str]]] = _Lru(size)
+        self._latest: OrderedDict[tuple[str, str], str] = OrderedDict()
+
+    def note_head(
+        self, key: HeadKey, parent: str | None, writes: Iterable[str] | None = None
+    ) -> None:
+        """A head this saver wrote (``writes`` None: keep the writes items already noted,
+        as LangGraph may store a step's writes before its checkpoint) or read (the writes
+        items read replace what was known)."""
+        with self._heads.lock:
+            known = self._heads.get(key)
+            kept = known[1] if known is not None and writes is None else set(writes or ())
+            self._heads.put(key, (parent or "", kept))
+            ns_key = (key[0], key[1])
+            if key[2] >= self._latest.get(ns_key, ""):
+                self._latest[ns_key] = key[2]
+                self._latest.move_to_end(ns_key)
+                while len(self._latest) > self._heads.size:
+                    self._latest.popitem(last=False)
+
+    def note_writes(self, key: HeadKey, sks: Iterable[str]) -> None:
+        """Writes items this saver stored for a head."""
+        with self._heads.lock:
+            known = self._heads.get(key)
+            if known is None:  # the head's put has not finished yet
+                known = (_UNKNOWN_PARENT, set())
+                self._heads.put(key, known)
+            known[1].update(sks)
+
+    def expected_items(
+        self,
+        thread_id: str,
+        checkpoint_ns: str,
+        checkpoint_id: str | None,
+        index_of: Callable[[HeadKey], ChannelIndex | None],
+    ) -> int | None:
+        """How many items a read of this head (latest if no id) should ask for, if known:
+        the head and its writes, every older head (with its writes) down to the last one
+        its values need, and one item that shows the writes are complete."""
+        with self._heads.lock:
+            cp = checkpoint_id or self._latest.get((thread_id, checkpoint_ns))
+            if cp is None:
+                return None
+            entries = index_of((thread_id, checkpoint_ns, cp)) or {}
+            needed = {h for entry in entries.values() for h in entry.heads()}
+            count = 0
+            cursor = cp
+            for _ in range(limits.MAX_HINT_WALK):
+                if not cursor:
+                    return count + 1
+                known = self._heads.get((thread_id, checkpoint_ns, cursor))
+                if known is None or known[0] == _UNKNOWN_PARENT:
+                    return None
+                count += 1 + len(known[1])
+                needed.discard(cursor)
+                if not needed:
+                    return count + 1
+                cursor = known[0]
+            return None
+
+    def discard_thread(self, thread_id: str) -> None:
+        """Forget every head of a thread (deleted or pruned)."""
+        with self._heads.lock:
+            self._heads.discard_thread(thread_id)
+            for ns_key in [k for k in self._latest if k[0] == thread_id]:
+                del self._latest[ns_key]

@@ -1,0 +1,46 @@
+"""Every saver operation, written once as a flow: a generator that yields requests
+(:class:`~langgraph_dynamodb.calls.Call`) and receives their responses. No I/O here; the
+sync and async drivers (:mod:`langgraph_dynamodb._drivers`) run every flow, so the two
+APIs cannot drift.
+
+================  ===========================================================
+``context``       :class:`Ctx` (settings and memory of a saver), config targets
+``batch``         batched writes and reads with retries, paginated reads
+``reader``        reading one namespace newest first; the one loop of reads
+``write``         ``put``, ``put_writes``
+``read``          ``get_tuple``, ``get_delta_channel_history``
+``listing``       ``list``
+``maintenance``   ``setup``, ``delete_thread``, ``copy_thread``, ``prune``,
+                  ``delete_for_runs``, rewriting a head whole
+================  ===========================================================
+"""
+
+from __future__ import annotations
+
+from langgraph_dynamodb.flows.context import Ctx, Target, target_of
+from langgraph_dynamodb.flows.listing import list_checkpoints
+from langgraph_dynamodb.flows.maintenance import (
+    copy_thread,
+    delete_for_runs,
+    delete_thread,
+    prune,
+    setup,
+)
+from langgraph_dynamodb.flows.read import delta_channel_history, get_tuple
+from langgraph_dynamodb.flows.write import put, put_writes
+
+__all__ = [
+    "Ctx",
+    "Target",
+    "copy_thread",
+    "delete_for_runs",
+    "delete_thread",
+    "delta_channel_history",
+    "get_tuple",
+    "list_checkpoints",
+    "prune",
+    "put",
+    "put_writes",
+    "setup",
+    "target_of",
+]

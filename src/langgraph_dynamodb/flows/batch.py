@@ -1,0 +1,101 @@
+"""Multi-request helpers every flow uses: batched writes and reads that retry what DynamoDB
+hands back (``UnprocessedItems``/``UnprocessedKeys``) with bounded backoff, and paginated
+Queries and Scans. No I/O: each yields requests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from langgraph_dynamodb import keys, limits
+from langgraph_dynamodb.calls import Flow, Sleep, backoff
+from langgraph_dynamodb.errors import UnavailableError
+from langgraph_dynamodb.flows.context import Ctx
+from langgraph_dynamodb.storage import requests
+from langgraph_dynamodb.storage.attrs import AttrMap
+
+
+def _ident(key: AttrMap) -> tuple[str, str]:
+    return key[keys.PK]["S"], key[keys.SK]["S"]
+
+
+def batch_write(
+    ctx: Ctx, puts: Iterable[AttrMap] = (), deletes: Iterable[AttrMap] = ()
+) -> Flow[None]:
+    """BatchWriteItem in groups of 25, in order, retrying ``UnprocessedItems``; a key both
+    put and deleted is only put."""
+    batch: list[AttrMap] = []
+    seen: set[tuple[str, str]] = set()
+    for item in puts:
+        batch.append({"PutRequest": {"Item": item}})
+        seen.add(_ident(item))
+    for key in deletes:
+        if _ident(key) not in seen:
+            seen.add(_ident(key))
+            batch.append({"DeleteRequest": {"Key": key}})
+    for start in range(0, len(batch), limits.BATCH_WRITE_MAX_ITEMS):
+        pending = batch[start : start + limits.BATCH_WRITE_MAX_ITEMS]
+        attempt = 0
+        while pending:
+            resp = yield ctx.call("batch_write_item", RequestItems={ctx.table: pending})
+            pending = resp.get("UnprocessedItems", {}).get(ctx.table, [])
+            if pending:
+                attempt += 1
+                if attempt >= limits.UNPROCESSED_MAX_ATTEMPTS:
+                    raise UnavailableError(
+                        f"DynamoDB left {len(pending)} writes unprocessed on {ctx.table!r} "
+                        f"after {attempt} attempts; nothing after them was written. Retry later."
+                    )
+                yield Sleep(backoff(attempt))
+
+
+def batch_get(ctx: Ctx, keys_: Sequence[AttrMap]) -> Flow[list[AttrMap]]:
+    """BatchGetItem in groups of 100, retrying ``UnprocessedKeys``."""
+    found: list[AttrMap] = []
+    unique = list({_ident(k): k for k in keys_}.values())
+    for start in range(0, len(unique), limits.BATCH_GET_MAX_KEYS):
+        pending: AttrMap | None = {
+            "Keys": unique[start : start + limits.BATCH_GET_MAX_KEYS],
+            "ConsistentRead": ctx.consistent_read,
+        }
+        attempt = 0
+        while pending:
+            resp = yield ctx.call("batch_get_item", RequestItems={ctx.table: pending})
+            found.extend(resp.get("Responses", {}).get(ctx.table, []))
+            pending = resp.get("UnprocessedKeys", {}).get(ctx.table)
+            if pending:
+                attempt += 1
+                if attempt >= limits.UNPROCESSED_MAX_ATTEMPTS:
+                    raise UnavailableError(
+                        f"DynamoDB left keys unprocessed on {ctx.table!r} after {attempt} "
+                        "attempts; retry later"
+                    )
+                yield Sleep(backoff(attempt))
+    return found
+
+
+def read_all(ctx: Ctx, op: str, params: dict[str, Any]) -> Flow[list[AttrMap]]:
+    """Every item a Query or Scan returns, following ``LastEvaluatedKey``."""
+    out: list[AttrMap] = []
+    start: AttrMap | None = None
+    while True:
+        page = dict(params)
+        if op == "scan":
+            page["ConsistentRead"] = ctx.consistent_read
+        if start:
+            page["ExclusiveStartKey"] = start
+        resp = yield ctx.call(op, **page)
+        out.extend(resp.get("Items", []))
+        start = resp.get("LastEvaluatedKey")
+        if not start:
+            return out
+
+
+def query_all(
+    ctx: Ctx, pk: str, prefix: str = "", *, keys_only: bool = False
+) -> Flow[list[AttrMap]]:
+    """Every item of a thread (optionally under a sort-key prefix), ascending."""
+    params = requests.query(
+        pk, prefix=prefix or None, consistent=ctx.consistent_read, keys_only=keys_only
+    )
+    return (yield from read_all(ctx, "query", params))

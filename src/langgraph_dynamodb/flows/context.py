@@ -1,0 +1,118 @@
+"""What every flow gets: the saver's settings and memory (:class:`Ctx`), and the ids a
+config addresses (:func:`target_of`). No I/O."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.serde.base import SerializerProtocol
+
+from langgraph_dynamodb import keys
+from langgraph_dynamodb.caches import HeadKey, IndexCache, ReadHints
+from langgraph_dynamodb.calls import Call
+from langgraph_dynamodb.codec import Compression
+from langgraph_dynamodb.errors import InvalidInputError
+from langgraph_dynamodb.storage.plan import expiry
+
+CAPACITY_OPS = frozenset(
+    {
+        "get_item",
+        "put_item",
+        "delete_item",
+        "update_item",
+        "query",
+        "scan",
+        "batch_get_item",
+        "batch_write_item",
+    }
+)
+"""Operations that report consumed capacity when asked."""
+
+
+def _ignore(reason: str) -> None:
+    del reason
+
+
+@dataclass
+class Ctx:
+    """Everything a flow needs from the saver, read at call time.
+
+    Attributes:
+        on_skip: Called with a message when ``list`` leaves out a checkpoint that cannot
+            be read (the saver logs a warning and counts it).
+    """
+
+    table: str
+    serde: SerializerProtocol
+    compression: Compression
+    consistent_read: bool
+    ttl_seconds: float | None
+    ttl_refresh_on_read: bool
+    index: IndexCache
+    hints: ReadHints
+    clock: Callable[[], float] = time.time
+    on_skip: Callable[[str], None] = _ignore
+
+    def expires_at(self) -> int | None:
+        """Expiry (epoch seconds) of items written now, if a TTL is configured."""
+        if self.ttl_seconds is None:
+            return None
+        return expiry(self.clock(), self.ttl_seconds)
+
+    def call(self, op: str, expect: tuple[str, ...] = (), **params: Any) -> Call:
+        """A request on this table, asking DynamoDB for its consumed capacity."""
+        if op in CAPACITY_OPS:
+            params.setdefault("ReturnConsumedCapacity", "TOTAL")
+        if op not in ("batch_write_item", "batch_get_item"):
+            params.setdefault("TableName", self.table)
+        return Call(op, params, expect)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Thread, namespace and (optional) checkpoint id a config addresses."""
+
+    thread_id: str
+    checkpoint_ns: str
+    checkpoint_id: str | None
+
+    @property
+    def pk(self) -> str:
+        """The thread's partition key."""
+        return keys.thread_pk(self.thread_id)
+
+    def key(self, checkpoint_id: str | None = None) -> HeadKey:
+        """The cache key of a head of this namespace (this target's own by default)."""
+        cp = checkpoint_id if checkpoint_id is not None else self.checkpoint_id
+        return (self.thread_id, self.checkpoint_ns, cp or "")
+
+
+def target_of(config: RunnableConfig | None, *, need_checkpoint: bool = False) -> Target:
+    """Read and validate the ids of a config."""
+    if not isinstance(config, Mapping):
+        raise InvalidInputError(
+            f"config must be a dict like {{'configurable': {{'thread_id': ...}}}}, got {config!r}"
+        )
+    configurable = config.get("configurable")
+    if not isinstance(configurable, Mapping) or "thread_id" not in configurable:
+        raise InvalidInputError(
+            "config has no thread_id: pass {'configurable': {'thread_id': '...'}} when you "
+            "invoke a graph that has a checkpointer"
+        )
+    thread_id = keys.require_id(configurable["thread_id"], "thread_id")
+    ns = keys.require_id(
+        configurable.get("checkpoint_ns", "") or "", "checkpoint_ns", allow_empty=True
+    )
+    cp = configurable.get("checkpoint_id")
+    if cp is not None:
+        cp = keys.require_id(cp, "checkpoint_id")
+    elif need_checkpoint:
+        raise InvalidInputError(
+            "config has no checkpoint_id: writes belong to a checkpoint; pass the config "
+            "returned by put()"
+        )
+    return Target(thread_id, ns, cp or None)

@@ -1,0 +1,208 @@
+"""Writing checkpoints and writes: ``put`` (one PutItem: chunks first when large) and
+``put_writes`` (one PutItem per kind of write). No I/O.
+
+What ``put`` stores is a function of the checkpoint, its parent as stored and the
+options: the parent's channel index comes from the saver's cache when it wrote or read the
+parent, and is read from the table otherwise (the same index either way, see
+:mod:`..storage.index`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    get_checkpoint_metadata,
+)
+
+from langgraph_dynamodb import keys, limits
+from langgraph_dynamodb.calls import Failure, Flow
+from langgraph_dynamodb.errors import ConflictError, CorruptItemError, InvalidInputError
+from langgraph_dynamodb.flows.batch import batch_get, batch_write
+from langgraph_dynamodb.flows.context import Ctx, Target, target_of
+from langgraph_dynamodb.flows.read import read_checkpoint
+from langgraph_dynamodb.storage import requests, schema
+from langgraph_dynamodb.storage.attrs import AttrMap, key, key_of, sk_of
+from langgraph_dynamodb.storage.build import PreparedWrites, build_head, build_writes, writes_item
+from langgraph_dynamodb.storage.index import ChannelIndex
+from langgraph_dynamodb.storage.items import Head, Writes, decode_item
+from langgraph_dynamodb.storage.plan import plan_channels
+from langgraph_dynamodb.storage.resolve import make_config
+
+
+def parent_index(ctx: Ctx, target: Target) -> Flow[ChannelIndex | None]:
+    """The channel index of the checkpoint ``target`` names (a new checkpoint's parent):
+    remembered, or read; ``None`` when it is not in the table."""
+    if target.checkpoint_id is None:
+        return None
+    cached = ctx.index.get(target.key())
+    if cached is not None:
+        return cached
+    read = yield from read_checkpoint(ctx, target)
+    return read[1].index if read is not None else None
+
+
+def put(
+    ctx: Ctx,
+    config: RunnableConfig,
+    checkpoint: Checkpoint,
+    metadata: CheckpointMetadata,
+    new_versions: ChannelVersions,
+) -> Flow[RunnableConfig]:
+    """Store a checkpoint head: one PutItem (chunks first, if the payload is large)."""
+    target = target_of(config)
+    if not isinstance(checkpoint, Mapping) or not isinstance(checkpoint.get("id"), str):
+        raise InvalidInputError("checkpoint must be a Checkpoint dict with a string 'id'")
+    checkpoint_id = keys.require_id(checkpoint["id"], "checkpoint id")
+    keys.checkpoint_component(checkpoint_id)
+    expires_at = ctx.expires_at()
+    parent = yield from parent_index(ctx, target)
+    plan = plan_channels(checkpoint, new_versions, parent, expires_at=expires_at)
+    prepared = build_head(
+        serde=ctx.serde,
+        compression=ctx.compression,
+        thread_id=target.thread_id,
+        checkpoint_ns=target.checkpoint_ns,
+        checkpoint=checkpoint,
+        metadata=get_checkpoint_metadata(config, metadata),
+        parent_id=target.checkpoint_id,
+        plan=plan,
+        expires_at=expires_at,
+    )
+    if plan.touch and expires_at is not None:
+        yield from touch_heads(ctx, target, plan.touch, expires_at)
+    if prepared.chunks:
+        yield from batch_write(ctx, puts=prepared.chunks)
+    yield ctx.call("put_item", Item=prepared.head)
+    head_key = target.key(checkpoint_id)
+    ctx.index.put(head_key, prepared.index)
+    ctx.hints.note_head(head_key, target.checkpoint_id)
+    return make_config(target.thread_id, target.checkpoint_ns, checkpoint_id)
+
+
+def touch_heads(ctx: Ctx, target: Target, ids: Iterable[str], expires_at: int) -> Flow[None]:
+    """Extend the expiry of older heads (and their chunks) a new head needs, so that no
+    checkpoint outlives what it is made of.
+
+    Raises:
+        CorruptItemError: One of them is gone (the parent cannot be read either).
+    """
+    for checkpoint_id in sorted(ids):
+        head_key = key(target.pk, keys.head_sk(target.checkpoint_ns, checkpoint_id))
+        resp = yield ctx.call(
+            "update_item",
+            expect=("ConditionalCheckFailedException",),
+            **requests.set_expiry(head_key, expires_at, if_exists=True),
+        )
+        if isinstance(resp, Failure):
+            raise CorruptItemError(
+                f"checkpoint {checkpoint_id!r} of thread {target.thread_id!r}, which the new "
+                "checkpoint's parent is made of, is gone; the parent cannot be read either"
+            )
+        decoded = decode_item(resp.get("Attributes", {}))
+        if isinstance(decoded, Head):
+            for chunk_key in decoded.chunk_keys():
+                yield ctx.call("update_item", **requests.set_expiry(chunk_key, expires_at))
+
+
+def put_writes(
+    ctx: Ctx,
+    config: RunnableConfig,
+    writes: Sequence[tuple[str, Any]],
+    task_id: str,
+    task_path: str = "",
+) -> Flow[None]:
+    """Store a task's writes: one conditional PutItem for regular writes (first write
+    wins per index) and one PutItem / BatchWriteItem for special channels (last wins)."""
+    target = target_of(config, need_checkpoint=True)
+    assert target.checkpoint_id is not None
+    keys.require_id(task_id, "task_id")
+    if not isinstance(task_path, str):
+        raise InvalidInputError(f"task_path must be a string, got {task_path!r}")
+    if not writes:
+        return
+    prepared = build_writes(
+        serde=ctx.serde,
+        compression=ctx.compression,
+        thread_id=target.thread_id,
+        checkpoint_ns=target.checkpoint_ns,
+        checkpoint_id=target.checkpoint_id,
+        writes=writes,
+        task_id=task_id,
+        task_path=task_path,
+        expires_at=ctx.expires_at(),
+    )
+    if prepared.chunks:
+        yield from batch_write(ctx, puts=prepared.chunks)
+    if prepared.regular is not None:
+        yield from _put_regular(ctx, target, task_id, task_path, prepared)
+    if len(prepared.special) == 1:
+        yield ctx.call("put_item", Item=prepared.special[0])
+    elif prepared.special:
+        yield from batch_write(ctx, puts=prepared.special)
+    written = [sk_of(i) for i in [prepared.regular, *prepared.special] if i is not None]
+    ctx.hints.note_writes(target.key(), written)
+
+
+def _put_regular(
+    ctx: Ctx, target: Target, task_id: str, task_path: str, prepared: PreparedWrites
+) -> Flow[None]:
+    """Put the task's regular-writes item, or merge into the one a concurrent writer put
+    (first write wins per index), optimistically on its nonce."""
+    assert prepared.regular is not None and target.checkpoint_id is not None
+    params = requests.put_new(prepared.regular)
+    for _ in range(limits.WRITES_MERGE_MAX_ATTEMPTS):
+        resp = yield ctx.call("put_item", expect=("ConditionalCheckFailedException",), **params)
+        if not isinstance(resp, Failure):
+            return
+        old_raw: AttrMap | None = resp.response.get("Item")
+        if not old_raw:  # it went away meanwhile, or the old item did not come back
+            old_raw = (
+                yield ctx.call("get_item", Key=key_of(prepared.regular), ConsistentRead=True)
+            ).get("Item")
+            if not old_raw:
+                params = requests.put_new(prepared.regular)
+                continue
+        old = decode_item(old_raw)
+        if not isinstance(old, Writes):
+            raise CorruptItemError(
+                f"item {sk_of(old_raw)!r} of thread {target.thread_id!r} is where this task's "
+                "writes go, but it is not a writes item; remove it"
+            )
+        if old.needs_chunks():
+            found = yield from batch_get(ctx, old.chunk_keys())
+            assert old.chunk_ref is not None
+            data = old.chunk_ref.join({sk_of(c): c for c in found})
+            if data is None:  # its chunks are being replaced: try again on its nonce
+                params = requests.put_replacing(prepared.regular, old_raw[keys.NONCE])
+                continue
+            old.set_chunk_data(data)
+        have = old.payload(ctx.compression)
+        taken = {e.idx for e in have.entries}
+        new = [e for idx, e in prepared.regular_entries.items() if idx not in taken]
+        if not new:
+            return
+        merged: list[schema.WriteEntry] = [*have.entries, *new]
+        item, chunks = writes_item(
+            compression=ctx.compression,
+            thread_id=target.thread_id,
+            checkpoint_ns=target.checkpoint_ns,
+            checkpoint_id=target.checkpoint_id,
+            task_id=task_id,
+            task_path=have.task_path or task_path,
+            tag=keys.REGULAR_TAG,
+            entries=merged,
+            expires_at=ctx.expires_at(),
+        )
+        if chunks:
+            yield from batch_write(ctx, puts=chunks)
+        params = requests.put_replacing(item, old_raw[keys.NONCE])
+    raise ConflictError(
+        f"writes of task {task_id!r} kept racing with concurrent writers "
+        f"({limits.WRITES_MERGE_MAX_ATTEMPTS} attempts)"
+    )

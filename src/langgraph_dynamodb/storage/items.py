@@ -1,0 +1,179 @@
+"""Decoded items: a raw head or writes item as the reader works with it, its payload
+decoded lazily (and once), its chunks loaded by the caller when it keeps them. Pure.
+Chunk items themselves are read by key only (see :mod:`.chunks`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from langgraph.checkpoint.serde.base import SerializerProtocol
+
+from langgraph_dynamodb import keys
+from langgraph_dynamodb.codec import Compression
+from langgraph_dynamodb.errors import CorruptItemError
+from langgraph_dynamodb.storage import schema
+from langgraph_dynamodb.storage.attrs import AttrMap, get_b, get_n, get_s
+from langgraph_dynamodb.storage.chunks import ChunkRef, chunk_ref_of, unframe
+from langgraph_dynamodb.storage.values import loads
+
+
+@dataclass(eq=False)
+class _Loadable:
+    """An item whose payload may live in chunk items."""
+
+    raw: AttrMap
+    ns_component: str
+    checkpoint_id: str
+    chunk_ref: ChunkRef | None
+    _data: bytes | None = None
+
+    @property
+    def pk(self) -> str:
+        """Partition key."""
+        return str(self.raw[keys.PK]["S"])
+
+    @property
+    def sk(self) -> str:
+        """Sort key."""
+        return str(self.raw[keys.SK]["S"])
+
+    def needs_chunks(self) -> bool:
+        """Whether the payload still has to be joined from chunk items."""
+        return self._data is None
+
+    def set_chunk_data(self, data: bytes) -> None:
+        """Provide the joined chunked payload."""
+        self._data = data
+
+    def chunk_keys(self) -> list[AttrMap]:
+        """Primary keys of its chunk items (none when the payload is inline)."""
+        return self.chunk_ref.keys(self.pk) if self.chunk_ref is not None else []
+
+    def _structure(self, compression: Compression, what: str) -> Any:
+        if self._data is None:
+            raise CorruptItemError(f"{what} has no payload loaded")
+        return unframe(self.raw, self._data, compression)
+
+
+@dataclass(eq=False)
+class Head(_Loadable):
+    """A checkpoint head item."""
+
+    parent_id: str | None = None
+    expires_at: int | None = None
+    _payload: schema.HeadPayload | None = field(default=None, repr=False)
+    _skeleton: Any = field(default=None, repr=False)
+    _metadata: Any = field(default=None, repr=False)
+
+    @property
+    def plain_ns(self) -> str | None:
+        """The namespace, from the key or (when digested there) from its attribute."""
+        value = keys.decode_component(self.ns_component)
+        return value if value is not None else get_s(self.raw, keys.NAMESPACE)
+
+    @property
+    def run_id(self) -> str | None:
+        """The run that wrote it (metadata ``run_id``), if recorded."""
+        return get_s(self.raw, keys.RUN_ID)
+
+    def payload(self, compression: Compression) -> schema.HeadPayload:
+        """The decoded payload (its chunks must be loaded)."""
+        if self._payload is None:
+            what = f"checkpoint {self.checkpoint_id!r} (sk {self.sk!r})"
+            self._payload = schema.decode_head(self._structure(compression, what), what)
+        return self._payload
+
+    def skeleton(self, serde: SerializerProtocol, compression: Compression) -> dict[str, Any]:
+        """The checkpoint without its channel values (its id put back from the key)."""
+        if self._skeleton is None:
+            what = f"checkpoint {self.checkpoint_id!r}"
+            skeleton = loads(serde, self.payload(compression).skeleton, what)
+            if not isinstance(skeleton, dict):
+                raise CorruptItemError(f"{what} has a skeleton that is not a checkpoint")
+            self._skeleton = {**skeleton, "id": self.checkpoint_id}
+        return dict(self._skeleton)
+
+    def versions(self, serde: SerializerProtocol, compression: Compression) -> dict[str, Any]:
+        """The checkpoint's channel versions."""
+        return dict(self.skeleton(serde, compression).get("channel_versions", {}))
+
+    def metadata(self, serde: SerializerProtocol, compression: Compression) -> Any:
+        """The checkpoint metadata."""
+        if self._metadata is None:
+            what = f"metadata of {self.checkpoint_id!r}"
+            self._metadata = loads(serde, self.payload(compression).metadata, what)
+        return self._metadata
+
+
+@dataclass(eq=False)
+class Writes(_Loadable):
+    """A pending-writes item: one task's regular writes, or one of its special writes."""
+
+    tag: str = keys.REGULAR_TAG
+    task_component: str = ""
+    _payload: schema.WritesPayload | None = field(default=None, repr=False)
+
+    def payload(self, compression: Compression) -> schema.WritesPayload:
+        """The decoded payload, its task id filled in from the key where the key holds it."""
+        if self._payload is None:
+            what = f"writes item {self.sk!r}"
+            decoded = schema.decode_writes(self._structure(compression, what), what)
+            from_key = keys.decode_component(self.task_component)
+            if (decoded.task_id is None) == (from_key is None):
+                raise CorruptItemError(
+                    f"{what} has its task id in {'neither' if from_key is None else 'both'} "
+                    "of the key and the payload"
+                )
+            task_id = decoded.task_id if decoded.task_id is not None else from_key
+            self._payload = schema.WritesPayload(decoded.task_path, decoded.entries, task_id)
+        return self._payload
+
+    def task_id(self, compression: Compression) -> str:
+        """The task that wrote it."""
+        return str(self.payload(compression).task_id)
+
+
+Decoded = Head | Writes
+
+
+def decode_item(item: AttrMap) -> Decoded | None:
+    """Decode a raw checkpoint-region item; ``None`` for chunks and foreign keys.
+
+    Raises:
+        CorruptItemError: An item of this library's layout that is of another format or
+            has neither a payload nor a chunk list.
+    """
+    sk = get_s(item, keys.SK)
+    parsed = keys.parse_sk(sk) if sk is not None else None
+    if parsed is None:
+        return None
+    if keys.FORMAT in item and get_n(item, keys.FORMAT) != schema.FORMAT_VERSION:
+        raise CorruptItemError(
+            f"item {sk!r} has payload format {item[keys.FORMAT]!r}, which this version of "
+            f"langgraph-dynamodb does not read (it reads format {schema.FORMAT_VERSION}); "
+            "upgrade langgraph-dynamodb"
+        )
+    data = get_b(item, keys.PAYLOAD)
+    chunk_ref = chunk_ref_of(item)
+    if data is None and chunk_ref is None:
+        raise CorruptItemError(f"item {sk!r} has neither a payload nor a chunk list")
+    if parsed.kind == keys.KIND_CHECKPOINT:
+        return Head(
+            raw=item,
+            ns_component=parsed.ns_component,
+            checkpoint_id=parsed.checkpoint_id,
+            chunk_ref=chunk_ref,
+            _data=data,
+            parent_id=keys.id_from_attr(item.get(keys.PARENT)),
+            expires_at=get_n(item, keys.TTL),
+        )
+    return Writes(
+        raw=item,
+        ns_component=parsed.ns_component,
+        checkpoint_id=parsed.checkpoint_id,
+        chunk_ref=chunk_ref,
+        _data=data,
+        tag=parsed.tag or keys.REGULAR_TAG,
+        task_component=parsed.task_component or "",
+    )
