@@ -25,8 +25,9 @@ from langgraph_dynamodb._clients import Clients
 from langgraph_dynamodb._drivers import iterate_async, iterate_sync, run_async, run_sync
 from langgraph_dynamodb.caches import IndexCache, ReadHints
 from langgraph_dynamodb.calls import Flow, Stats
-from langgraph_dynamodb.codec import Compression, Compressor, ZstdCompressor
+from langgraph_dynamodb.codec import Compressor
 from langgraph_dynamodb.errors import ConfigurationError
+from langgraph_dynamodb.options import compression_of, default_boto_config, ttl_seconds
 
 if TYPE_CHECKING:
     import boto3
@@ -40,64 +41,6 @@ __all__ = ["DynamoDBSaver", "default_boto_config"]
 logger = logging.getLogger("langgraph_dynamodb")
 
 T = TypeVar("T")
-
-
-def default_boto_config(user: Config | None = None) -> Config:
-    """The botocore ``Config`` the saver's own clients use, merged with ``user``'s.
-
-    Standard retry mode with 8 attempts (throttling, 5xx and connection errors are
-    retried with backoff and jitter), 5 s connect and 30 s read timeouts, TCP keep-alive.
-    Use it for a client you inject with ``client=``/``aclient=``.
-    """
-    from botocore.config import Config
-
-    default = Config(
-        retries={"mode": "standard", "max_attempts": 8},
-        connect_timeout=5,
-        read_timeout=30,
-        tcp_keepalive=True,
-    )
-    return default.merge(user) if user is not None else default
-
-
-def _ttl_seconds(ttl: float | timedelta | None) -> float | None:
-    if ttl is None:
-        return None
-    if isinstance(ttl, timedelta):
-        seconds = ttl.total_seconds()
-    elif isinstance(ttl, (int, float)) and not isinstance(ttl, bool):
-        seconds = float(ttl)
-    else:
-        raise ConfigurationError(f"ttl must be seconds (int or float) or a timedelta, got {ttl!r}")
-    if not seconds > 0:
-        raise ConfigurationError(f"ttl must be positive, got {ttl!r}")
-    return seconds
-
-
-def _compression(
-    compression: str | Compressor | bool | None,
-    level: int | None,
-    threshold: int,
-    extra_codecs: Mapping[str, Compressor] | None,
-) -> Compression:
-    codec: Compressor | None
-    if compression is None or compression is False:
-        if level is not None:
-            raise ConfigurationError("compression_level given but compression is disabled")
-        codec = None
-    elif compression is True or compression == "zstd":
-        codec = ZstdCompressor(limits.DEFAULT_ZSTD_LEVEL if level is None else level)
-    elif isinstance(compression, str):
-        raise ConfigurationError(
-            f"unknown compression {compression!r}; use 'zstd', None, or a Compressor object"
-        )
-    else:
-        if level is not None:
-            raise ConfigurationError(
-                "compression_level applies to 'zstd' only; configure your codec directly"
-            )
-        codec = compression
-    return Compression(codec, threshold, extra_codecs)
 
 
 class DynamoDBSaver(BaseCheckpointSaver[str]):
@@ -184,9 +127,9 @@ class DynamoDBSaver(BaseCheckpointSaver[str]):
         self.table_name = table_name
         self.region_name = region_name
         self.endpoint_url = endpoint_url
-        self._ttl = _ttl_seconds(ttl)
+        self._ttl = ttl_seconds(ttl)
         self._ttl_refresh = bool(ttl_refresh_on_read)
-        self._compression = _compression(
+        self._compression = compression_of(
             compression, compression_level, compression_threshold, extra_codecs
         )
         self._consistent = bool(consistent_reads)
