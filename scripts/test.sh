@@ -7,9 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/_setup.sh
-ensure_system_tools
-ensure_venv .venv dev "${PYTHON:-python3}" constraints.txt
-ensure_dynamodb_local .venv
+ensure_dev_environment
 .venv/bin/ruff check src tests examples scripts bench
 .venv/bin/ruff format --check src tests examples scripts bench
 .venv/bin/mypy

@@ -21,8 +21,8 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import AsyncGenerator
-from contextlib import AsyncExitStack
+from collections.abc import AsyncGenerator, Iterator
+from contextlib import AsyncExitStack, contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
 from langgraph_dynamodb import _hooks
@@ -66,6 +66,20 @@ def _config_error(exc: Exception, what: str) -> ConfigurationError | None:
     if name == "InvalidEndpointConfigurationError" or "endpoint" in name.lower():
         return ConfigurationError(f"invalid endpoint for {what}: {exc}")
     return None
+
+
+@contextmanager
+def _configuring(what: str) -> Iterator[None]:
+    """Raise the library's error for a botocore error while making a client or session."""
+    try:
+        yield
+    except ConfigurationError:
+        raise
+    except Exception as exc:
+        translated = _config_error(exc, what)
+        if translated is None:
+            raise
+        raise translated from exc
 
 
 def _resolve_region(
@@ -126,6 +140,7 @@ class Clients:
         self._where: dict[str, Where] = {}
         self.closed = False
         self.lock = threading.Lock()
+        self.what = f"DynamoDB table {table!r}"
 
     # --- where requests go -----------------------------------------------------------
     @staticmethod
@@ -161,29 +176,24 @@ class Clients:
     def _make_sync(self) -> SyncClient:
         import boto3
 
-        what = f"DynamoDB table {self.table!r}"
-        try:
+        with _configuring(self.what):
             session = self.session or boto3.session.Session(profile_name=self.profile_name)
-            region = _resolve_region(
-                self.region_name, session.region_name, user_session=self.session is not None
-            )
-            if region is None:
-                raise _no_region(what)
             client = session.client(
-                "dynamodb",
-                region_name=region,
-                endpoint_url=self.endpoint_url,
-                config=self.boto_config,
+                "dynamodb", **self._client_args(session.region_name, self.session is not None)
             )
-        except ConfigurationError:
-            raise
-        except Exception as exc:
-            translated = _config_error(exc, what)
-            if translated is None:
-                raise
-            raise translated from exc
         _hooks.install(client)
         return client
+
+    def _client_args(self, session_region: str | None, user_session: bool) -> dict[str, Any]:
+        """The arguments of a new client: the region resolved, endpoint and config."""
+        region = _resolve_region(self.region_name, session_region, user_session=user_session)
+        if region is None:
+            raise _no_region(self.what)
+        return {
+            "region_name": region,
+            "endpoint_url": self.endpoint_url,
+            "config": self.boto_config,
+        }
 
     # --- async ----------------------------------------------------------------------------
     def _aiosession(self) -> AioSession | Any:
@@ -196,14 +206,8 @@ class Clients:
                     "the async methods (ainvoke, astream, aget_tuple, ...) need aiobotocore: "
                     f"{ASYNC_EXTRA}. Sync methods (invoke) work without it."
                 ) from exc
-            what = f"DynamoDB table {self.table!r}"
-            try:
+            with _configuring(self.what):
                 self.aiosession = AioSession(profile=self.profile_name)
-            except Exception as exc:
-                translated = _config_error(exc, what)
-                if translated is None:
-                    raise
-                raise translated from exc
             self._user_aiosession = False
         return self.aiosession
 
@@ -256,35 +260,15 @@ class Clients:
 
     def _client_context(self) -> Any:
         session: Any = self._aiosession()
-        what = f"DynamoDB table {self.table!r}"
-        make: Any
-        try:
+        with _configuring(self.what):
             if hasattr(session, "create_client"):  # aiobotocore
-                session_region = session.get_config_variable("region")
-                make = session.create_client
-            else:  # an aioboto3 Session
-                session_region = getattr(session, "region_name", None)
-                make = session.client
-            region = _resolve_region(
-                self.region_name,
-                session_region,
-                user_session=self._user_aiosession,
-            )
-            if region is None:
-                raise _no_region(what)
-            return make(
-                "dynamodb",
-                region_name=region,
-                endpoint_url=self.endpoint_url,
-                config=self.boto_config,
-            )
-        except ConfigurationError:
-            raise
-        except Exception as exc:
-            translated = _config_error(exc, what)
-            if translated is None:
-                raise
-            raise translated from exc
+                args = self._client_args(
+                    session.get_config_variable("region"), self._user_aiosession
+                )
+                return session.create_client("dynamodb", **args)
+            # an aioboto3 Session
+            args = self._client_args(getattr(session, "region_name", None), self._user_aiosession)
+            return session.client("dynamodb", **args)
 
     # --- closing --------------------------------------------------------------------------
     def close(self) -> None:

@@ -31,24 +31,28 @@ class PreparedHead:
     index: ChannelIndex
 
 
-def _item(
-    pk: str,
+def _framed_item(
+    structure: Any,
+    compression: Compression,
+    *,
     sk: str,
     kind: str,
-    attrs: AttrMap,
-    *,
+    extra: AttrMap,
     thread_id: str,
     checkpoint_ns: str,
     expires_at: int | None,
-) -> AttrMap:
-    item: AttrMap = {keys.PK: s(pk), keys.SK: s(sk), keys.KIND: s(kind), **attrs}
+) -> tuple[AttrMap, list[AttrMap]]:
+    """An item holding a payload structure (framed, chunked if large), and its chunks."""
+    pk = keys.thread_pk(thread_id)
+    framed = frame(structure, compression, pk, expires_at)
+    item: AttrMap = {keys.PK: s(pk), keys.SK: s(sk), keys.KIND: s(kind), **extra, **framed.attrs}
     if keys.decode_thread_pk(pk) is None:  # the key holds a digest of it
         item[keys.THREAD] = s(thread_id)
     if keys.is_digest(keys.ns_prefix(checkpoint_ns)[len(keys.CHECKPOINT_PREFIX) : -1]):
         item[keys.NAMESPACE] = s(checkpoint_ns)
     if expires_at is not None:
         item[keys.TTL] = n(expires_at)
-    return item
+    return item, framed.chunks
 
 
 def _head_item(
@@ -62,23 +66,21 @@ def _head_item(
     run_id: Any,
     expires_at: int | None,
 ) -> tuple[AttrMap, list[AttrMap]]:
-    pk = keys.thread_pk(thread_id)
-    framed = frame(schema.encode_head(payload), compression, pk, expires_at)
-    attrs = dict(framed.attrs)
+    extra: AttrMap = {}
     if parent_id is not None:
-        attrs[keys.PARENT] = keys.id_attr(parent_id)
+        extra[keys.PARENT] = keys.id_attr(parent_id)
     if isinstance(run_id, str) and run_id:
-        attrs[keys.RUN_ID] = s(run_id)
-    head = _item(
-        pk,
-        keys.head_sk(checkpoint_ns, checkpoint_id),
-        keys.KIND_CHECKPOINT,
-        attrs,
+        extra[keys.RUN_ID] = s(run_id)
+    return _framed_item(
+        schema.encode_head(payload),
+        compression,
+        sk=keys.head_sk(checkpoint_ns, checkpoint_id),
+        kind=keys.KIND_CHECKPOINT,
+        extra=extra,
         thread_id=thread_id,
         checkpoint_ns=checkpoint_ns,
         expires_at=expires_at,
     )
-    return head, framed.chunks
 
 
 def build_head(
@@ -234,22 +236,18 @@ def writes_item(
     expires_at: int | None,
 ) -> tuple[AttrMap, list[AttrMap]]:
     """One writes item (and its chunks, if large)."""
-    pk = keys.thread_pk(thread_id)
-    sk = keys.writes_sk(checkpoint_ns, checkpoint_id, task_id, tag)
     in_key = not keys.task_id_digested(task_id)
     payload = schema.WritesPayload(task_path, tuple(entries), None if in_key else task_id)
-    framed = frame(schema.encode_writes(payload), compression, pk, expires_at)
-    attrs = {keys.NONCE: s(secrets.token_hex(8)), **framed.attrs}
-    item = _item(
-        pk,
-        sk,
-        keys.KIND_WRITES,
-        attrs,
+    return _framed_item(
+        schema.encode_writes(payload),
+        compression,
+        sk=keys.writes_sk(checkpoint_ns, checkpoint_id, task_id, tag),
+        kind=keys.KIND_WRITES,
+        extra={keys.NONCE: s(secrets.token_hex(8))},
         thread_id=thread_id,
         checkpoint_ns=checkpoint_ns,
         expires_at=expires_at,
     )
-    return item, framed.chunks
 
 
 def build_writes(
