@@ -42,7 +42,7 @@ import langgraph_dynamodb
 wheel = next(pathlib.Path(".compat/dist").glob("*.whl"))
 names = zipfile.ZipFile(wheel).namelist()
 payload = sorted(n for n in names if ".dist-info/" not in n)
-unexpected = [n for n in payload if not re.fullmatch(r"langgraph_dynamodb/[a-z_0-9]+\.py|langgraph_dynamodb/(py\.typed|zstd_d1\.bin)", n)]
+unexpected = [n for n in payload if not re.fullmatch(r"langgraph_dynamodb/([a-z_0-9]+/)*[a-z_0-9]+\.py|langgraph_dynamodb/(py\.typed|zstd_d1\.bin)", n)]
 for needed in ("langgraph_dynamodb/py.typed", "langgraph_dynamodb/zstd_d1.bin", "langgraph_dynamodb/__init__.py"):
     if needed not in names:
         sys.exit(f"the wheel lacks {needed}")
