@@ -1,4 +1,5 @@
-"""langgraph-dynamodb: a LangGraph checkpointer on Amazon DynamoDB, sync and async."""
+"""langgraph-dynamodb: LangGraph's checkpointer and long-term memory store on Amazon
+DynamoDB, sync and async."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from langgraph_dynamodb.errors import (
     UnavailableError,
 )
 from langgraph_dynamodb.saver import DynamoDBSaver, default_boto_config
+from langgraph_dynamodb.store import DynamoDBStore
 
 __version__ = "0.1.0"
 
@@ -31,6 +33,7 @@ __all__ = [
     "DynamoDBRequestError",
     "DynamoDBSaver",
     "DynamoDBSaverError",
+    "DynamoDBStore",
     "InvalidInputError",
     "SerializationError",
     "TableNotFoundError",

@@ -1,9 +1,10 @@
 """The two I/O shells: run a flow with a boto3 client (sync) or an aiobotocore client.
 
 Everything else is in the flows; a driver only sends each :class:`~.calls.Call` to the
-client, records capacity, sleeps for :class:`~.calls.Sleep` and hands out
-:class:`~.calls.Emit` values. Errors are translated here, naming the table, region and
-endpoint (:class:`~._clients.Where`).
+client, records capacity, sleeps for :class:`~.calls.Sleep`, runs a
+:class:`~.calls.Compute` (blocking, or awaited) and hands out :class:`~.calls.Emit`
+values. Errors are translated here, naming the table, region and endpoint
+(:class:`~.calls.Where`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 from langgraph_dynamodb.calls import (
     Call,
+    Compute,
     Emit,
     Failure,
     Flow,
@@ -49,10 +51,12 @@ def _raise_translated(call: Call, exc: Exception, where: Where) -> NoReturn:
     raise translated from exc
 
 
-def _execute(client: SyncClient, step: Call | Sleep, stats: Stats, where: Where) -> Any:
+def _execute(client: SyncClient, step: Call | Sleep | Compute, stats: Stats, where: Where) -> Any:
     if isinstance(step, Sleep):
         time.sleep(step.seconds)
         return None
+    if isinstance(step, Compute):
+        return step.run()
     try:
         response = getattr(client, step.op)(**step.params)
     except Exception as exc:
@@ -61,10 +65,14 @@ def _execute(client: SyncClient, step: Call | Sleep, stats: Stats, where: Where)
     return response
 
 
-async def _aexecute(client: AsyncClient, step: Call | Sleep, stats: Stats, where: Where) -> Any:
+async def _aexecute(
+    client: AsyncClient, step: Call | Sleep | Compute, stats: Stats, where: Where
+) -> Any:
     if isinstance(step, Sleep):
         await asyncio.sleep(step.seconds)
         return None
+    if isinstance(step, Compute):
+        return await step.arun()
     try:
         response = await getattr(client, step.op)(**step.params)
     except Exception as exc:

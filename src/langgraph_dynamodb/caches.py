@@ -5,6 +5,8 @@ changes what is stored (a writer that misses its parent's index reads it).
 - :class:`IndexCache`: a head's channel index, for the writer of its child.
 - :class:`ReadHints`: which items a read of a head brings (its writes, the heads its values
   need), so that the read is one Query with the right ``Limit``.
+- :class:`GroupDirectory`: the store's groups whose directory entries this store wrote
+  (entries are never deleted, so a group noted once stays listed).
 """
 
 from __future__ import annotations
@@ -150,3 +152,26 @@ class ReadHints:
             self._heads.discard_thread(thread_id)
             for ns_key in [k for k in self._latest if k[0] == thread_id]:
                 del self._latest[ns_key]
+
+
+class GroupDirectory:
+    """Store groups whose directory entries this store has written."""
+
+    def __init__(self, size: int = limits.CHANNEL_INDEX_CACHE_SIZE) -> None:
+        self._size = size
+        self._known: OrderedDict[tuple[str, ...], None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def unknown(self, groups: Iterable[tuple[str, ...]]) -> list[tuple[str, ...]]:
+        """The groups not noted yet, sorted."""
+        with self._lock:
+            return sorted(g for g in set(groups) if g not in self._known)
+
+    def note(self, groups: Iterable[tuple[str, ...]]) -> None:
+        """Groups whose directory entries were written."""
+        with self._lock:
+            for group in groups:
+                self._known[group] = None
+                self._known.move_to_end(group)
+            while len(self._known) > self._size:
+                self._known.popitem(last=False)

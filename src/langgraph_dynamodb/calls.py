@@ -8,7 +8,7 @@ response of each ``Call``. The sync and async drivers in ``_drivers`` run every 
 from __future__ import annotations
 
 import random
-from collections.abc import Generator
+from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -91,7 +91,16 @@ class Where:
         return bool(self.endpoint) and ".amazonaws.com" not in str(self.endpoint)
 
 
-Step = Call | Sleep | Emit
+@dataclass(frozen=True)
+class Compute:
+    """Work outside DynamoDB that a flow needs the result of (the store's embeddings), in
+    its sync and its async form; the driver sends back what it returns."""
+
+    run: Callable[[], Any]
+    arun: Callable[[], Awaitable[Any]]
+
+
+Step = Call | Sleep | Emit | Compute
 Flow = Generator[Step, Any, T]
 
 

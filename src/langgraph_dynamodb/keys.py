@@ -51,6 +51,8 @@ TTL = "ttl"  # N: epoch seconds after which the item is expired
 KIND_CHECKPOINT = "c"
 KIND_WRITES = "w"
 KIND_CHUNK = "x"
+KIND_MEMORY = "m"  # a store item (store/keys.py spells its keys)
+KIND_DIRECTORY = "d"  # a store directory entry
 
 # --- expression placeholders: expressions name attributes only through these ------------
 N_PK, N_SK, N_TTL, N_NONCE, N_RUN_ID, N_THREAD = "#pk", "#sk", "#ttl", "#n", "#rid", "#tid"

@@ -100,6 +100,26 @@ REFUSED_CONNECTION_ATTEMPTS = 3
 #: outlives what it is made of).
 TTL_WINDOW_FRACTION = 0.5
 
+#: The store keeps a namespace's items in the partition of its first this many labels
+#: (its group): ``("memories", user_id)`` is one partition per user, so a search within
+#: a user's memories is one Query. Fixed for a table: changing it would orphan items.
+STORE_GROUP_DEPTH = 2
+
+#: Store namespace labels and keys longer than this (escaped) are stored as a digest in
+#: the sort key (the plain value is in the item), so a deep namespace still fits.
+STORE_LABEL_KEY_BYTES = 128
+
+#: DynamoDB: a sort key is at most 1024 bytes.
+STORE_MAX_SK_BYTES = 1024
+
+#: Items a store skip-scan reads per Query while it lists namespaces: it jumps past each
+#: namespace it finds, so the reads grow with the namespaces listed, not their items.
+STORE_LIST_PAGE = 10
+
+#: The store refreshes an item's TTL on read only when that moves its expiry by more
+#: than this fraction of its TTL: at most one conditional write per tenth of a TTL.
+STORE_TTL_REFRESH_FRACTION = 0.1
+
 #: ``setup()`` polls DescribeTable until the table is ACTIVE, for at most this long.
 TABLE_ACTIVE_TIMEOUT_S = 300.0
 TABLE_ACTIVE_POLL_S = 1.0

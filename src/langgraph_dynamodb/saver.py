@@ -232,14 +232,14 @@ class DynamoDBSaver(BaseCheckpointSaver[str]):
         for that (call it in a Lambda's init phase). With ``prepare_async`` (and the async
         extra installed) it loads what the async client will need, about 0.3 s once,
         instead of in the first ``ainvoke``; pass False in a sync-only service."""
-        self._run(flows.setup(self._ctx()))
+        self._run(flows.setup(self._ctx(), ttl=self._ttl is not None))
         if prepare_async:
             self._clients.prepare_async()
 
     async def asetup(self) -> None:
         """Async :meth:`setup`: makes the async client of the running event loop and
         connects it, so the first ``ainvoke`` does not pay for it."""
-        await self._arun(flows.setup(self._ctx()))
+        await self._arun(flows.setup(self._ctx(), ttl=self._ttl is not None))
 
     # --- the checkpointer API -------------------------------------------------------------
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:

@@ -688,7 +688,7 @@ def _description(status: str = "ACTIVE") -> dict[str, Any]:
 
 
 def test_setup_creates_a_missing_table_and_waits() -> None:
-    flow = flows.setup(make_ctx())
+    flow = flows.setup(make_ctx(), ttl=False)
     describe = next(flow)
     assert describe.op == "describe_table" and "ResourceNotFoundException" in describe.expect
     create = flow.send(Failure("ResourceNotFoundException", "no table"))
@@ -701,7 +701,7 @@ def test_setup_creates_a_missing_table_and_waits() -> None:
 
 
 def test_setup_rejects_a_foreign_key_schema() -> None:
-    flow = flows.setup(make_ctx())
+    flow = flows.setup(make_ctx(), ttl=False)
     next(flow)
     wrong = {
         "Table": {
@@ -715,7 +715,7 @@ def test_setup_rejects_a_foreign_key_schema() -> None:
 
 
 def test_setup_enables_ttl() -> None:
-    flow = flows.setup(make_ctx(ttl_seconds=60))
+    flow = flows.setup(make_ctx(ttl_seconds=60), ttl=True)
     next(flow)
     ttl = flow.send(_description())
     assert ttl.op == "describe_time_to_live"

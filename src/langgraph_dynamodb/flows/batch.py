@@ -10,7 +10,7 @@ from typing import Any
 from langgraph_dynamodb import keys, limits
 from langgraph_dynamodb.calls import Flow, Sleep, backoff
 from langgraph_dynamodb.errors import UnavailableError
-from langgraph_dynamodb.flows.context import Ctx
+from langgraph_dynamodb.flows.context import TableCtx
 from langgraph_dynamodb.storage import requests
 from langgraph_dynamodb.storage.attrs import AttrMap
 
@@ -20,19 +20,17 @@ def _ident(key: AttrMap) -> tuple[str, str]:
 
 
 def batch_write(
-    ctx: Ctx, puts: Iterable[AttrMap] = (), deletes: Iterable[AttrMap] = ()
+    ctx: TableCtx, puts: Iterable[AttrMap] = (), deletes: Iterable[AttrMap] = ()
 ) -> Flow[None]:
-    """BatchWriteItem in groups of 25, in order, retrying ``UnprocessedItems``; a key both
-    put and deleted is only put."""
-    batch: list[AttrMap] = []
-    seen: set[tuple[str, str]] = set()
+    """BatchWriteItem in groups of 25, in order, retrying ``UnprocessedItems``. A key is
+    written once (DynamoDB refuses a batch that names a key twice): the last put of it,
+    and a key both put and deleted is only put."""
+    by_key: dict[tuple[str, str], AttrMap] = {}
     for item in puts:
-        batch.append({"PutRequest": {"Item": item}})
-        seen.add(_ident(item))
+        by_key[_ident(item)] = {"PutRequest": {"Item": item}}
     for key in deletes:
-        if _ident(key) not in seen:
-            seen.add(_ident(key))
-            batch.append({"DeleteRequest": {"Key": key}})
+        by_key.setdefault(_ident(key), {"DeleteRequest": {"Key": key}})
+    batch = list(by_key.values())
     for start in range(0, len(batch), limits.BATCH_WRITE_MAX_ITEMS):
         pending = batch[start : start + limits.BATCH_WRITE_MAX_ITEMS]
         attempt = 0
@@ -49,7 +47,7 @@ def batch_write(
                 yield Sleep(backoff(attempt))
 
 
-def batch_get(ctx: Ctx, keys_: Sequence[AttrMap]) -> Flow[list[AttrMap]]:
+def batch_get(ctx: TableCtx, keys_: Sequence[AttrMap]) -> Flow[list[AttrMap]]:
     """BatchGetItem in groups of 100, retrying ``UnprocessedKeys``."""
     found: list[AttrMap] = []
     unique = list({_ident(k): k for k in keys_}.values())
@@ -74,7 +72,7 @@ def batch_get(ctx: Ctx, keys_: Sequence[AttrMap]) -> Flow[list[AttrMap]]:
     return found
 
 
-def read_all(ctx: Ctx, op: str, params: dict[str, Any]) -> Flow[list[AttrMap]]:
+def read_all(ctx: TableCtx, op: str, params: dict[str, Any]) -> Flow[list[AttrMap]]:
     """Every item a Query or Scan returns, following ``LastEvaluatedKey``."""
     out: list[AttrMap] = []
     start: AttrMap | None = None
@@ -92,7 +90,7 @@ def read_all(ctx: Ctx, op: str, params: dict[str, Any]) -> Flow[list[AttrMap]]:
 
 
 def query_all(
-    ctx: Ctx, pk: str, prefix: str = "", *, keys_only: bool = False
+    ctx: TableCtx, pk: str, prefix: str = "", *, keys_only: bool = False
 ) -> Flow[list[AttrMap]]:
     """Every item of a thread (optionally under a sort-key prefix), ascending."""
     params = requests.query(

@@ -37,31 +37,13 @@ def _ignore(reason: str) -> None:
     del reason
 
 
-@dataclass
-class Ctx:
-    """Everything a flow needs from the saver, read at call time.
-
-    Attributes:
-        on_skip: Called with a message when ``list`` leaves out a checkpoint that cannot
-            be read (the saver logs a warning and counts it).
-    """
+@dataclass(kw_only=True)
+class TableCtx:
+    """What every flow on the table needs: the table, how to read it, the clock."""
 
     table: str
-    serde: SerializerProtocol
-    compression: Compression
     consistent_read: bool
-    ttl_seconds: float | None
-    ttl_refresh_on_read: bool
-    index: IndexCache
-    hints: ReadHints
     clock: Callable[[], float] = time.time
-    on_skip: Callable[[str], None] = _ignore
-
-    def expires_at(self) -> int | None:
-        """Expiry (epoch seconds) of items written now, if a TTL is configured."""
-        if self.ttl_seconds is None:
-            return None
-        return expiry(self.clock(), self.ttl_seconds)
 
     def call(self, op: str, expect: tuple[str, ...] = (), **params: Any) -> Call:
         """A request on this table, asking DynamoDB for its consumed capacity."""
@@ -70,6 +52,30 @@ class Ctx:
         if op not in ("batch_write_item", "batch_get_item"):
             params.setdefault("TableName", self.table)
         return Call(op, params, expect)
+
+
+@dataclass(kw_only=True)
+class Ctx(TableCtx):
+    """Everything a checkpoint flow needs from the saver, read at call time.
+
+    Attributes:
+        on_skip: Called with a message when ``list`` leaves out a checkpoint that cannot
+            be read (the saver logs a warning and counts it).
+    """
+
+    serde: SerializerProtocol
+    compression: Compression
+    ttl_seconds: float | None
+    ttl_refresh_on_read: bool
+    index: IndexCache
+    hints: ReadHints
+    on_skip: Callable[[str], None] = _ignore
+
+    def expires_at(self) -> int | None:
+        """Expiry (epoch seconds) of items written now, if a TTL is configured."""
+        if self.ttl_seconds is None:
+            return None
+        return expiry(self.clock(), self.ttl_seconds)
 
 
 @dataclass(frozen=True)

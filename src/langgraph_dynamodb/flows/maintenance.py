@@ -12,7 +12,7 @@ from langgraph_dynamodb import keys, limits
 from langgraph_dynamodb.calls import Failure, Flow, Sleep
 from langgraph_dynamodb.errors import InvalidInputError, TableSchemaError, UnavailableError
 from langgraph_dynamodb.flows.batch import batch_write, query_all, read_all
-from langgraph_dynamodb.flows.context import Ctx
+from langgraph_dynamodb.flows.context import Ctx, TableCtx
 from langgraph_dynamodb.flows.reader import Reader, readers_of_thread
 from langgraph_dynamodb.storage import requests
 from langgraph_dynamodb.storage.attrs import (
@@ -31,8 +31,9 @@ from langgraph_dynamodb.storage.resolve import Assembled, Missing
 
 
 # --- setup ------------------------------------------------------------------------------
-def setup(ctx: Ctx) -> Flow[None]:
-    """Create the table if missing, wait until ACTIVE, check its keys, enable TTL."""
+def setup(ctx: TableCtx, *, ttl: bool) -> Flow[None]:
+    """Create the table if missing, wait until ACTIVE, check its keys, enable TTL (when
+    ``ttl``)."""
     described = yield ctx.call("describe_table", expect=("ResourceNotFoundException",))
     if isinstance(described, Failure):
         params = keys.create_table_params(ctx.table)
@@ -54,7 +55,7 @@ def setup(ctx: Ctx) -> Flow[None]:
             yield Sleep(limits.TABLE_ACTIVE_POLL_S)
             waited += limits.TABLE_ACTIVE_POLL_S
     check_key_schema(ctx.table, described["Table"])
-    if ctx.ttl_seconds is not None:
+    if ttl:
         ttl_desc = yield ctx.call("describe_time_to_live")
         status = ttl_desc.get("TimeToLiveDescription", {})
         if status.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):

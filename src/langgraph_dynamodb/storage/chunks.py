@@ -34,8 +34,19 @@ class Framed:
     chunks: list[AttrMap]
 
 
-def frame(structure: Any, compression: Compression, pk: str, expires_at: int | None) -> Framed:
-    """Pack, compress and (if over the item limit) chunk a payload structure."""
+def frame(
+    structure: Any,
+    compression: Compression,
+    pk: str,
+    expires_at: int | None,
+    *,
+    nonce_prefix: str = "",
+) -> Framed:
+    """Pack, compress and (if over the item limit) chunk a payload structure.
+
+    Chunk sort keys are ``x#`` + ``nonce_prefix`` + a fresh nonce + ``#`` + seq: a
+    prefix lets the owner of the item find every chunk it ever wrote (the store's items
+    pass their own key)."""
     data, codec = compression.encode(pack(structure))
     attrs: AttrMap = {}  # no FORMAT attribute: format 1
     if codec is not None:
@@ -43,7 +54,7 @@ def frame(structure: Any, compression: Compression, pk: str, expires_at: int | N
     if len(data) <= limits.MAX_INLINE_PAYLOAD_BYTES:
         attrs[keys.PAYLOAD] = {"B": data}
         return Framed(attrs, [])
-    nonce = secrets.token_hex(12)
+    nonce = nonce_prefix + secrets.token_hex(12)
     chunks: list[AttrMap] = []
     for seq, start in enumerate(range(0, len(data), limits.CHUNK_BYTES)):
         chunk: AttrMap = {

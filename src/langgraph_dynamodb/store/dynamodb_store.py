@@ -1,0 +1,226 @@
+"""``DynamoDBStore``: LangGraph's long-term memory (a ``BaseStore``) on DynamoDB, with
+native sync and async I/O. Each batch is one flow (:mod:`.batch`) run by the saver's
+drivers, on clients made as the saver makes them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from langgraph.checkpoint.serde.base import SerializerProtocol
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from langgraph.store.base import BaseStore, IndexConfig, Op, Result, TTLConfig
+
+from langgraph_dynamodb import flows, limits
+from langgraph_dynamodb._clients import Clients
+from langgraph_dynamodb._drivers import run_async, run_sync
+from langgraph_dynamodb.caches import GroupDirectory
+from langgraph_dynamodb.calls import Flow, Stats
+from langgraph_dynamodb.codec import Compressor
+from langgraph_dynamodb.errors import ConfigurationError
+from langgraph_dynamodb.options import compression_of, default_boto_config
+from langgraph_dynamodb.store.batch import index_settings, run_batch
+from langgraph_dynamodb.store.flows import StoreCtx
+
+if TYPE_CHECKING:
+    import boto3
+    from aiobotocore.session import AioSession
+    from botocore.config import Config
+    from types_aiobotocore_dynamodb.client import DynamoDBClient as AsyncClient
+    from types_boto3_dynamodb.client import DynamoDBClient as SyncClient
+
+__all__ = ["DynamoDBStore"]
+
+logger = logging.getLogger("langgraph_dynamodb.store")
+
+T = TypeVar("T")
+
+
+def _ttl_config(ttl: TTLConfig | None) -> TTLConfig | None:
+    if ttl is None:
+        return None
+    if not isinstance(ttl, Mapping):
+        raise ConfigurationError(f"ttl must be langgraph's TTLConfig (a dict), got {ttl!r}")
+    unknown = set(ttl) - {
+        "default_ttl",
+        "refresh_on_read",
+        "omit_expired",
+        "sweep_interval_minutes",
+    }
+    if unknown:
+        raise ConfigurationError(f"unknown TTLConfig keys {sorted(unknown)}")
+    default = ttl.get("default_ttl")
+    if default is not None and (
+        isinstance(default, bool) or not isinstance(default, (int, float)) or default <= 0
+    ):
+        raise ConfigurationError(f"default_ttl must be positive minutes, got {default!r}")
+    return ttl
+
+
+class DynamoDBStore(BaseStore):
+    """LangGraph long-term memory on Amazon DynamoDB: ``get``, ``put``, ``delete``,
+    ``search`` (namespace prefix, filters, semantic search), ``list_namespaces``, sync and
+    native async (aiobotocore, no threads), with TTL and values of any size.
+
+    Example:
+        ```python
+        store = DynamoDBStore(table_name="memory", region_name="eu-west-1",
+                              index={"dims": 1536, "embed": embeddings, "fields": ["text"]},
+                              ttl={"default_ttl": 43200, "refresh_on_read": True})
+        store.setup()
+        graph = builder.compile(checkpointer=saver, store=store)
+        ```
+
+    Args:
+        table_name: The DynamoDB table: the checkpoint table (one table to deploy) or one
+            of its own; the store's keys never meet the checkpointer's.
+        region_name: AWS region; else the session's, ``AWS_REGION``, ``AWS_DEFAULT_REGION``
+            or the profile's.
+        endpoint_url: Another endpoint, e.g. DynamoDB Local (else
+            ``AWS_ENDPOINT_URL_DYNAMODB``).
+        profile_name: AWS profile for the clients the store makes.
+        client: A boto3 DynamoDB client for sync calls (not closed by the store).
+        aclient: An entered aiobotocore DynamoDB client for async calls (not closed).
+        session: A ``boto3.Session`` to make the sync client from.
+        aiosession: An aiobotocore ``AioSession`` (or aioboto3 ``Session``).
+        boto_config: A botocore ``Config`` merged over the library's defaults.
+        index: Semantic search, as langgraph's ``IndexConfig``: ``dims``, ``embed`` (an
+            ``Embeddings`` or a function), ``fields`` (default: the whole value).
+        ttl: Expiry, as langgraph's ``TTLConfig`` (minutes): ``default_ttl``,
+            ``refresh_on_read``. Expired items are absent at once; DynamoDB deletes them.
+        serde: Serializer of values (default ``JsonPlusSerializer``, no pickle).
+        compression, compression_level, compression_threshold: As for the saver.
+        consistent_reads: Strongly consistent reads (default): a get or search sees every
+            put that returned before it. False halves read cost.
+    """
+
+    supports_ttl = True
+
+    def __init__(
+        self,
+        *,
+        table_name: str,
+        region_name: str | None = None,
+        endpoint_url: str | None = None,
+        profile_name: str | None = None,
+        client: SyncClient | None = None,
+        aclient: AsyncClient | None = None,
+        session: boto3.session.Session | None = None,
+        aiosession: AioSession | Any = None,
+        boto_config: Config | None = None,
+        index: IndexConfig | None = None,
+        ttl: TTLConfig | None = None,
+        serde: SerializerProtocol | None = None,
+        compression: str | Compressor | bool | None = "zstd",
+        compression_level: int | None = None,
+        compression_threshold: int = limits.DEFAULT_COMPRESSION_THRESHOLD_BYTES,
+        consistent_reads: bool = True,
+    ) -> None:
+        if not isinstance(table_name, str) or not 3 <= len(table_name) <= 255:
+            raise ConfigurationError(
+                f"table_name must be a DynamoDB table name (3-255 characters), got {table_name!r}"
+            )
+        if client is not None and session is not None:
+            raise ConfigurationError("pass either client= or session=, not both")
+        if aclient is not None and aiosession is not None:
+            raise ConfigurationError("pass either aclient= or aiosession=, not both")
+        self.table_name = table_name
+        self.index_config = index
+        self._index = index_settings(index)
+        self.ttl_config = _ttl_config(ttl)
+        self.serde = serde or JsonPlusSerializer()
+        self._compression = compression_of(
+            compression, compression_level, compression_threshold, None
+        )
+        self._consistent = bool(consistent_reads)
+        self._directory = GroupDirectory()
+        self._clients = Clients(
+            table=table_name,
+            region_name=region_name,
+            endpoint_url=endpoint_url,
+            profile_name=profile_name,
+            boto_config=default_boto_config(boto_config),
+            client=client,
+            aclient=aclient,
+            session=session,
+            aiosession=aiosession,
+        )
+        self.stats = Stats()
+
+    # --- constructors and lifecycle -----------------------------------------------------
+    @classmethod
+    def from_table(cls, table_name: str, **kwargs: Any) -> DynamoDBStore:
+        """A store that owns its clients; use it as a (sync or async) context manager."""
+        return cls(table_name=table_name, **kwargs)
+
+    def __enter__(self) -> DynamoDBStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> DynamoDBStore:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def close(self) -> None:
+        """Close the sync client if the store made it; no more requests after this."""
+        self._clients.close()
+
+    async def aclose(self) -> None:
+        """Close both clients if the store made them; no more requests after this."""
+        await self._clients.aclose()
+
+    # --- plumbing -------------------------------------------------------------------------
+    def _ctx(self) -> StoreCtx:
+        return StoreCtx(
+            table=self.table_name,
+            consistent_read=self._consistent,
+            serde=self.serde,
+            compression=self._compression,
+            directory=self._directory,
+        )
+
+    def _run(self, flow: Flow[T]) -> T:
+        client = self._clients.sync()
+        return run_sync(flow, client, self.stats, self._clients.where(client))
+
+    async def _arun(self, flow: Flow[T]) -> T:
+        client = await self._clients.async_()
+        return await run_async(flow, client, self.stats, self._clients.where(client))
+
+    # --- the table ------------------------------------------------------------------------
+    def setup(self, *, prepare_async: bool = True) -> None:
+        """Create the table if missing (on-demand, encrypted), wait until it is ACTIVE,
+        check its keys and enable TTL. Idempotent; the same table as a saver's is fine."""
+        self._run(flows.setup(self._ctx(), ttl=True))
+        if prepare_async:
+            self._clients.prepare_async()
+
+    async def asetup(self) -> None:
+        """Async :meth:`setup`."""
+        await self._arun(flows.setup(self._ctx(), ttl=True))
+
+    # --- BaseStore --------------------------------------------------------------------------
+    def batch(self, ops: Iterable[Op]) -> list[Result]:
+        """Run ops in order (reads before the batch's writes); usually one request per
+        kind of op."""
+        return self._run(run_batch(self._ctx(), list(ops), self._index))
+
+    async def abatch(self, ops: Iterable[Op]) -> list[Result]:
+        """Async :meth:`batch`."""
+        return await self._arun(run_batch(self._ctx(), list(ops), self._index))

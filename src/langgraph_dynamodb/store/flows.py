@@ -1,0 +1,367 @@
+"""Every store operation as a flow (a generator of requests), run by the same drivers as
+the saver's. No I/O, and no embedding: the store computes embeddings before a flow starts.
+
+Requests: gets are one ``BatchGetItem`` per 100 keys; puts and deletes one
+``BatchWriteItem`` per 25 items (chunks of large values first; a delete reads the items
+first, in ``BatchGetItem`` s, to delete their chunks too); a search under a prefix of at
+least ``GROUP_DEPTH`` labels is one ``Query`` per page of its group's partition, a
+shallower one lists the groups first; a namespace listing reads a few items per namespace
+it finds and jumps past the rest. Never a Scan. Expired items are absent everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langgraph.checkpoint.serde.base import SerializerProtocol
+from langgraph.store.base import ListNamespacesOp, MatchCondition, SearchItem, SearchOp
+
+from langgraph_dynamodb import keys, limits
+from langgraph_dynamodb.caches import GroupDirectory
+from langgraph_dynamodb.calls import Failure, Flow
+from langgraph_dynamodb.codec import Compression
+from langgraph_dynamodb.errors import CorruptItemError
+from langgraph_dynamodb.flows.batch import batch_get, batch_write
+from langgraph_dynamodb.flows.context import TableCtx
+from langgraph_dynamodb.storage import requests
+from langgraph_dynamodb.storage.attrs import AttrMap, is_expired, key_of, n, sk_of
+from langgraph_dynamodb.store import items as si
+from langgraph_dynamodb.store import keys as skeys
+from langgraph_dynamodb.store import match
+
+Namespace = tuple[str, ...]
+
+
+@dataclass(kw_only=True)
+class StoreCtx(TableCtx):
+    """Everything a store flow needs, read at call time."""
+
+    serde: SerializerProtocol
+    compression: Compression
+    directory: GroupDirectory
+
+    def live(self) -> dict[str, Any]:
+        """The filter that leaves expired items out of a read."""
+        return {
+            "FilterExpression": f"attribute_not_exists({keys.N_TTL}) OR {keys.N_TTL} > :now",
+            "ExpressionAttributeNames": keys.names(keys.N_TTL),
+            "ExpressionAttributeValues": {":now": n(int(self.clock()))},
+        }
+
+
+def _loaded(ctx: StoreCtx, found: Sequence[si.Memory]) -> Flow[list[si.Memory]]:
+    """The items whose payloads are in hand, their chunks joined (an item whose chunks
+    are gone is corrupt: it is never read half)."""
+    todo = [m for m in found if m.needs_chunks()]
+    if todo:
+        chunks = yield from batch_get(ctx, [k for m in todo for k in m.chunk_keys()])
+        by_sk = {sk_of(c): c for c in chunks}
+        for memory in todo:
+            assert memory.chunk_ref is not None
+            data = memory.chunk_ref.join(by_sk)
+            if data is None:
+                raise CorruptItemError(
+                    f"store item {memory.sk!r} in {memory.pk!r} cannot be read: a chunk of "
+                    "its value is missing; put the item again or delete it"
+                )
+            memory.set_chunk_data(data)
+    return list(found)
+
+
+def _decoded(ctx: StoreCtx, raw: Iterable[AttrMap]) -> list[si.Memory]:
+    now = ctx.clock()
+    out = []
+    for item in raw:
+        if is_expired(item, now):
+            continue
+        memory = si.decode_item(item)
+        if memory is not None:
+            out.append(memory)
+    return out
+
+
+# --- get --------------------------------------------------------------------------------
+def get_many(
+    ctx: StoreCtx, wanted: Sequence[tuple[Namespace, str]]
+) -> Flow[dict[tuple[Namespace, str], si.Memory]]:
+    """The live items of these (namespace, key) pairs: one BatchGetItem per 100."""
+    if not wanted:
+        return {}
+    raw = yield from batch_get(ctx, [si.item_key(ns, k) for ns, k in wanted])
+    found = yield from _loaded(ctx, _decoded(ctx, raw))
+    by_key = {}
+    for memory in found:
+        payload = memory.payload(ctx.compression)
+        by_key[(payload.namespace, payload.key)] = memory
+    return by_key
+
+
+def refresh(ctx: StoreCtx, found: Iterable[si.Memory], *, now: float | None = None) -> Flow[None]:
+    """Extend the expiry of items read, by their own TTL: one conditional write each, on
+    the version read, so it can never bring back an item deleted, replaced or expired
+    meanwhile; skipped while the expiry would move by less than a tenth of the TTL."""
+    at = ctx.clock() if now is None else now
+    for memory in found:
+        minutes = memory.payload(ctx.compression).ttl_minutes
+        current = memory.expires_at
+        if minutes is None or current is None:
+            continue
+        fresh = si.expiry(at, minutes)
+        assert fresh is not None
+        if fresh - current < minutes * 60 * limits.STORE_TTL_REFRESH_FRACTION:
+            continue
+        params = requests.set_expiry(key_of(memory.raw), fresh)
+        params["ConditionExpression"] = (
+            f"attribute_exists({keys.N_PK}) AND {keys.N_NONCE} = :v AND {keys.N_TTL} > :now"
+        )
+        params["ExpressionAttributeNames"] = keys.names(keys.N_TTL, keys.N_PK, keys.N_NONCE)
+        params["ExpressionAttributeValues"] |= {":v": memory.nonce, ":now": n(int(at))}
+        response = yield ctx.call(
+            "update_item", expect=("ConditionalCheckFailedException",), **params
+        )
+        if isinstance(response, Failure):
+            continue  # gone, replaced or expired since it was read: nothing to extend
+        for chunk_key in memory.chunk_keys():
+            yield ctx.call("update_item", **requests.set_expiry(chunk_key, fresh))
+
+
+# --- put and delete ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Write:
+    """One put (``prepared``) or delete (``None``) of a (namespace, key)."""
+
+    namespace: Namespace
+    key: str
+    prepared: si.PreparedPut | None
+
+
+def write_many(ctx: StoreCtx, writes: Sequence[Write]) -> Flow[None]:
+    """Apply puts and deletes, 25 per BatchWriteItem: the directory entries of groups this
+    store has not written to before, then chunks, then the items. Deletes, and puts of
+    large values, first read what they replace, to delete its chunks with them."""
+    if not writes:
+        return
+    replaced_chunks = yield from _chunks_replaced(ctx, writes)
+    chunks = [c for w in writes if w.prepared is not None for c in w.prepared.chunks]
+    if chunks:
+        yield from batch_write(ctx, puts=chunks)
+    puts = [w.prepared.item for w in writes if w.prepared is not None]
+    groups = {skeys.group_of(w.namespace) for w in writes if w.prepared is not None}
+    new_groups = ctx.directory.unknown(groups)
+    if new_groups:  # first, so that a crash never leaves items no directory leads to
+        yield from batch_write(ctx, puts=[e for g in new_groups for e in si.directory_items(g)])
+        ctx.directory.note(new_groups)
+    deletes = [si.item_key(w.namespace, w.key) for w in writes if w.prepared is None]
+    yield from batch_write(ctx, puts=puts, deletes=[*deletes, *replaced_chunks])
+
+
+def _chunks_replaced(ctx: StoreCtx, writes: Sequence[Write]) -> Flow[list[AttrMap]]:
+    """Keys of the chunks of items a delete or a large put replaces."""
+    wanted = [(w.namespace, w.key) for w in writes if w.prepared is None or w.prepared.chunks]
+    if not wanted:
+        return []
+    raw = yield from batch_get(ctx, [si.item_key(ns, k) for ns, k in wanted])
+    keep = {sk_of(c) for w in writes if w.prepared is not None for c in w.prepared.chunks}
+    out: list[AttrMap] = []
+    for item in raw:
+        memory = si.decode_item(item)
+        if memory is not None:
+            out.extend(k for k in memory.chunk_keys() if sk_of(k) not in keep)
+    return out
+
+
+# --- search -----------------------------------------------------------------------------
+def groups_under(ctx: StoreCtx, prefix: Namespace) -> Flow[list[Namespace]]:
+    """The groups whose items may be under ``prefix``: its own when it is deep enough,
+    else those listed in the directory (Queries of the root, then of each root's groups)."""
+    if len(prefix) >= limits.STORE_GROUP_DEPTH:
+        return [skeys.group_of(prefix)]
+    if prefix:
+        roots: list[str] = [prefix[0]]
+    else:
+        roots = []
+        entries = yield from _query_all(ctx, skeys.ROOT_DIRECTORY_PK, skeys.DIRECTORY_ENTRY)
+        for entry in entries:
+            labels = skeys.parse_directory_sk(sk_of(entry))
+            if labels and labels[0] is not None:
+                roots.append(labels[0])
+    groups: list[Namespace] = []
+    for root in roots:
+        start = skeys.directory_sk(prefix) if prefix else skeys.DIRECTORY_ENTRY
+        for entry in (yield from _query_all(ctx, skeys.groups_pk(root), start)):
+            labels = skeys.parse_directory_sk(sk_of(entry))
+            if labels and all(label is not None for label in labels):
+                groups.append(tuple(label for label in labels if label is not None))
+    return groups
+
+
+def _query_all(ctx: StoreCtx, pk: str, prefix: str) -> Flow[list[AttrMap]]:
+    out: list[AttrMap] = []
+    start: AttrMap | None = None
+    while True:
+        params = requests.query(pk, prefix=prefix, start=start, consistent=ctx.consistent_read)
+        response = yield ctx.call("query", **params)
+        out.extend(response.get("Items", []))
+        start = response.get("LastEvaluatedKey")
+        if not start:
+            return out
+
+
+def _items_query(
+    ctx: StoreCtx, group: Namespace, prefix: str, start: AttrMap | None, limit: int | None
+) -> dict[str, Any]:
+    params = requests.query(
+        skeys.group_pk(group),
+        prefix=prefix,
+        start=start,
+        limit=limit,
+        consistent=ctx.consistent_read,
+    )
+    live = ctx.live()
+    params["FilterExpression"] = live["FilterExpression"]
+    params["ExpressionAttributeNames"] |= live["ExpressionAttributeNames"]
+    params["ExpressionAttributeValues"] |= live["ExpressionAttributeValues"]
+    return params
+
+
+def search(
+    ctx: StoreCtx, op: SearchOp, query_vector: Sequence[float] | None
+) -> Flow[tuple[list[SearchItem], list[si.Memory]]]:
+    """A search: every live item under the namespace prefix, filtered as
+    ``InMemoryStore`` filters, in (namespace, key) order or by score; and the items
+    returned (for a TTL refresh)."""
+    prefix = tuple(op.namespace_prefix)
+    candidates: list[match.Candidate] = []
+    by_ident: dict[tuple[Namespace, str], si.Memory] = {}
+    enough = None if query_vector is not None else op.offset + op.limit
+    for group in (yield from groups_under(ctx, prefix)):
+        sk_prefix = skeys.range_prefix(prefix) if len(prefix) > len(group) else skeys.ITEM_PREFIX
+        start: AttrMap | None = None
+        while enough is None or len(candidates) < enough:
+            response = yield ctx.call("query", **_items_query(ctx, group, sk_prefix, start, None))
+            found = yield from _loaded(ctx, _decoded(ctx, response.get("Items", [])))
+            for memory in found:
+                candidate = si.to_candidate(
+                    memory, ctx.serde, ctx.compression, with_vectors=query_vector is not None
+                )
+                if candidate.namespace[: len(prefix)] != prefix:
+                    continue  # a digested label's lookalike
+                if not match.item_matches(candidate.value, op.filter):
+                    continue
+                candidates.append(candidate)
+                by_ident[(candidate.namespace, candidate.key)] = memory
+                if enough is not None and len(candidates) >= enough:
+                    break
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                break
+        if enough is not None and len(candidates) >= enough:
+            break
+    page = match.rank(candidates, query_vector, offset=op.offset, limit=op.limit)
+    results = [si.to_search_item(c, score) for c, score in page]
+    returned = [by_ident[(c.namespace, c.key)] for c, _ in page]
+    return results, returned
+
+
+# --- list namespaces --------------------------------------------------------------------
+@dataclass
+class _Found:
+    """Namespaces a listing has found, in the order it found them."""
+
+    namespaces: list[Namespace] = field(default_factory=list)
+    ordered: bool = True
+    """False once a digested label was met (key order is then not namespace order)."""
+
+
+def _namespaces_of_group(
+    ctx: StoreCtx,
+    group: Namespace,
+    within: Namespace,
+    conditions: Sequence[MatchCondition],
+    max_depth: int | None,
+    found: _Found,
+) -> Flow[None]:
+    """The namespaces of a group's live items under ``within``: a few items per Query,
+    then a jump past the namespace found (or, with ``max_depth``, past the whole subtree
+    its truncation stands for, once it matched)."""
+    prefix = skeys.range_prefix(within)
+    lo, hi = prefix, keys.range_end(prefix)
+    start: AttrMap | None = None
+    while True:
+        params = requests.query(
+            skeys.group_pk(group),
+            between=(lo, hi),
+            start=start,
+            limit=limits.STORE_LIST_PAGE,
+            consistent=ctx.consistent_read,
+        )
+        live = ctx.live()
+        params["FilterExpression"] = live["FilterExpression"]
+        params["ExpressionAttributeNames"] |= live["ExpressionAttributeNames"]
+        params["ExpressionAttributeValues"] |= live["ExpressionAttributeValues"]
+        response = yield ctx.call("query", **params)
+        last: Namespace | None = None
+        for memory in _decoded(ctx, response.get("Items", [])):
+            namespace = _namespace_of(ctx, group, memory, found)
+            if not found.namespaces or found.namespaces[-1] != namespace:
+                found.namespaces.append(namespace)
+            last = namespace
+        if last is None:
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                return
+            continue
+        start = None
+        matched = all(match.namespace_matches(c, last) for c in conditions)
+        if matched and max_depth is not None and len(last) >= max_depth:
+            if max_depth <= len(group):
+                return  # every namespace of the group truncates to the same labels
+            lo = keys.range_end(skeys.range_prefix(last[:max_depth]))  # past the subtree
+        else:
+            lo = keys.range_end(skeys.namespace_prefix(last))  # past its own items
+        if lo >= hi:
+            return
+
+
+def _namespace_of(ctx: StoreCtx, group: Namespace, memory: si.Memory, found: _Found) -> Namespace:
+    """An item's namespace: from its sort key, or its payload when a label is digested."""
+    parsed = skeys.parse_item_sk(memory.sk)
+    if parsed is not None and all(label is not None for label in parsed.rest):
+        return (*group, *(label for label in parsed.rest if label is not None))
+    found.ordered = False
+    if memory.needs_chunks():
+        raise CorruptItemError(
+            f"store item {memory.sk!r}: a namespace with a label over "
+            f"{limits.STORE_LABEL_KEY_BYTES} bytes and a value over an item's size cannot be "
+            "listed; use shorter labels"
+        )
+    return memory.payload(ctx.compression).namespace
+
+
+def list_namespaces(ctx: StoreCtx, op: ListNamespacesOp) -> Flow[list[Namespace]]:
+    """The namespaces that hold live items and meet the conditions, sorted, truncated to
+    ``max_depth``, paged: read from the items themselves (no marker can go stale)."""
+    conditions = tuple(op.match_conditions or ())
+    prefixes = [c for c in conditions if c.match_type == "prefix"]
+    literal = match.literal_prefix(prefixes[0].path) if prefixes else ()
+    found = _Found()
+    wanted = op.offset + op.limit
+    for group in (yield from groups_under(ctx, literal[: limits.STORE_GROUP_DEPTH])):
+        if literal[: len(group)] != group[: len(literal)]:
+            continue
+        within = literal if len(literal) > len(group) else group
+        yield from _namespaces_of_group(ctx, group, within, conditions, op.max_depth, found)
+        kept = match.page_namespaces(
+            found.namespaces, conditions, max_depth=op.max_depth, offset=0, limit=wanted
+        )
+        if found.ordered and len(kept) >= wanted:
+            break
+    return match.page_namespaces(
+        found.namespaces,
+        conditions,
+        max_depth=op.max_depth,
+        offset=op.offset,
+        limit=op.limit,
+    )

@@ -1,0 +1,228 @@
+"""Store items: building an item (and its chunks) from a put, its directory entries, and
+reading one back as LangGraph's ``Item``. Pure."""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from langgraph.checkpoint.serde.base import SerializerProtocol
+from langgraph.store.base import Item, SearchItem
+
+from langgraph_dynamodb import keys
+from langgraph_dynamodb.codec import Compression
+from langgraph_dynamodb.errors import CorruptItemError
+from langgraph_dynamodb.storage.attrs import AttrMap, get_b, get_n, get_s, key, n, s
+from langgraph_dynamodb.storage.chunks import ChunkRef, chunk_ref_of, frame, unframe
+from langgraph_dynamodb.storage.values import dumps, loads
+from langgraph_dynamodb.store import keys as skeys
+from langgraph_dynamodb.store import schema, vectors
+from langgraph_dynamodb.store.match import Candidate
+
+Namespace = tuple[str, ...]
+
+
+def micros(now: float) -> int:
+    """A time as the store keeps it: microseconds since the epoch."""
+    return int(now * 1_000_000)
+
+
+def expiry(now: float, ttl_minutes: float | None) -> int | None:
+    """The expiry (epoch seconds) of an item written or refreshed at ``now``."""
+    if ttl_minutes is None:
+        return None
+    return int(math.ceil(now + ttl_minutes * 60))
+
+
+def _what(namespace: Namespace, key_: str) -> str:
+    return f"store item {key_!r} in {namespace!r}"
+
+
+@dataclass(frozen=True)
+class PreparedPut:
+    """The items of one put: chunk items (written first) and the item."""
+
+    item: AttrMap
+    chunks: list[AttrMap] = field(default_factory=list)
+
+
+def build_item(
+    *,
+    serde: SerializerProtocol,
+    compression: Compression,
+    namespace: Namespace,
+    key_: str,
+    value: Mapping[str, Any],
+    now: float,
+    ttl_minutes: float | None,
+    embeddings: Mapping[str, Sequence[float]],
+    dims: int | None,
+) -> PreparedPut:
+    """Build the item of a put: its payload framed (chunked when large), its expiry."""
+    pk = skeys.group_pk(skeys.group_of(namespace))
+    sk = skeys.item_sk(namespace, key_)
+    stamp = micros(now)
+    payload = schema.MemoryPayload(
+        namespace=namespace,
+        key=key_,
+        value=dumps(serde, dict(value), f"the value of {_what(namespace, key_)}"),
+        created=stamp,
+        updated=stamp,
+        ttl_minutes=ttl_minutes,
+        embeddings={path: vectors.encode(v, dims) for path, v in embeddings.items()},
+    )
+    expires_at = expiry(now, ttl_minutes)
+    framed = frame(
+        schema.encode(payload),
+        compression,
+        pk,
+        expires_at,
+        nonce_prefix=skeys.chunk_prefix(namespace, key_),
+    )
+    item: AttrMap = {
+        **key(pk, sk),
+        keys.KIND: s(keys.KIND_MEMORY),
+        keys.NONCE: s(secrets.token_hex(8)),
+        **framed.attrs,
+    }
+    if expires_at is not None:
+        item[keys.TTL] = n(expires_at)
+    return PreparedPut(item, framed.chunks)
+
+
+def item_key(namespace: Namespace, key_: str) -> AttrMap:
+    """The primary key of a store item."""
+    return key(skeys.group_pk(skeys.group_of(namespace)), skeys.item_sk(namespace, key_))
+
+
+def directory_items(group: Namespace) -> list[AttrMap]:
+    """The directory entries that make a group findable from its root (append-only)."""
+    root = group[:1]
+    return [
+        {
+            **key(skeys.groups_pk(root[0]), skeys.directory_sk(group)),
+            keys.KIND: s(keys.KIND_DIRECTORY),
+        },
+        {
+            **key(skeys.ROOT_DIRECTORY_PK, skeys.directory_sk(root)),
+            keys.KIND: s(keys.KIND_DIRECTORY),
+        },
+    ]
+
+
+@dataclass(eq=False)
+class Memory:
+    """A raw store item, its payload decoded lazily (its chunks loaded by the caller)."""
+
+    raw: AttrMap
+    chunk_ref: ChunkRef | None
+    _data: bytes | None = None
+    _payload: schema.MemoryPayload | None = None
+
+    @property
+    def pk(self) -> str:
+        """Partition key."""
+        return str(self.raw[keys.PK]["S"])
+
+    @property
+    def sk(self) -> str:
+        """Sort key."""
+        return str(self.raw[keys.SK]["S"])
+
+    @property
+    def nonce(self) -> AttrMap:
+        """The attribute that names this version of the item."""
+        return dict(self.raw.get(keys.NONCE) or {})
+
+    @property
+    def expires_at(self) -> int | None:
+        """Its expiry, if it has a TTL."""
+        return get_n(self.raw, keys.TTL)
+
+    def needs_chunks(self) -> bool:
+        """Whether the payload still has to be joined from chunk items."""
+        return self._data is None
+
+    def set_chunk_data(self, data: bytes) -> None:
+        """Provide the joined payload."""
+        self._data = data
+
+    def chunk_keys(self) -> list[AttrMap]:
+        """Primary keys of its chunk items."""
+        return self.chunk_ref.keys(self.pk) if self.chunk_ref is not None else []
+
+    def payload(self, compression: Compression) -> schema.MemoryPayload:
+        """The decoded payload (its chunks must be loaded)."""
+        if self._payload is None:
+            what = f"store item {self.sk!r}"
+            if self._data is None:
+                raise CorruptItemError(f"{what} has no payload loaded")
+            self._payload = schema.decode(unframe(self.raw, self._data, compression), what)
+        return self._payload
+
+    def value(self, serde: SerializerProtocol, compression: Compression) -> dict[str, Any]:
+        """The stored value."""
+        payload = self.payload(compression)
+        value = loads(serde, payload.value, _what(payload.namespace, payload.key))
+        if not isinstance(value, dict):
+            raise CorruptItemError(f"{_what(payload.namespace, payload.key)} is not a dict")
+        return value
+
+
+def decode_item(raw: AttrMap) -> Memory | None:
+    """A raw store item; ``None`` for chunks, directory entries and foreign items."""
+    if get_s(raw, keys.KIND) != keys.KIND_MEMORY:
+        return None
+    data = get_b(raw, keys.PAYLOAD)
+    chunk_ref = chunk_ref_of(raw)
+    if data is None and chunk_ref is None:
+        raise CorruptItemError(f"store item {get_s(raw, keys.SK)!r} has no payload")
+    return Memory(raw, chunk_ref, data)
+
+
+def _time(us: int) -> datetime:
+    return datetime.fromtimestamp(us / 1_000_000, tz=timezone.utc)
+
+
+def to_item(memory: Memory, serde: SerializerProtocol, compression: Compression) -> Item:
+    """LangGraph's ``Item`` of a stored item."""
+    payload = memory.payload(compression)
+    return Item(
+        value=memory.value(serde, compression),
+        key=payload.key,
+        namespace=payload.namespace,
+        created_at=_time(payload.created),
+        updated_at=_time(payload.updated),
+    )
+
+
+def to_candidate(
+    memory: Memory, serde: SerializerProtocol, compression: Compression, *, with_vectors: bool
+) -> Candidate:
+    """What a search ranks: the item, with its embeddings when it ranks by a query."""
+    payload = memory.payload(compression)
+    found = tuple(vectors.decode(v) for v in payload.embeddings.values()) if with_vectors else ()
+    return Candidate(
+        namespace=payload.namespace,
+        key=payload.key,
+        value=memory.value(serde, compression),
+        created=payload.created,
+        updated=payload.updated,
+        vectors=found,
+    )
+
+
+def to_search_item(candidate: Candidate, score: float | None) -> SearchItem:
+    """LangGraph's ``SearchItem`` of a ranked candidate."""
+    return SearchItem(
+        namespace=candidate.namespace,
+        key=candidate.key,
+        value=candidate.value,
+        created_at=_time(candidate.created),
+        updated_at=_time(candidate.updated),
+        score=score,
+    )

@@ -1,0 +1,160 @@
+"""Every key format of the store's items, in one place (attribute names are
+:mod:`langgraph_dynamodb.keys`'s, and so is the escaping).
+
+The store shares the checkpoint table's key schema (``pk``/``sk`` strings), so it can live
+in that table or in one of its own; its prefixes never meet the checkpointer's ``t#``::
+
+    pk = m# enc(group)                       a group: a namespace's first GROUP_DEPTH labels
+      sk = i# enc(rest) ! enc(key)           an item (rest: the labels after the group)
+      sk = x# enc(rest) ! enc(key) nonce # seq   a chunk of an item's payload
+    pk = g# enc(root)    sk = d# enc(group)  the groups under a root label (append-only)
+    pk = r#              sk = d# enc(root)   the root labels (append-only)
+
+``enc`` is :func:`langgraph_dynamodb.keys.encode_component` per label (escaped, ``#``
+terminated, a digest when long). ``!`` sorts before any encoded label, so the items of a
+namespace come right before those of its children, and every namespace under a prefix is
+one contiguous sort-key range of its group: a search under a prefix of at least
+``GROUP_DEPTH`` labels is one Query; a shallower prefix lists its groups first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from langgraph_dynamodb import keys, limits
+from langgraph_dynamodb.errors import InvalidInputError
+
+Namespace = tuple[str, ...]
+
+GROUP_PREFIX = "m#"
+ITEM_PREFIX = "i#"
+CHUNK_PREFIX = keys.CHUNK_PREFIX
+ROOT_DIRECTORY_PK = "r#"
+GROUPS_PREFIX = "g#"
+DIRECTORY_ENTRY = "d#"
+END_OF_NAMESPACE = "!"
+"""Below every encoded label: the key follows."""
+
+
+def _label(label: str) -> str:
+    return keys.encode_component(
+        label, max_bytes=limits.STORE_LABEL_KEY_BYTES, what="namespace label"
+    )
+
+
+def _labels(labels: Namespace) -> str:
+    return "".join(_label(label) for label in labels)
+
+
+def group_of(namespace: Namespace) -> Namespace:
+    """The labels that choose an item's partition."""
+    return namespace[: limits.STORE_GROUP_DEPTH]
+
+
+def group_pk(group: Namespace) -> str:
+    """The partition key of a group."""
+    return GROUP_PREFIX + _labels(group)
+
+
+def range_prefix(namespace: Namespace) -> str:
+    """The sort-key prefix of every item in ``namespace`` and its children (within its
+    group's partition)."""
+    return ITEM_PREFIX + _labels(namespace[limits.STORE_GROUP_DEPTH :])
+
+
+def namespace_prefix(namespace: Namespace) -> str:
+    """The sort-key prefix of the items of exactly ``namespace``."""
+    return range_prefix(namespace) + END_OF_NAMESPACE
+
+
+def item_sk(namespace: Namespace, key: str) -> str:
+    """The sort key of an item.
+
+    Raises:
+        InvalidInputError: The namespace and key do not fit a DynamoDB sort key.
+    """
+    sk = namespace_prefix(namespace) + keys.encode_component(
+        key, max_bytes=limits.STORE_LABEL_KEY_BYTES, what="key"
+    )
+    if len(sk.encode("utf-8")) > limits.STORE_MAX_SK_BYTES:
+        raise InvalidInputError(
+            f"namespace {namespace!r} with key {key[:40]!r} is too deep or long for a DynamoDB "
+            f"sort key ({len(sk.encode('utf-8'))} bytes encoded, at most "
+            f"{limits.STORE_MAX_SK_BYTES}); use fewer or shorter labels below the first "
+            f"{limits.STORE_GROUP_DEPTH}"
+        )
+    return sk
+
+
+def chunk_prefix(namespace: Namespace, key: str) -> str:
+    """What every chunk of an item's payloads starts its nonce with: the item's own key."""
+    return item_sk(namespace, key)[len(ITEM_PREFIX) :]
+
+
+def chunk_range(namespace: Namespace, key: str) -> str:
+    """The sort-key prefix of every chunk an item has ever had."""
+    return CHUNK_PREFIX + chunk_prefix(namespace, key)
+
+
+def groups_pk(root: str) -> str:
+    """The directory partition of the groups under a root label."""
+    return GROUPS_PREFIX + _label(root)
+
+
+def directory_sk(labels: Namespace) -> str:
+    """The sort key of a directory entry (a group, or a root)."""
+    return DIRECTORY_ENTRY + _labels(labels)
+
+
+@dataclass(frozen=True)
+class ParsedItemKey:
+    """What an item's sort key says: the labels after the group and the key, each
+    ``None`` where the key holds a digest of it."""
+
+    rest: tuple[str | None, ...]
+    key: str | None
+
+
+def parse_item_sk(sk: str) -> ParsedItemKey | None:
+    """Invert :func:`item_sk`; ``None`` for chunks and foreign keys."""
+    if not sk.startswith(ITEM_PREFIX):
+        return None
+    marker = _end_of_namespace(sk)
+    if marker is None:
+        return None
+    labels, tail = keys.split_components(sk[len(ITEM_PREFIX) : marker])
+    if tail:
+        return None
+    parts, rest = keys.split_components(sk[marker + 1 :])
+    if rest or len(parts) != 1:
+        return None
+    try:
+        return ParsedItemKey(
+            tuple(keys.decode_component(c) for c in labels), keys.decode_component(parts[0])
+        )
+    except (StopIteration, ValueError):
+        return None
+
+
+def _end_of_namespace(sk: str) -> int | None:
+    """The index of the ``!`` that ends the namespace labels (escapes skipped)."""
+    i = len(ITEM_PREFIX)
+    while i < len(sk):
+        ch = sk[i]
+        if ch == "$":
+            i += 2
+            continue
+        if ch == END_OF_NAMESPACE:
+            return i
+        i += 1
+    return None
+
+
+def parse_directory_sk(sk: str) -> tuple[str | None, ...] | None:
+    """The labels of a directory entry (``None`` for a digested one)."""
+    if not sk.startswith(DIRECTORY_ENTRY):
+        return None
+    parts, rest = keys.split_components(sk[len(DIRECTORY_ENTRY) :])
+    if rest:
+        return None
+    return tuple(keys.decode_component(c) for c in parts)

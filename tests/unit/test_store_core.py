@@ -1,0 +1,198 @@
+"""The store's pure core: key formats (round trip, order, prefix ranges), filters and
+namespace conditions exactly as ``InMemoryStore`` decides them, embeddings' encoding,
+ranking, payloads."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from langgraph.store.base import MatchCondition
+from langgraph.store.memory import _compare_values, _does_match
+
+from langgraph_dynamodb import keys, limits
+from langgraph_dynamodb.errors import CorruptItemError, InvalidInputError
+from langgraph_dynamodb.store import keys as skeys
+from langgraph_dynamodb.store import match, schema, vectors
+
+labels = st.text(
+    alphabet=st.characters(codec="utf-8", blacklist_characters=".\x00"), min_size=1, max_size=12
+)
+namespaces = st.lists(labels, min_size=1, max_size=5).map(tuple)
+
+
+@given(namespaces, st.text(min_size=1, max_size=20))
+def test_item_keys_round_trip(namespace: tuple[str, ...], key: str) -> None:
+    sk = skeys.item_sk(namespace, key)
+    parsed = skeys.parse_item_sk(sk)
+    assert parsed is not None
+    assert parsed.rest == namespace[limits.STORE_GROUP_DEPTH :] and parsed.key == key
+    assert sk.startswith(skeys.namespace_prefix(namespace))
+    assert sk.startswith(skeys.range_prefix(namespace[: len(namespace) - 1] or namespace))
+    assert skeys.parse_item_sk(skeys.chunk_range(namespace, key) + "ab#00000") is None
+
+
+@given(namespaces, namespaces)
+def test_a_namespace_range_holds_exactly_its_namespace_and_children(
+    a: tuple[str, ...], b: tuple[str, ...]
+) -> None:
+    if skeys.group_of(a) != skeys.group_of(b):
+        return
+    under = b[: len(a)] == a
+    sk = skeys.item_sk(b, "k")
+    assert sk.startswith(skeys.range_prefix(a)) is (under or len(a) <= limits.STORE_GROUP_DEPTH)
+    assert sk.startswith(skeys.namespace_prefix(a)) is (a == b)
+
+
+@given(st.lists(namespaces, min_size=2, max_size=6, unique=True))
+def test_key_order_is_namespace_order_within_a_group(group_of: list[tuple[str, ...]]) -> None:
+    group = ("g", "h")
+    spaces = [(*group, *ns) for ns in group_of]
+    by_key = sorted(spaces, key=lambda ns: skeys.item_sk(ns, "k"))
+    assert by_key == sorted(spaces)
+
+
+def test_partition_and_directory_keys() -> None:
+    assert skeys.group_pk(("memories", "alice")) == "m#memories#alice#"
+    assert skeys.group_pk(skeys.group_of(("a", "b", "c"))) == skeys.group_pk(("a", "b"))
+    assert skeys.groups_pk("memories") == "g#memories#"
+    assert skeys.parse_directory_sk(skeys.directory_sk(("a", "b$#"))) == ("a", "b$#")
+    assert skeys.item_sk(("a",), "k") == "i#!k#"
+    assert skeys.item_sk(("a", "b", "c"), "k") == "i#c#!k#"
+
+
+def test_a_namespace_too_deep_for_a_sort_key_is_refused() -> None:
+    deep = ("a", "b", *(["x" * 120] * 12))
+    with pytest.raises(InvalidInputError, match="too deep or long"):
+        skeys.item_sk(deep, "k")
+    long_label = ("a", "b", "y" * 400)  # digested in the key, kept whole in the item
+    parsed = skeys.parse_item_sk(skeys.item_sk(long_label, "k"))
+    assert parsed is not None and parsed.rest == (None,) and parsed.key == "k"
+
+
+json = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.floats(-5, 5) | st.text(max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=2), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+operators = st.dictionaries(
+    st.sampled_from(["$eq", "$ne"]), json, min_size=1, max_size=2
+) | st.dictionaries(
+    st.sampled_from(["$gt", "$gte", "$lt", "$lte"]), st.integers(-5, 5), min_size=1, max_size=2
+)
+
+
+@settings(max_examples=300)
+@given(json, st.one_of(json, operators))
+def test_filters_match_as_in_memory_store_matches(value: Any, expected: Any) -> None:
+    try:
+        oracle = _compare_values(value, expected)
+    except (TypeError, ValueError):
+        with pytest.raises(InvalidInputError):
+            match.value_matches(value, expected)
+        return
+    assert match.value_matches(value, expected) is oracle
+
+
+@given(
+    st.lists(st.sampled_from(["a", "b", "c"]), min_size=0, max_size=4).map(tuple),
+    st.lists(st.sampled_from(["a", "b", "*"]), min_size=0, max_size=3).map(tuple),
+    st.sampled_from(["prefix", "suffix"]),
+)
+def test_namespace_conditions_match_as_in_memory_store_matches(
+    namespace: tuple[str, ...], path: tuple[str, ...], kind: Any
+) -> None:
+    condition = MatchCondition(match_type=kind, path=path)
+    assert match.namespace_matches(condition, namespace) is _does_match(condition, namespace)
+
+
+def test_an_unknown_operator_says_which_there_are() -> None:
+    with pytest.raises(InvalidInputError, match=r"\$gte"):
+        match.item_matches({"a": 1}, {"a": {"$in": [1]}})
+
+
+@given(st.lists(st.floats(-1e6, 1e6, allow_nan=False, width=32), min_size=1, max_size=64))
+def test_embeddings_are_float32_bytes(vector: list[float]) -> None:
+    data = vectors.encode(vector)
+    assert len(data) == 4 * len(vector)
+    assert vectors.decode(data) == vector  # float32 values round-trip exactly
+    with pytest.raises(InvalidInputError, match="dims=3"):
+        vectors.encode([*vector, 0.0, 0.0, 0.0], 3)
+    with pytest.raises(CorruptItemError):
+        vectors.decode(data + b"\x00")
+
+
+def test_cosine_in_python_and_numpy_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    query = [1.0, 2.0, 0.0]
+    rows = [[1.0, 2.0, 0.0], [0.0, 0.0, 0.0], [-1.0, 0.5, 3.0]]
+    with_numpy = match.cosine(query, rows)
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_numpy(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "numpy":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_numpy)
+    pure = match.cosine(query, rows)
+    assert all(math.isclose(a, b, abs_tol=1e-12) for a, b in zip(pure, with_numpy, strict=True))
+    assert with_numpy[1] == 0.0 and math.isclose(with_numpy[0], 1.0)
+
+
+def _candidate(key: str, *vectors_: list[float]) -> match.Candidate:
+    return match.Candidate(("ns",), key, {}, 0, 0, tuple(vectors_))
+
+
+def test_ranking_pools_fields_pages_and_fills_with_unscored_items() -> None:
+    candidates = [
+        _candidate("a", [1.0, 0.0], [0.0, 1.0]),  # best field: 1.0
+        _candidate("b", [0.6, 0.8]),
+        _candidate("c"),  # not indexed
+        _candidate("d", [-1.0, 0.0]),
+    ]
+    ranked = match.rank(candidates, [0.0, 1.0], offset=0, limit=10)
+    assert [(c.key, round(s, 3) if s is not None else None) for c, s in ranked] == [
+        ("a", 1.0),
+        ("b", 0.8),
+        ("d", 0.0),
+        ("c", None),
+    ]
+    assert [c.key for c, _ in match.rank(candidates, [0.0, 1.0], offset=1, limit=2)] == ["b", "d"]
+    assert [c.key for c, _ in match.rank(candidates, None, offset=1, limit=2)] == ["b", "c"]
+
+
+def test_namespace_pages_truncate_sort_and_page() -> None:
+    found = [("a", "b", "c"), ("a", "b"), ("a", "c", "d"), ("x",)]
+    prefix = MatchCondition(match_type="prefix", path=("a", "*"))
+    assert match.page_namespaces(found, [prefix], max_depth=2, offset=0, limit=10) == [
+        ("a", "b"),
+        ("a", "c"),
+    ]
+    assert match.page_namespaces(found, [], max_depth=None, offset=1, limit=2) == [
+        ("a", "b", "c"),
+        ("a", "c", "d"),
+    ]
+    assert match.literal_prefix(("a", "*", "c")) == ("a",)
+
+
+def test_payloads_round_trip_and_refuse_what_is_not_one() -> None:
+    payload = schema.MemoryPayload(
+        namespace=("a", "b"),
+        key="k",
+        value=("msgpack", b"\x80"),
+        created=1,
+        updated=2,
+        ttl_minutes=5.0,
+        embeddings={"text": vectors.encode([1.0, 2.0])},
+    )
+    assert schema.decode(schema.encode(payload), "item") == payload
+    with pytest.raises(CorruptItemError, match="malformed"):
+        schema.decode({"n": ["a"], "k": "k"}, "item")
+    assert keys.KIND_MEMORY == "m"
