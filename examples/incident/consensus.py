@@ -14,7 +14,7 @@ same numbers, bit for bit.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from examples.incident.agents import SPECS
 from examples.incident.model import (
@@ -22,6 +22,7 @@ from examples.incident.model import (
     Consensus,
     CostReport,
     Hypothesis,
+    Precedent,
     Recommendation,
     ResultStatus,
     Vote,
@@ -156,8 +157,13 @@ def recommend(
     cost: CostReport | None,
     hypotheses: Mapping[str, Hypothesis],
     error: str | None = None,
+    precedents: Sequence[Precedent] = (),
 ) -> Recommendation:
-    """The terminal recommendation; always requires a human's approval."""
+    """The terminal recommendation; always requires a human's approval.
+
+    Similar past incidents (``precedents``) are cited in the rationale, with how many of
+    them concluded the same category; they never change the decision.
+    """
     status = "FAILURE" if error else status_of(consensus, hypotheses)
     rationale: list[str] = []
     if error:
@@ -180,6 +186,16 @@ def recommend(
         degraded = [h["agent"] for h in _ordered(hypotheses) if h["status"] != "SUCCESS"]
         if degraded:
             rationale.append(f"degraded agents: {', '.join(degraded)}")
+    if precedents:
+        best = precedents[0]
+        line = (
+            f"{len(precedents)} similar past incident(s); closest {best['execution_id']} "
+            f"({best['score']:.2f}): {best['category']} {best['suspect']}".rstrip()
+        )
+        if consensus is not None and consensus["status"] == "AGREED":
+            same = sum(p["category"] == consensus["category"] for p in precedents)
+            line += f"; {same} of {len(precedents)} concluded {consensus['category']}"
+        rationale.append(line)
     if cost is not None and cost["budget_exceeded"]:
         rationale.append(
             f"cost ${cost['total_usd']:.4f} exceeded the ${cost['budget_usd']:.4f} budget "

@@ -8,7 +8,9 @@
 4. Prints the checkpoint trail: every checkpoint written, the DynamoDB items and requests.
 5. Crashes a real process mid-graph (SIGKILL after five agents finished) and resumes it:
    only the sixth agent runs again; the result equals the uncrashed one.
-6. Calls the Lambda handler twice with one event (powertools idempotency) and once with a
+6. Fires the same alarm again (a new event): the investigation recalls the first one from
+   the incident memory (``DynamoDBStore``, semantic search in the same table).
+7. Calls the Lambda handler twice with one event (powertools idempotency) and once with a
    bad event (a 400, no exception).
 
 No AWS account needed. ``--endpoint-url``/``--region``/``--table`` point it elsewhere, for
@@ -32,11 +34,12 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from examples.incident import memory
 from examples.incident.investigation import Investigator, TrailRow
-from examples.incident.model import Hypothesis, Result
+from examples.incident.model import Hypothesis, Precedent, Result
 from examples.incident.telemetry import load_scenarios
 from examples.incident.worker import crash_mid_graph
-from langgraph_dynamodb import DynamoDBSaver, keys
+from langgraph_dynamodb import DynamoDBSaver, DynamoDBStore, keys
 from langgraph_dynamodb.local import DynamoDBLocal, DynamoDBLocalError, free_port, install
 
 
@@ -106,6 +109,15 @@ def print_result(result: Result) -> None:
     )
     for line in rec["rationale"]:
         print(f"  - {line}")
+
+
+def precedents_table(precedents: Sequence[Precedent]) -> str:
+    """The similar past incidents a run recalled."""
+    rows = [
+        (p["execution_id"], f"{p['score']:.2f}", p["status"], p["category"], p["suspect"])
+        for p in precedents
+    ]
+    return table(("past execution", "similarity", "status", "category", "suspect"), rows)
 
 
 def item_counts(saver: DynamoDBSaver, thread_id: str) -> dict[str, int]:
@@ -233,7 +245,16 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         saver.setup()
-        investigator = Investigator(saver)
+        store = stack.enter_context(
+            DynamoDBStore.from_table(
+                args.table,
+                endpoint_url=endpoint,
+                region_name=args.region,
+                index=memory.index_config(),
+            )
+        )
+        store.setup()  # the same table: nothing to create
+        investigator = Investigator(saver, store)
 
         print(f"\n== Incident: {scenario['title']}")
         detail = event["detail"]
@@ -302,6 +323,27 @@ def main(argv: list[str] | None = None) -> int:
             print(f"   result identical to the uncrashed run: {'yes' if same else 'NO'}")
             if not same:
                 return 1
+
+        print("\n== The same alarm again: recalled from the incident memory")
+        recurrence = {**event, "id": str(uuid.uuid4())}
+        store.stats.reset()
+        second = investigator.investigate(recurrence).result
+        print(
+            f"   execution {second['execution_id']}: {second['status']}, "
+            f"{len(second['precedents'])} similar past incident(s) of {detail['service']} "
+            f"(namespace {memory.namespace(detail['service'])})"
+        )
+        if second["precedents"]:
+            print(precedents_table(second["precedents"]))
+            print(f"   rationale: {second['recommendation']['rationale'][-1]}")
+        store_requests = dict(store.stats.requests)
+        print(
+            f"   memory requests: {sum(store_requests.values())} "
+            f"({', '.join(f'{k} {v}' for k, v in sorted(store_requests.items()))}): "
+            "one Query to recall, one BatchWriteItem to remember"
+        )
+        if not any(p["execution_id"] == result["execution_id"] for p in second["precedents"]):
+            return 1
 
         print("\n== Lambda handler (examples.incident.handler.handler)")
         handler_section(endpoint, args.region, args.table, {**event, "id": str(uuid.uuid4())})

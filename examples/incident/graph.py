@@ -32,6 +32,7 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
+from examples.incident import memory
 from examples.incident.agents import SPECS, AgentSpec
 from examples.incident.analysts import Analyst, DeterministicAnalyst, Throttled
 from examples.incident.consensus import account, decide, recommend
@@ -274,17 +275,25 @@ def agent_node(spec: AgentSpec) -> Callable[[State, Runtime[InvestigationContext
     return node
 
 
-def consensus_node(state: State) -> dict[str, Any]:
-    """Weighted, deterministic vote; fails closed without quorum."""
+def consensus_node(state: State, runtime: Runtime[InvestigationContext]) -> dict[str, Any]:
+    """Weighted, deterministic vote (fails closed without quorum), beside similar past incidents.
+
+    The past incidents come from the graph's store (``compile(store=...)``), if it has one;
+    they are reported, never voted.
+    """
     consensus = decide(state.get("hypotheses", {}))
+    precedents = memory.recall(runtime.store, state["incident"])
     detail = (
         f"{consensus['category']} agreement={consensus['agreement']:.2f} "
         f"answered={consensus['answered']}/{len(AGENTS)}"
         if consensus["status"] == "AGREED"
         else consensus["reason"]
     )
+    if precedents:
+        detail += f" precedents={len(precedents)}"
     return {
         "consensus": consensus,
+        "precedents": precedents,
         "trace": [TraceEntry(node="consensus", status=consensus["status"], detail=detail)],
     }
 
@@ -297,13 +306,20 @@ def cost_guardian_node(state: State, runtime: Runtime[InvestigationContext]) -> 
     return {"cost": cost, "trace": [TraceEntry(node="cost_guardian", status=status, detail=detail)]}
 
 
-def recommend_node(state: State) -> dict[str, Any]:
-    """The terminal node: the recommendation and the full result."""
+def recommend_node(state: State, runtime: Runtime[InvestigationContext]) -> dict[str, Any]:
+    """The terminal node: the recommendation and the full result, remembered in the store.
+
+    Remembering is idempotent (the memory's key is the execution id), so a node re-run
+    after a crash stores the same item again.
+    """
     hypotheses = state.get("hypotheses", {})
     error = state.get("error")
     consensus = state.get("consensus")
     cost = state.get("cost")
-    recommendation = recommend(consensus, cost, hypotheses, error["message"] if error else None)
+    precedents = state.get("precedents", [])
+    recommendation = recommend(
+        consensus, cost, hypotheses, error["message"] if error else None, precedents
+    )
     entry = TraceEntry(
         node="recommend", status=recommendation["status"], detail=recommendation["action"][:200]
     )
@@ -319,7 +335,9 @@ def recommend_node(state: State) -> dict[str, Any]:
         hypotheses=[hypotheses[a] for a in AGENTS if a in hypotheses],
         trace=[*state.get("trace", []), entry],
         error=error,
+        precedents=precedents,
     )
+    memory.remember(runtime.store, result)
     return {"result": result, "trace": [entry]}
 
 

@@ -2,8 +2,9 @@
 
 ``examples.incident.handler.handler`` is the function to deploy (see
 ``examples/incident/infra/``). Per container, created on first use and reused: one boto3
-DynamoDB client, the ``DynamoDBSaver`` on it, the compiled graph, the telemetry clients and
-the idempotency layer.
+DynamoDB client, the ``DynamoDBSaver`` and the ``DynamoDBStore`` on it (the incident memory,
+in the same table: past investigations, recalled for the consensus), the compiled graph,
+the telemetry clients and the idempotency layer.
 
 Idempotency works at two levels, both keyed by the EventBridge event ``id`` (kept by
 EventBridge when it redelivers):
@@ -41,6 +42,7 @@ Environment:
 | ``AGENT_TIMEOUT_S`` | 20 | time budget of one agent |
 | ``IDEMPOTENCY`` | ``on`` | ``off`` keeps only the checkpointer's idempotency |
 | ``IDEMPOTENCY_TTL_S`` | 86400 | how long powertools keeps a response |
+| ``INCIDENT_MEMORY`` | ``on`` | ``off`` runs without the store (no precedents recalled) |
 | ``POWERTOOLS_SERVICE_NAME`` | ``incident-investigator`` | log and metric ``service`` |
 | ``POWERTOOLS_METRICS_NAMESPACE`` | ``Phase6`` | metric namespace |
 """
@@ -69,12 +71,13 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
+from examples.incident import memory
 from examples.incident import observability as obs
 from examples.incident.analysts import Analyst, DeterministicAnalyst, LLMAnalyst
 from examples.incident.events import InvalidEventError, parse_incident
 from examples.incident.investigation import Investigator
 from examples.incident.telemetry import ActionGroups, Boto3Provider, FixtureProvider
-from langgraph_dynamodb import DynamoDBSaver, DynamoDBSaverError
+from langgraph_dynamodb import DynamoDBSaver, DynamoDBSaverError, DynamoDBStore
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency.hook import IdempotentHookFunction
@@ -103,6 +106,7 @@ class Settings:
     agent_timeout_s: float = 20.0
     idempotency: bool = True
     idempotency_ttl_s: int = 86400
+    memory: bool = True
     function_name: str = "local"
 
     @classmethod
@@ -130,6 +134,7 @@ class Settings:
             agent_timeout_s=float(env.get("AGENT_TIMEOUT_S", "20")),
             idempotency=env.get("IDEMPOTENCY", "on").lower() not in ("off", "false", "0"),
             idempotency_ttl_s=int(env.get("IDEMPOTENCY_TTL_S", "86400")),
+            memory=env.get("INCIDENT_MEMORY", "on").lower() not in ("off", "false", "0"),
             function_name=env.get("AWS_LAMBDA_FUNCTION_NAME", "local"),
         )
 
@@ -140,6 +145,7 @@ class Runtime:
 
     settings: Settings
     saver: DynamoDBSaver
+    store: DynamoDBStore | None
     investigator: Investigator
     investigate: Callable[..., dict[str, Any]]
     idempotency: IdempotencyConfig | None
@@ -190,6 +196,17 @@ def build_runtime(settings: Settings, *, client: Any = None) -> Runtime:
         endpoint_url=settings.endpoint_url,
         ttl=timedelta(days=settings.ttl_days),
     )
+    store = (
+        DynamoDBStore(
+            table_name=settings.table,
+            client=client,
+            region_name=settings.region,
+            endpoint_url=settings.endpoint_url,
+            index=memory.index_config(),
+        )
+        if settings.memory
+        else None
+    )
     provider: ActionGroups
     if settings.telemetry == "aws":
         provider = Boto3Provider(
@@ -212,6 +229,7 @@ def build_runtime(settings: Settings, *, client: Any = None) -> Runtime:
         analyst = DeterministicAnalyst()
     investigator = Investigator(
         saver,
+        store,
         provider=provider,
         analyst=analyst,
         budget_usd=settings.budget_usd,
@@ -257,7 +275,7 @@ def build_runtime(settings: Settings, *, client: Any = None) -> Runtime:
             config=config,
             key_prefix="investigation",
         )
-    return Runtime(settings, saver, investigator, run, config)
+    return Runtime(settings, saver, store, investigator, run, config)
 
 
 def get_runtime() -> Runtime:

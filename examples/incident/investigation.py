@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.store.base import BaseStore
 from langgraph.types import StateSnapshot
 
 from examples.incident.analysts import Analyst, DeterministicAnalyst
@@ -79,6 +80,9 @@ class Investigator:
 
     Args:
         checkpointer: Where checkpoints go (a ``DynamoDBSaver``).
+        store: Where finished investigations are remembered and similar ones recalled (a
+            ``DynamoDBStore`` with :func:`examples.incident.memory.index_config`); ``None``
+            runs without memory.
         provider: Telemetry source (default: the recorded fixtures).
         analyst: Reasoning (default: deterministic).
         budget_usd: Cost budget of one investigation.
@@ -91,6 +95,7 @@ class Investigator:
     """
 
     checkpointer: BaseCheckpointSaver[Any]
+    store: BaseStore | None = None
     provider: ActionGroups = field(default_factory=FixtureProvider)
     analyst: Analyst = field(default_factory=DeterministicAnalyst)
     budget_usd: float = 0.10
@@ -101,7 +106,7 @@ class Investigator:
     backoff_base_s: float = 0.2
 
     def __post_init__(self) -> None:
-        self.graph = build_graph().compile(checkpointer=self.checkpointer)
+        self.graph = build_graph().compile(checkpointer=self.checkpointer, store=self.store)
 
     def context(self) -> InvestigationContext:
         """A fresh run context (new run log, fault counters reset)."""

@@ -135,6 +135,18 @@ class Consensus(TypedDict):
     reason: str
 
 
+class Precedent(TypedDict):
+    """A similar past incident of the same service, recalled from the store's memory."""
+
+    execution_id: str
+    score: float
+    alarm: str
+    status: str
+    category: str
+    suspect: str
+    action: str
+
+
 class CostReport(TypedDict):
     """The cost guardian's account; exceeding the budget is a signal, not a failure."""
 
@@ -179,6 +191,7 @@ class Result(TypedDict):
     hypotheses: list[Hypothesis]
     trace: list[TraceEntry]
     error: dict[str, Any] | None
+    precedents: list[Precedent]
 
 
 def merge_hypotheses(
@@ -202,5 +215,6 @@ class State(TypedDict, total=False):
     hypotheses: Annotated[dict[str, Hypothesis], merge_hypotheses]
     trace: Annotated[list[TraceEntry], operator.add]
     consensus: Consensus
+    precedents: list[Precedent]
     cost: CostReport
     result: Result

@@ -21,11 +21,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import examples
+from examples.incident import memory
 from examples.incident.faults import ENV_FAULTS
 from examples.incident.investigation import Investigator
 from examples.incident.model import AGENTS
 from examples.incident.telemetry import load_scenarios
-from langgraph_dynamodb import DynamoDBSaver
+from langgraph_dynamodb import DynamoDBSaver, DynamoDBStore
 
 
 class CrashError(RuntimeError):
@@ -164,17 +165,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--thread-id", required=True)
     parser.add_argument("--event-id", help="replace the scenario event's id")
     parser.add_argument("--ttl-days", type=float, default=30.0)
+    parser.add_argument("--no-memory", action="store_true", help="run without the store")
     args = parser.parse_args(argv)
     event = dict(load_scenarios()[args.scenario]["event"])
     if args.event_id:
         event["id"] = args.event_id
-    with DynamoDBSaver.from_table(
-        args.table,
-        endpoint_url=args.endpoint_url,
-        region_name=args.region,
-        ttl=timedelta(days=args.ttl_days),
-    ) as saver:
-        outcome = Investigator(saver).investigate(event, thread_id=args.thread_id)
+    with (
+        DynamoDBSaver.from_table(
+            args.table,
+            endpoint_url=args.endpoint_url,
+            region_name=args.region,
+            ttl=timedelta(days=args.ttl_days),
+        ) as saver,
+        DynamoDBStore.from_table(
+            args.table,
+            endpoint_url=args.endpoint_url,
+            region_name=args.region,
+            index=memory.index_config(),
+        ) as store,
+    ):
+        investigator = Investigator(saver, None if args.no_memory else store)
+        outcome = investigator.investigate(event, thread_id=args.thread_id)
     print(
         json.dumps(
             {

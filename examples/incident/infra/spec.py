@@ -40,8 +40,10 @@ CHECKPOINT_TABLE_ACTIONS: tuple[str, ...] = (
 )
 """Everything the function may do, on the checkpoint table only.
 
-The saver needs GetItem, PutItem, Query, BatchGetItem, BatchWriteItem; powertools'
-idempotency records (same table) need UpdateItem and DeleteItem. No Scan (the handler never
+The saver needs GetItem, PutItem, Query, BatchGetItem, BatchWriteItem; the incident memory
+(``DynamoDBStore``, same table) needs Query and BatchWriteItem (BatchGetItem, and UpdateItem
+with a TTL refresh on read, which the example does not use); powertools' idempotency records
+(same table) need UpdateItem and DeleteItem. No Scan (the handler never
 lists across threads), no DescribeTable/CreateTable (the table comes from the template).
 """
 
@@ -122,6 +124,7 @@ def environment(table_ref: Any) -> dict[str, Any]:
     return {
         "CHECKPOINT_TABLE": table_ref,
         "CHECKPOINT_TTL_DAYS": str(CHECKPOINT_TTL_DAYS),
+        "INCIDENT_MEMORY": "on",
         "POWERTOOLS_SERVICE_NAME": obs.SERVICE,
         "POWERTOOLS_METRICS_NAMESPACE": obs.NAMESPACE,
     }

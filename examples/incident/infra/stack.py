@@ -36,8 +36,9 @@ _ATTRIBUTE_TYPES = {
 def checkpoint_table(scope: Construct, construct_id: str) -> dynamodb.Table:
     """The checkpoint table, built from ``keys.create_table_params``.
 
-    Adds what the library leaves to deployments: TTL on ``ttl``, point-in-time recovery,
-    retention on stack deletion.
+    It also holds the incident memory (``DynamoDBStore``, same key schema) and powertools'
+    idempotency records. Adds what the library leaves to deployments: TTL on ``ttl``,
+    point-in-time recovery, retention on stack deletion.
     """
     params = keys.create_table_params("unused")
     types = {a["AttributeName"]: a["AttributeType"] for a in params["AttributeDefinitions"]}
