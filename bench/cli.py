@@ -36,7 +36,8 @@ from bench.savers import SAVERS, SaverSpec, resolve
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
 REGION = "us-east-1"
-ALL_WORKLOADS = ("chat", "fanout", "scale", "large", "concurrent", "delta", "cpu", "rtt")
+CHECKPOINT_WORKLOADS = ("chat", "fanout", "scale", "large", "concurrent", "delta", "cpu", "rtt")
+ALL_WORKLOADS = (*CHECKPOINT_WORKLOADS, "store", "semantic_limit")
 LETTERS = {
     "a": "chat",
     "b": "fanout",
@@ -46,6 +47,8 @@ LETTERS = {
     "f": "delta",
     "g": "cpu",
     "h": "rtt",
+    "s": "store",
+    "l": "semantic_limit",
 }
 
 
@@ -64,7 +67,7 @@ def parse_workloads(text: str | None) -> list[str]:
         name = LETTERS.get(part, part)
         if name not in ALL_WORKLOADS:
             raise SystemExit(
-                f"unknown workload {part!r}; use letters a-h or {', '.join(ALL_WORKLOADS)}"
+                f"unknown workload {part!r}; use letters a-h, s, l or {', '.join(ALL_WORKLOADS)}"
             )
         if name not in names:
             names.append(name)
@@ -395,7 +398,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--workloads",
-        help="comma-separated: a chat, b fanout, c scale, d large, e concurrent, f delta, g cpu",
+        help=(
+            "comma-separated: a chat, b fanout, c scale, d large, e concurrent, f delta, "
+            "g cpu, h rtt, s store, l semantic_limit"
+        ),
     )
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     parser.add_argument("--png", type=Path, default=None, help="default: --out with .png")
@@ -418,9 +424,8 @@ def main(argv: list[str] | None = None) -> int:
     requested = parse_workloads(args.workloads)
     plan: list[tuple[SaverSpec, list[str]]] = []
     for spec in specs:
-        wls = [
-            w for w in requested if spec.default_workloads is None or w in spec.default_workloads
-        ]
+        allowed = spec.default_workloads or CHECKPOINT_WORKLOADS
+        wls = [w for w in requested if w in allowed]
         if wls:
             plan.append((spec, wls))
     if not plan:
@@ -463,19 +468,20 @@ def main(argv: list[str] | None = None) -> int:
         # the first saver of the plan, and are thrown away.
         first, first_wls = plan[0]
         first_python = Path(sys.executable) if first.venv is None else venvs[first.venv].python
-        log(f"warm-up through the proxy: quick chat and fan-out on {first.label} (discarded)")
+        warm_wls = [w for w in ("chat", "fanout") if w in first_wls] or first_wls[:1]
+        log(f"warm-up through the proxy: quick {', '.join(warm_wls)} on {first.label} (discarded)")
         run_saver(
             first,
             first_python,
-            [w for w in ("chat", "fanout") if w in first_wls] or ["chat"],
+            warm_wls,
             argparse.Namespace(**{**vars(args), "quick": True, "keep_tables": False}),
             proxy.endpoint_url,
             ddb.endpoint_url,
             f"{run_id}-warmup",
         )
         results["meta"]["warm_up"] = (
-            f"{warm_s:g} s of requests to DynamoDB Local, then a quick chat "
-            f"and fan-out through the proxy on {first.name}, discarded"
+            f"{warm_s:g} s of requests to DynamoDB Local, then a quick "
+            f"{' and '.join(warm_wls)} through the proxy on {first.name}, discarded"
         )
         for spec, wls in plan:
             python = Path(sys.executable) if spec.venv is None else venvs[spec.venv].python

@@ -547,6 +547,10 @@ def tables(results: dict[str, Any]) -> str:
                 rows,
             )
         )
+    from bench import savers as saver_specs
+    from bench import store_report
+
+    out.extend(store_report.tables(results, saver_specs.STORES))
     return "\n\n".join(out)
 
 

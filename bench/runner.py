@@ -47,6 +47,8 @@ VERSION_PACKAGES = (
     "langgraph-checkpoint-aws",
     "langgraph-checkpoint-amazon-dynamodb",
     "langgraph_dynamodb_checkpoint",
+    "langgraph-store-dynamodb",
+    "numpy",
 )
 
 
@@ -67,6 +69,7 @@ ddbsize = load("ddbsize")
 instrument = load("instrument")
 savers = load("savers")
 workloads = load("workloads")
+store_workloads = load("store_workloads")
 
 
 def log(message: str) -> None:
@@ -104,6 +107,7 @@ class Harness:
         self.on_phase = on_phase
         self.workload = workload
         self.saver: Any = None
+        self.extra: list[Any] = []
         self.sizes = workloads.SIZES[args.sizes]
         self.result: dict[str, Any] = {"phases": {}, "notes": {}}
         self._samples: dict[str, list[float]] = {}
@@ -146,6 +150,15 @@ class Harness:
 
     async def aclose_saver(self) -> None:
         await savers.aclose_saver(self.saver)
+
+    def make_store(self, index: Any) -> Any:
+        """Another store of this spec, on a table of its own, with ``index``."""
+        table = f"bench-{self.args.saver}-{self.workload}-{self.args.run_id}-{len(self.extra)}"
+        store = savers.make_store(
+            self.args.saver, table, self.args.endpoint, self.args.region, index
+        )
+        self.extra.append(store)
+        return store
 
     # --- phases ---------------------------------------------------------------------------
     def scope(self, phase: str) -> str:
@@ -318,15 +331,17 @@ def run_workload(
         with h.phase("setup"):
             saver = savers.make_saver(args.saver, table, args.endpoint, args.region)
         h.saver = instrument.instrument(saver)
-        workloads.WORKLOADS[name](h)
+        run = workloads.WORKLOADS.get(name) or store_workloads.WORKLOADS[name]
+        run(h)
     except Exception as exc:  # noqa: BLE001 - a failing saver is a result, not a crash
         h.result["error"] = f"{type(exc).__name__}: {str(exc)[:500]}"
         h.result["traceback"] = traceback.format_exc()[-3000:]
         log(f"[{args.saver}] {name}: {h.result['error']}")
     finally:
         h.result["wall_s"] = round(time.perf_counter() - started, 3)
-        if h.saver is not None:
-            savers.close_saver(h.saver)
+        for opened in [h.saver, *h.extra]:
+            if opened is not None:
+                savers.close_saver(opened)
     created = sorted(list_tables(direct) - before)
     try:
         h.result["storage"] = table_bytes(direct, created)

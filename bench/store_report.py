@@ -1,0 +1,114 @@
+"""The store tables of the report: (s) the store workload side by side, and the semantic
+search limit (ours). Columns are the store specs only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+PHASES = (
+    ("put", "put: 1,000 memories, 20 batches of 50", "put_batch"),
+    ("get", "get: 20 batches of 10, 50 single", "get_batch"),
+    ("search_prefix", "search a user's namespace (x20)", "search_prefix"),
+    ("search_filter", "filtered search across users (x6)", "search_filter"),
+    ("list_namespaces", "list_namespaces under a prefix (x5)", "list_namespaces"),
+    ("semantic", "semantic search, one user / all (x20 / x3)", "semantic_user"),
+)
+
+
+def _phase(saver: dict[str, Any], name: str) -> dict[str, Any] | None:
+    w = saver.get("workloads", {}).get("store") or {}
+    p = w.get("phases", {}).get(name)
+    return p if isinstance(p, dict) else None
+
+
+def _cell(p: dict[str, Any] | None, sample: str) -> str:
+    if p is None:
+        return "–"
+    if p.get("error"):
+        return "error: " + str(p["error"])[:50]
+    t = p["totals"]
+    s = p.get("samples", {}).get(sample, {})
+    latency = f"{s['p50_ms']:.1f} ms" if s.get("p50_ms") is not None else "–"
+    return f"{t['requests']} req, {t['rcu']:g} RCU / {t['wcu']:g} WCU, p50 {latency}"
+
+
+def _rows(saver: dict[str, Any]) -> dict[str, str]:
+    w = saver.get("workloads", {}).get("store") or {}
+    notes = w.get("notes", {})
+    storage = w.get("storage", {})
+    out = {label: _cell(_phase(saver, phase), sample) for phase, label, sample in PHASES}
+    phases = w.get("phases", {}).values()
+    out["Scans"] = str(
+        sum(e.get("targets", {}).get("Scan", 0) for p in phases for e in p.get("ops", {}).values())
+    )
+
+    def got(name: str, expected: str) -> str:
+        return f"{notes.get(name, '?')}/{notes.get(expected, '?')}"
+
+    out["results right"] = (
+        f"prefix {got('search_prefix_rows', 'search_prefix_rows_expected')}, "
+        f"filter {got('search_filter_rows', 'search_filter_rows_expected')}, "
+        f"namespaces {got('namespaces_listed', 'namespaces_expected')}"
+    )
+    if "semantic_error" in notes:
+        semantic = str(notes["semantic_error"])[:100]
+    elif "semantic_top_hits" in notes:
+        semantic = f"ok: {notes['semantic_top_hits']}/20 top hits about green tea"
+    else:
+        semantic = "not reached"
+    out["semantic search"] = semantic
+    out["bytes stored (both tables)"] = (
+        f"{storage['bytes'] / 1e6:.3f} MB in {storage['items']} items"
+        if storage.get("bytes")
+        else "–"
+    )
+    if w.get("error"):
+        out["errors"] = str(w["error"])[:80]
+    return out
+
+
+def tables(results: dict[str, Any], stores: tuple[str, ...]) -> list[str]:
+    """The Markdown tables of the store workloads, for the store specs that ran."""
+    present = [s for s in stores if s in results["savers"]]
+    out: list[str] = []
+    ran = [s for s in present if "store" in results["savers"][s].get("workloads", {})]
+    if ran:
+        labels = [results["savers"][s].get("label", s) for s in ran]
+        by_saver = {s: _rows(results["savers"][s]) for s in ran}
+        names = list(dict.fromkeys(k for s in ran for k in by_saver[s]))
+        lines = [
+            "| (s) store: 1,000 memories in 50 namespaces | " + " | ".join(labels) + " |",
+            "|---" * (len(ran) + 1) + "|",
+        ]
+        for name in names:
+            lines.append(
+                f"| {name} | " + " | ".join(by_saver[s].get(name, "–") for s in ran) + " |"
+            )
+        out.append("\n".join(lines))
+    for s in present:
+        w = results["savers"][s].get("workloads", {}).get("semantic_limit")
+        if not w:
+            continue
+        lines = [
+            "| (l) semantic search under one prefix (ours) | vectors | p50 | RCU per search |",
+            "|---|---|---|---|",
+        ]
+        for phase, p in sorted(w.get("phases", {}).items(), key=lambda kv: _order(kv[0])):
+            if not phase.startswith("d"):
+                continue
+            dims, count = phase[1:].split("_n")
+            samples = p.get("samples", {}).get("semantic", {})
+            searches = max(1, samples.get("n", 1))
+            lines.append(
+                f"| {dims} dimensions | {count} | {samples.get('p50_ms', 0):.1f} ms | "
+                f"{p['totals']['rcu'] / searches:.1f} |"
+            )
+        out.append("\n".join(lines))
+    return out
+
+
+def _order(phase: str) -> tuple[int, int]:
+    if not phase.startswith("d") or "_n" not in phase:
+        return (0, 0)
+    dims, count = phase[1:].split("_n")
+    return (int(dims), int(count))
