@@ -276,12 +276,16 @@ def table_bytes(client: Any, tables: list[str]) -> dict[str, Any]:
     by_kind: dict[str, dict[str, int]] = {}
     by_attr: dict[str, int] = {}
     largest = 0
+    by_table: dict[str, dict[str, int]] = {}
     for table in tables:
+        mine = by_table.setdefault(table, {"items": 0, "bytes": 0})
         for page in client.get_paginator("scan").paginate(TableName=table):
             for item in page.get("Items", []):
                 s = ddbsize.item_size(item)
                 items += 1
                 size += s
+                mine["items"] += 1
+                mine["bytes"] += s
                 largest = max(largest, s)
                 kind = ddbsize.item_kind(item)
                 slot = by_kind.setdefault(kind, {"items": 0, "bytes": 0})
@@ -292,6 +296,7 @@ def table_bytes(client: Any, tables: list[str]) -> dict[str, Any]:
     top_attrs = dict(sorted(by_attr.items(), key=lambda kv: -kv[1])[:10])
     return {
         "tables": tables,
+        "by_table": by_table,
         "items": items,
         "bytes": size,
         "bytes_with_overhead": size + ddbsize.ITEM_OVERHEAD_BYTES * items,
@@ -325,6 +330,7 @@ def run_workload(
 ) -> dict[str, Any]:
     h = Harness(args, name, on_phase)
     table = f"bench-{args.saver}-{name}-{args.run_id}"
+    h.result["table"] = table
     before = list_tables(direct)
     started = time.perf_counter()
     try:

@@ -53,14 +53,21 @@ def _rows(saver: dict[str, Any]) -> dict[str, str]:
     if "semantic_error" in notes:
         semantic = str(notes["semantic_error"])[:100]
     elif "semantic_top_hits" in notes:
-        semantic = f"ok: {notes['semantic_top_hits']}/20 top hits about green tea"
+        semantic = (
+            f"top 5 right: {notes['semantic_top_hits']}/"
+            f"{notes.get('semantic_top_hits_expected', '?')} green-tea memories found"
+        )
     else:
         semantic = "not reached"
     out["semantic search"] = semantic
-    out["bytes stored (both tables)"] = (
-        f"{storage['bytes'] / 1e6:.3f} MB in {storage['items']} items"
-        if storage.get("bytes")
-        else "–"
+    tables = storage.get("by_table") or {}
+    plain = tables.get(w.get("table", ""), {})
+    indexed = [t for name, t in tables.items() if name != w.get("table") and t.get("items")]
+    out["bytes stored, 1,000 memories"] = (
+        f"{plain['bytes'] / 1e6:.3f} MB in {plain['items']} items" if plain.get("items") else "–"
+    )
+    out["bytes stored, with 64-dim embeddings"] = (
+        f"{indexed[0]['bytes'] / 1e6:.3f} MB in {indexed[0]['items']} items" if indexed else "–"
     )
     if w.get("error"):
         out["errors"] = str(w["error"])[:80]

@@ -71,6 +71,18 @@ def _fill(h: Any, store: Any, n: int = MEMORIES, batch: int = 50) -> None:
         h.sample("put_batch", ms)
 
 
+def _green_tea_expected(*, top: int, users: int) -> int:
+    """How many green-tea memories the top ``top`` hits of the first ``users`` users can
+    hold (each user's own, at most ``top``)."""
+    total = 0
+    for u in range(users):
+        mine = [
+            i for i in range(MEMORIES) if i % USERS == u and TOPICS[i % len(TOPICS)] == TOPICS[0]
+        ]
+        total += min(top, len(mine))
+    return total
+
+
 def store(h: Any) -> None:
     """The store workload (see the module docstring)."""
     from langgraph.store.base import GetOp
@@ -137,6 +149,7 @@ def store(h: Any) -> None:
                 h.sample("semantic_user", ms)
                 rows += sum(1 for f in found if "green tea" in f.value["text"])
             h.note("semantic_top_hits", rows)
+            h.note("semantic_top_hits_expected", _green_tea_expected(top=5, users=20))
             for _ in range(3):
                 _, ms = _timed(
                     lambda: indexed.search(("memories",), query="rollback checkout", limit=10)

@@ -68,6 +68,7 @@ def test_readme_python_runs_as_written(ddb_endpoint: str) -> None:
     assert done.stdout.splitlines() == [
         "['hi', 'echo: hi']",
         "['from lambda', 'echo: from lambda']",
+        "[('m1', 1.0)]",
     ], done.stdout
     assert "Warning" not in done.stderr and "Unclosed" not in done.stderr, done.stderr
 

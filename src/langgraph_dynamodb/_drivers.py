@@ -2,16 +2,19 @@
 
 Everything else is in the flows; a driver only sends each :class:`~.calls.Call` to the
 client, records capacity, sleeps for :class:`~.calls.Sleep`, runs a
-:class:`~.calls.Compute` (blocking, or awaited) and hands out :class:`~.calls.Emit`
-values. Errors are translated here, naming the table, region and endpoint
+:class:`~.calls.Compute` (blocking, or awaited), runs a :class:`~.calls.Fork`'s sub-flows
+concurrently (threads on the one boto3 client, or tasks on the event loop) and hands out
+:class:`~.calls.Emit` values. Errors are translated here, naming the table, region and endpoint
 (:class:`~.calls.Where`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator, Generator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 from langgraph_dynamodb.calls import (
@@ -20,6 +23,7 @@ from langgraph_dynamodb.calls import (
     Emit,
     Failure,
     Flow,
+    Fork,
     Sleep,
     Stats,
     Where,
@@ -51,12 +55,40 @@ def _raise_translated(call: Call, exc: Exception, where: Where) -> NoReturn:
     raise translated from exc
 
 
-def _execute(client: SyncClient, step: Call | Sleep | Compute, stats: Stats, where: Where) -> Any:
+def _fork_sync(client: SyncClient, flows: Sequence[Flow[Any]], stats: Stats, where: Where) -> Any:
+    if len(flows) <= 1:
+        return [run_sync(flow, client, stats, where) for flow in flows]
+    with ThreadPoolExecutor(max_workers=len(flows), thread_name_prefix="ddb-fork") as pool:
+        futures = [
+            pool.submit(contextvars.copy_context().run, run_sync, flow, client, stats, where)
+            for flow in flows
+        ]
+    return [future.result() for future in futures]  # the first error, once all stopped
+
+
+async def _fork_async(
+    client: AsyncClient, flows: Sequence[Flow[Any]], stats: Stats, where: Where
+) -> Any:
+    tasks = [asyncio.ensure_future(run_async(flow, client, stats, where)) for flow in flows]
+    try:
+        return await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+def _execute(
+    client: SyncClient, step: Call | Sleep | Compute | Fork, stats: Stats, where: Where
+) -> Any:
     if isinstance(step, Sleep):
         time.sleep(step.seconds)
         return None
     if isinstance(step, Compute):
         return step.run()
+    if isinstance(step, Fork):
+        return _fork_sync(client, step.flows, stats, where)
     try:
         response = getattr(client, step.op)(**step.params)
     except Exception as exc:
@@ -66,13 +98,15 @@ def _execute(client: SyncClient, step: Call | Sleep | Compute, stats: Stats, whe
 
 
 async def _aexecute(
-    client: AsyncClient, step: Call | Sleep | Compute, stats: Stats, where: Where
+    client: AsyncClient, step: Call | Sleep | Compute | Fork, stats: Stats, where: Where
 ) -> Any:
     if isinstance(step, Sleep):
         await asyncio.sleep(step.seconds)
         return None
     if isinstance(step, Compute):
         return await step.arun()
+    if isinstance(step, Fork):
+        return await _fork_async(client, step.flows, stats, where)
     try:
         response = await getattr(client, step.op)(**step.params)
     except Exception as exc:

@@ -1,13 +1,15 @@
 """What flows ask the I/O shells to do, and how DynamoDB's answers and errors are read.
 
 A flow is a generator that yields :class:`Call` (one DynamoDB request), :class:`Sleep`
-(a backoff) or :class:`Emit` (a result of an iterating operation), and receives the
-response of each ``Call``. The sync and async drivers in ``_drivers`` run every flow.
+(a backoff), :class:`Emit` (a result of an iterating operation), :class:`Compute` (work
+outside DynamoDB) or :class:`Fork` (independent sub-flows, run concurrently), and receives
+the response of each. The sync and async drivers in ``_drivers`` run every flow.
 """
 
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -100,7 +102,16 @@ class Compute:
     arun: Callable[[], Awaitable[Any]]
 
 
-Step = Call | Sleep | Emit | Compute
+@dataclass(frozen=True)
+class Fork:
+    """Independent sub-flows the driver runs concurrently; it sends back their results, in
+    order, or raises the first error once all have stopped. Sub-flows never emit. A flow
+    forks at most :data:`~langgraph_dynamodb.limits.MAX_PARALLEL_REQUESTS` at a time."""
+
+    flows: tuple[Generator[Any, Any, Any], ...]
+
+
+Step = Call | Sleep | Emit | Compute | Fork
 Flow = Generator[Step, Any, T]
 
 
@@ -124,6 +135,9 @@ class Stats:
     write_units: float = 0.0
     skipped_checkpoints: int = 0
     """Checkpoints ``list`` left out because they cannot be read (each also logged)."""
+    _lock: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False
+    )
 
     @property
     def total_requests(self) -> int:
@@ -138,17 +152,17 @@ class Stats:
         self.skipped_checkpoints = 0
 
     def record(self, op: str, response: Any) -> None:
-        """Count one request and the capacity DynamoDB says it consumed."""
-        self.requests[op] = self.requests.get(op, 0) + 1
+        """Count one request and the capacity DynamoDB says it consumed (thread-safe: a
+        fork's sub-flows record from several threads)."""
         consumed = response.get("ConsumedCapacity") if isinstance(response, dict) else None
-        if consumed is None:
-            return
-        entries = consumed if isinstance(consumed, list) else [consumed]
+        entries = [] if consumed is None else consumed if isinstance(consumed, list) else [consumed]
         units = sum(float(e.get("CapacityUnits", 0.0)) for e in entries)
-        if op in READ_OPS:
-            self.read_units += units
-        elif op in WRITE_OPS:
-            self.write_units += units
+        with self._lock:
+            self.requests[op] = self.requests.get(op, 0) + 1
+            if op in READ_OPS:
+                self.read_units += units
+            elif op in WRITE_OPS:
+                self.write_units += units
 
 
 # --- error translation -------------------------------------------------------------------

@@ -113,12 +113,18 @@ STORE_LABEL_KEY_BYTES = 128
 STORE_MAX_SK_BYTES = 1024
 
 #: Items a store skip-scan reads per Query while it lists namespaces: it jumps past each
-#: namespace it finds, so the reads grow with the namespaces listed, not their items.
-STORE_LIST_PAGE = 10
+#: namespace it finds, so the reads grow with the namespaces listed, not their items. A
+#: page this size holds a small namespace whole (a user's few memories: one Query for the
+#: group) and costs about what two one-item Queries would.
+STORE_LIST_PAGE = 25
 
 #: The store refreshes an item's TTL on read only when that moves its expiry by more
 #: than this fraction of its TTL: at most one conditional write per tenth of a TTL.
 STORE_TTL_REFRESH_FRACTION = 0.1
+
+#: Requests a flow sends at once (a :class:`~langgraph_dynamodb.calls.Fork`): the store's
+#: Queries of several groups. Below botocore's default pool of 10 connections a client.
+MAX_PARALLEL_REQUESTS = 8
 
 #: ``setup()`` polls DescribeTable until the table is ACTIVE, for at most this long.
 TABLE_ACTIVE_TIMEOUT_S = 300.0

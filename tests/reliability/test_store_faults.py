@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 def _workload(seed: int) -> list[tuple[str, Any]]:
     rng = random.Random(seed)
     steps: list[tuple[str, Any]] = []
-    for round_ in range(6):
+    for round_ in range(10):
         ops = [
             PutOp(
                 ("mem", f"u{rng.randrange(4)}", *([f"s{rng.randrange(2)}"] * rng.randrange(2))),

@@ -5,22 +5,23 @@ Requests: gets are one ``BatchGetItem`` per 100 keys; puts and deletes one
 ``BatchWriteItem`` per 25 items (chunks of large values first; a delete reads the items
 first, in ``BatchGetItem`` s, to delete their chunks too); a search under a prefix of at
 least ``GROUP_DEPTH`` labels is one ``Query`` per page of its group's partition, a
-shallower one lists the groups first; a namespace listing reads a few items per namespace
-it finds and jumps past the rest. Never a Scan. Expired items are absent everywhere.
+shallower one lists the groups first and reads them a few at a time, concurrently; a
+namespace listing reads a few items per namespace it finds and jumps past the rest. Never
+a Scan. Expired items are absent everywhere.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.store.base import ListNamespacesOp, MatchCondition, SearchItem, SearchOp
 
 from langgraph_dynamodb import keys, limits
 from langgraph_dynamodb.caches import GroupDirectory
-from langgraph_dynamodb.calls import Failure, Flow
+from langgraph_dynamodb.calls import Failure, Flow, Fork
 from langgraph_dynamodb.codec import Compression
 from langgraph_dynamodb.errors import CorruptItemError
 from langgraph_dynamodb.flows.batch import batch_get, batch_write
@@ -32,6 +33,7 @@ from langgraph_dynamodb.store import keys as skeys
 from langgraph_dynamodb.store import match
 
 Namespace = tuple[str, ...]
+T = TypeVar("T")
 
 
 @dataclass(kw_only=True)
@@ -187,14 +189,36 @@ def groups_under(ctx: StoreCtx, prefix: Namespace) -> Flow[list[Namespace]]:
             labels = skeys.parse_directory_sk(sk_of(entry))
             if labels and labels[0] is not None:
                 roots.append(labels[0])
+    start = skeys.directory_sk(prefix) if prefix else skeys.DIRECTORY_ENTRY
     groups: list[Namespace] = []
-    for root in roots:
-        start = skeys.directory_sk(prefix) if prefix else skeys.DIRECTORY_ENTRY
-        for entry in (yield from _query_all(ctx, skeys.groups_pk(root), start)):
-            labels = skeys.parse_directory_sk(sk_of(entry))
-            if labels and all(label is not None for label in labels):
-                groups.append(tuple(label for label in labels if label is not None))
+    for wave in _waves(roots, grow=False):
+        pages = yield from fork(ctx, [_query_all(ctx, skeys.groups_pk(r), start) for r in wave])
+        for entries in pages:
+            for entry in entries:
+                labels = skeys.parse_directory_sk(sk_of(entry))
+                if labels and all(label is not None for label in labels):
+                    groups.append(tuple(label for label in labels if label is not None))
     return groups
+
+
+def _waves(todo: Sequence[T], *, grow: bool) -> Iterator[Sequence[T]]:
+    """``todo`` in slices of at most ``MAX_PARALLEL_REQUESTS``; with ``grow``, the first
+    ones smaller (1, 2, 4, ...), for work that may stop early."""
+    size = 1 if grow else limits.MAX_PARALLEL_REQUESTS
+    at = 0
+    while at < len(todo):
+        yield todo[at : at + size]
+        at += size
+        size = min(size * 2, limits.MAX_PARALLEL_REQUESTS)
+
+
+def fork(ctx: StoreCtx, flows: Sequence[Flow[T]]) -> Flow[list[T]]:
+    """Run independent flows concurrently (one runs inline); their results, in order."""
+    if len(flows) == 1:
+        only = yield from flows[0]
+        return [only]
+    results = yield Fork(tuple(flows))
+    return list(results)
 
 
 def _query_all(ctx: StoreCtx, pk: str, prefix: str) -> Flow[list[AttrMap]]:
@@ -226,39 +250,60 @@ def _items_query(
     return params
 
 
+def _search_group(
+    ctx: StoreCtx,
+    group: Namespace,
+    op: SearchOp,
+    with_vectors: bool,
+    enough: int | None,
+) -> Flow[list[tuple[match.Candidate, si.Memory]]]:
+    """The matching live items of one group under the search's prefix, in key order (at
+    most ``enough``)."""
+    prefix = tuple(op.namespace_prefix)
+    sk_prefix = skeys.range_prefix(prefix) if len(prefix) > len(group) else skeys.ITEM_PREFIX
+    out: list[tuple[match.Candidate, si.Memory]] = []
+    start: AttrMap | None = None
+    while enough is None or len(out) < enough:
+        response = yield ctx.call("query", **_items_query(ctx, group, sk_prefix, start, None))
+        found = yield from _loaded(ctx, _decoded(ctx, response.get("Items", [])))
+        for memory in found:
+            candidate = si.to_candidate(
+                memory, ctx.serde, ctx.compression, with_vectors=with_vectors
+            )
+            if candidate.namespace[: len(prefix)] != prefix:
+                continue  # a digested label's lookalike
+            if not match.item_matches(candidate.value, op.filter):
+                continue
+            out.append((candidate, memory))
+            if enough is not None and len(out) >= enough:
+                break
+        start = response.get("LastEvaluatedKey")
+        if not start:
+            break
+    return out
+
+
 def search(
     ctx: StoreCtx, op: SearchOp, query_vector: Sequence[float] | None
 ) -> Flow[tuple[list[SearchItem], list[si.Memory]]]:
     """A search: every live item under the namespace prefix, filtered as
     ``InMemoryStore`` filters, in (namespace, key) order or by score; and the items
-    returned (for a TTL refresh)."""
-    prefix = tuple(op.namespace_prefix)
-    candidates: list[match.Candidate] = []
-    by_ident: dict[tuple[Namespace, str], si.Memory] = {}
-    enough = None if query_vector is not None else op.offset + op.limit
-    for group in (yield from groups_under(ctx, prefix)):
-        sk_prefix = skeys.range_prefix(prefix) if len(prefix) > len(group) else skeys.ITEM_PREFIX
-        start: AttrMap | None = None
-        while enough is None or len(candidates) < enough:
-            response = yield ctx.call("query", **_items_query(ctx, group, sk_prefix, start, None))
-            found = yield from _loaded(ctx, _decoded(ctx, response.get("Items", [])))
-            for memory in found:
-                candidate = si.to_candidate(
-                    memory, ctx.serde, ctx.compression, with_vectors=query_vector is not None
-                )
-                if candidate.namespace[: len(prefix)] != prefix:
-                    continue  # a digested label's lookalike
-                if not match.item_matches(candidate.value, op.filter):
-                    continue
-                candidates.append(candidate)
-                by_ident[(candidate.namespace, candidate.key)] = memory
-                if enough is not None and len(candidates) >= enough:
-                    break
-            start = response.get("LastEvaluatedKey")
-            if not start:
-                break
-        if enough is not None and len(candidates) >= enough:
+    returned (for a TTL refresh). Groups are read a few at a time, concurrently; a search
+    without a query stops at the first wave that fills its page."""
+    with_vectors = query_vector is not None
+    enough = None if with_vectors else op.offset + op.limit
+    found: list[tuple[match.Candidate, si.Memory]] = []
+    groups = yield from groups_under(ctx, tuple(op.namespace_prefix))
+    for wave in _waves(groups, grow=enough is not None):
+        parts = yield from fork(
+            ctx, [_search_group(ctx, g, op, with_vectors, enough) for g in wave]
+        )
+        for part in parts:
+            found.extend(part)
+        if enough is not None and len(found) >= enough:
             break
+    candidates = [c for c, _ in found]
+    by_ident = {(c.namespace, c.key): m for c, m in found}
     page = match.rank(candidates, query_vector, offset=op.offset, limit=op.limit)
     results = [si.to_search_item(c, score) for c, score in page]
     returned = [by_ident[(c.namespace, c.key)] for c, _ in page]
@@ -281,11 +326,11 @@ def _namespaces_of_group(
     within: Namespace,
     conditions: Sequence[MatchCondition],
     max_depth: int | None,
-    found: _Found,
-) -> Flow[None]:
+) -> Flow[_Found]:
     """The namespaces of a group's live items under ``within``: a few items per Query,
     then a jump past the namespace found (or, with ``max_depth``, past the whole subtree
     its truncation stands for, once it matched)."""
+    found = _Found()
     prefix = skeys.range_prefix(within)
     lo, hi = prefix, keys.range_end(prefix)
     start: AttrMap | None = None
@@ -308,21 +353,21 @@ def _namespaces_of_group(
             if not found.namespaces or found.namespaces[-1] != namespace:
                 found.namespaces.append(namespace)
             last = namespace
+        if not response.get("LastEvaluatedKey"):
+            return found  # the page held the rest of the range
         if last is None:
-            start = response.get("LastEvaluatedKey")
-            if not start:
-                return
+            start = response["LastEvaluatedKey"]
             continue
         start = None
         matched = all(match.namespace_matches(c, last) for c in conditions)
         if matched and max_depth is not None and len(last) >= max_depth:
             if max_depth <= len(group):
-                return  # every namespace of the group truncates to the same labels
+                return found  # every namespace of the group truncates to the same labels
             lo = keys.range_end(skeys.range_prefix(last[:max_depth]))  # past the subtree
         else:
             lo = keys.range_end(skeys.namespace_prefix(last))  # past its own items
         if lo >= hi:
-            return
+            return found
 
 
 def _namespace_of(ctx: StoreCtx, group: Namespace, memory: si.Memory, found: _Found) -> Namespace:
@@ -348,11 +393,31 @@ def list_namespaces(ctx: StoreCtx, op: ListNamespacesOp) -> Flow[list[Namespace]
     literal = match.literal_prefix(prefixes[0].path) if prefixes else ()
     found = _Found()
     wanted = op.offset + op.limit
-    for group in (yield from groups_under(ctx, literal[: limits.STORE_GROUP_DEPTH])):
-        if literal[: len(group)] != group[: len(literal)]:
-            continue
-        within = literal if len(literal) > len(group) else group
-        yield from _namespaces_of_group(ctx, group, within, conditions, op.max_depth, found)
+    groups = [
+        g
+        for g in (yield from groups_under(ctx, literal[: limits.STORE_GROUP_DEPTH]))
+        if literal[: len(g)] == g[: len(literal)]
+    ]
+    kept: list[Namespace] = []
+    at = 0
+    while at < len(groups):
+        # a group holds at least one namespace (unless all its items were deleted): read
+        # as many groups at once as namespaces are still wanted
+        size = limits.MAX_PARALLEL_REQUESTS if not found.ordered else wanted - len(kept)
+        wave = groups[at : at + max(1, min(size, limits.MAX_PARALLEL_REQUESTS))]
+        at += len(wave)
+        parts = yield from fork(
+            ctx,
+            [
+                _namespaces_of_group(
+                    ctx, g, literal if len(literal) > len(g) else g, conditions, op.max_depth
+                )
+                for g in wave
+            ],
+        )
+        for part in parts:
+            found.namespaces.extend(part.namespaces)
+            found.ordered = found.ordered and part.ordered
         kept = match.page_namespaces(
             found.namespaces, conditions, max_depth=op.max_depth, offset=0, limit=wanted
         )
