@@ -168,6 +168,59 @@ def test_ranking_pools_fields_pages_and_fills_with_unscored_items() -> None:
     assert [c.key for c, _ in match.rank(candidates, None, offset=1, limit=2)] == ["b", "c"]
 
 
+def _full_sort(
+    candidates: list[match.Candidate], query: list[float], offset: int, limit: int
+) -> list[tuple[str, float | None]]:
+    """The ranking the straightforward way (every candidate in memory, one stable sort),
+    as InMemoryStore ranks."""
+    flat = [(c, v) for c in candidates for v in c.vectors]
+    scores = match.cosine(query, [v for _, v in flat])
+    ordered = sorted(zip(scores, [c for c, _ in flat], strict=True), key=lambda x: -x[0])
+    seen: list[str] = []
+    page: list[tuple[str, float | None]] = []
+    for score, c in ordered:
+        if c.key in seen:
+            continue
+        seen.append(c.key)
+        if offset <= len(seen) - 1 < offset + limit:
+            page.append((c.key, score))
+    unscored = [c.key for c in candidates if not c.vectors]
+    return page + [(k, None) for k in unscored[: max(0, limit - len(page))]]
+
+
+small_vectors = st.lists(st.sampled_from([-1.0, 0.0, 0.5, 1.0]), min_size=2, max_size=2)
+
+
+@given(
+    st.lists(st.lists(small_vectors, max_size=2), max_size=30),
+    st.integers(0, 5),
+    st.integers(1, 6),
+    st.integers(1, 4),
+    st.integers(1, 7),
+)
+@settings(max_examples=200, deadline=None)
+def test_top_scores_keep_the_page_of_a_full_sort_in_bounded_memory(
+    fields: list[list[list[float]]], offset: int, limit: int, groups: int, chunk: int
+) -> None:
+    candidates = [_candidate(f"k{i:02d}", *vs) for i, vs in enumerate(fields)]
+    query = [0.0, 1.0]
+    expected = _full_sort(candidates, query, offset, limit)
+    # the candidates split into groups (merged in order), each fed in chunks
+    total = match.TopScores(query, offset=offset, limit=limit)
+    size = -(-len(candidates) // groups) if candidates else 1
+    for g, start in enumerate(range(0, len(candidates), size)):
+        part = match.TopScores(query, offset=offset, limit=limit)
+        members = candidates[start : start + size]
+        for at in range(0, len(members), chunk):
+            part.add((c, c.key) for c in members[at : at + chunk])
+            assert len(part._scored) <= 2 * (offset + limit)  # bounded by the page
+        total.merge(part, where=(g,))
+    got = [(c.key, s) for c, s, extra in total.page() if extra == c.key]
+    assert [(k, None if s is None else round(s, 9)) for k, s in got] == [
+        (k, None if s is None else round(s, 9)) for k, s in expected
+    ]
+
+
 def test_namespace_pages_truncate_sort_and_page() -> None:
     found = [("a", "b", "c"), ("a", "b"), ("a", "c", "d"), ("x",)]
     prefix = MatchCondition(match_type="prefix", path=("a", "*"))

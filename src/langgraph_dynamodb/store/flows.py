@@ -254,33 +254,41 @@ def _search_group(
     ctx: StoreCtx,
     group: Namespace,
     op: SearchOp,
-    with_vectors: bool,
+    query_vector: Sequence[float] | None,
     enough: int | None,
-) -> Flow[list[tuple[match.Candidate, si.Memory]]]:
-    """The matching live items of one group under the search's prefix, in key order (at
-    most ``enough``)."""
+) -> Flow[list[tuple[match.Candidate, si.Memory]] | match.TopScores]:
+    """The matching live items of one group under the search's prefix: in key order (at
+    most ``enough``) without a query, else the group's own page of the best scored."""
     prefix = tuple(op.namespace_prefix)
     sk_prefix = skeys.range_prefix(prefix) if len(prefix) > len(group) else skeys.ITEM_PREFIX
     out: list[tuple[match.Candidate, si.Memory]] = []
+    top = (
+        None
+        if query_vector is None
+        else match.TopScores(query_vector, offset=op.offset, limit=op.limit)
+    )
     start: AttrMap | None = None
     while enough is None or len(out) < enough:
         response = yield ctx.call("query", **_items_query(ctx, group, sk_prefix, start, None))
         found = yield from _loaded(ctx, _decoded(ctx, response.get("Items", [])))
+        page: list[tuple[match.Candidate, si.Memory]] = []
         for memory in found:
             candidate = si.to_candidate(
-                memory, ctx.serde, ctx.compression, with_vectors=with_vectors
+                memory, ctx.serde, ctx.compression, with_vectors=top is not None
             )
             if candidate.namespace[: len(prefix)] != prefix:
                 continue  # a digested label's lookalike
             if not match.item_matches(candidate.value, op.filter):
                 continue
-            out.append((candidate, memory))
-            if enough is not None and len(out) >= enough:
-                break
+            page.append((candidate, memory))
+        if top is not None:
+            top.add(page)  # keeps the best of them: memory bounded by the page asked for
+        else:
+            out.extend(page[: None if enough is None else enough - len(out)])
         start = response.get("LastEvaluatedKey")
         if not start:
             break
-    return out
+    return out if top is None else top
 
 
 def search(
@@ -289,25 +297,36 @@ def search(
     """A search: every live item under the namespace prefix, filtered as
     ``InMemoryStore`` filters, in (namespace, key) order or by score; and the items
     returned (for a TTL refresh). Groups are read a few at a time, concurrently; a search
-    without a query stops at the first wave that fills its page."""
-    with_vectors = query_vector is not None
-    enough = None if with_vectors else op.offset + op.limit
+    without a query stops at the first wave that fills its page, one with a query keeps
+    only the best page so far (bounded memory, however many items it scores)."""
+    enough = None if query_vector is not None else op.offset + op.limit
     found: list[tuple[match.Candidate, si.Memory]] = []
+    top = (
+        None
+        if query_vector is None
+        else match.TopScores(query_vector, offset=op.offset, limit=op.limit)
+    )
     groups = yield from groups_under(ctx, tuple(op.namespace_prefix))
+    done = 0
     for wave in _waves(groups, grow=enough is not None):
         parts = yield from fork(
-            ctx, [_search_group(ctx, g, op, with_vectors, enough) for g in wave]
+            ctx, [_search_group(ctx, g, op, query_vector, enough) for g in wave]
         )
         for part in parts:
-            found.extend(part)
+            if isinstance(part, match.TopScores):
+                assert top is not None
+                top.merge(part, where=(done,))
+            else:
+                found.extend(part)
+            done += 1
         if enough is not None and len(found) >= enough:
             break
-    candidates = [c for c, _ in found]
-    by_ident = {(c.namespace, c.key): m for c, m in found}
-    page = match.rank(candidates, query_vector, offset=op.offset, limit=op.limit)
-    results = [si.to_search_item(c, score) for c, score in page]
-    returned = [by_ident[(c.namespace, c.key)] for c, _ in page]
-    return results, returned
+    if top is not None:
+        ranked = top.page()
+    else:
+        ranked = [(c, None, m) for c, m in found[op.offset : op.offset + op.limit]]
+    results = [si.to_search_item(c, score) for c, score, _ in ranked]
+    return results, [m for _, _, m in ranked]
 
 
 # --- list namespaces --------------------------------------------------------------------

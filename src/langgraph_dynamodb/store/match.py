@@ -146,6 +146,72 @@ class Candidate:
     vectors: tuple[Sequence[float], ...] = ()
 
 
+class TopScores:
+    """The page of a semantic search, kept as candidates arrive: the best
+    ``offset + limit`` scored so far and the first ``limit`` without embeddings, so memory
+    is bounded by the page, not by the items under the prefix.
+
+    Order is ``InMemoryStore``'s: by score (an item's best field), ties in arrival order
+    (``where`` orders the arrivals of merged rankings: a group's index, say); then the
+    unscored items fill the page. Each candidate carries an ``extra`` (the item read).
+    """
+
+    def __init__(self, query_vector: Sequence[float], *, offset: int, limit: int) -> None:
+        self.query_vector = query_vector
+        self.offset = offset
+        self.limit = limit
+        self._scored: list[tuple[float, tuple[int, ...], Candidate, Any]] = []
+        self._scoreless: list[tuple[Candidate, Any]] = []
+        self._arrivals = 0
+
+    def add(self, candidates: Iterable[tuple[Candidate, Any]]) -> None:
+        """Score and keep what may still make the page."""
+        owners: list[int] = []
+        vectors: list[Sequence[float]] = []
+        batch = list(candidates)
+        for i, (candidate, extra) in enumerate(batch):
+            if not candidate.vectors:
+                if len(self._scoreless) < self.limit:
+                    self._scoreless.append((candidate, extra))
+                continue
+            for vector in candidate.vectors:
+                owners.append(i)
+                vectors.append(vector)
+        best: dict[int, tuple[float, tuple[int, ...]]] = {}
+        for owner, score in zip(owners, cosine(self.query_vector, vectors), strict=True):
+            arrival: tuple[int, ...] = (self._arrivals,)
+            self._arrivals += 1
+            if owner not in best or score > best[owner][0]:
+                best[owner] = (score, arrival)
+        for owner, (best_score, best_arrival) in best.items():
+            candidate, extra = batch[owner]
+            self._scored.append((best_score, best_arrival, candidate, extra))
+        self._trim(2)
+
+    def merge(self, other: TopScores, where: tuple[int, ...]) -> None:
+        """Take another ranking's page (its arrivals after this one's, ordered by ``where``)."""
+        self._scored.extend((s, (*where, *a), c, x) for s, a, c, x in other._scored)
+        room = self.limit - len(self._scoreless)
+        self._scoreless.extend(other._scoreless[: max(0, room)])
+        self._trim(2)
+
+    def _trim(self, slack: int) -> None:
+        keep = self.offset + self.limit
+        if len(self._scored) > slack * max(keep, 1):
+            self._scored.sort(key=lambda e: (-e[0], e[1]))
+            del self._scored[keep:]
+
+    def page(self) -> list[tuple[Candidate, float | None, Any]]:
+        """The page: the scored items after ``offset``, then unscored ones to fill it."""
+        self._trim(0)
+        kept: list[tuple[Candidate, float | None, Any]] = [
+            (c, s, x) for s, _, c, x in self._scored[self.offset : self.offset + self.limit]
+        ]
+        if self._scoreless and len(kept) < self.limit:
+            kept.extend((c, None, x) for c, x in self._scoreless[: self.limit - len(kept)])
+        return kept
+
+
 def rank(
     candidates: Sequence[Candidate],
     query_vector: Sequence[float] | None,
@@ -157,34 +223,9 @@ def rank(
     score (the best of an item's fields), then the unscored items to fill the page."""
     if query_vector is None:
         return [(c, None) for c in candidates[offset : offset + limit]]
-    flat: list[Candidate] = []
-    vectors: list[Sequence[float]] = []
-    scoreless = []
-    for candidate in candidates:
-        for vector in candidate.vectors:
-            flat.append(candidate)
-            vectors.append(vector)
-        if not candidate.vectors:
-            scoreless.append(candidate)
-    scored = sorted(
-        zip(cosine(query_vector, vectors), flat, strict=False), key=lambda x: x[0], reverse=True
-    )
-    seen: set[tuple[tuple[str, ...], str]] = set()
-    kept: list[tuple[Candidate, float | None]] = []
-    for score, candidate in scored:
-        ident = (candidate.namespace, candidate.key)
-        if ident in seen:
-            continue
-        position = len(seen)
-        seen.add(ident)
-        if position >= offset + limit:
-            break
-        if position < offset:
-            continue
-        kept.append((candidate, score))
-    if scoreless and len(kept) < limit:
-        kept.extend((c, None) for c in scoreless[: limit - len(kept)])
-    return kept
+    top = TopScores(query_vector, offset=offset, limit=limit)
+    top.add((c, None) for c in candidates)
+    return [(c, score) for c, score, _ in top.page()]
 
 
 def page_namespaces(
