@@ -282,6 +282,8 @@ WORKLOAD_TIMEOUT_S = {
     "concurrent": 240,
     "delta": 240,
     "cpu": 180,
+    "store": 600,
+    "semantic_limit": 300,
 }
 """A workload running longer is stopped (its runner killed by PID) and reported as timed
 out with the phases it finished; the saver's remaining workloads run in a new runner.

@@ -11,6 +11,9 @@ PHASES = (
     ("search_prefix", "search a user's namespace (x20)", "search_prefix"),
     ("search_filter", "filtered search across users (x6)", "search_filter"),
     ("list_namespaces", "list_namespaces under a prefix (x5)", "list_namespaces"),
+    ("search_prefix_grown", "table 5x larger: search a user's namespace (x20)", "search_prefix"),
+    ("search_filter_grown", "table 5x larger: filtered search across users (x3)", "search_filter"),
+    ("list_namespaces_grown", "table 5x larger: list_namespaces (x5)", "list_namespaces"),
     ("semantic", "semantic search, one user / all (x20 / x3)", "semantic_user"),
 )
 

@@ -1,6 +1,7 @@
 """The store workload, (s): 1,000 memories in 50 namespaces, then gets, searches under a
-prefix, filtered searches across namespaces, namespace listings and semantic searches,
-each a phase of its own (requests, capacity and latency per phase). Loaded by the runner
+prefix, filtered searches across namespaces, namespace listings (again once the table has
+grown 5x) and semantic searches, each a phase of its own (requests, capacity and latency
+per phase). Loaded by the runner
 inside each store's virtualenv: stdlib only, each store's library imported by its
 factory. ``semantic_limit`` (ours only) measures how many vectors one prefix can hold
 before a semantic search passes 100 ms or 25 RCU.
@@ -83,6 +84,46 @@ def _green_tea_expected(*, top: int, users: int) -> int:
     return total
 
 
+GROWTH = 4000
+"""Memories added elsewhere in the table (``("archive", user)``) before the same searches
+and listings run again: what a store's reads do when the table grows 5x."""
+
+
+def _grown(h: Any, s: Any) -> None:
+    from langgraph.store.base import PutOp
+
+    with h.phase("grow"):
+        for start in range(0, GROWTH, 100):
+            s.batch(
+                [
+                    PutOp(
+                        ("archive", f"user-{i % USERS:02d}"),
+                        f"a{i:05d}",
+                        {"text": "old", "kind": "fact"},
+                    )
+                    for i in range(start, start + 100)
+                ]
+            )
+    with h.phase("search_prefix_grown"):
+        for u in range(20):
+            _, ms = _timed(lambda u=u: s.search(("memories", f"user-{u:02d}"), limit=100))
+            h.sample("search_prefix", ms)
+    with h.phase("search_filter_grown"):
+        for _ in range(3):
+            found, ms = _timed(
+                lambda: s.search(
+                    ("memories",), filter={"kind": "fact", "score": {"$gte": 3}}, limit=1000
+                )
+            )
+            h.sample("search_filter", ms)
+        h.note("search_filter_grown_rows", len(found))
+    with h.phase("list_namespaces_grown"):
+        for _ in range(5):
+            listed, ms = _timed(lambda: s.list_namespaces(prefix=("memories",), limit=100))
+            h.sample("list_namespaces", ms)
+        h.note("namespaces_grown_listed", len(listed))
+
+
 def store(h: Any) -> None:
     """The store workload (see the module docstring)."""
     from langgraph.store.base import GetOp
@@ -133,6 +174,7 @@ def store(h: Any) -> None:
             h.sample("list_namespaces", ms)
         h.note("namespaces_listed", len(listed))
         h.note("namespaces_expected", USERS)
+    _grown(h, s)
     index = {"dims": 64, "embed": embedder(64), "fields": ["text"]}
     try:
         indexed = h.make_store(index)
