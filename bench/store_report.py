@@ -66,10 +66,10 @@ def _rows(saver: dict[str, Any]) -> dict[str, str]:
     tables = storage.get("by_table") or {}
     plain = tables.get(w.get("table", ""), {})
     indexed = [t for name, t in tables.items() if name != w.get("table") and t.get("items")]
-    out["bytes stored, 1,000 memories"] = (
+    out["bytes stored, 5,000 memories (after the growth)"] = (
         f"{plain['bytes'] / 1e6:.3f} MB in {plain['items']} items" if plain.get("items") else "–"
     )
-    out["bytes stored, with 64-dim embeddings"] = (
+    out["bytes stored, 1,000 memories with 64-dim embeddings"] = (
         f"{indexed[0]['bytes'] / 1e6:.3f} MB in {indexed[0]['items']} items" if indexed else "–"
     )
     if w.get("error"):
