@@ -20,7 +20,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from langgraph_dynamodb import flows, limits
+from langgraph_dynamodb import flows, keys, limits
 from langgraph_dynamodb._clients import Clients
 from langgraph_dynamodb._drivers import iterate_async, iterate_sync, run_async, run_sync
 from langgraph_dynamodb.caches import IndexCache, ReadHints
@@ -271,6 +271,13 @@ class DynamoDBSaver(BaseCheckpointSaver[str]):
         flow = flows.list_checkpoints(
             self._ctx(), config, filter=filter, before=before, limit=limit
         )
+        client = self._clients.sync()
+        yield from iterate_sync(flow, client, self.stats, self._clients.where(client))
+
+    def _dump_thread(self, thread_id: str) -> Iterator[tuple[CheckpointTuple, dict[str, str]]]:
+        """Every checkpoint of a thread with its writes' task paths, each namespace oldest
+        first: what ``langgraph-dynamodb export`` writes (one read of the thread)."""
+        flow = flows.dump_thread(self._ctx(), keys.require_id(thread_id, "thread_id"))
         client = self._clients.sync()
         yield from iterate_sync(flow, client, self.stats, self._clients.where(client))
 

@@ -9,7 +9,7 @@ APIs cannot drift.
 ``reader``        reading one namespace newest first; the one loop of reads
 ``write``         ``put``, ``put_writes``
 ``read``          ``get_tuple``, ``get_delta_channel_history``
-``listing``       ``list``
+``listing``       ``list``, a thread's dump (for exports)
 ``maintenance``   ``setup``, ``delete_thread``, ``copy_thread``, ``prune``,
                   ``delete_for_runs``, rewriting a head whole
 ================  ===========================================================
@@ -18,7 +18,7 @@ APIs cannot drift.
 from __future__ import annotations
 
 from langgraph_dynamodb.flows.context import Ctx, Target, target_of
-from langgraph_dynamodb.flows.listing import list_checkpoints
+from langgraph_dynamodb.flows.listing import dump_thread, list_checkpoints
 from langgraph_dynamodb.flows.maintenance import (
     copy_thread,
     delete_for_runs,
@@ -36,6 +36,7 @@ __all__ = [
     "delete_for_runs",
     "delete_thread",
     "delta_channel_history",
+    "dump_thread",
     "get_tuple",
     "list_checkpoints",
     "prune",

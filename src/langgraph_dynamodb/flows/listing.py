@@ -168,3 +168,22 @@ def _list_scan(
             remaining = left
             if not remaining:
                 return
+
+
+def dump_thread(ctx: Ctx, thread_id: str) -> Flow[None]:
+    """Emit ``(tuple, task paths)`` for every checkpoint of a thread, each namespace oldest
+    first (what an export writes; one read of the thread). A checkpoint that cannot be
+    read is left out and said, as in ``list``."""
+    raw = yield from query_all(ctx, keys.thread_pk(thread_id), keys.CHECKPOINT_PREFIX)
+    readers = readers_of_thread(ctx, thread_id, raw)
+    for ns in sorted(readers):
+        reader = readers[ns]
+        for head in sorted(reader.heads, key=lambda h: h.checkpoint_id):
+            found = yield from reader.read(head, prefer_paging=False)
+            if isinstance(found, Missing):
+                ctx.on_skip(
+                    f"checkpoint {head.checkpoint_id!r} of thread {thread_id!r} (namespace "
+                    f"{ns!r}) cannot be read ({found.reason}); it is left out"
+                )
+                continue
+            yield Emit((found.tuple, found.task_paths))

@@ -104,6 +104,36 @@ def scan_checkpoints() -> Params:
     }
 
 
+def scan_segment(
+    segment: int, total: int, *, keys_only: bool, start: AttrMap | None = None
+) -> Params:
+    """One page of segment ``segment`` of ``total`` of a parallel Scan of the checkpoint
+    region (threads' items), keys and plain thread id only when ``keys_only`` (the
+    command line's ``threads`` and ``export`` read no payloads)."""
+    params: Params = {
+        "FilterExpression": f"begins_with({keys.N_PK}, :t)",
+        "ExpressionAttributeNames": keys.names(keys.N_PK),
+        "ExpressionAttributeValues": {":t": s(keys.THREAD_PREFIX)},
+        "Segment": segment,
+        "TotalSegments": total,
+    }
+    if keys_only:
+        params["ProjectionExpression"] = f"{keys.N_PK}, {keys.N_SK}, {keys.N_THREAD}"
+        params["ExpressionAttributeNames"] = keys.names(keys.N_PK, keys.N_SK, keys.N_THREAD)
+    if start is not None:
+        params["ExclusiveStartKey"] = start
+    return params
+
+
+def scan_table_segment(segment: int, total: int, start: AttrMap | None = None) -> Params:
+    """One page of segment ``segment`` of ``total`` of a parallel Scan of every item
+    (``stats`` sizes them all)."""
+    params: Params = {"Segment": segment, "TotalSegments": total}
+    if start is not None:
+        params["ExclusiveStartKey"] = start
+    return params
+
+
 def scan_runs(run_ids: Sequence[str]) -> Params:
     """A Scan for heads written by some runs (at most 100 ids), keys and thread only."""
     placeholders = ", ".join(f":r{i}" for i in range(len(run_ids)))

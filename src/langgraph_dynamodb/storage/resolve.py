@@ -263,6 +263,8 @@ class Assembled:
     tuple: CheckpointTuple
     index: ChannelIndex = field(default_factory=dict)
     parts: dict[str, Parts] = field(default_factory=dict)
+    task_paths: dict[str, str] = field(default_factory=dict)
+    """Task id -> task path of its pending writes (what an export keeps)."""
 
 
 def assemble(
@@ -277,6 +279,7 @@ def assemble(
     config: RunnableConfig | None = None,
 ) -> Assembled:
     """The ``CheckpointTuple`` of a resolved head, and its channel index."""
+    writes = list(writes)
     skeleton = head.skeleton(serde, compression)
     values = {
         ch: join(serde, loc.parts, channel_label(ch))
@@ -294,7 +297,11 @@ def assemble(
         pending_writes=pending_writes(serde, compression, writes),
     )
     parts = {ch: loc.parts for ch, loc in resolved.items() if loc.parts is not None}
-    return Assembled(found, index_of(resolved, values, serde), parts)
+    paths: dict[str, str] = {}
+    for item in writes:
+        payload = item.payload(compression)
+        paths.setdefault(str(payload.task_id), payload.task_path)
+    return Assembled(found, index_of(resolved, values, serde), parts, paths)
 
 
 def index_of(

@@ -1,0 +1,45 @@
+"""``langgraph-dynamodb``, the command line: see, repair, export/import and migrate what a
+``DynamoDBSaver`` stores. Installed with the ``cli`` extra
+(``pip install 'langgraph-dynamodb[cli]'``: rich, for tables and progress bars).
+
+============  ==================================================================
+``app``       the entry: parse, run, one line per error, exit codes
+``args``      the grammar: global options, commands, arguments
+``connect``   settings from options and environment, the saver, ``module:factory``
+``ui``        tables, JSON, progress, confirmation (rich)
+``inspect``   ``threads``, ``history``, ``show``, ``diff``
+``admin``     ``setup``, ``doctor``, ``stats``, ``delete``, ``prune``, ``copy``, ``local``
+``transfer``  ``export``, ``import``
+``records``   the export format (pure)
+``values``    what is shown of a checkpoint, diffs (pure)
+``doctor``    the table's checks (pure)
+``survey``    parallel Scans in flat memory, threads from keys, item sizes
+============  ==================================================================
+"""
+
+from __future__ import annotations
+
+import sys
+
+CLI_EXTRA = "pip install 'langgraph-dynamodb[cli]'"
+"""What the command line needs beyond the library."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line (``argv`` defaults to ``sys.argv[1:]``); its exit code."""
+    try:
+        import rich  # noqa: F401
+    except ImportError:
+        print(
+            f"error: the langgraph-dynamodb command line needs rich: {CLI_EXTRA}",
+            file=sys.stderr,
+        )
+        return 2
+    from langgraph_dynamodb.cli.app import main as run
+
+    return run(argv)
+
+
+def console_script() -> None:
+    """The ``langgraph-dynamodb`` console script."""
+    sys.exit(main())
