@@ -387,11 +387,15 @@ class DynamoDBSaver(BaseCheckpointSaver[str]):
         return await self._arun(flow)
 
     def get_next_version(self, current: str | None, channel: None) -> str:
-        """Monotonic, branch-unique channel versions (as LangGraph's Postgres saver)."""
+        """Monotonic, branch-unique channel versions (as LangGraph's Postgres saver).
+
+        A thread migrated from a saver whose versions are integers (LangGraph's default,
+        langgraph-checkpoint-aws) keeps integer versions: LangGraph compares a thread's
+        versions with each other, and a string never compares with an integer."""
+        if isinstance(current, int):
+            return current + 1
         if current is None:
             current_v = 0
-        elif isinstance(current, int):
-            current_v = current
         else:
             current_v = int(current.split(".")[0])
         return f"{current_v + 1:032}.{random.random():016}"
