@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from typing import Any
-
 from langgraph.checkpoint.memory import InMemorySaver
 
 from tests.cli import threads as th
@@ -23,13 +20,6 @@ def filled_memory_saver() -> InMemorySaver:
     saver = InMemorySaver()
     th.fill(saver)
     return saver
-
-
-def sqlite_saver() -> Any:
-    """langgraph's SQLite saver on the file the test names (a context manager)."""
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
-    return SqliteSaver.from_conn_string(os.environ["CLI_TEST_SQLITE"])
 
 
 def not_a_saver() -> dict[str, str]:

@@ -43,8 +43,8 @@ def test_from_sqlite_saver_with_the_console_script(
     with SqliteSaver.from_conn_string(str(db)) as source:
         th.fill(source)
     table = new_table()
-    env = {"CLI_TEST_SQLITE": str(db)}
-    got = cli("import", "--from", "tests.cli.sources:sqlite_saver", table=table, env=env)
+    env = {"LANGGRAPH_DYNAMODB_SOURCE": str(db)}
+    got = cli("import", "--from", "langgraph_dynamodb.cli.sources:sqlite", table=table, env=env)
     assert got.rc == 0, got.err
     target = saver_of(table)
     with SqliteSaver.from_conn_string(str(db)) as source:

@@ -4,6 +4,8 @@ and an exit code (0 ok, 1 problems found or an error, 2 usage; 130 on Ctrl-C).""
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -46,9 +48,20 @@ def _library_warnings(ui: UI) -> None:
     logger.propagate = False
 
 
+def _application_types() -> None:
+    """Values of the application's types decode when the command runs in its project
+    (the working directory is on the import path, as with ``python -m``); LangGraph's
+    notice that such types are not on its allow-list is for applications, not for a
+    tool that shows them."""
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    logging.getLogger("langgraph.checkpoint.serde.jsonplus").setLevel(logging.ERROR)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns its exit code."""
     parsed = grammar.parse(argv)
+    _application_types()
     ui = UI(json_mode=bool(getattr(parsed, "json", False)))
     _library_warnings(ui)
     debug = bool(getattr(parsed, "debug", False))

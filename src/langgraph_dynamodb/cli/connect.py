@@ -8,7 +8,6 @@ import base64
 import binascii
 import importlib
 import os
-import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,8 +63,6 @@ def load_object(spec: str, what: str) -> Any:
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
         raise UsageError(f"{what} must be MODULE:NAME (like myapp.savers:make_saver), got {spec!r}")
-    if os.getcwd() not in sys.path and "" not in sys.path:
-        sys.path.insert(0, os.getcwd())
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -58,7 +59,7 @@ def threads(settings: Settings, args: Any, ui: UI) -> int:
             "namespaces": len(t.namespaces),
             "pending_writes": t.writes,
             "latest_checkpoint_id": t.latest_id,
-            "last_update": _iso(t.latest_id),
+            "last_update": _iso(t.latest_id, json_mode=args.json),
         }
         for t in ordered
     ]
@@ -83,9 +84,11 @@ def threads(settings: Settings, args: Any, ui: UI) -> int:
     return 0
 
 
-def _iso(checkpoint_id: str) -> str:
+def _iso(checkpoint_id: str, *, json_mode: bool = False) -> str:
     found = values.id_time(checkpoint_id)
-    return found.strftime("%Y-%m-%d %H:%M:%S") if found else ""
+    if found is None:
+        return ""
+    return found.strftime("%Y-%m-%dT%H:%M:%SZ" if json_mode else "%Y-%m-%d %H:%M:%S")
 
 
 def _thread_config(thread: str, ns: str | None, checkpoint_id: str | None = None) -> RunnableConfig:
@@ -103,7 +106,7 @@ def history(settings: Settings, args: Any, ui: UI) -> int:
         raise UsageError("--limit must be a positive number")
     with make_saver(settings) as saver:
         found = saver.list(_thread_config(args.thread, args.ns), limit=args.limit)
-        rows = (values.summary(t) for t in found)
+        rows = _with_children(found)
         if args.json:
             if ui.json_rows(rows) == 0:
                 raise NotFound(f"thread {args.thread!r} has no checkpoints in {settings.table}")
@@ -139,6 +142,18 @@ def history(settings: Settings, args: Any, ui: UI) -> int:
         + (" (⏸ waiting on an interrupt)" if any(r["interrupts"] for r in listed) else ""),
     )
     return 0
+
+
+def _with_children(found: Iterable[CheckpointTuple]) -> Iterator[dict[str, Any]]:
+    """History rows, each checkpoint's next tasks read from the checkpoint the run wrote
+    after it (newest first: a child comes before its parent)."""
+    children: dict[tuple[str, str], CheckpointTuple] = {}
+    for t in found:
+        conf = t.config["configurable"]
+        ns = str(conf.get("checkpoint_ns", ""))
+        yield values.summary(t, children.pop((ns, str(conf["checkpoint_id"])), None))
+        if t.parent_config is not None and (t.metadata or {}).get("source") == "loop":
+            children[(ns, str(t.parent_config["configurable"]["checkpoint_id"]))] = t
 
 
 def _get(saver: DynamoDBSaver, thread: str, ns: str, checkpoint_id: str | None) -> CheckpointTuple:

@@ -5,6 +5,7 @@ confirmation before destructive work."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -24,6 +25,9 @@ from rich.text import Text
 
 from langgraph_dynamodb.cli.connect import UsageError
 
+PIPE_WIDTH = 200
+"""Width of tables written to a pipe or a file (a terminal's own width otherwise)."""
+
 STATUS_STYLE = {"ok": "green", "warn": "yellow", "problem": "bold red", "skip": "dim"}
 
 
@@ -41,6 +45,8 @@ class UI:
     def __init__(self, *, json_mode: bool = False) -> None:
         self.json_mode = json_mode
         self.out = Console(highlight=False, soft_wrap=False)
+        if not self.out.is_terminal and "COLUMNS" not in os.environ:
+            self.out = Console(highlight=False, soft_wrap=False, width=PIPE_WIDTH)
         self.err = Console(stderr=True, highlight=False)
 
     # --- results ------------------------------------------------------------------------
@@ -57,7 +63,7 @@ class UI:
         table = Table(title=title, title_justify="left", header_style="bold cyan")
         for i, name in enumerate(columns):
             just = justify[i] if justify else "left"
-            table.add_column(name, justify=just)  # type: ignore[arg-type]
+            table.add_column(name, justify=just, overflow="fold")  # type: ignore[arg-type]
         for row in rows:
             table.add_row(
                 *[c if isinstance(c, Text) else Text("" if c is None else str(c)) for c in row]

@@ -21,6 +21,8 @@ RESUME = "__resume__"
 TASKS = "__pregel_tasks"
 BRANCH_TO = "branch:to:"
 """LangGraph's channel that triggers a node (``branch:to:<node>``)."""
+JOIN = "join:"
+"""LangGraph's barrier before a node with several incoming edges (``join:<a>+<b>:<node>``)."""
 
 _UUID_EPOCH = 0x01B21DD213814000
 """UUID time (100 ns since 1582-10-15) at the Unix epoch."""
@@ -93,25 +95,44 @@ def when(t: CheckpointTuple) -> str:
     return found.isoformat(timespec="seconds") if found else ""
 
 
-def next_tasks(t: CheckpointTuple) -> list[str]:
-    """The nodes this checkpoint triggers next, as LangGraph finds them: ``branch:to:``
-    channels that hold a value (a consumed trigger is emptied) of a version newer than
-    the node last saw, and pending ``Send``s."""
+def _newer(version: Any, seen: Any) -> bool:
+    return version is not None and (
+        seen is None or (type(seen) is type(version) and version > seen)
+    )
+
+
+def next_tasks(t: CheckpointTuple, child: CheckpointTuple | None = None) -> list[str]:
+    """The nodes that run after this checkpoint.
+
+    With its ``child`` (the next checkpoint of the run), exactly: the nodes whose
+    ``versions_seen`` changed. Without (the latest), as LangGraph triggers them: a
+    ``branch:to:<node>`` channel holding a value newer than the node saw, a
+    ``join:<a>+<b>:<node>`` barrier that every sender reached, and pending ``Send``s."""
+    seen = t.checkpoint.get("versions_seen", {})
+    if child is not None:
+        after = child.checkpoint.get("versions_seen", {})
+        return sorted(
+            node
+            for node, versions in after.items()
+            if not node.startswith("__") and versions != seen.get(node)
+        )
     versions = t.checkpoint.get("channel_versions", {})
     available = t.checkpoint.get("channel_values", {})
-    seen = t.checkpoint.get("versions_seen", {})
     found: list[str] = []
     for ch, v in versions.items():
-        version: Any = v
-        if not ch.startswith(BRANCH_TO) or ch not in available:
+        if ch not in available:
+            continue  # a consumed trigger is emptied
+        if ch.startswith(BRANCH_TO):
+            node = ch[len(BRANCH_TO) :]
+        elif ch.startswith(JOIN):
+            starts, _, node = ch[len(JOIN) :].rpartition(":")
+            if set(available[ch] or ()) != set(starts.split("+")):
+                continue
+        else:
             continue
-        node = ch[len(BRANCH_TO) :]
-        prev: Any = seen.get(node, {}).get(ch)
-        if version is not None and (
-            prev is None or (type(prev) is type(version) and version > prev)
-        ):
+        if _newer(v, seen.get(node, {}).get(ch)):
             found.append(node)
-    for send in t.checkpoint.get("channel_values", {}).get(TASKS, []) or []:
+    for send in available.get(TASKS, []) or []:
         target = getattr(send, "node", None)
         if isinstance(target, str):
             found.append(target)
@@ -135,8 +156,8 @@ def interrupts(t: CheckpointTuple) -> list[dict[str, Any]]:
     return out
 
 
-def summary(t: CheckpointTuple) -> dict[str, Any]:
-    """One checkpoint as a row of ``history``."""
+def summary(t: CheckpointTuple, child: CheckpointTuple | None = None) -> dict[str, Any]:
+    """One checkpoint as a row of ``history`` (``child``: the checkpoint after it)."""
     conf = t.config["configurable"]
     meta = t.metadata or {}
     return {
@@ -149,15 +170,15 @@ def summary(t: CheckpointTuple) -> dict[str, Any]:
         "step": meta.get("step"),
         "source": meta.get("source"),
         "writes": len(t.pending_writes or []),
-        "next": next_tasks(t),
+        "next": next_tasks(t, child),
         "interrupts": len(interrupts(t)),
     }
 
 
-def detail(t: CheckpointTuple) -> dict[str, Any]:
+def detail(t: CheckpointTuple, child: CheckpointTuple | None = None) -> dict[str, Any]:
     """Everything ``show`` prints of one checkpoint."""
     return {
-        **summary(t),
+        **summary(t, child),
         "thread_id": t.config["configurable"]["thread_id"],
         "metadata": plain(t.metadata or {}),
         "channel_versions": plain(t.checkpoint.get("channel_versions", {})),
