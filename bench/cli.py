@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
 REGION = "us-east-1"
 CHECKPOINT_WORKLOADS = ("chat", "fanout", "scale", "large", "concurrent", "delta", "cpu", "rtt")
-ALL_WORKLOADS = (*CHECKPOINT_WORKLOADS, "store", "semantic_limit")
+ALL_WORKLOADS = (*CHECKPOINT_WORKLOADS, "store", "semantic_limit", "cli")
 LETTERS = {
     "a": "chat",
     "b": "fanout",
@@ -49,6 +49,7 @@ LETTERS = {
     "h": "rtt",
     "s": "store",
     "l": "semantic_limit",
+    "k": "cli",
 }
 
 
@@ -67,7 +68,7 @@ def parse_workloads(text: str | None) -> list[str]:
         name = LETTERS.get(part, part)
         if name not in ALL_WORKLOADS:
             raise SystemExit(
-                f"unknown workload {part!r}; use letters a-h, s, l or {', '.join(ALL_WORKLOADS)}"
+                f"unknown workload {part!r}; use letters a-h, s, l, k or {', '.join(ALL_WORKLOADS)}"
             )
         if name not in names:
             names.append(name)
@@ -284,6 +285,7 @@ WORKLOAD_TIMEOUT_S = {
     "cpu": 180,
     "store": 600,
     "semantic_limit": 300,
+    "cli": 1200,
 }
 """A workload running longer is stopped (its runner killed by PID) and reported as timed
 out with the phases it finished; the saver's remaining workloads run in a new runner.
@@ -419,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
         "--workloads",
         help=(
             "comma-separated: a chat, b fanout, c scale, d large, e concurrent, f delta, "
-            "g cpu, h rtt, s store, l semantic_limit"
+            "g cpu, h rtt, s store, l semantic_limit, k cli"
         ),
     )
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")

@@ -551,6 +551,9 @@ def tables(results: dict[str, Any]) -> str:
     from bench import store_report
 
     out.extend(store_report.tables(results, saver_specs.STORES))
+    from bench import cli_report
+
+    out.extend(cli_report.tables(results))
     return "\n\n".join(out)
 
 

@@ -70,6 +70,7 @@ instrument = load("instrument")
 savers = load("savers")
 workloads = load("workloads")
 store_workloads = load("store_workloads")
+cli_workloads = load("cli_workloads")
 
 
 def log(message: str) -> None:
@@ -337,7 +338,11 @@ def run_workload(
         with h.phase("setup"):
             saver = savers.make_saver(args.saver, table, args.endpoint, args.region)
         h.saver = instrument.instrument(saver)
-        run = workloads.WORKLOADS.get(name) or store_workloads.WORKLOADS[name]
+        run = (
+            workloads.WORKLOADS.get(name)
+            or store_workloads.WORKLOADS.get(name)
+            or cli_workloads.WORKLOADS[name]
+        )
         run(h)
     except Exception as exc:  # noqa: BLE001 - a failing saver is a result, not a crash
         h.result["error"] = f"{type(exc).__name__}: {str(exc)[:500]}"

@@ -56,6 +56,15 @@ SAVERS: dict[str, SaverSpec] = {
             aliases=("langgraph-dynamodb",),
         ),
         SaverSpec(
+            "ours-cli",
+            "langgraph-dynamodb command line (ours)",
+            None,
+            None,
+            None,
+            default_workloads=("cli",),
+            note="the console script on a table the saver filled",
+        ),
+        SaverSpec(
             "ours-eventual",
             "langgraph-dynamodb (ours) +eventual",
             None,
@@ -170,14 +179,14 @@ def make_saver(name: str, table: str, endpoint: str, region: str) -> Any:
     without semantic search, for the store specs)."""
     if name in STORES:
         return make_store(name, table, endpoint, region)
-    if name in ("ours", "ours-eventual"):
+    if name in ("ours", "ours-eventual", "ours-cli"):
         from langgraph_dynamodb import DynamoDBSaver
 
         saver = DynamoDBSaver(
             table_name=table,
             endpoint_url=endpoint,
             region_name=region,
-            consistent_reads=name == "ours",
+            consistent_reads=name != "ours-eventual",
         )
         saver.setup()
         return saver

@@ -57,3 +57,18 @@ def test_sync_works_and_async_names_the_extra(ddb_endpoint: str, table_name: str
             asyncio.run(graph.ainvoke({"n": 1}, config))
         assert "pip install 'langgraph-dynamodb[async]'" in str(err.value)
         assert "invoke" in str(err.value)
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("rich") is not None, reason="rich is installed: the cli extra is in"
+)
+def test_the_command_line_names_its_extra() -> None:
+    """Without the cli extra, the console script says what to install (exit code 2)."""
+    import os
+    import shutil
+
+    exe = shutil.which("langgraph-dynamodb", path=os.path.dirname(sys.executable))
+    assert exe is not None, "the console script is installed with the package"
+    done = subprocess.run([exe, "threads"], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "pip install 'langgraph-dynamodb[cli]'" in done.stderr

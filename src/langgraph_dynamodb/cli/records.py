@@ -7,6 +7,7 @@ An export is a header line, one line per checkpoint, and a footer line::
      "checkpoint": TYPED,          the checkpoint without its channel values
      "metadata": TYPED,
      "values": {channel: TYPED},   values that are not the parent's (all, without a parent)
+     "appended": {channel: [n, TYPED]},  lists that grew: the parent's first n items, then these
      "dropped": [channel, ...],    the parent's values this one does not have (same version)
      "writes": [[task_id, task_path, channel, TYPED], ...]}   pending writes, in order
     {"end": true, "threads": N, "checkpoints": M}
@@ -56,6 +57,7 @@ F_CHECKPOINT, F_METADATA, F_VALUES, F_DROPPED, F_WRITES = (
     "dropped",
     "writes",
 )
+F_APPENDED = "appended"
 
 
 class ExportFormatError(ValueError):
@@ -100,6 +102,17 @@ def _same(a: Any, b: Any) -> bool:
     return a is not None and a == b
 
 
+def _grew(before: Any, after: Any) -> bool:
+    """Whether ``after`` is the list ``before`` with items appended (what a chat's
+    messages do each turn: the export then holds only the new ones)."""
+    return (
+        type(before) is list
+        and type(after) is list
+        and 0 < len(before) < len(after)
+        and after[: len(before)] == before
+    )
+
+
 # --- encoding -------------------------------------------------------------------------------
 def encode_thread(
     serde: SerializerProtocol,
@@ -134,6 +147,11 @@ def encode_thread(
             for ch in p_values
             if ch not in values and _same(versions.get(ch), p_versions.get(ch))
         ]
+        appended = {
+            ch: (len(p_values[ch]), v[len(p_values[ch]) :])
+            for ch, v in changed.items()
+            if _grew(p_values.get(ch), v)
+        }
         skeleton = {k: v for k, v in t.checkpoint.items() if k != "channel_values"}
         paths = (task_paths or {}).get(cp_id, {})
         record: dict[str, Any] = {
@@ -143,12 +161,16 @@ def encode_thread(
             F_PARENT: parent_id,
             F_CHECKPOINT: _typed(serde, skeleton),
             F_METADATA: _typed(serde, t.metadata),
-            F_VALUES: {ch: _typed(serde, v) for ch, v in changed.items()},
+            F_VALUES: {ch: _typed(serde, v) for ch, v in changed.items() if ch not in appended},
             F_WRITES: [
                 [task, paths.get(task, ""), ch, _typed(serde, v)]
                 for task, ch, v in (t.pending_writes or [])
             ],
         }
+        if appended:
+            record[F_APPENDED] = {
+                ch: [n, _typed(serde, tail)] for ch, (n, tail) in appended.items()
+            }
         if dropped:
             record[F_DROPPED] = dropped
         seen[(ns, cp_id)] = (versions, values)
@@ -259,6 +281,17 @@ class ThreadDecoder:
             raise ExportFormatError(f"{where}: values must be an object")
         for ch, typed in encoded_values.items():
             values[ch] = _untyped(self.serde, typed, f"{where}: value of channel {ch!r}")
+        for ch, grown in (record.get(F_APPENDED) or {}).items():
+            base_value = base[1].get(ch) if base is not None else None
+            if not (isinstance(grown, list) and len(grown) == 2 and isinstance(base_value, list)):
+                raise ExportFormatError(f"{where}: channel {ch!r} appends to no list of the parent")
+            n, tail = grown
+            if n != len(base_value):
+                raise ExportFormatError(
+                    f"{where}: channel {ch!r} appends to {n} items, "
+                    f"the parent has {len(base_value)}"
+                )
+            values[ch] = base_value + _untyped(self.serde, tail, f"{where}: tail of {ch!r}")
         writes: list[Write] = []
         for i, w in enumerate(encoded_writes if isinstance(encoded_writes, list) else [None]):
             if not (isinstance(w, list) and len(w) == 4):
