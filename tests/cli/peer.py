@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 import sys
 
-import boto3
-
 from tests.cli import threads as th
 
 
@@ -22,20 +20,16 @@ def _peer(table: str):  # type: ignore[no-untyped-def]
 
 
 def fill(table: str) -> None:
-    client = boto3.client("dynamodb")
-    client.create_table(
-        TableName=table,
-        KeySchema=[
-            {"AttributeName": "PK", "KeyType": "HASH"},
-            {"AttributeName": "SK", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "PK", "AttributeType": "S"},
-            {"AttributeName": "SK", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    client.get_waiter("table_exists").wait(TableName=table)
+    """The peer's table (as the benchmark makes it: it has no setup), then the threads."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "bench" / "savers.py"
+    spec = importlib.util.spec_from_file_location("bench_savers", path)
+    assert spec is not None and spec.loader is not None
+    savers = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(savers)
+    savers._create_pk_sk_table(table, os.environ["AWS_ENDPOINT_URL_DYNAMODB"], "us-east-1")
     th.fill(_peer(table))
 
 
