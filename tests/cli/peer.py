@@ -28,6 +28,7 @@ def fill(table: str) -> None:
     spec = importlib.util.spec_from_file_location("bench_savers", path)
     assert spec is not None and spec.loader is not None
     savers = importlib.util.module_from_spec(spec)
+    sys.modules["bench_savers"] = savers  # its dataclasses resolve their module
     spec.loader.exec_module(savers)
     savers._create_pk_sk_table(table, os.environ["AWS_ENDPOINT_URL_DYNAMODB"], "us-east-1")
     th.fill(_peer(table))
