@@ -132,7 +132,7 @@ def test_interrupted_import_resumes(cli, ddb_endpoint, new_table, saver_of, tmp_
         assert th.tuples(target, name) == th.tuples(saver, name), name
 
 
-def test_export_is_parallel_and_whole(cli, new_table, saver_of) -> None:
+def test_export_and_import_are_parallel_and_whole(cli, new_table, saver_of) -> None:
     table = new_table()
     saver = saver_of(table)
     for i in range(3):
@@ -150,6 +150,13 @@ def test_export_is_parallel_and_whole(cli, new_table, saver_of) -> None:
     assert sorted(one.out.splitlines()[1:-1], key=key) == sorted(
         eight.out.splitlines()[1:-1], key=key
     )
+    for parallel in ("1", "8"):
+        copy = new_table()
+        got = cli("import", "--parallel", parallel, table=copy, input=eight.out)
+        assert got.rc == 0, got.err
+        target = saver_of(copy)
+        for name in [f"p{i}-{n}" for i in range(3) for n in th.THREADS]:
+            assert th.tuples(target, name) == th.tuples(saver, name), (parallel, name)
 
 
 def test_bad_files_get_one_clear_line(cli, new_table, tmp_path) -> None:

@@ -142,6 +142,13 @@ def parser() -> argparse.ArgumentParser:
         metavar="THREAD",
         help="only this thread (repeat; needed when the source cannot list its threads)",
     )
+    p.add_argument(
+        "--parallel",
+        type=int,
+        default=DEFAULT_SEGMENTS,
+        metavar="N",
+        help=f"threads of an export written at a time (default {DEFAULT_SEGMENTS})",
+    )
 
     p = command("stats", "items, bytes, average checkpoint, estimated monthly cost")
     _json(p)

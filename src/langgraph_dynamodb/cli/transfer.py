@@ -3,7 +3,8 @@ Scan), ``import`` (from an export, or from any ``BaseCheckpointSaver``).
 
 Crash- and Ctrl-C-safe: an export is written to ``FILE.partial`` and renamed when whole;
 an import writes a checkpoint's pending writes before its head, each one atomically, and a
-re-run skips the checkpoints that are there, so an interrupted import resumes."""
+re-run skips the checkpoints that are there, so an interrupted import resumes. An export
+file is imported ``--parallel`` threads at a time (a thread's checkpoints in order)."""
 
 from __future__ import annotations
 
@@ -210,31 +211,90 @@ def _lines(path: str | None) -> Iterator[str]:
         raise UsageError(f"no such file: {path}") from exc
 
 
-def _import_file(
-    importer: Importer,
-    path: str | None,
+class _Blocks:
+    """An export read as threads: ``(thread id, [(line, record)...])`` per thread, in
+    file order; ``whole`` once the footer was read."""
+
+    def __init__(self, path: str | None, only: set[str] | None) -> None:
+        self.path, self.only, self.whole = path, only, False
+
+    def __iter__(self) -> Iterator[tuple[str, list[tuple[int, dict[str, Any]]]]]:
+        thread: str | None = None
+        block: list[tuple[int, dict[str, Any]]] = []
+        for n, text in enumerate(_lines(self.path), start=1):
+            if not text.strip():
+                continue
+            record = records.parse_line(text, n)
+            if n == 1:
+                records.check_header(record)
+                continue
+            if records.is_footer(record):
+                self.whole = True
+                continue
+            found = record.get(records.F_THREAD)
+            if not isinstance(found, str):
+                raise records.ExportFormatError(f"line {n}: thread_id must be a string")
+            if self.only is not None and found not in self.only:
+                continue
+            if found != thread and block:
+                assert thread is not None
+                yield thread, block
+                block = []
+            thread = found
+            block.append((n, record))
+        if block:
+            assert thread is not None
+            yield thread, block
+
+
+def _import_block(
+    workers: _Workers,
     serde: SerializerProtocol,
-    only: set[str] | None,
-    advance: Any,
-) -> bool:
-    """Import an export (its threads in ``only``, if given); whether it had its footer."""
+    block: list[tuple[int, dict[str, Any]]],
+    stop: threading.Event,
+) -> tuple[int, int]:
+    """One thread's records into the table (its own decoder); (written, skipped)."""
+    importer = Importer(workers.get())
     decoder = records.ThreadDecoder(serde)
-    whole = False
-    for n, text in enumerate(_lines(path), start=1):
-        if not text.strip():
-            continue
-        record = records.parse_line(text, n)
-        if n == 1:
-            records.check_header(record)
-            continue
-        if records.is_footer(record):
-            whole = True
-            continue
-        if only is not None and record.get(records.F_THREAD) not in only:
-            continue
+    for n, record in block:
+        if stop.is_set():
+            break
         importer.write(decoder.decode(record, n))
-        advance(1, f"importing: {len(importer.threads):,} threads")
-    return whole
+    return importer.written, importer.skipped
+
+
+def _import_file(
+    saver: DynamoDBSaver,
+    blocks: _Blocks,
+    serde: SerializerProtocol,
+    parallel: int,
+    advance: Any,
+) -> tuple[int, int, int]:
+    """An export, ``parallel`` threads at a time; (threads, written, skipped)."""
+    workers = _Workers(saver)
+    stop = threading.Event()
+    window: deque[Future[tuple[int, int]]] = deque()
+    threads = written = skipped = 0
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+
+        def drain(keep: int) -> None:
+            nonlocal threads, written, skipped
+            while len(window) > keep:
+                w, s = window.popleft().result()
+                threads, written, skipped = threads + 1, written + w, skipped + s
+                advance(w + s, f"importing: {threads:,} threads")
+
+        try:
+            for _, block in blocks:
+                window.append(pool.submit(_import_block, workers, serde, block, stop))
+                drain(parallel * IN_FLIGHT_PER_WORKER)
+            drain(0)
+        except BaseException:
+            stop.set()  # the workers finish the checkpoint they are writing, then stop
+            for f in window:
+                f.cancel()
+            raise
+    return threads, written, skipped
 
 
 def _source(
@@ -294,26 +354,37 @@ def import_(settings: Settings, args: Any, ui: UI) -> int:
     """From an export file (or stdin), or from another saver (``--from``)."""
     if args.source and args.file:
         raise UsageError("import takes a FILE or --from MODULE:FACTORY, not both")
+    if args.parallel < 1:
+        raise UsageError("--parallel must be at least 1")
     # From a file, values move undecoded; from another saver, they are its objects.
     preserve = args.source is None
     with make_saver(settings, preserve=preserve) as saver, contextlib.ExitStack() as stack:
-        importer = Importer(saver)
         with ui.progress("importing") as advance:
             if args.source:
-                src, threads = _source(args.source, stack)
-                threads = list(args.only or threads or _source_threads(src, args.source))
-                _import_saver(importer, src, threads, advance)
+                src, listed = _source(args.source, stack)
+                names = list(args.only or listed or _source_threads(src, args.source))
+                importer = Importer(saver)
+                _import_saver(importer, src, names, advance)
+                threads, written, skipped = (
+                    len(importer.threads),
+                    importer.written,
+                    importer.skipped,
+                )
                 whole = True
             else:
-                only = set(args.only) if args.only else None
-                whole = _import_file(importer, args.file, moving_serde(settings), only, advance)
+                blocks = _Blocks(args.file, set(args.only) if args.only else None)
+                serde = moving_serde(settings)
+                threads, written, skipped = _import_file(
+                    saver, blocks, serde, args.parallel, advance
+                )
+                whole = blocks.whole
     ui.note(
-        f"imported {importer.written:,} checkpoints of {len(importer.threads):,} threads"
-        + (f"; {importer.skipped:,} were there already" if importer.skipped else "")
+        f"imported {written:,} checkpoints of {threads:,} threads"
+        + (f"; {skipped:,} were there already" if skipped else "")
     )
     if not whole:
         ui.warn("the export has no footer: it was cut short; what it held is imported")
         return 1
-    if args.source is None and not importer.threads:
+    if args.source is None and not threads:
         raise NotFound("the export holds no checkpoints")
     return 0
