@@ -111,8 +111,10 @@ SECTIONS: list[tuple[str, str, list[str]]] = [
         "Export and import",
         "`export` writes JSON Lines (every thread when none is named; a header, a line per "
         "checkpoint, a footer), lossless: an import reads back exactly what LangGraph read, "
-        "and a thread waiting on an interrupt resumes from the copy. A re-run of `import` "
-        "skips what is there, so an interrupted import resumes:",
+        "and a thread waiting on an interrupt resumes from the copy. A list that grew (a "
+        "chat's messages) is written as its new items only. `import` writes `--parallel` "
+        "threads at a time (4); a re-run skips what is there, so an interrupted import "
+        "resumes:",
         [
             "export -o {tmp}/checkpoints.jsonl",
             "--table restored setup",
