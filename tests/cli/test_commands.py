@@ -45,6 +45,8 @@ def test_doctor_names_problems_and_fixes(cli, new_table) -> None:
     assert missing.rc == 1 and "does not exist" in missing.out and "setup" in missing.out
     plain = cli("--table", new_table(), "doctor")  # TTL disabled: a warning, not a problem
     assert plain.rc == 0 and "warn" in plain.out and "update-time-to-live" in plain.out
+    found = {c["name"]: c for c in cli("--table", "cli-no-such-table", "doctor", "--json").json()}
+    assert found["table"]["status"] == "problem" and "setup" in found["table"]["fix"]
 
 
 def test_threads(cli, table, saver_of) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import time
@@ -77,8 +78,8 @@ def doctor(settings: Settings, args: Any, ui: UI) -> int:
         endpoint = _endpoint(saver)
     found = checks.checks(settings.require_table(), table, ttl, backups, local=is_local(endpoint))
     problems = [c for c in found if c.status == checks.PROBLEM]
-    if getattr(args, "json", False):
-        ui.json([c.__dict__ for c in found])
+    if args.json:
+        ui.json([dataclasses.asdict(c) for c in found])
     else:
         ui.table(
             ["check", "status", "found", "fix"],

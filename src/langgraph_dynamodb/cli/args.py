@@ -81,7 +81,8 @@ def parser() -> argparse.ArgumentParser:
     p = command("setup", "create the table, or check it, as DynamoDBSaver.setup()")
     p.add_argument("--ttl", action="store_true", help="also enable TTL on the 'ttl' attribute")
 
-    command("doctor", "check keys, TTL, point-in-time recovery, encryption, billing")
+    p = command("doctor", "check keys, TTL, point-in-time recovery, encryption, billing")
+    _json(p)
 
     p = command("threads", "threads with their checkpoint count and last update")
     p.add_argument("--limit", type=int, metavar="N", help="the N most recently updated")
