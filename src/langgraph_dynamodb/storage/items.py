@@ -19,14 +19,14 @@ from langgraph_dynamodb.storage.values import loads
 
 
 @dataclass(eq=False)
-class _Loadable:
-    """An item whose payload may live in chunk items."""
+class ChunkedItem:
+    """A raw item whose payload may live in chunk items (the checkpoint table's heads and
+    writes, the store's memories): its keys, and the payload once the caller has joined
+    its chunks."""
 
     raw: AttrMap
-    ns_component: str
-    checkpoint_id: str
     chunk_ref: ChunkRef | None
-    _data: bytes | None = None
+    _data: bytes | None = field(default=None, kw_only=True)
 
     @property
     def pk(self) -> str:
@@ -54,6 +54,14 @@ class _Loadable:
         if self._data is None:
             raise CorruptItemError(f"{what} has no payload loaded")
         return unframe(self.raw, self._data, compression)
+
+
+@dataclass(eq=False)
+class _Loadable(ChunkedItem):
+    """A head or writes item: a chunked item of one checkpoint of one namespace."""
+
+    ns_component: str = field(kw_only=True)
+    checkpoint_id: str = field(kw_only=True)
 
 
 @dataclass(eq=False)

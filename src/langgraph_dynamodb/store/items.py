@@ -17,7 +17,8 @@ from langgraph_dynamodb import keys
 from langgraph_dynamodb.codec import Compression
 from langgraph_dynamodb.errors import CorruptItemError
 from langgraph_dynamodb.storage.attrs import AttrMap, get_b, get_n, get_s, key, n, s
-from langgraph_dynamodb.storage.chunks import ChunkRef, chunk_ref_of, frame, unframe
+from langgraph_dynamodb.storage.chunks import chunk_ref_of, frame
+from langgraph_dynamodb.storage.items import ChunkedItem
 from langgraph_dynamodb.storage.values import dumps, loads
 from langgraph_dynamodb.store import keys as skeys
 from langgraph_dynamodb.store import schema, vectors
@@ -115,23 +116,10 @@ def directory_items(group: Namespace) -> list[AttrMap]:
 
 
 @dataclass(eq=False)
-class Memory:
+class Memory(ChunkedItem):
     """A raw store item, its payload decoded lazily (its chunks loaded by the caller)."""
 
-    raw: AttrMap
-    chunk_ref: ChunkRef | None
-    _data: bytes | None = None
     _payload: schema.MemoryPayload | None = None
-
-    @property
-    def pk(self) -> str:
-        """Partition key."""
-        return str(self.raw[keys.PK]["S"])
-
-    @property
-    def sk(self) -> str:
-        """Sort key."""
-        return str(self.raw[keys.SK]["S"])
 
     @property
     def nonce(self) -> AttrMap:
@@ -143,25 +131,11 @@ class Memory:
         """Its expiry, if it has a TTL."""
         return get_n(self.raw, keys.TTL)
 
-    def needs_chunks(self) -> bool:
-        """Whether the payload still has to be joined from chunk items."""
-        return self._data is None
-
-    def set_chunk_data(self, data: bytes) -> None:
-        """Provide the joined payload."""
-        self._data = data
-
-    def chunk_keys(self) -> list[AttrMap]:
-        """Primary keys of its chunk items."""
-        return self.chunk_ref.keys(self.pk) if self.chunk_ref is not None else []
-
     def payload(self, compression: Compression) -> schema.MemoryPayload:
         """The decoded payload (its chunks must be loaded)."""
         if self._payload is None:
             what = f"store item {self.sk!r}"
-            if self._data is None:
-                raise CorruptItemError(f"{what} has no payload loaded")
-            self._payload = schema.decode(unframe(self.raw, self._data, compression), what)
+            self._payload = schema.decode(self._structure(compression, what), what)
         return self._payload
 
     def value(self, serde: SerializerProtocol, compression: Compression) -> dict[str, Any]:
@@ -181,7 +155,7 @@ def decode_item(raw: AttrMap) -> Memory | None:
     chunk_ref = chunk_ref_of(raw)
     if data is None and chunk_ref is None:
         raise CorruptItemError(f"store item {get_s(raw, keys.SK)!r} has no payload")
-    return Memory(raw, chunk_ref, data)
+    return Memory(raw, chunk_ref, _data=data)
 
 
 def _time(us: int) -> datetime:
