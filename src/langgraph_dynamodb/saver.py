@@ -6,8 +6,7 @@ import logging
 import random
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from datetime import timedelta
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
@@ -22,9 +21,10 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from langgraph_dynamodb import flows, keys, limits
 from langgraph_dynamodb._clients import Clients
-from langgraph_dynamodb._drivers import iterate_async, iterate_sync, run_async, run_sync
+from langgraph_dynamodb._drivers import iterate_async, iterate_sync
+from langgraph_dynamodb._lifecycle import OwnsClients
 from langgraph_dynamodb.caches import IndexCache, ReadHints
-from langgraph_dynamodb.calls import Flow, Stats
+from langgraph_dynamodb.calls import Stats
 from langgraph_dynamodb.codec import Compressor
 from langgraph_dynamodb.errors import ConfigurationError
 from langgraph_dynamodb.options import compression_of, default_boto_config, ttl_seconds
@@ -40,10 +40,8 @@ __all__ = ["DynamoDBSaver", "default_boto_config"]
 
 logger = logging.getLogger("langgraph_dynamodb")
 
-T = TypeVar("T")
 
-
-class DynamoDBSaver(BaseCheckpointSaver[str]):
+class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
     """A LangGraph checkpointer on Amazon DynamoDB, with native sync and async I/O.
 
     One instance serves ``invoke`` and ``ainvoke``: sync methods use a boto3 client,
@@ -163,40 +161,6 @@ class DynamoDBSaver(BaseCheckpointSaver[str]):
         """
         return cls(table_name=table_name, **kwargs)
 
-    def __enter__(self) -> DynamoDBSaver:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    async def __aenter__(self) -> DynamoDBSaver:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    def close(self) -> None:
-        """Close the sync client if the saver created it. The saver (and its clones) make
-        no more requests: a call after this raises :class:`~.errors.ClosedError`.
-
-        In async code use :meth:`aclose` (or ``async with``), which closes the async client
-        too; an async client left open is closed when its event loop shuts down."""
-        self._clients.close()
-
-    async def aclose(self) -> None:
-        """Close both clients if the saver created them; no more requests after this."""
-        await self._clients.aclose()
-
     # --- flow plumbing ------------------------------------------------------------------
     def _skipped(self, message: str) -> None:
         logger.warning(message)
@@ -214,14 +178,6 @@ class DynamoDBSaver(BaseCheckpointSaver[str]):
             hints=self._hints,
             on_skip=self._skipped,
         )
-
-    def _run(self, flow: Flow[T]) -> T:
-        client = self._clients.sync()
-        return run_sync(flow, client, self.stats, self._clients.where(client))
-
-    async def _arun(self, flow: Flow[T]) -> T:
-        client = await self._clients.async_()
-        return await run_async(flow, client, self.stats, self._clients.where(client))
 
     # --- table ----------------------------------------------------------------------------
     def setup(self, *, prepare_async: bool = True) -> None:

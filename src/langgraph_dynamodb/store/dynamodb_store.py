@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
@@ -15,9 +14,9 @@ from langgraph.store.base import BaseStore, IndexConfig, Op, Result, TTLConfig
 
 from langgraph_dynamodb import flows, limits
 from langgraph_dynamodb._clients import Clients
-from langgraph_dynamodb._drivers import run_async, run_sync
+from langgraph_dynamodb._lifecycle import OwnsClients
 from langgraph_dynamodb.caches import GroupDirectory
-from langgraph_dynamodb.calls import Flow, Stats
+from langgraph_dynamodb.calls import Stats
 from langgraph_dynamodb.codec import Compressor
 from langgraph_dynamodb.errors import ConfigurationError
 from langgraph_dynamodb.options import compression_of, default_boto_config
@@ -34,8 +33,6 @@ if TYPE_CHECKING:
 __all__ = ["DynamoDBStore"]
 
 logger = logging.getLogger("langgraph_dynamodb.store")
-
-T = TypeVar("T")
 
 
 def _ttl_config(ttl: TTLConfig | None) -> TTLConfig | None:
@@ -59,7 +56,7 @@ def _ttl_config(ttl: TTLConfig | None) -> TTLConfig | None:
     return ttl
 
 
-class DynamoDBStore(BaseStore):
+class DynamoDBStore(OwnsClients, BaseStore):
     """LangGraph long-term memory on Amazon DynamoDB: ``get``, ``put``, ``delete``,
     ``search`` (namespace prefix, filters, semantic search), ``list_namespaces``, sync and
     native async (aiobotocore, no threads), with TTL and values of any size.
@@ -155,36 +152,6 @@ class DynamoDBStore(BaseStore):
         """A store that owns its clients; use it as a (sync or async) context manager."""
         return cls(table_name=table_name, **kwargs)
 
-    def __enter__(self) -> DynamoDBStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    async def __aenter__(self) -> DynamoDBStore:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    def close(self) -> None:
-        """Close the sync client if the store made it; no more requests after this."""
-        self._clients.close()
-
-    async def aclose(self) -> None:
-        """Close both clients if the store made them; no more requests after this."""
-        await self._clients.aclose()
-
     # --- plumbing -------------------------------------------------------------------------
     def _ctx(self) -> StoreCtx:
         return StoreCtx(
@@ -194,14 +161,6 @@ class DynamoDBStore(BaseStore):
             compression=self._compression,
             directory=self._directory,
         )
-
-    def _run(self, flow: Flow[T]) -> T:
-        client = self._clients.sync()
-        return run_sync(flow, client, self.stats, self._clients.where(client))
-
-    async def _arun(self, flow: Flow[T]) -> T:
-        client = await self._clients.async_()
-        return await run_async(flow, client, self.stats, self._clients.where(client))
 
     # --- the table ------------------------------------------------------------------------
     def setup(self, *, prepare_async: bool = True) -> None:
