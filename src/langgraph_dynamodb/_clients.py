@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, cast
 from langgraph_dynamodb import _hooks
 from langgraph_dynamodb.calls import Where
 from langgraph_dynamodb.errors import ClosedError, ConfigurationError
+from langgraph_dynamodb.options import default_boto_config
 
 if TYPE_CHECKING:
     import boto3
@@ -117,17 +118,29 @@ class Clients:
         region_name: str | None,
         endpoint_url: str | None,
         profile_name: str | None,
-        boto_config: Config,
+        boto_config: Config | None,
         client: SyncClient | None,
         aclient: AsyncClient | None,
         session: boto3.session.Session | None,
         aiosession: AioSession | Any | None,
     ) -> None:
+        if not isinstance(table, str) or not 3 <= len(table) <= 255:
+            raise ConfigurationError(
+                f"table_name must be a DynamoDB table name (3-255 characters), got {table!r}"
+            )
+        if client is not None and session is not None:
+            raise ConfigurationError("pass either client= or session=, not both")
+        if aclient is not None and aiosession is not None:
+            raise ConfigurationError("pass either aclient= or aiosession=, not both")
+        if profile_name is not None and (session is not None or aiosession is not None):
+            raise ConfigurationError(
+                "pass either profile_name= or a session made with that profile, not both"
+            )
         self.table = table
         self.region_name = region_name
         self.endpoint_url = endpoint_url
         self.profile_name = profile_name
-        self.boto_config = boto_config
+        self.boto_config = default_boto_config(boto_config)
         self.client = client
         self.owns_client = client is None
         self.session = session

@@ -108,18 +108,18 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
         consistent_reads: bool = True,
     ) -> None:
         super().__init__(serde=serde)
-        if not isinstance(table_name, str) or not 3 <= len(table_name) <= 255:
-            raise ConfigurationError(
-                f"table_name must be a DynamoDB table name (3-255 characters), got {table_name!r}"
-            )
-        if client is not None and session is not None:
-            raise ConfigurationError("pass either client= or session=, not both")
-        if aclient is not None and aiosession is not None:
-            raise ConfigurationError("pass either aclient= or aiosession=, not both")
-        if profile_name is not None and (session is not None or aiosession is not None):
-            raise ConfigurationError(
-                "pass either profile_name= or a session made with that profile, not both"
-            )
+        # validates the table name and the client options, before anything else
+        self._clients = Clients(
+            table=table_name,
+            region_name=region_name,
+            endpoint_url=endpoint_url,
+            profile_name=profile_name,
+            boto_config=boto_config,
+            client=client,
+            aclient=aclient,
+            session=session,
+            aiosession=aiosession,
+        )
         if ttl_refresh_on_read and ttl is None:
             raise ConfigurationError("ttl_refresh_on_read=True needs ttl=")
         self.table_name = table_name
@@ -133,17 +133,6 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
         self._consistent = bool(consistent_reads)
         self._index = IndexCache()
         self._hints = ReadHints()
-        self._clients = Clients(
-            table=table_name,
-            region_name=region_name,
-            endpoint_url=endpoint_url,
-            profile_name=profile_name,
-            boto_config=default_boto_config(boto_config),
-            client=client,
-            aclient=aclient,
-            session=session,
-            aiosession=aiosession,
-        )
         self.stats = Stats()
 
     # --- constructors and lifecycle -----------------------------------------------------

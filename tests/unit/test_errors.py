@@ -260,3 +260,22 @@ def test_backoff_is_bounded() -> None:
     for attempt in range(0, 40):
         delay = calls.backoff(attempt)
         assert 0 <= delay <= calls.limits.UNPROCESSED_MAX_DELAY_S
+
+
+@pytest.mark.parametrize("cls_name", ["DynamoDBSaver", "DynamoDBStore"])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"table_name": "x"}, "3-255 characters"),
+        ({"table_name": "t-1", "client": object(), "session": object()}, "client= or session="),
+        ({"table_name": "t-1", "aclient": object(), "aiosession": object()}, "aclient= or"),
+        ({"table_name": "t-1", "profile_name": "p", "session": object()}, "profile_name="),
+    ],
+)
+def test_saver_and_store_refuse_the_same_bad_options(
+    cls_name: str, kwargs: dict[str, Any], message: str
+) -> None:
+    import langgraph_dynamodb
+
+    with pytest.raises(errors.ConfigurationError, match=message):
+        getattr(langgraph_dynamodb, cls_name)(**kwargs)

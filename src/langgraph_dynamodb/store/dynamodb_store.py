@@ -19,7 +19,7 @@ from langgraph_dynamodb.caches import GroupDirectory
 from langgraph_dynamodb.calls import Stats
 from langgraph_dynamodb.codec import Compressor
 from langgraph_dynamodb.errors import ConfigurationError
-from langgraph_dynamodb.options import compression_of, default_boto_config
+from langgraph_dynamodb.options import compression_of
 from langgraph_dynamodb.store.batch import index_settings, run_batch
 from langgraph_dynamodb.store.flows import StoreCtx
 
@@ -115,14 +115,18 @@ class DynamoDBStore(OwnsClients, BaseStore):
         compression_threshold: int = limits.DEFAULT_COMPRESSION_THRESHOLD_BYTES,
         consistent_reads: bool = True,
     ) -> None:
-        if not isinstance(table_name, str) or not 3 <= len(table_name) <= 255:
-            raise ConfigurationError(
-                f"table_name must be a DynamoDB table name (3-255 characters), got {table_name!r}"
-            )
-        if client is not None and session is not None:
-            raise ConfigurationError("pass either client= or session=, not both")
-        if aclient is not None and aiosession is not None:
-            raise ConfigurationError("pass either aclient= or aiosession=, not both")
+        # validates the table name and the client options, before anything else
+        self._clients = Clients(
+            table=table_name,
+            region_name=region_name,
+            endpoint_url=endpoint_url,
+            profile_name=profile_name,
+            boto_config=boto_config,
+            client=client,
+            aclient=aclient,
+            session=session,
+            aiosession=aiosession,
+        )
         self.table_name = table_name
         self.index_config = index
         self._index = index_settings(index)
@@ -133,17 +137,6 @@ class DynamoDBStore(OwnsClients, BaseStore):
         )
         self._consistent = bool(consistent_reads)
         self._directory = GroupDirectory()
-        self._clients = Clients(
-            table=table_name,
-            region_name=region_name,
-            endpoint_url=endpoint_url,
-            profile_name=profile_name,
-            boto_config=default_boto_config(boto_config),
-            client=client,
-            aclient=aclient,
-            session=session,
-            aiosession=aiosession,
-        )
         self.stats = Stats()
 
     # --- constructors and lifecycle -----------------------------------------------------
