@@ -94,7 +94,7 @@ def check_floors(pyproject: dict) -> list[str]:
     project = pyproject["project"]
     declared: dict[str, str] = {}
     wanted = list(project["dependencies"])
-    for extra in ("async", "encryption", "test"):
+    for extra in ("async", "encryption", "otel", "test"):
         wanted += project["optional-dependencies"][extra]
     for text in wanted:
         req = Requirement(text)

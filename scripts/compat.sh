@@ -57,7 +57,7 @@ echo "== 2. resolution beside the stacks users have"
 .venv/bin/python scripts/check_resolution.py .compat/dist/*.whl
 
 echo "== 3. floors ($("$PY_OLD" --version)): unit and DynamoDB Local integration tests"
-ensure_venv .compat/floor "async,test,encryption" "$PY_OLD" constraints-floor.txt
+ensure_venv .compat/floor "async,otel,test,encryption" "$PY_OLD" constraints-floor.txt
 .compat/floor/bin/python -m pip list --disable-pip-version-check 2>/dev/null |
   grep -iE '^(boto3|botocore|aiobotocore|langgraph|langgraph-checkpoint|zstandard|ormsgpack|cryptography) ' |
   tr -s ' ' | tr '\n' ';'

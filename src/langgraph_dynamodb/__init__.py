@@ -19,12 +19,14 @@ from langgraph_dynamodb.errors import (
     UnavailableError,
 )
 from langgraph_dynamodb.saver import DynamoDBSaver, default_boto_config
+from langgraph_dynamodb.stats import CallStats, OperationStats, Stats
 from langgraph_dynamodb.store import DynamoDBStore
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AccessDeniedError",
+    "CallStats",
     "ClosedError",
     "Compressor",
     "ConfigurationError",
@@ -35,7 +37,9 @@ __all__ = [
     "DynamoDBSaverError",
     "DynamoDBStore",
     "InvalidInputError",
+    "OperationStats",
     "SerializationError",
+    "Stats",
     "TableNotFoundError",
     "TableSchemaError",
     "UnavailableError",

@@ -147,6 +147,9 @@ class Clients:
         self.aclient = aclient
         self.owns_aclient = aclient is None
         self.aiosession = aiosession
+        for given in (client, aclient):
+            if given is not None:
+                _hooks.install_counters(given)  # counts only during the library's calls
         self.aclient_loop: asyncio.AbstractEventLoop | None = None
         self._aowner: AsyncGenerator[None, None] | None = None
         self._user_aiosession = aiosession is not None

@@ -1,7 +1,9 @@
 """The two I/O shells: run a flow with a boto3 client (sync) or an aiobotocore client.
 
 Everything else is in the flows; a driver only sends each :class:`~.calls.Call` to the
-client, records capacity, sleeps for :class:`~.calls.Sleep`, runs a
+client, counts it in the call's :class:`~.stats.CallStats` (and logs one debug line per
+request on ``langgraph_dynamodb.requests``: method, table, time, capacity, never keys or
+values), sleeps for :class:`~.calls.Sleep`, runs a
 :class:`~.calls.Compute` (blocking, or awaited), runs a :class:`~.calls.Fork`'s sub-flows
 concurrently (threads on the one boto3 client, or tasks on the event loop) and hands out
 :class:`~.calls.Emit` values. Errors are translated here, naming the table, region and endpoint
@@ -12,8 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 import time
-from collections.abc import AsyncIterator, Generator, Sequence
+from collections.abc import AsyncGenerator, Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
@@ -25,12 +28,12 @@ from langgraph_dynamodb.calls import (
     Flow,
     Fork,
     Sleep,
-    Stats,
     Where,
     error_code,
     failure_of,
     translate_exception,
 )
+from langgraph_dynamodb.stats import CallStats
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb.client import DynamoDBClient as AsyncClient
@@ -38,11 +41,49 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+request_log = logging.getLogger("langgraph_dynamodb.requests")
 
-def _on_error(call: Call, exc: Exception, stats: Stats, where: Where) -> Failure:
+
+def _log_request(
+    step: Call, stats: CallStats, where: Where, started: float, response: Any, code: str | None
+) -> None:
+    """One debug line per request, with structured ``extra`` fields (no keys, no values)."""
+    ms = (time.perf_counter() - started) * 1000
+    response = response if isinstance(response, dict) else {}
+    consumed = response.get("ConsumedCapacity")
+    entries = [] if consumed is None else consumed if isinstance(consumed, list) else [consumed]
+    units = sum(float(e.get("CapacityUnits", 0.0)) for e in entries)
+    retries = int((response.get("ResponseMetadata") or {}).get("RetryAttempts", 0) or 0)
+    request_log.debug(
+        "%s %s on %r: %.1f ms, %.1f capacity units, %d retries%s",
+        stats.operation or "call",
+        step.op,
+        where.table,
+        ms,
+        units,
+        retries,
+        f", error {code}" if code else "",
+        extra={
+            "ddb_call": stats.operation,
+            "ddb_request": step.op,
+            "ddb_table": where.table,
+            "ddb_ms": round(ms, 3),
+            "ddb_capacity_units": units,
+            "ddb_retries": retries,
+            "ddb_error": code,
+        },
+    )
+
+
+def _on_error(
+    call: Call, exc: Exception, stats: CallStats, where: Where, started: float
+) -> Failure:
     """Hand an expected error back to the flow; raise everything else translated."""
-    stats.record(call.op, None)
+    response = getattr(exc, "response", None)
+    stats.record(call.op, response, call.params, failed=True)
     code = error_code(exc)
+    if request_log.isEnabledFor(logging.DEBUG):
+        _log_request(call, stats, where, started, response, code or type(exc).__name__)
     if code is not None and code in call.expect:
         return failure_of(exc)
     _raise_translated(call, exc, where)
@@ -55,7 +96,9 @@ def _raise_translated(call: Call, exc: Exception, where: Where) -> NoReturn:
     raise translated from exc
 
 
-def _fork_sync(client: SyncClient, flows: Sequence[Flow[Any]], stats: Stats, where: Where) -> Any:
+def _fork_sync(
+    client: SyncClient, flows: Sequence[Flow[Any]], stats: CallStats, where: Where
+) -> Any:
     if len(flows) <= 1:
         return [run_sync(flow, client, stats, where) for flow in flows]
     with ThreadPoolExecutor(max_workers=len(flows), thread_name_prefix="ddb-fork") as pool:
@@ -67,7 +110,7 @@ def _fork_sync(client: SyncClient, flows: Sequence[Flow[Any]], stats: Stats, whe
 
 
 async def _fork_async(
-    client: AsyncClient, flows: Sequence[Flow[Any]], stats: Stats, where: Where
+    client: AsyncClient, flows: Sequence[Flow[Any]], stats: CallStats, where: Where
 ) -> Any:
     tasks = [asyncio.ensure_future(run_async(flow, client, stats, where)) for flow in flows]
     try:
@@ -80,7 +123,7 @@ async def _fork_async(
 
 
 def _execute(
-    client: SyncClient, step: Call | Sleep | Compute | Fork, stats: Stats, where: Where
+    client: SyncClient, step: Call | Sleep | Compute | Fork, stats: CallStats, where: Where
 ) -> Any:
     if isinstance(step, Sleep):
         time.sleep(step.seconds)
@@ -89,16 +132,19 @@ def _execute(
         return step.run()
     if isinstance(step, Fork):
         return _fork_sync(client, step.flows, stats, where)
+    started = time.perf_counter()
     try:
         response = getattr(client, step.op)(**step.params)
     except Exception as exc:
-        return _on_error(step, exc, stats, where)
-    stats.record(step.op, response)
+        return _on_error(step, exc, stats, where, started)
+    stats.record(step.op, response, step.params)
+    if request_log.isEnabledFor(logging.DEBUG):
+        _log_request(step, stats, where, started, response, None)
     return response
 
 
 async def _aexecute(
-    client: AsyncClient, step: Call | Sleep | Compute | Fork, stats: Stats, where: Where
+    client: AsyncClient, step: Call | Sleep | Compute | Fork, stats: CallStats, where: Where
 ) -> Any:
     if isinstance(step, Sleep):
         await asyncio.sleep(step.seconds)
@@ -107,16 +153,19 @@ async def _aexecute(
         return await step.arun()
     if isinstance(step, Fork):
         return await _fork_async(client, step.flows, stats, where)
+    started = time.perf_counter()
     try:
         response = await getattr(client, step.op)(**step.params)
     except Exception as exc:
-        return _on_error(step, exc, stats, where)
-    stats.record(step.op, response)
+        return _on_error(step, exc, stats, where, started)
+    stats.record(step.op, response, step.params)
+    if request_log.isEnabledFor(logging.DEBUG):
+        _log_request(step, stats, where, started, response, None)
     return response
 
 
 def iterate_sync(
-    flow: Flow[T], client: SyncClient, stats: Stats, where: Where
+    flow: Flow[T], client: SyncClient, stats: CallStats, where: Where
 ) -> Generator[Any, None, T]:
     """Run a flow with a blocking client, yielding what it emits; returns its result.
 
@@ -138,8 +187,12 @@ def iterate_sync(
 
 
 async def iterate_async(
-    flow: Flow[T], client: AsyncClient, stats: Stats, where: Where, result: list[T] | None = None
-) -> AsyncIterator[Any]:
+    flow: Flow[T],
+    client: AsyncClient,
+    stats: CallStats,
+    where: Where,
+    result: list[T] | None = None,
+) -> AsyncGenerator[Any, None]:
     """Run a flow with an async client, yielding what it emits (its result goes to
     ``result``). The flow is closed however the run ends."""
     response: Any = None
@@ -160,7 +213,7 @@ async def iterate_async(
         flow.close()
 
 
-def run_sync(flow: Flow[T], client: SyncClient, stats: Stats, where: Where) -> T:
+def run_sync(flow: Flow[T], client: SyncClient, stats: CallStats, where: Where) -> T:
     """Run a flow that emits nothing and return its result."""
     gen = iterate_sync(flow, client, stats, where)
     while True:
@@ -170,7 +223,7 @@ def run_sync(flow: Flow[T], client: SyncClient, stats: Stats, where: Where) -> T
             return cast(T, stop.value)
 
 
-async def run_async(flow: Flow[T], client: AsyncClient, stats: Stats, where: Where) -> T:
+async def run_async(flow: Flow[T], client: AsyncClient, stats: CallStats, where: Where) -> T:
     """Run a flow that emits nothing and return its result."""
     result: list[T] = []
     async for _ in iterate_async(flow, client, stats, where, result):

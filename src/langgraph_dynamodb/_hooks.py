@@ -1,4 +1,11 @@
-"""botocore event handlers on the clients the library makes (never on clients passed in).
+"""botocore event handlers: counters on every client the library uses, and two
+behaviours on the clients it makes (never on clients passed in).
+
+- **Counters** (:func:`install_counters`, on every client): throttled attempts
+  (``needs-retry``), request and response body bytes of every attempt (``before-send``,
+  ``before-parse``), added to the :class:`~.stats.CallStats` of the library call being
+  made. Outside the library's calls they do nothing, so a client shared with other code
+  is not affected.
 
 - **Fast items.** A ``before-parse`` handler converts the items of Query, Scan and
   BatchGetItem responses with :mod:`.wire` instead of botocore's per-value model walk.
@@ -24,7 +31,8 @@ import errno
 import logging
 from typing import Any
 
-from langgraph_dynamodb import limits, wire
+from langgraph_dynamodb import _observe, limits, wire
+from langgraph_dynamodb.stats import THROTTLE_CODES
 
 logger = logging.getLogger("langgraph_dynamodb.client")
 
@@ -152,8 +160,54 @@ def _needs_retry(attempts: int = 1, caught_exception: Any = None, **kwargs: Any)
         raise caught_exception
 
 
+def _count_sent(request: Any = None, **kwargs: Any) -> None:
+    call = _observe.current()
+    if call is not None:
+        body = getattr(request, "body", None)
+        if isinstance(body, (bytes, bytearray, str)):
+            call.add("bytes_sent", len(body))
+
+
+def _count_received(response_dict: Any = None, **kwargs: Any) -> None:
+    call = _observe.current()
+    if call is not None and isinstance(response_dict, dict):
+        body = response_dict.get("body")
+        if isinstance(body, (bytes, bytearray)):
+            call.add("bytes_received", len(body))
+
+
+def _count_throttle(response: Any = None, **kwargs: Any) -> None:
+    call = _observe.current()
+    if call is None or not isinstance(response, tuple) or len(response) < 2:
+        return
+    parsed = response[1]
+    if isinstance(parsed, dict) and parsed.get("Error", {}).get("Code") in THROTTLE_CODES:
+        call.add("throttles", 1)
+
+
+def install_counters(client: Any) -> None:
+    """Register the counting handlers on a client (idempotent: unique ids); a stand-in
+    without botocore's events is left alone."""
+    meta = getattr(client, "meta", None)
+    events = getattr(meta, "events", None)
+    operations = getattr(getattr(meta, "service_model", None), "operation_names", None)
+    if events is None or operations is None:
+        return
+    events.register_first("before-send.dynamodb", _count_sent, unique_id=_ID + "sent")
+    events.register_first("needs-retry.dynamodb", _count_throttle, unique_id=_ID + "throttle")
+    # First at each operation's own level: the item parser (more specific than a
+    # service-wide handler) trims the body, so the count must run before it.
+    for operation in operations:
+        events.register_first(
+            f"before-parse.dynamodb.{operation}",
+            _count_received,
+            unique_id=_ID + "received" + operation,
+        )
+
+
 def install(client: Any) -> None:
     """Register the handlers on a client the library made (boto3 or aiobotocore)."""
+    install_counters(client)
     events = client.meta.events
     for operation in wire.ITEM_OPERATIONS:
         events.register(

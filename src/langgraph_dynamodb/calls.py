@@ -9,7 +9,6 @@ the response of each. The sync and async drivers in ``_drivers`` run every flow.
 from __future__ import annotations
 
 import random
-import threading
 from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -27,9 +26,6 @@ from langgraph_dynamodb.errors import (
 )
 
 T = TypeVar("T")
-
-READ_OPS = frozenset({"get_item", "query", "scan", "batch_get_item"})
-WRITE_OPS = frozenset({"put_item", "delete_item", "update_item", "batch_write_item"})
 
 
 @dataclass(frozen=True)
@@ -119,50 +115,6 @@ def backoff(attempt: int) -> float:
     """Full-jitter exponential backoff for work DynamoDB handed back."""
     cap = min(limits.UNPROCESSED_MAX_DELAY_S, limits.UNPROCESSED_BASE_DELAY_S * 2**attempt)
     return random.uniform(0, cap)
-
-
-# --- capacity accounting ----------------------------------------------------------------
-@dataclass
-class Stats:
-    """Requests and consumed capacity, per DynamoDB operation, since the last reset.
-
-    Every request asks DynamoDB for ``ReturnConsumedCapacity="TOTAL"``, so these are
-    DynamoDB's own figures.
-    """
-
-    requests: dict[str, int] = field(default_factory=dict)
-    read_units: float = 0.0
-    write_units: float = 0.0
-    skipped_checkpoints: int = 0
-    """Checkpoints ``list`` left out because they cannot be read (each also logged)."""
-    _lock: threading.Lock = field(
-        default_factory=threading.Lock, init=False, repr=False, compare=False
-    )
-
-    @property
-    def total_requests(self) -> int:
-        """All requests."""
-        return sum(self.requests.values())
-
-    def reset(self) -> None:
-        """Start counting again."""
-        self.requests.clear()
-        self.read_units = 0.0
-        self.write_units = 0.0
-        self.skipped_checkpoints = 0
-
-    def record(self, op: str, response: Any) -> None:
-        """Count one request and the capacity DynamoDB says it consumed (thread-safe: a
-        fork's sub-flows record from several threads)."""
-        consumed = response.get("ConsumedCapacity") if isinstance(response, dict) else None
-        entries = [] if consumed is None else consumed if isinstance(consumed, list) else [consumed]
-        units = sum(float(e.get("CapacityUnits", 0.0)) for e in entries)
-        with self._lock:
-            self.requests[op] = self.requests.get(op, 0) + 1
-            if op in READ_OPS:
-                self.read_units += units
-            elif op in WRITE_OPS:
-                self.write_units += units
 
 
 # --- error translation -------------------------------------------------------------------

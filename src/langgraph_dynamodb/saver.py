@@ -21,13 +21,13 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from langgraph_dynamodb import flows, keys, limits
 from langgraph_dynamodb._clients import Clients
-from langgraph_dynamodb._drivers import iterate_async, iterate_sync
 from langgraph_dynamodb._lifecycle import OwnsClients
+from langgraph_dynamodb._observe import trace_ids_default
 from langgraph_dynamodb.caches import IndexCache, ReadHints
-from langgraph_dynamodb.calls import Stats
 from langgraph_dynamodb.codec import Compressor
 from langgraph_dynamodb.errors import ConfigurationError
 from langgraph_dynamodb.options import compression_of, default_boto_config, ttl_seconds
+from langgraph_dynamodb.stats import Stats
 
 if TYPE_CHECKING:
     import boto3
@@ -84,6 +84,13 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
         extra_codecs: Codecs to read existing items written with other compressors.
         consistent_reads: Strongly consistent reads (default True: LangGraph reads what it
             just wrote). False halves read cost, at the risk of reading stale state.
+        trace_ids: Put thread ids, namespaces and checkpoint ids on the OpenTelemetry
+            spans (they can be personal data; default: ``LANGGRAPH_DYNAMODB_TRACE_IDS``,
+            else off). Values are never traced.
+
+    Attributes:
+        stats: Requests, capacity, latency, retries and throttles per operation
+            (:class:`~langgraph_dynamodb.stats.Stats`).
     """
 
     def __init__(
@@ -106,6 +113,7 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
         compression_threshold: int = limits.DEFAULT_COMPRESSION_THRESHOLD_BYTES,
         extra_codecs: Mapping[str, Compressor] | None = None,
         consistent_reads: bool = True,
+        trace_ids: bool | None = None,
     ) -> None:
         super().__init__(serde=serde)
         # validates the table name and the client options, before anything else
@@ -134,6 +142,7 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
         self._index = IndexCache()
         self._hints = ReadHints()
         self.stats = Stats()
+        self._trace_ids = trace_ids_default(trace_ids)
 
     # --- constructors and lifecycle -----------------------------------------------------
     @classmethod
@@ -154,6 +163,17 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
     def _skipped(self, message: str) -> None:
         logger.warning(message)
         self.stats.skipped_checkpoints += 1
+
+    def _ids(self, config: RunnableConfig | None) -> dict[str, str] | None:
+        """The span attributes naming a call's thread, with ``trace_ids`` only."""
+        if not self._trace_ids or not config:
+            return None
+        conf = config.get("configurable") or {}
+        return {
+            "langgraph." + name: str(conf[name])
+            for name in ("thread_id", "checkpoint_ns", "checkpoint_id")
+            if conf.get(name) is not None
+        }
 
     def _ctx(self) -> flows.Ctx:
         return flows.Ctx(
@@ -177,24 +197,28 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
         for that (call it in a Lambda's init phase). With ``prepare_async`` (and the async
         extra installed) it loads what the async client will need, about 0.3 s once,
         instead of in the first ``ainvoke``; pass False in a sync-only service."""
-        self._run(flows.setup(self._ctx(), ttl=self._ttl is not None))
+        self._run(flows.setup(self._ctx(), ttl=self._ttl is not None), "checkpoint.setup")
         if prepare_async:
             self._clients.prepare_async()
 
     async def asetup(self) -> None:
         """Async :meth:`setup`: makes the async client of the running event loop and
         connects it, so the first ``ainvoke`` does not pay for it."""
-        await self._arun(flows.setup(self._ctx(), ttl=self._ttl is not None))
+        await self._arun(flows.setup(self._ctx(), ttl=self._ttl is not None), "checkpoint.setup")
 
     # --- the checkpointer API -------------------------------------------------------------
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """The checkpoint with the config's ``checkpoint_id``, else the latest of the
         thread and namespace, with its pending writes; usually one Query."""
-        return self._run(flows.get_tuple(self._ctx(), config))
+        return self._run(
+            flows.get_tuple(self._ctx(), config), "checkpoint.get_tuple", self._ids(config)
+        )
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """Async :meth:`get_tuple`."""
-        return await self._arun(flows.get_tuple(self._ctx(), config))
+        return await self._arun(
+            flows.get_tuple(self._ctx(), config), "checkpoint.get_tuple", self._ids(config)
+        )
 
     def list(
         self,
@@ -216,15 +240,14 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
         flow = flows.list_checkpoints(
             self._ctx(), config, filter=filter, before=before, limit=limit
         )
-        client = self._clients.sync()
-        yield from iterate_sync(flow, client, self.stats, self._clients.where(client))
+        yield from self._iterate(flow, "checkpoint.list", self._ids(config))
 
     def _dump_thread(self, thread_id: str) -> Iterator[tuple[CheckpointTuple, dict[str, str]]]:
         """Every checkpoint of a thread with its writes' task paths, each namespace oldest
         first: what ``langgraph-dynamodb export`` writes (one read of the thread)."""
         flow = flows.dump_thread(self._ctx(), keys.require_id(thread_id, "thread_id"))
-        client = self._clients.sync()
-        yield from iterate_sync(flow, client, self.stats, self._clients.where(client))
+        ids = self._ids({"configurable": {"thread_id": thread_id}})
+        yield from self._iterate(flow, "checkpoint.export", ids)
 
     async def alist(
         self,
@@ -238,8 +261,7 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
         flow = flows.list_checkpoints(
             self._ctx(), config, filter=filter, before=before, limit=limit
         )
-        client = await self._clients.async_()
-        async for item in iterate_async(flow, client, self.stats, self._clients.where(client)):
+        async for item in self._aiterate(flow, "checkpoint.list", self._ids(config)):
             yield item
 
     def put(
@@ -251,7 +273,7 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
     ) -> RunnableConfig:
         """Store a checkpoint (one PutItem); returns the config that addresses it."""
         flow = flows.put(self._ctx(), config, checkpoint, metadata, new_versions)
-        return self._run(flow)
+        return self._run(flow, "checkpoint.put", self._ids(config))
 
     async def aput(
         self,
@@ -262,7 +284,7 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
     ) -> RunnableConfig:
         """Async :meth:`put`."""
         flow = flows.put(self._ctx(), config, checkpoint, metadata, new_versions)
-        return await self._arun(flow)
+        return await self._arun(flow, "checkpoint.put", self._ids(config))
 
     def put_writes(
         self,
@@ -272,7 +294,8 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
         task_path: str = "",
     ) -> None:
         """Store a task's pending writes for the config's checkpoint (one request)."""
-        self._run(flows.put_writes(self._ctx(), config, writes, task_id, task_path))
+        flow = flows.put_writes(self._ctx(), config, writes, task_id, task_path)
+        self._run(flow, "checkpoint.put_writes", self._ids(config))
 
     async def aput_writes(
         self,
@@ -282,54 +305,67 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
         task_path: str = "",
     ) -> None:
         """Async :meth:`put_writes`."""
-        await self._arun(flows.put_writes(self._ctx(), config, writes, task_id, task_path))
+        flow = flows.put_writes(self._ctx(), config, writes, task_id, task_path)
+        await self._arun(flow, "checkpoint.put_writes", self._ids(config))
 
     def delete_thread(self, thread_id: str) -> None:
         """Delete every checkpoint and write of a thread."""
-        self._run(flows.delete_thread(self._ctx(), thread_id))
+        ids = self._ids({"configurable": {"thread_id": thread_id}})
+        self._run(flows.delete_thread(self._ctx(), thread_id), "checkpoint.delete_thread", ids)
 
     async def adelete_thread(self, thread_id: str) -> None:
         """Async :meth:`delete_thread`."""
-        await self._arun(flows.delete_thread(self._ctx(), thread_id))
+        ids = self._ids({"configurable": {"thread_id": thread_id}})
+        await self._arun(
+            flows.delete_thread(self._ctx(), thread_id), "checkpoint.delete_thread", ids
+        )
 
     def delete_for_runs(self, run_ids: Sequence[str]) -> None:
         """Delete the checkpoints (and writes) created by these runs (a filtered Scan)."""
-        self._run(flows.delete_for_runs(self._ctx(), run_ids))
+        self._run(flows.delete_for_runs(self._ctx(), run_ids), "checkpoint.delete_for_runs")
 
     async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
         """Async :meth:`delete_for_runs`."""
-        await self._arun(flows.delete_for_runs(self._ctx(), run_ids))
+        await self._arun(flows.delete_for_runs(self._ctx(), run_ids), "checkpoint.delete_for_runs")
 
     def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         """Copy every checkpoint and write of a thread to another thread id."""
-        self._run(flows.copy_thread(self._ctx(), source_thread_id, target_thread_id))
+        flow = flows.copy_thread(self._ctx(), source_thread_id, target_thread_id)
+        self._run(
+            flow,
+            "checkpoint.copy_thread",
+            self._ids({"configurable": {"thread_id": source_thread_id}}),
+        )
 
     async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         """Async :meth:`copy_thread`."""
-        await self._arun(flows.copy_thread(self._ctx(), source_thread_id, target_thread_id))
+        flow = flows.copy_thread(self._ctx(), source_thread_id, target_thread_id)
+        ids = self._ids({"configurable": {"thread_id": source_thread_id}})
+        await self._arun(flow, "checkpoint.copy_thread", ids)
 
     def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         """``keep_latest``: keep the newest checkpoint of each namespace (and what its
         DeltaChannels need); ``delete``: delete the threads."""
-        self._run(flows.prune(self._ctx(), thread_ids, strategy))
+        self._run(flows.prune(self._ctx(), thread_ids, strategy), "checkpoint.prune")
 
     async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         """Async :meth:`prune`."""
-        await self._arun(flows.prune(self._ctx(), thread_ids, strategy))
+        await self._arun(flows.prune(self._ctx(), thread_ids, strategy), "checkpoint.prune")
 
     def get_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]
     ) -> Mapping[str, DeltaChannelHistory]:
         """Writes and seed of ``DeltaChannel`` channels along the parent chain (beta in
         LangGraph), read with one Query page or two instead of one request per ancestor."""
-        return self._run(flows.delta_channel_history(self._ctx(), config, channels))
+        flow = flows.delta_channel_history(self._ctx(), config, channels)
+        return self._run(flow, "checkpoint.get_delta_channel_history", self._ids(config))
 
     async def aget_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]
     ) -> Mapping[str, DeltaChannelHistory]:
         """Async :meth:`get_delta_channel_history`."""
         flow = flows.delta_channel_history(self._ctx(), config, channels)
-        return await self._arun(flow)
+        return await self._arun(flow, "checkpoint.get_delta_channel_history", self._ids(config))
 
     def get_next_version(self, current: str | None, channel: None) -> str:
         """Monotonic, branch-unique channel versions (as LangGraph's Postgres saver).

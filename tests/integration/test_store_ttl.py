@@ -108,11 +108,11 @@ def test_a_refresh_never_brings_back_a_deleted_or_replaced_item(
     store.put(ns, "gone", {"x": 1}, ttl=1)
     store.put(ns, "replaced", {"x": 1}, ttl=1)
     ctx = store._ctx()
-    read = store._run(store_flows.get_many(ctx, [(ns, "gone"), (ns, "replaced")]))
+    read = store._run(store_flows.get_many(ctx, [(ns, "gone"), (ns, "replaced")]), "test.read")
     store.delete(ns, "gone")
     store.put(ns, "replaced", {"x": 2}, ttl=5)
     clock.now += 40
-    store._run(store_flows.refresh(ctx, read.values()))  # with what was read before
+    store._run(store_flows.refresh(ctx, read.values()), "test.refresh")  # with what was read before
     assert _expiry(store, ns, "gone") is None  # not recreated
     assert _expiry(store, ns, "replaced") == pytest.approx(clock.now - 40 + 300, abs=2)
     assert store.get(ns, "replaced").value == {"x": 2}  # type: ignore[union-attr]

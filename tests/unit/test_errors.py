@@ -14,7 +14,8 @@ from botocore.exceptions import (
 )
 
 from langgraph_dynamodb import _drivers, calls, errors
-from langgraph_dynamodb.calls import Call, Failure, Stats
+from langgraph_dynamodb.calls import Call, Failure
+from langgraph_dynamodb.stats import CallStats
 
 TABLE = "my-table"
 WHERE = calls.Where(TABLE, "eu-west-1", "https://dynamodb.eu-west-1.amazonaws.com")
@@ -217,17 +218,17 @@ def _one_call(call: Call) -> Any:
 def test_driver_hands_expected_errors_to_the_flow() -> None:
     call = Call("put_item", {}, expect=("ConditionalCheckFailedException",))
     client = FakeClient(client_error("ConditionalCheckFailedException", "lost"))
-    result = _drivers.run_sync(_one_call(call), client, Stats(), WHERE)
+    result = _drivers.run_sync(_one_call(call), client, CallStats(), WHERE)
     assert isinstance(result, Failure) and result.code == "ConditionalCheckFailedException"
 
 
 def test_driver_raises_translated_errors_from_the_original() -> None:
     original = client_error("ResourceNotFoundException")
     with pytest.raises(errors.TableNotFoundError) as info:
-        _drivers.run_sync(_one_call(PUT), FakeClient(original), Stats(), WHERE)
+        _drivers.run_sync(_one_call(PUT), FakeClient(original), CallStats(), WHERE)
     assert info.value.__cause__ is original
     with pytest.raises(RuntimeError):
-        _drivers.run_sync(_one_call(PUT), FakeClient(RuntimeError("x")), Stats(), WHERE)
+        _drivers.run_sync(_one_call(PUT), FakeClient(RuntimeError("x")), CallStats(), WHERE)
 
 
 async def test_async_driver_translates_errors() -> None:
@@ -236,12 +237,12 @@ async def test_async_driver_translates_errors() -> None:
             raise client_error("ThrottlingException", op="Query")
 
     with pytest.raises(errors.UnavailableError):
-        await _drivers.run_async(_one_call(QUERY), AsyncClient(), Stats(), WHERE)
+        await _drivers.run_async(_one_call(QUERY), AsyncClient(), CallStats(), WHERE)
 
 
 # --- Stats ----------------------------------------------------------------------------------
 def test_stats_record_capacity() -> None:
-    stats = Stats()
+    stats = CallStats()
     stats.record("query", {"ConsumedCapacity": {"CapacityUnits": 1.5}})
     stats.record(
         "batch_write_item", {"ConsumedCapacity": [{"CapacityUnits": 2}, {"CapacityUnits": 3}]}
@@ -252,8 +253,6 @@ def test_stats_record_capacity() -> None:
     assert stats.total_requests == 4
     assert stats.read_units == 1.5
     assert stats.write_units == 5.0
-    stats.reset()
-    assert stats.total_requests == 0 and stats.read_units == 0 and stats.write_units == 0
 
 
 def test_backoff_is_bounded() -> None:

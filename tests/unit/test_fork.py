@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from langgraph_dynamodb import _drivers, calls, errors
-from langgraph_dynamodb.calls import Call, Fork, Stats
+from langgraph_dynamodb.calls import Call, Fork
+from langgraph_dynamodb.stats import CallStats
 
 WHERE = calls.Where("t", "eu-west-1", None)
 
@@ -64,7 +65,7 @@ def parent(flows: list[Any]) -> Any:
 
 
 def test_sync_fork_runs_concurrently_in_order() -> None:
-    client, stats = SlowClient(), Stats()
+    client, stats = SlowClient(), CallStats()
     started = time.perf_counter()
     out = _drivers.run_sync(parent([sub(i) for i in range(6)]), client, stats, WHERE)
     elapsed = time.perf_counter() - started
@@ -78,12 +79,12 @@ def test_sync_fork_raises_the_error_after_every_sub_flow_stopped() -> None:
     client, closed = SlowClient(), []
     flows = [sub(0, closed=closed), sub(1, fail=True, closed=closed), sub(2, closed=closed)]
     with pytest.raises(RuntimeError, match="boom"):
-        _drivers.run_sync(parent(flows), client, Stats(), WHERE)
+        _drivers.run_sync(parent(flows), client, CallStats(), WHERE)
     assert sorted(closed) == [0, 1, 2] and client.in_flight == 0
 
 
 def test_async_fork_runs_concurrently_in_order() -> None:
-    client, stats = AsyncSlowClient(), Stats()
+    client, stats = AsyncSlowClient(), CallStats()
     out = asyncio.run(_drivers.run_async(parent([sub(i) for i in range(5)]), client, stats, WHERE))
     assert out == [[i, i * 10] for i in range(5)]
     assert client.most == 5
@@ -94,7 +95,7 @@ def test_async_fork_cancels_the_others_on_an_error() -> None:
     client, closed = AsyncSlowClient(), []
     flows = [sub(0, closed=closed), sub(1, fail=True, closed=closed), sub(2, closed=closed)]
     with pytest.raises(RuntimeError, match="boom"):
-        asyncio.run(_drivers.run_async(parent(flows), client, Stats(), WHERE))
+        asyncio.run(_drivers.run_async(parent(flows), client, CallStats(), WHERE))
     assert sorted(closed) == [0, 1, 2]
 
 
@@ -106,11 +107,11 @@ def test_a_translated_error_in_a_sub_flow_keeps_its_type() -> None:
             raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "m"}}, "Query")
 
     with pytest.raises(errors.UnavailableError):
-        _drivers.run_sync(parent([sub(0), sub(1)]), Throttled(), Stats(), WHERE)
+        _drivers.run_sync(parent([sub(0), sub(1)]), Throttled(), CallStats(), WHERE)
 
 
 def test_stats_count_every_thread() -> None:
-    stats = Stats()
+    stats = CallStats()
 
     def hammer() -> None:
         for _ in range(2000):

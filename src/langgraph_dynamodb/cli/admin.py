@@ -75,7 +75,7 @@ def _endpoint(saver: DynamoDBSaver) -> str | None:
 def doctor(settings: Settings, args: Any, ui: UI) -> int:
     """Every check; exit code 1 when one is a problem."""
     with make_saver(settings) as saver:
-        table, ttl, backups = saver._run(_describe(saver._ctx()))
+        table, ttl, backups = saver._run(_describe(saver._ctx()), "cli.describe")
         endpoint = _endpoint(saver)
     found = checks.checks(
         settings.require_table(), table, ttl, backups, local=is_local_endpoint(endpoint)
@@ -207,7 +207,7 @@ def _count(saver: DynamoDBSaver, thread: str) -> int:
     """A thread's checkpoints, counted from its keys (no payload read)."""
     flow = query_all(saver._ctx(), keys.thread_pk(thread), keys.CHECKPOINT_PREFIX, keys_only=True)
     summary = survey.ThreadSummary(thread)
-    for item in saver._run(flow):
+    for item in saver._run(flow, "cli.count"):
         sk = get_s(item, keys.SK)
         if sk is not None:
             summary.add(sk)

@@ -62,7 +62,9 @@ def pages(
         start: AttrMap | None = None
         try:
             while not stop.is_set():
-                resp = saver._run(_page(saver._ctx(), make_params(segment, segments, start)))
+                resp = saver._run(
+                    _page(saver._ctx(), make_params(segment, segments, start)), "cli.scan"
+                )
                 start = resp.get("LastEvaluatedKey")
                 if not put((segment, resp.get("Items", []), start is None)) or start is None:
                     return

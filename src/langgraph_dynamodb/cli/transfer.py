@@ -183,7 +183,7 @@ class Importer:
         flow = query_all(
             self.saver._ctx(), keys.thread_pk(thread_id), keys.CHECKPOINT_PREFIX, keys_only=True
         )
-        self.present = {get_s(item, keys.SK) or "" for item in self.saver._run(flow)}
+        self.present = {get_s(item, keys.SK) or "" for item in self.saver._run(flow, "cli.import")}
 
     def write(self, r: records.Restored) -> bool:
         """Put one checkpoint (its writes first); False if it was already there."""

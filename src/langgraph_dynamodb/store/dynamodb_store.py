@@ -10,16 +10,27 @@ from typing import TYPE_CHECKING, Any
 
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-from langgraph.store.base import BaseStore, IndexConfig, Op, Result, TTLConfig
+from langgraph.store.base import (
+    BaseStore,
+    GetOp,
+    IndexConfig,
+    ListNamespacesOp,
+    Op,
+    PutOp,
+    Result,
+    SearchOp,
+    TTLConfig,
+)
 
 from langgraph_dynamodb import flows, limits
 from langgraph_dynamodb._clients import Clients
 from langgraph_dynamodb._lifecycle import OwnsClients
+from langgraph_dynamodb._observe import trace_ids_default
 from langgraph_dynamodb.caches import GroupDirectory
-from langgraph_dynamodb.calls import Stats
 from langgraph_dynamodb.codec import Compressor
 from langgraph_dynamodb.errors import ConfigurationError
 from langgraph_dynamodb.options import compression_of
+from langgraph_dynamodb.stats import Stats
 from langgraph_dynamodb.store.batch import index_settings, run_batch
 from langgraph_dynamodb.store.flows import StoreCtx
 
@@ -91,6 +102,12 @@ class DynamoDBStore(OwnsClients, BaseStore):
         compression, compression_level, compression_threshold: As for the saver.
         consistent_reads: Strongly consistent reads (default): a get or search sees every
             put that returned before it. False halves read cost.
+        trace_ids: Put the namespace of single-op calls on the OpenTelemetry spans
+            (default: ``LANGGRAPH_DYNAMODB_TRACE_IDS``, else off). Values never are.
+
+    Attributes:
+        stats: Requests, capacity, latency, retries and throttles per operation
+            (``store.get``, ``store.search``, ...), as the saver's.
     """
 
     supports_ttl = True
@@ -114,6 +131,7 @@ class DynamoDBStore(OwnsClients, BaseStore):
         compression_level: int | None = None,
         compression_threshold: int = limits.DEFAULT_COMPRESSION_THRESHOLD_BYTES,
         consistent_reads: bool = True,
+        trace_ids: bool | None = None,
     ) -> None:
         # validates the table name and the client options, before anything else
         self._clients = Clients(
@@ -138,6 +156,7 @@ class DynamoDBStore(OwnsClients, BaseStore):
         self._consistent = bool(consistent_reads)
         self._directory = GroupDirectory()
         self.stats = Stats()
+        self._trace_ids = trace_ids_default(trace_ids)
 
     # --- constructors and lifecycle -----------------------------------------------------
     @classmethod
@@ -155,24 +174,49 @@ class DynamoDBStore(OwnsClients, BaseStore):
             directory=self._directory,
         )
 
+    def _operation(self, ops: list[Op]) -> tuple[str, dict[str, Any] | None]:
+        """The span name of a batch (``store.get`` for ``get``'s one op, else
+        ``store.batch``) and, with ``trace_ids``, its namespace."""
+        if len(ops) != 1:
+            return "store.batch", None
+        op = ops[0]
+        if isinstance(op, GetOp):
+            name, namespace = "store.get", op.namespace
+        elif isinstance(op, SearchOp):
+            name, namespace = "store.search", op.namespace_prefix
+        elif isinstance(op, PutOp):
+            name = "store.put" if op.value is not None else "store.delete"
+            namespace = op.namespace
+        elif isinstance(op, ListNamespacesOp):
+            return "store.list_namespaces", None
+        else:
+            return "store.batch", None
+        if not self._trace_ids:
+            return name, None
+        return name, {"langgraph.store.namespace": tuple(str(p) for p in namespace)}
+
     # --- the table ------------------------------------------------------------------------
     def setup(self, *, prepare_async: bool = True) -> None:
         """Create the table if missing (on-demand, encrypted), wait until it is ACTIVE,
         check its keys and enable TTL. Idempotent; the same table as a saver's is fine."""
-        self._run(flows.setup(self._ctx(), ttl=True))
+        self._run(flows.setup(self._ctx(), ttl=True), "store.setup")
         if prepare_async:
             self._clients.prepare_async()
 
     async def asetup(self) -> None:
         """Async :meth:`setup`."""
-        await self._arun(flows.setup(self._ctx(), ttl=True))
+        await self._arun(flows.setup(self._ctx(), ttl=True), "store.setup")
 
     # --- BaseStore --------------------------------------------------------------------------
     def batch(self, ops: Iterable[Op]) -> list[Result]:
         """Run ops in order (reads before the batch's writes); usually one request per
         kind of op."""
-        return self._run(run_batch(self._ctx(), list(ops), self._index))
+        ops = list(ops)
+        name, ids = self._operation(ops)
+        return self._run(run_batch(self._ctx(), ops, self._index), name, ids)
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         """Async :meth:`batch`."""
-        return await self._arun(run_batch(self._ctx(), list(ops), self._index))
+        ops = list(ops)
+        name, ids = self._operation(ops)
+        return await self._arun(run_batch(self._ctx(), ops, self._index), name, ids)

@@ -1,0 +1,302 @@
+"""What the saver and the store count: per call (:class:`CallStats`) and per operation
+since the last reset (:class:`Stats` of :class:`OperationStats`). Every figure is
+DynamoDB's or botocore's own: consumed capacity from ``ReturnConsumedCapacity``, retries
+from botocore's ``RetryAttempts`` (and the library's re-sends of unprocessed batch items),
+throttles and wire bytes from botocore's events.
+
+Example:
+    ```python
+    before = saver.stats.snapshot()
+    graph.invoke(inputs, config)
+    for operation, cost in saver.stats.since(before).items():
+        print(operation, cost.calls, cost.requests, cost.write_units, cost.mean_seconds)
+    ```
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from langgraph_dynamodb import keys
+
+__all__ = ["CallStats", "OperationStats", "Stats", "StatsListener"]
+
+READ_OPS = frozenset({"get_item", "query", "scan", "batch_get_item"})
+WRITE_OPS = frozenset({"put_item", "delete_item", "update_item", "batch_write_item"})
+THROTTLE_CODES = frozenset(
+    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+)
+
+
+def _units(response: Mapping[str, Any]) -> float:
+    consumed = response.get("ConsumedCapacity")
+    if consumed is None:
+        return 0.0
+    entries = consumed if isinstance(consumed, list) else [consumed]
+    return sum(float(e.get("CapacityUnits", 0.0)) for e in entries)
+
+
+def _is_chunk(item: Mapping[str, Any] | None) -> bool:
+    sk = (item or {}).get(keys.SK, {}).get("S", "")
+    return isinstance(sk, str) and sk.startswith(keys.CHUNK_PREFIX)
+
+
+def _chunks_written(params: Mapping[str, Any], response: Mapping[str, Any]) -> int:
+    """Chunk items a BatchWriteItem stored: those sent, less those handed back."""
+
+    def count(requests: Mapping[str, Any]) -> int:
+        return sum(
+            1
+            for batch in requests.values()
+            for r in batch
+            if _is_chunk(r.get("PutRequest", {}).get("Item"))
+        )
+
+    sent = count(params.get("RequestItems") or {})
+    return sent - count(response.get("UnprocessedItems") or {}) if sent else 0
+
+
+def _chunks_read(response: Mapping[str, Any]) -> int:
+    return sum(
+        1 for items in (response.get("Responses") or {}).values() for i in items if _is_chunk(i)
+    )
+
+
+@dataclass
+class CallStats:
+    """What one saver or store call cost (``checkpoint.put``, ``store.search``, ...).
+
+    Attributes:
+        operation: The call, as its span is named.
+        requests: DynamoDB requests per client method (``{"query": 1}``); botocore's own
+            retries of a request are not extra requests, they are ``retries``.
+        read_units: Read capacity units DynamoDB says the requests consumed.
+        write_units: Write capacity units consumed.
+        retries: Attempts after the first: botocore's (throttling, 5xx, connections) and
+            the library's re-sends of unprocessed batch items.
+        throttles: Attempts DynamoDB throttled (error answers and batches it handed back).
+        bytes_sent: HTTP request bodies, every attempt.
+        bytes_received: HTTP response bodies, every attempt.
+        chunks_written: Chunk items of large payloads written.
+        chunks_read: Chunk items read.
+        errors: Requests that failed (including ones the call expected and handled).
+        seconds: Wall time of the call (for ``list``, time spent inside the library).
+        error_type: The exception type the call raised, else ``None``.
+    """
+
+    operation: str = ""
+    requests: dict[str, int] = field(default_factory=dict)
+    read_units: float = 0.0
+    write_units: float = 0.0
+    retries: int = 0
+    throttles: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    chunks_written: int = 0
+    chunks_read: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    error_type: str | None = None
+    _lock: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False
+    )
+
+    @property
+    def total_requests(self) -> int:
+        """All requests."""
+        return sum(self.requests.values())
+
+    def record(
+        self,
+        op: str,
+        response: Any,
+        params: Mapping[str, Any] | None = None,
+        *,
+        failed: bool = False,
+    ) -> None:
+        """Count one request (its response, or the error response of a failed one);
+        thread-safe: a fork's sub-flows record from several threads."""
+        response = response if isinstance(response, Mapping) else {}
+        units = _units(response)
+        retries = int((response.get("ResponseMetadata") or {}).get("RetryAttempts", 0) or 0)
+        handed_back = bool(response.get("UnprocessedItems") or response.get("UnprocessedKeys"))
+        chunks_w = _chunks_written(params or {}, response) if op == "batch_write_item" else 0
+        chunks_r = _chunks_read(response) if op == "batch_get_item" else 0
+        with self._lock:
+            self.requests[op] = self.requests.get(op, 0) + 1
+            if op in READ_OPS:
+                self.read_units += units
+            elif op in WRITE_OPS:
+                self.write_units += units
+            self.retries += retries + handed_back
+            self.throttles += handed_back
+            self.chunks_written += chunks_w
+            self.chunks_read += chunks_r
+            self.errors += failed
+
+    def add(self, name: str, amount: int) -> None:
+        """Add to a counter from botocore's events (``throttles``, ``bytes_sent``, ...)."""
+        with self._lock:
+            setattr(self, name, getattr(self, name) + amount)
+
+
+@dataclass(frozen=True)
+class OperationStats:
+    """Totals of one operation (``checkpoint.put``, ...) over many calls.
+
+    Attributes:
+        calls: Calls made; ``failed`` of them raised.
+        requests, read_units, write_units, retries, throttles, bytes_sent,
+            bytes_received, chunks_written, chunks_read: Summed over the calls (see
+            :class:`CallStats`).
+        seconds: Total wall time; ``max_seconds`` the slowest call.
+    """
+
+    calls: int = 0
+    failed: int = 0
+    requests: int = 0
+    read_units: float = 0.0
+    write_units: float = 0.0
+    retries: int = 0
+    throttles: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    chunks_written: int = 0
+    chunks_read: int = 0
+    seconds: float = 0.0
+    max_seconds: float = 0.0
+
+    @property
+    def mean_seconds(self) -> float:
+        """Mean wall time per call."""
+        return self.seconds / self.calls if self.calls else 0.0
+
+    def plus(self, call: CallStats) -> OperationStats:
+        """These totals with one more call."""
+        return OperationStats(
+            calls=self.calls + 1,
+            failed=self.failed + (call.error_type is not None),
+            requests=self.requests + call.total_requests,
+            read_units=self.read_units + call.read_units,
+            write_units=self.write_units + call.write_units,
+            retries=self.retries + call.retries,
+            throttles=self.throttles + call.throttles,
+            bytes_sent=self.bytes_sent + call.bytes_sent,
+            bytes_received=self.bytes_received + call.bytes_received,
+            chunks_written=self.chunks_written + call.chunks_written,
+            chunks_read=self.chunks_read + call.chunks_read,
+            seconds=self.seconds + call.seconds,
+            max_seconds=max(self.max_seconds, call.seconds),
+        )
+
+    def __add__(self, other: OperationStats) -> OperationStats:
+        values = {f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}
+        values["max_seconds"] = max(self.max_seconds, other.max_seconds)
+        return OperationStats(**values)
+
+    def __sub__(self, earlier: OperationStats) -> OperationStats:
+        """What happened since ``earlier`` (``max_seconds`` is this one's: a maximum
+        does not subtract)."""
+        values = {f.name: getattr(self, f.name) - getattr(earlier, f.name) for f in fields(self)}
+        values["max_seconds"] = self.max_seconds
+        return OperationStats(**values)
+
+
+StatsListener = Callable[[CallStats], None]
+"""Called with every finished call (in the calling thread): the metrics adapter is one."""
+
+
+@dataclass
+class Stats:
+    """Requests, consumed capacity and calls of one saver or store since the last reset.
+
+    ``requests``, ``read_units`` and ``write_units`` count DynamoDB requests whatever
+    the call; :attr:`operations` has the same per call, with latency, retries, throttles
+    and bytes. Thread-safe.
+    """
+
+    requests: dict[str, int] = field(default_factory=dict)
+    read_units: float = 0.0
+    write_units: float = 0.0
+    skipped_checkpoints: int = 0
+    """Checkpoints ``list`` left out because they cannot be read (each also logged)."""
+    _operations: dict[str, OperationStats] = field(default_factory=dict, repr=False)
+    _listeners: list[StatsListener] = field(default_factory=list, repr=False, compare=False)
+    _lock: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False
+    )
+
+    @property
+    def total_requests(self) -> int:
+        """All requests."""
+        return sum(self.requests.values())
+
+    @property
+    def operations(self) -> dict[str, OperationStats]:
+        """Totals per operation (``{"checkpoint.put": OperationStats(...), ...}``), a copy."""
+        with self._lock:
+            return dict(self._operations)
+
+    def snapshot(self) -> dict[str, OperationStats]:
+        """The totals now, to subtract later with :meth:`since`."""
+        return self.operations
+
+    def since(self, snapshot: Mapping[str, OperationStats]) -> dict[str, OperationStats]:
+        """What each operation did since ``snapshot`` (operations without calls left out)."""
+        out = {}
+        for name, now in self.operations.items():
+            delta = now - snapshot.get(name, OperationStats())
+            if delta.calls:
+                out[name] = delta
+        return out
+
+    def total(self, snapshot: Mapping[str, OperationStats] | None = None) -> OperationStats:
+        """Every operation together (since ``snapshot``, if given)."""
+        parts = self.since(snapshot) if snapshot is not None else self.operations
+        out = OperationStats()
+        for part in parts.values():
+            out = out + part
+        return out
+
+    def subscribe(self, listener: StatsListener) -> Callable[[], None]:
+        """Call ``listener`` with every finished call's :class:`CallStats`; returns a
+        function that unsubscribes it. A listener that raises is not called again."""
+        with self._lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def reset(self) -> None:
+        """Start counting again (listeners stay)."""
+        with self._lock:
+            self.requests.clear()
+            self.read_units = 0.0
+            self.write_units = 0.0
+            self.skipped_checkpoints = 0
+            self._operations.clear()
+
+    def add_call(self, call: CallStats) -> list[StatsListener]:
+        """Add a finished call; returns the listeners to tell (outside the lock)."""
+        with self._lock:
+            for op, n in call.requests.items():
+                self.requests[op] = self.requests.get(op, 0) + n
+            self.read_units += call.read_units
+            self.write_units += call.write_units
+            if call.operation:
+                before = self._operations.get(call.operation, OperationStats())
+                self._operations[call.operation] = before.plus(call)
+            return list(self._listeners)
+
+    def drop_listener(self, listener: StatsListener) -> None:
+        """Unsubscribe a listener that failed."""
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
