@@ -11,6 +11,7 @@ Examples::
     python -m bench --quick                 # smaller sizes, a few minutes
     python -m bench --only ours --workloads a,b
     python -m bench --only aws,ours --workloads chat,scale --out /tmp/x.json
+    python -m bench --workloads tracing     # CPU per call with and without OpenTelemetry
 """
 
 from __future__ import annotations
@@ -437,6 +438,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help=f"rewrite the generated block of {DOCS.relative_to(ROOT.parent)} with this run",
     )
+    if "tracing" in (argv if argv is not None else sys.argv[1:]):
+        from bench import tracing  # ours only, one process per mode: see bench/tracing.py
+
+        rest = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "tracing"]
+        return tracing.main([a for a in rest if a != "--workloads"])
     args = parser.parse_args(argv)
     # A plain ``kill`` should still stop DynamoDB Local and the runner (context managers).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

@@ -160,29 +160,35 @@ def _needs_retry(attempts: int = 1, caught_exception: Any = None, **kwargs: Any)
         raise caught_exception
 
 
+_current_call = _observe.current
+
+
 def _count_sent(request: Any = None, **kwargs: Any) -> None:
-    call = _observe.current()
+    call = _current_call()
     if call is not None:
         body = getattr(request, "body", None)
         if isinstance(body, (bytes, bytearray, str)):
-            call.add("bytes_sent", len(body))
+            call.count_sent(len(body))
 
 
 def _count_received(response_dict: Any = None, **kwargs: Any) -> None:
-    call = _observe.current()
+    call = _current_call()
     if call is not None and isinstance(response_dict, dict):
         body = response_dict.get("body")
         if isinstance(body, (bytes, bytearray)):
-            call.add("bytes_received", len(body))
+            call.count_received(len(body))
 
 
 def _count_throttle(response: Any = None, **kwargs: Any) -> None:
-    call = _observe.current()
+    if response is None:
+        return
+    call = _current_call()
     if call is None or not isinstance(response, tuple) or len(response) < 2:
         return
     parsed = response[1]
-    if isinstance(parsed, dict) and parsed.get("Error", {}).get("Code") in THROTTLE_CODES:
-        call.add("throttles", 1)
+    if isinstance(parsed, dict) and "Error" in parsed:
+        if parsed["Error"].get("Code") in THROTTLE_CODES:
+            call.count_throttle()
 
 
 def install_counters(client: Any) -> None:

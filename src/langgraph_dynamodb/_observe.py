@@ -33,9 +33,9 @@ _current: contextvars.ContextVar[CallStats | None] = contextvars.ContextVar(
 )
 
 
-def current() -> CallStats | None:
-    """The call being made in this context (botocore's handlers count into it)."""
-    return _current.get()
+current = _current.get
+"""The :class:`~.stats.CallStats` of the call being made in this context (botocore's
+handlers count into it), else ``None``."""
 
 
 def trace_ids_default(value: bool | None) -> bool:

@@ -137,10 +137,20 @@ class CallStats:
             self.chunks_read += chunks_r
             self.errors += failed
 
-    def add(self, name: str, amount: int) -> None:
-        """Add to a counter from botocore's events (``throttles``, ``bytes_sent``, ...)."""
+    def count_sent(self, size: int) -> None:
+        """An HTTP request body was sent (every attempt)."""
         with self._lock:
-            setattr(self, name, getattr(self, name) + amount)
+            self.bytes_sent += size
+
+    def count_received(self, size: int) -> None:
+        """An HTTP response body was received (every attempt)."""
+        with self._lock:
+            self.bytes_received += size
+
+    def count_throttle(self) -> None:
+        """DynamoDB throttled an attempt."""
+        with self._lock:
+            self.throttles += 1
 
 
 @dataclass(frozen=True)

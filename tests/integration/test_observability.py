@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import operator
+import os
 import uuid
 from collections.abc import Iterator
 from typing import Annotated, Any
