@@ -329,8 +329,10 @@ def _handle(event: Any, context: Any) -> dict[str, Any]:
     )
     metrics.add_metric(name=obs.EXECUTION_COUNT, unit=MetricUnit.Count, value=1)
     failed = True
+    checkpoints: tuple[Any, dict[str, Any]] | None = None
     try:
         runtime = get_runtime()
+        checkpoints = (runtime.saver, runtime.saver.stats.snapshot())
         if runtime.idempotency is not None:
             runtime.idempotency.register_lambda_context(context)
         response = runtime.investigate(event=event)
@@ -371,6 +373,9 @@ def _handle(event: Any, context: Any) -> dict[str, Any]:
     finally:
         if failed:
             metrics.add_metric(name=obs.EXECUTION_FAILURES, unit=MetricUnit.Count, value=1)
+        if checkpoints is not None:
+            saver, before = checkpoints
+            obs.emit_checkpoint_metrics(metrics, saver.stats.since(before))
         metrics.add_metric(
             name=obs.EXECUTION_DURATION,
             unit=MetricUnit.Milliseconds,

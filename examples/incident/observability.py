@@ -15,6 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from examples.incident.graph import RunLog
 from examples.incident.model import AGENTS
+from langgraph_dynamodb import OperationStats
 
 NAMESPACE = "Phase6"
 SERVICE = "incident-investigator"
@@ -38,6 +39,20 @@ COST_TOTAL = "Cost/TotalUSD"
 """Model and tool spend of this invocation in USD (unit None)."""
 REPLAY_COUNT = "Replay/Count"
 """Invocations served from checkpoints: a stored result or a resume after a crash, Count."""
+CHECKPOINT_SAVES = "Checkpoint/Saves"
+"""Checkpoints and pending writes saved by this invocation (``put`` + ``put_writes``), Count."""
+CHECKPOINT_SAVE_DURATION = "Checkpoint/SaveDurationMs"
+"""Time spent saving them, summed (parallel agents save at the same time), Milliseconds."""
+CHECKPOINT_BYTES = "Checkpoint/BytesWritten"
+"""Request bytes the saver sent to DynamoDB in this invocation, Bytes."""
+CHECKPOINT_REQUESTS = "Checkpoint/Requests"
+"""DynamoDB requests of the saver in this invocation, Count."""
+CHECKPOINT_WRITE_UNITS = "Checkpoint/WriteUnits"
+"""Write capacity units they consumed (DynamoDB's figure), Count."""
+CHECKPOINT_READ_UNITS = "Checkpoint/ReadUnits"
+"""Read capacity units they consumed, Count."""
+CHECKPOINT_THROTTLES = "Checkpoint/Throttles"
+"""Attempts DynamoDB throttled (botocore retried them), Count."""
 
 ALL = (
     EXECUTION_COUNT,
@@ -49,6 +64,13 @@ ALL = (
     AGENT_FAILURE_RATE,
     COST_TOTAL,
     REPLAY_COUNT,
+    CHECKPOINT_SAVES,
+    CHECKPOINT_SAVE_DURATION,
+    CHECKPOINT_BYTES,
+    CHECKPOINT_REQUESTS,
+    CHECKPOINT_WRITE_UNITS,
+    CHECKPOINT_READ_UNITS,
+    CHECKPOINT_THROTTLES,
 )
 
 _DEGRADED = ("TIMEOUT", "FAILURE")
@@ -92,3 +114,23 @@ def emit_agent_metrics(metrics: Metrics, log: RunLog) -> dict[str, Any]:
         "failure_rate": 100.0 * failed / len(runs) if runs else 0.0,
         "agents_run": len(runs),
     }
+
+
+def emit_checkpoint_metrics(metrics: Metrics, cost: dict[str, OperationStats]) -> None:
+    """What checkpointing cost this invocation: ``saver.stats.since(before)``."""
+    saves = [cost[name] for name in ("checkpoint.put", "checkpoint.put_writes") if name in cost]
+    total = OperationStats()
+    for part in cost.values():
+        total = total + part
+    ms = 1000 * sum(s.seconds for s in saves)
+    metrics.add_metric(
+        name=CHECKPOINT_SAVES, unit=MetricUnit.Count, value=sum(s.calls for s in saves)
+    )
+    metrics.add_metric(
+        name=CHECKPOINT_SAVE_DURATION, unit=MetricUnit.Milliseconds, value=round(ms, 3)
+    )
+    metrics.add_metric(name=CHECKPOINT_BYTES, unit=MetricUnit.Bytes, value=total.bytes_sent)
+    metrics.add_metric(name=CHECKPOINT_REQUESTS, unit=MetricUnit.Count, value=total.requests)
+    metrics.add_metric(name=CHECKPOINT_WRITE_UNITS, unit=MetricUnit.Count, value=total.write_units)
+    metrics.add_metric(name=CHECKPOINT_READ_UNITS, unit=MetricUnit.Count, value=total.read_units)
+    metrics.add_metric(name=CHECKPOINT_THROTTLES, unit=MetricUnit.Count, value=total.throttles)

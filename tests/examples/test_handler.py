@@ -79,7 +79,15 @@ def test_investigates_an_event(
         obs.AGENT_FAILURE_RATE,
         obs.COST_TOTAL,
         obs.EXECUTION_RETRIES,
+        obs.CHECKPOINT_SAVES,
+        obs.CHECKPOINT_SAVE_DURATION,
+        obs.CHECKPOINT_BYTES,
+        obs.CHECKPOINT_WRITE_UNITS,
     } <= names
+    (record,) = [r for r in records if obs.CHECKPOINT_SAVES in r]
+    (saves,), (sent,) = record[obs.CHECKPOINT_SAVES], record[obs.CHECKPOINT_BYTES]
+    assert saves >= 3 and sent > 0
+    assert record[obs.CHECKPOINT_REQUESTS] >= record[obs.CHECKPOINT_SAVES]
     assert obs.REPLAY_COUNT not in names and obs.EXECUTION_FAILURES not in names
     per_agent = [r for r in records if "AgentId" in r and obs.AGENT_DURATION in r]
     assert sorted(r["AgentId"] for r in per_agent) == sorted(
