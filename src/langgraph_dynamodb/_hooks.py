@@ -57,6 +57,7 @@ class _FastItems:
                 "langgraph-dynamodb: reading items with botocore's own parser from now on (%s). "
                 "Reads are correct, a little slower; please report your botocore version.",
                 why,
+                extra={"ddb_event": "item_parser_off"},
             )
 
 
@@ -155,6 +156,11 @@ def _needs_retry(attempts: int = 1, caught_exception: Any = None, **kwargs: Any)
             getattr(kwargs.get("operation"), "name", "a request"),
             caught_exception,
             f" {limits.REFUSED_CONNECTION_ATTEMPTS - 1} more times" if refused else "",
+            extra={
+                "ddb_event": "connection_failed",
+                "ddb_request": getattr(kwargs.get("operation"), "name", None),
+                "ddb_refused": refused,
+            },
         )
     if refused and attempts >= limits.REFUSED_CONNECTION_ATTEMPTS:
         raise caught_exception

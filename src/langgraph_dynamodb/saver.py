@@ -161,7 +161,9 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
 
     # --- flow plumbing ------------------------------------------------------------------
     def _skipped(self, message: str) -> None:
-        logger.warning(message)
+        logger.warning(
+            message, extra={"ddb_event": "skipped_checkpoint", "ddb_table": self.table_name}
+        )
         self.stats.skipped_checkpoints += 1
 
     def _ids(self, config: RunnableConfig | None) -> dict[str, str] | None:

@@ -157,12 +157,22 @@ class CallStats:
 class OperationStats:
     """Totals of one operation (``checkpoint.put``, ...) over many calls.
 
+    Every count is summed over the calls (see :class:`CallStats`).
+
     Attributes:
-        calls: Calls made; ``failed`` of them raised.
-        requests, read_units, write_units, retries, throttles, bytes_sent,
-            bytes_received, chunks_written, chunks_read: Summed over the calls (see
-            :class:`CallStats`).
-        seconds: Total wall time; ``max_seconds`` the slowest call.
+        calls: Calls made.
+        failed: Calls that raised.
+        requests: DynamoDB requests.
+        read_units: Read capacity units consumed.
+        write_units: Write capacity units consumed.
+        retries: Attempts after the first.
+        throttles: Attempts DynamoDB throttled.
+        bytes_sent: HTTP request body bytes.
+        bytes_received: HTTP response body bytes.
+        chunks_written: Chunk items written.
+        chunks_read: Chunk items read.
+        seconds: Total wall time.
+        max_seconds: The slowest call.
     """
 
     calls: int = 0

@@ -99,7 +99,9 @@ class DynamoDBStore(OwnsClients, BaseStore):
         ttl: Expiry, as langgraph's ``TTLConfig`` (minutes): ``default_ttl``,
             ``refresh_on_read``. Expired items are absent at once; DynamoDB deletes them.
         serde: Serializer of values (default ``JsonPlusSerializer``, no pickle).
-        compression, compression_level, compression_threshold: As for the saver.
+        compression: As for the saver: ``"zstd"`` (default), ``None`` or a codec.
+        compression_level: zstd level (1-22, default 3).
+        compression_threshold: Values smaller than this (bytes) are not compressed.
         consistent_reads: Strongly consistent reads (default): a get or search sees every
             put that returned before it. False halves read cost.
         trace_ids: Put the namespace of single-op calls on the OpenTelemetry spans
