@@ -347,7 +347,8 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
 
     def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         """``keep_latest``: keep the newest checkpoint of each namespace (and what its
-        DeltaChannels need); ``delete``: delete the threads."""
+        DeltaChannels need); ``delete`` (or ``delete_all``, as LangGraph's Agent Server
+        says it): delete the threads."""
         self._run(flows.prune(self._ctx(), thread_ids, strategy), "checkpoint.prune")
 
     async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:

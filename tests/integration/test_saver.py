@@ -509,6 +509,10 @@ async def test_delete_copy_prune(drive: Driver, thread_id: str) -> None:
     await drive("delete_thread", copy)
     assert await drive("list", {"configurable": {"thread_id": copy}}) == []
     assert len(await drive("list", {"configurable": {"thread_id": thread_id}})) == 12
+    # what LangGraph's Agent Server sends for a DELETE_ALL prune
+    await drive("copy_thread", thread_id, copy)
+    await drive("prune", [copy], strategy="delete_all")
+    assert await drive("list", {"configurable": {"thread_id": copy}}) == []
 
 
 async def test_delete_for_runs_keeps_survivors_readable(drive: Driver, thread_id: str) -> None:

@@ -171,13 +171,14 @@ def copy_thread(ctx: Ctx, source_thread_id: str, target_thread_id: str) -> Flow[
 def prune(ctx: Ctx, thread_ids: Sequence[str], strategy: str) -> Flow[None]:
     """``keep_latest``: keep the newest checkpoint of each namespace (rewritten whole so
     it depends on nothing deleted, plus the ancestors its DeltaChannels still need);
-    ``delete``: delete the threads."""
-    if strategy not in ("keep_latest", "delete"):
+    ``delete`` (or ``delete_all``, what LangGraph's Agent Server sends for a DELETE_ALL
+    prune): delete the threads."""
+    if strategy not in ("keep_latest", "delete", "delete_all"):
         raise InvalidInputError(
             f"unknown prune strategy {strategy!r}; use 'keep_latest' or 'delete'"
         )
     for thread_id in thread_ids:
-        if strategy == "delete":
+        if strategy in ("delete", "delete_all"):
             yield from delete_thread(ctx, thread_id)
             continue
         keys.require_id(thread_id, "thread_id")
