@@ -3,7 +3,8 @@ it cannot in a ``<!-- not run: why -->`` line right above it.
 
 - ``python`` blocks run as a user copying one would: each as a program of its own, against
   DynamoDB Local (through ``AWS_ENDPOINT_URL_DYNAMODB``, as a user points a shell at it),
-  with the tables they name made unique to the test. A block right after a
+  with the tables they name (``table_name="..."``, ``from_table("..."``) made unique to
+  the test. A block right after a
   ``<!-- continues the block above -->`` line runs together with the blocks before it.
   A ``text`` block after an ``<!-- output of the block above -->`` line is what it prints.
 - ``json`` blocks parse, and those that are IAM policies pass parliament's checks;
@@ -39,9 +40,7 @@ MARK = re.compile(
 )
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 SESSION_PAGES = {ROOT / "docs" / "cli.md"}  # checked by tests/cli/test_docs_page.py
-TABLES = re.compile(
-    r'(?<=table_name=)"([a-z][a-z0-9-]*)"|(?<=from_table\()"([a-z][a-z0-9-]*)"|"(checkpoints|memory)"'
-)
+TABLES = re.compile(r'(table_name=|from_table\(\s*)"([a-z][a-z0-9-]*)"')
 """Table names a block uses: each made unique to the test."""
 
 
@@ -137,7 +136,7 @@ def test_data_blocks_parse_and_policies_pass_parliament() -> None:
 def test_python_blocks_run_as_written(program: Program, ddb_endpoint: str) -> None:
     suffix = uuid.uuid4().hex[:8]
     code = "\n\n".join(b.code for b in program.blocks)
-    code = TABLES.sub(lambda m: f'"{m.group(1) or m.group(2) or m.group(3)}-{suffix}"', code)
+    code = TABLES.sub(lambda m: f'{m.group(1)}"{m.group(2)}-{suffix}"', code)
     env = {
         k: v
         for k, v in os.environ.items()
