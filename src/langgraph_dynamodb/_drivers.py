@@ -33,7 +33,7 @@ from langgraph_dynamodb.calls import (
     failure_of,
     translate_exception,
 )
-from langgraph_dynamodb.stats import CallStats
+from langgraph_dynamodb.stats import CallStats, capacity_units, retry_attempts
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb.client import DynamoDBClient as AsyncClient
@@ -50,10 +50,8 @@ def _log_request(
     """One debug line per request, with structured ``extra`` fields (no keys, no values)."""
     ms = (time.perf_counter() - started) * 1000
     response = response if isinstance(response, dict) else {}
-    consumed = response.get("ConsumedCapacity")
-    entries = [] if consumed is None else consumed if isinstance(consumed, list) else [consumed]
-    units = sum(float(e.get("CapacityUnits", 0.0)) for e in entries)
-    retries = int((response.get("ResponseMetadata") or {}).get("RetryAttempts", 0) or 0)
+    units = capacity_units(response)
+    retries = retry_attempts(response)
     request_log.debug(
         "%s %s on %r: %.1f ms, %.1f capacity units, %d retries%s",
         stats.operation or "call",

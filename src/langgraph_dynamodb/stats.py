@@ -31,12 +31,18 @@ THROTTLE_CODES = frozenset(
 )
 
 
-def _units(response: Mapping[str, Any]) -> float:
+def capacity_units(response: Mapping[str, Any]) -> float:
+    """The capacity units a response says its request consumed."""
     consumed = response.get("ConsumedCapacity")
     if consumed is None:
         return 0.0
     entries = consumed if isinstance(consumed, list) else [consumed]
     return sum(float(e.get("CapacityUnits", 0.0)) for e in entries)
+
+
+def retry_attempts(response: Mapping[str, Any]) -> int:
+    """botocore's retries of a request, from its response metadata."""
+    return int((response.get("ResponseMetadata") or {}).get("RetryAttempts", 0) or 0)
 
 
 def _is_chunk(item: Mapping[str, Any] | None) -> bool:
@@ -120,8 +126,8 @@ class CallStats:
         """Count one request (its response, or the error response of a failed one);
         thread-safe: a fork's sub-flows record from several threads."""
         response = response if isinstance(response, Mapping) else {}
-        units = _units(response)
-        retries = int((response.get("ResponseMetadata") or {}).get("RetryAttempts", 0) or 0)
+        units = capacity_units(response)
+        retries = retry_attempts(response)
         handed_back = bool(response.get("UnprocessedItems") or response.get("UnprocessedKeys"))
         chunks_w = _chunks_written(params or {}, response) if op == "batch_write_item" else 0
         chunks_r = _chunks_read(response) if op == "batch_get_item" else 0
