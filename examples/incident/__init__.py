@@ -11,7 +11,7 @@ Run the demo with ``python -m examples.incident``; deploy with ``examples/incide
 Example:
     ```python
     from langgraph_dynamodb import DynamoDBSaver
-    from examples.incident import Investigator, load_scenarios
+    from . import Investigator, load_scenarios
 
     event = load_scenarios()["checkout-latency"]["event"]
     with DynamoDBSaver.from_table("checkpoints", endpoint_url=url) as saver:
@@ -22,18 +22,18 @@ Example:
 
 from __future__ import annotations
 
-from examples.incident.analysts import (
+from .analysts import (
     Analyst,
     AnalystUnavailable,
     DeterministicAnalyst,
     LLMAnalyst,
     Throttled,
 )
-from examples.incident.events import InvalidEventError, execution_id, parse_incident
-from examples.incident.faults import Faults
-from examples.incident.graph import InvestigationContext, build_graph
-from examples.incident.investigation import Investigator, Outcome, TrailRow
-from examples.incident.telemetry import (
+from .events import InvalidEventError, execution_id, parse_incident
+from .faults import Faults
+from .graph import InvestigationContext, build_graph
+from .investigation import Investigator, Outcome, TrailRow
+from .telemetry import (
     ActionGroups,
     Boto3Provider,
     FixtureProvider,

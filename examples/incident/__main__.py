@@ -4,6 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from examples.incident.demo import main
+from .demo import main
 
 sys.exit(main())

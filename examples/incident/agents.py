@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from examples.incident.model import AGENTS
+from .model import AGENTS
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ An :class:`Analyst` is anything with ``analyze(agent, incident, evidence) -> Ana
   ``langchain-aws`` (``LLMAnalyst.bedrock("anthropic.claude-3-5-haiku-20241022-v1:0")``);
   optional, not installed by this project.
 
-An analyst signals throttling by raising :class:`Throttled`; the agent retries with
-backoff. Any other exception makes the agent's hypothesis a ``FAILURE`` (confidence 0).
+An analyst signals throttling by raising :class:`Throttled`; LangGraph's RetryPolicy on
+the agent's node retries it with backoff. Any other exception makes the agent's
+hypothesis a ``FAILURE`` (confidence 0).
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any, Protocol
 
-from examples.incident.agents import AgentSpec
-from examples.incident.events import parse_time
-from examples.incident.model import Analysis, Category, Incident, ToolResult
-from examples.incident.telemetry import json_size
+from .agents import AgentSpec
+from .events import parse_time
+from .model import Analysis, Category, Incident, ToolResult
+from .telemetry import json_size
 
 PROMPT_TOKENS = 350
 """Tokens the instructions of one agent's prompt take (the deterministic analyst's estimate)."""

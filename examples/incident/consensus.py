@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from examples.incident.agents import SPECS
-from examples.incident.model import (
+from .agents import SPECS
+from .model import (
     AGENTS,
     Consensus,
     CostReport,

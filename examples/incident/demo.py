@@ -33,11 +33,6 @@ from contextlib import ExitStack, redirect_stdout
 from datetime import timedelta
 from typing import Any
 
-from examples.incident import memory
-from examples.incident.investigation import Investigator, TrailRow
-from examples.incident.model import Hypothesis, Precedent, Result
-from examples.incident.telemetry import load_scenarios
-from examples.incident.worker import crash_mid_graph
 from langgraph_dynamodb import DynamoDBSaver, DynamoDBStore, keys
 from langgraph_dynamodb.local import (
     DynamoDBLocal,
@@ -46,6 +41,12 @@ from langgraph_dynamodb.local import (
     install,
     is_local_endpoint,
 )
+
+from . import memory
+from .investigation import Investigator, TrailRow
+from .model import Hypothesis, Precedent, Result
+from .telemetry import load_scenarios
+from .worker import crash_mid_graph
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], indent: str = "  ") -> str:
@@ -187,7 +188,7 @@ def start_dynamodb(stack: ExitStack) -> str:
 
 def handler_section(endpoint: str, region: str, table_name: str, event: dict[str, Any]) -> None:
     """Call the Lambda handler: an event, its redelivery, and a bad event."""
-    from examples.incident import handler
+    from . import handler
 
     settings = handler.Settings(table=table_name, region=region, endpoint_url=endpoint)
     handler.set_runtime(handler.build_runtime(settings))

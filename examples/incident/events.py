@@ -29,7 +29,7 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from examples.incident.model import Incident
+from .model import Incident
 
 EVENT_SOURCE = "incident.detector"
 """``source`` of the incident events (the EventBridge rule matches it)."""

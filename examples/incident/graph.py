@@ -12,8 +12,17 @@
 
 The six agents run in one superstep, in parallel. Each finished agent's hypothesis is saved
 at once as a pending write of that superstep's checkpoint, so after a crash a resumed run
-re-runs only the agents that had not finished. A run writes 7 checkpoints (input, start,
-entry, agents, consensus, cost guardian, recommendation) holding 11 node runs.
+re-runs only the agents that had not finished.
+
+A throttled model call is retried by LangGraph's :class:`~langgraph.types.RetryPolicy` on
+the agent's node (:data:`AGENT_RETRY`: jittered exponential backoff, on
+:class:`~examples.incident.analysts.Throttled` only). Past its attempts the run fails, so
+the invocation fails and the queue delivers the event again; the retry resumes from the
+checkpoint and re-runs only that agent. Every other failure of an agent degrades its
+hypothesis (the failure matrix of :func:`run_agent`) and the investigation goes on.
+
+A run writes 7 checkpoints (input, start, entry, agents, consensus, cost guardian,
+recommendation) holding 11 node runs.
 
 Dependencies (tools, analyst, faults, budget, observer) come from LangGraph's run
 context (:class:`InvestigationContext`), which is not checkpointed: a resumed run passes
@@ -22,7 +31,6 @@ its own.
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -31,14 +39,15 @@ from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
+from langgraph.types import RetryPolicy
 
-from examples.incident import memory
-from examples.incident.agents import SPECS, AgentSpec
-from examples.incident.analysts import Analyst, DeterministicAnalyst, Throttled
-from examples.incident.consensus import account, decide, recommend
-from examples.incident.events import InvalidEventError, parse_incident
-from examples.incident.faults import Faults
-from examples.incident.model import (
+from . import memory
+from .agents import SPECS, AgentSpec
+from .analysts import Analyst, DeterministicAnalyst, Throttled
+from .consensus import account, decide, recommend
+from .events import InvalidEventError, parse_incident
+from .faults import Faults
+from .model import (
     AGENTS,
     Cost,
     Hypothesis,
@@ -48,13 +57,18 @@ from examples.incident.model import (
     ToolCall,
     TraceEntry,
 )
-from examples.incident.telemetry import FixtureProvider, Toolbox, call_with_timeout
+from .telemetry import FixtureProvider, Toolbox, call_with_timeout
 
 AGENT_TIMEOUT_S = 20.0
 """Time budget of one agent (tools and analysis); past it the hypothesis is ``TIMEOUT``."""
 
 PARTIAL_PENALTY = 0.5
 """Confidence factor of a hypothesis built on partial evidence."""
+
+AGENT_RETRY = RetryPolicy(
+    initial_interval=0.2, backoff_factor=2.0, max_interval=2.0, max_attempts=4, retry_on=Throttled
+)
+"""How a throttled agent is retried: 4 attempts, 0.2 s doubling to at most 2 s, jittered."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +106,13 @@ class RunLog:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.runs: list[AgentRun] = []
+        self._attempts: dict[str, int] = {}
+
+    def attempt(self, agent: str) -> int:
+        """Count one attempt of an agent's node; returns how many it has had (1 first)."""
+        with self._lock:
+            self._attempts[agent] = self._attempts.get(agent, 0) + 1
+            return self._attempts[agent]
 
     def record(self, run: AgentRun) -> None:
         """Add one agent execution."""
@@ -102,10 +123,6 @@ class RunLog:
         """The agents that ran, sorted."""
         with self._lock:
             return sorted(r.agent for r in self.runs)
-
-
-def _backoff(attempt: int, base: float, cap: float) -> float:
-    return random.uniform(0, min(cap, base * 2**attempt))
 
 
 @dataclass
@@ -119,11 +136,7 @@ class InvestigationContext:
         pricing: Token and tool prices.
         budget_usd: Cost budget of one investigation (exceeding it is a signal).
         agent_timeout_s: Time budget of one agent.
-        max_attempts: Attempts of a throttled analysis.
-        backoff_base_s: First backoff after throttling (full jitter, doubling).
-        backoff_max_s: Longest backoff.
-        log: Records agent executions.
-        sleep: How to wait between attempts.
+        log: Records agent executions (and counts their attempts).
     """
 
     toolbox: Toolbox = field(default_factory=lambda: Toolbox(FixtureProvider()))
@@ -132,11 +145,7 @@ class InvestigationContext:
     pricing: Pricing = field(default_factory=Pricing)
     budget_usd: float = 0.10
     agent_timeout_s: float = AGENT_TIMEOUT_S
-    max_attempts: int = 4
-    backoff_base_s: float = 0.2
-    backoff_max_s: float = 2.0
     log: RunLog = field(default_factory=RunLog)
-    sleep: Callable[[float], None] = time.sleep
 
 
 def _degraded(spec: AgentSpec, status: str, why: str, retries: int) -> Hypothesis:
@@ -155,33 +164,29 @@ def _degraded(spec: AgentSpec, status: str, why: str, retries: int) -> Hypothesi
     )
 
 
-def run_agent(spec: AgentSpec, incident: Incident, ctx: InvestigationContext) -> Hypothesis:
-    """One agent's investigation, within its time budget; never raises.
+def run_agent(
+    spec: AgentSpec, incident: Incident, ctx: InvestigationContext, retries: int = 0
+) -> Hypothesis:
+    """One attempt of an agent's investigation, within its time budget.
 
     Failure matrix: no answer in time gives ``TIMEOUT`` (confidence 0); a tool that failed,
-    timed out or was cut gives ``PARTIAL`` (confidence halved); throttling is retried with
-    backoff (counted in ``retries``); any other analyst error, or throttling past
-    ``max_attempts``, gives ``FAILURE`` (confidence 0).
+    timed out or was cut gives ``PARTIAL`` (confidence halved); any analyst error but
+    throttling gives ``FAILURE`` (confidence 0).
+
+    Raises:
+        Throttled: The model asked to slow down; the node's :data:`AGENT_RETRY` retries.
     """
-    attempts = {"retries": 0}
+    attempts = {"retries": retries}
 
     def work() -> Hypothesis:
         evidence = [ctx.toolbox.run(tool, incident, coll) for tool, coll in spec.tools]
-        while True:
-            try:
-                if ctx.faults.has("timeout", spec.id):
-                    time.sleep(ctx.agent_timeout_s * 3)
-                if ctx.faults.has("fail", spec.id):
-                    raise RuntimeError("injected analyst failure")
-                if ctx.faults.take("throttle", spec.id):
-                    raise Throttled("injected throttling")
-                analysis = ctx.analyst.analyze(spec, incident, evidence)
-                break
-            except Throttled:
-                if attempts["retries"] + 1 >= ctx.max_attempts:
-                    raise
-                ctx.sleep(_backoff(attempts["retries"], ctx.backoff_base_s, ctx.backoff_max_s))
-                attempts["retries"] += 1
+        if ctx.faults.has("timeout", spec.id):
+            time.sleep(ctx.agent_timeout_s * 3)
+        if ctx.faults.has("fail", spec.id):
+            raise RuntimeError("injected analyst failure")
+        if ctx.faults.take("throttle", spec.id):
+            raise Throttled("injected throttling")
+        analysis = ctx.analyst.analyze(spec, incident, evidence)
         partial = any(r["status"] != "OK" for r in evidence)
         confidence = analysis["confidence"] * (PARTIAL_PENALTY if partial else 1.0)
         tools = [
@@ -220,6 +225,8 @@ def run_agent(spec: AgentSpec, incident: Incident, ctx: InvestigationContext) ->
         return _degraded(
             spec, "TIMEOUT", f"no answer within {ctx.agent_timeout_s:g} s", attempts["retries"]
         )
+    if isinstance(outcome.error, Throttled):
+        raise outcome.error
     if outcome.error is not None or outcome.value is None:
         error = outcome.error
         why = f"{type(error).__name__}: {error}"[:300] if error else "no answer"
@@ -253,7 +260,8 @@ def agent_node(spec: AgentSpec) -> Callable[[State, Runtime[InvestigationContext
         ctx = runtime.context
         ctx.faults.hang_if_asked(spec.id)  # a frozen process, for crash tests
         started = time.perf_counter()
-        hypothesis = run_agent(spec, state["incident"], ctx)
+        retries = ctx.log.attempt(spec.id) - 1
+        hypothesis = run_agent(spec, state["incident"], ctx, retries)
         ctx.log.record(
             AgentRun(
                 agent=spec.id,
@@ -341,14 +349,20 @@ def recommend_node(state: State, runtime: Runtime[InvestigationContext]) -> dict
     return {"result": result, "trace": [entry]}
 
 
-def build_graph() -> StateGraph[State, InvestigationContext, State, State]:
-    """The investigation graph, uncompiled (compile it with a checkpointer)."""
+def build_graph(
+    agent_retry: RetryPolicy = AGENT_RETRY,
+) -> StateGraph[State, InvestigationContext, State, State]:
+    """The investigation graph, uncompiled (compile it with a checkpointer).
+
+    Args:
+        agent_retry: How the agents' nodes retry a throttled model.
+    """
     graph: StateGraph[State, InvestigationContext, State, State] = StateGraph(
         State, context_schema=InvestigationContext
     )
     graph.add_node("entry", entry)
     for agent in AGENTS:
-        graph.add_node(agent, agent_node(SPECS[agent]))  # type: ignore[arg-type]
+        graph.add_node(agent, agent_node(SPECS[agent]), retry_policy=agent_retry)  # type: ignore[arg-type]
     graph.add_node("consensus", consensus_node)
     graph.add_node("cost_guardian", cost_guardian_node)
     graph.add_node("recommend", recommend_node)

@@ -1,13 +1,32 @@
-"""The Lambda handler: EventBridge incident event in, structured JSON out, never raises.
+"""The Lambda handler: incident events from an SQS queue (or one event invoked directly),
+investigated; nothing is lost and the handler never raises.
 
 ``examples.incident.handler.handler`` is the function to deploy (see
-``examples/incident/infra/``). Per container, created on first use and reused: one boto3
-DynamoDB client, the ``DynamoDBSaver`` and the ``DynamoDBStore`` on it (the incident memory,
-in the same table: past investigations, recalled for the consensus), the compiled graph,
-the telemetry clients and the idempotency layer.
+``examples/incident/infra/``). Delivery, as the templates wire it: the EventBridge rule
+sends each incident event to an SQS queue; Lambda reads the queue (batch size 1,
+``ReportBatchItemFailures``); the handler answers with the records to retry:
+
+- an investigation that completed (or was completed before: a redelivery) is done;
+- a bad event is logged, counted (``Execution/Rejected``) and **not** retried: it would
+  fail the same way;
+- a retryable failure (DynamoDB or the idempotency store unavailable or throttled after
+  the client's retries, the model throttled after the agents' RetryPolicy, another
+  invocation still running the same event, an internal error) is reported as a batch
+  item failure. SQS delivers it again after the visibility timeout and, after
+  ``maxReceiveCount`` deliveries, moves it to the dead-letter queue, whose alarm fires.
+  A Lambda timeout or crash leaves the message in the queue: it is delivered again too.
+  A retry resumes from the checkpoints, so finished agents are not run again.
+
+Invoked directly with one EventBridge event (tests, the demo, a console test event), it
+returns the structured response below instead.
+
+Per container, created on first use and reused: one boto3 DynamoDB client, the
+``DynamoDBSaver`` and the ``DynamoDBStore`` on it (the incident memory, in the same table:
+past investigations, recalled for the consensus), the compiled graph, the telemetry
+clients and the idempotency layer.
 
 Idempotency works at two levels, both keyed by the EventBridge event ``id`` (kept by
-EventBridge when it redelivers):
+EventBridge and by the queue when they redeliver):
 
 1. aws-lambda-powertools' idempotency, persisted in the checkpoint table itself (partition
    ``idempotency#<function name>``, which cannot collide with the saver's ``t#...``
@@ -24,7 +43,7 @@ Responses::
          "mode": "fresh|resumed|stored", "redelivered": bool, "recommendation", "result"}
     400 {"statusCode": 400, "error": {"type": "InvalidEvent", "message", "errors": [...]}}
     409 {"statusCode": 409, "error": {"type": "InProgress" | "EventIdReused", ...}}
-    503 {"statusCode": 503, "error": {"type": "Unavailable", ...}}   # DynamoDB unreachable
+    503 {"statusCode": 503, "error": {"type": "Unavailable" | "ModelThrottled", ...}}
     500 {"statusCode": 500, "error": {"type": "InternalError", ...}}
 
 Environment:
@@ -44,12 +63,13 @@ Environment:
 | ``IDEMPOTENCY_TTL_S`` | 86400 | how long powertools keeps a response |
 | ``INCIDENT_MEMORY`` | ``on`` | ``off`` runs without the store (no precedents recalled) |
 | ``POWERTOOLS_SERVICE_NAME`` | ``incident-investigator`` | log and metric ``service`` |
-| ``POWERTOOLS_METRICS_NAMESPACE`` | ``Phase6`` | metric namespace |
+| ``POWERTOOLS_METRICS_NAMESPACE`` | ``IncidentInvestigator`` | metric namespace |
 """
 
 from __future__ import annotations
 
 import contextvars
+import json
 import os
 import time
 import uuid
@@ -60,6 +80,12 @@ from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -71,13 +97,14 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
-from examples.incident import memory
-from examples.incident import observability as obs
-from examples.incident.analysts import Analyst, DeterministicAnalyst, LLMAnalyst
-from examples.incident.events import InvalidEventError, parse_incident
-from examples.incident.investigation import Investigator
-from examples.incident.telemetry import ActionGroups, Boto3Provider, FixtureProvider
 from langgraph_dynamodb import DynamoDBSaver, DynamoDBSaverError, DynamoDBStore
+
+from . import memory
+from . import observability as obs
+from .analysts import Analyst, DeterministicAnalyst, LLMAnalyst, Throttled
+from .events import InvalidEventError, parse_incident
+from .investigation import Investigator
+from .telemetry import ActionGroups, Boto3Provider, FixtureProvider
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency.hook import IdempotentHookFunction
@@ -367,6 +394,9 @@ def _handle(event: Any, context: Any) -> dict[str, Any]:
     except (IdempotencyPersistenceLayerError, DynamoDBSaverError) as exc:
         logger.exception("checkpoint store unavailable")
         return _error(503, "Unavailable", f"{type(exc).__name__}: {exc}"[:500])
+    except Throttled as exc:
+        logger.warning("the model is throttled after every attempt: retry later")
+        return _error(503, "ModelThrottled", f"{type(exc).__name__}: {exc}"[:500])
     except Exception as exc:
         logger.exception("investigation failed")
         return _error(500, "InternalError", f"{type(exc).__name__}: {exc}"[:500])
@@ -383,9 +413,66 @@ def _handle(event: Any, context: Any) -> dict[str, Any]:
         )
 
 
+RETRYABLE: frozenset[tuple[int, str]] = frozenset(
+    {(503, "Unavailable"), (503, "ModelThrottled"), (409, "InProgress"), (500, "InternalError")}
+)
+"""Responses whose event is delivered again (the others are final: done, or a bad event
+or a reused event id, which would fail the same way)."""
+
+
+class RetryLater(Exception):
+    """A record to deliver again: reported to SQS as a batch item failure."""
+
+
+def is_retryable(response: Mapping[str, Any]) -> bool:
+    """Whether a structured response asks for the event to be delivered again."""
+    error = response.get("error") or {}
+    return (int(response.get("statusCode", 0)), str(error.get("type", ""))) in RETRYABLE
+
+
+def _is_queue_batch(event: Any) -> bool:
+    records = event.get("Records") if isinstance(event, dict) else None
+    return isinstance(records, list) and all(
+        isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records
+    )
+
+
+_processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+def _record(record: SQSRecord, context: Any) -> dict[str, Any]:
+    """One queue message: its EventBridge event investigated; raises to be retried."""
+    logger.append_keys(message_id=record.message_id)
+    try:
+        event = json.loads(record.body)
+    except ValueError as exc:
+        metrics.add_metric(name=obs.EXECUTION_REJECTED, unit=MetricUnit.Count, value=1)
+        logger.warning("a message that is not JSON", extra={"error": str(exc)[:200]})
+        return _error(400, "InvalidEvent", f"the message body is not JSON: {exc}"[:500])
+    response = _handle(event, context)
+    if is_retryable(response):
+        error = response["error"]
+        raise RetryLater(f"{error['type']}: {error['message']}"[:500])
+    return response
+
+
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def _instrumented(event: Any, context: Any) -> dict[str, Any]:
+    if _is_queue_batch(event):
+        answer = process_partial_response(
+            event=event,
+            record_handler=lambda record: _record(record, context),
+            processor=_processor,
+            context=context,
+        )
+        failures = answer.get("batchItemFailures", [])
+        if failures:
+            logger.warning(
+                "records to deliver again",
+                extra={"failures": [f["itemIdentifier"] for f in failures]},
+            )
+        return cast("dict[str, Any]", answer)
     return _handle(event, context)
 
 
@@ -393,15 +480,21 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     """The Lambda entry point: never raises.
 
     Args:
-        event: An EventBridge incident event.
+        event: An SQS batch of EventBridge incident events (as the templates deliver
+            them), or one EventBridge event.
         context: The Lambda context (a stand-in is used when ``None``).
 
     Returns:
-        A structured response; ``statusCode`` 200, 400, 409, 500 or 503.
+        For a batch, ``{"batchItemFailures": [{"itemIdentifier": message id}, ...]}``: the
+        records to deliver again. For one event, a structured response; ``statusCode``
+        200, 400, 409, 500 or 503.
     """
     try:
         response = _instrumented(event, context if context is not None else _LocalContext())
         return cast("dict[str, Any]", response)
     except Exception as exc:  # the decorators themselves failed (e.g. flushing metrics)
         logger.exception("handler failed")
+        if _is_queue_batch(event):  # deliver every record again rather than lose one
+            ids = [r.get("messageId", "") for r in event["Records"]]
+            return {"batchItemFailures": [{"itemIdentifier": i} for i in ids]}
         return _error(500, "InternalError", f"{type(exc).__name__}: {exc}"[:500])

@@ -19,12 +19,12 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.store.base import BaseStore
 from langgraph.types import StateSnapshot
 
-from examples.incident.analysts import Analyst, DeterministicAnalyst
-from examples.incident.events import parse_incident
-from examples.incident.faults import Faults
-from examples.incident.graph import InvestigationContext, RunLog, build_graph
-from examples.incident.model import AGENTS, Result, State
-from examples.incident.telemetry import (
+from .analysts import Analyst, DeterministicAnalyst
+from .events import parse_incident
+from .faults import Faults
+from .graph import AGENT_RETRY, InvestigationContext, RunLog, build_graph
+from .model import AGENTS, Result, State
+from .telemetry import (
     TOOL_MAX_BYTES,
     TOOL_TIMEOUT_S,
     ActionGroups,
@@ -91,7 +91,10 @@ class Investigator:
         tool_max_bytes: Size bound of one action-group answer.
         faults: Faults to inject, ``kind:target[:count],...``; ``None`` reads
             ``INCIDENT_FAULTS`` at every run.
-        backoff_base_s: First backoff after throttling.
+        backoff_base_s: First backoff of a throttled agent (the ``initial_interval`` of
+            the agents' :data:`~examples.incident.graph.AGENT_RETRY`).
+        max_attempts: Attempts of a throttled agent before the run fails (and the queue
+            delivers the event again).
     """
 
     checkpointer: BaseCheckpointSaver[Any]
@@ -103,10 +106,14 @@ class Investigator:
     tool_timeout_s: float = TOOL_TIMEOUT_S
     tool_max_bytes: int = TOOL_MAX_BYTES
     faults: str | None = None
-    backoff_base_s: float = 0.2
+    backoff_base_s: float = AGENT_RETRY.initial_interval
+    max_attempts: int = AGENT_RETRY.max_attempts
 
     def __post_init__(self) -> None:
-        self.graph = build_graph().compile(checkpointer=self.checkpointer, store=self.store)
+        retry = AGENT_RETRY._replace(
+            initial_interval=self.backoff_base_s, max_attempts=self.max_attempts
+        )
+        self.graph = build_graph(retry).compile(checkpointer=self.checkpointer, store=self.store)
 
     def context(self) -> InvestigationContext:
         """A fresh run context (new run log, fault counters reset)."""
@@ -122,7 +129,6 @@ class Investigator:
             faults=faults,
             budget_usd=self.budget_usd,
             agent_timeout_s=self.agent_timeout_s,
-            backoff_base_s=self.backoff_base_s,
             log=RunLog(),
         )
 

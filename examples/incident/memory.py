@@ -22,7 +22,7 @@ from typing import Any, cast
 
 from langgraph.store.base import BaseStore, IndexConfig
 
-from examples.incident.model import Consensus, Incident, Precedent, Result
+from .model import Consensus, Incident, Precedent, Result
 
 NAMESPACE_ROOT = "incidents"
 """First label of the memory namespaces: ``("incidents", <service>)``."""

@@ -1,8 +1,9 @@
-"""Metric names (the seed's ``Phase6/...`` metrics) and how a run is turned into metrics.
+"""Metric names and how a run is turned into metrics.
 
 Metrics are written as CloudWatch Embedded Metric Format by aws-lambda-powertools: no
-``PutMetricData`` call, no extra IAM. Namespace ``Phase6`` (override with
-``POWERTOOLS_METRICS_NAMESPACE``), dimension ``service`` (``POWERTOOLS_SERVICE_NAME``), plus
+``PutMetricData`` call, no extra IAM. Namespace ``IncidentInvestigator`` (override with
+``POWERTOOLS_METRICS_NAMESPACE``, the templates' ``MetricNamespace`` parameter), dimension
+``service`` (``POWERTOOLS_SERVICE_NAME``, the templates' ``ServiceName``), plus
 ``AgentId`` on per-agent metrics. The templates' alarms and dashboard use the same names.
 """
 
@@ -13,11 +14,12 @@ from typing import Any
 from aws_lambda_powertools import Metrics, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 
-from examples.incident.graph import RunLog
-from examples.incident.model import AGENTS
 from langgraph_dynamodb import OperationStats
 
-NAMESPACE = "Phase6"
+from .graph import RunLog
+from .model import AGENTS
+
+NAMESPACE = "IncidentInvestigator"
 SERVICE = "incident-investigator"
 AGENT_DIMENSION = "AgentId"
 

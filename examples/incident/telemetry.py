@@ -1,6 +1,6 @@
 """Action groups: the read-only tools agents gather evidence with.
 
-Five tools, as in the seed: CloudWatch metrics, CloudWatch Logs, X-Ray traces, a DynamoDB
+Five tools: CloudWatch metrics, CloudWatch Logs, X-Ray traces, a DynamoDB
 lookup (change records, runbooks) and the service graph. A *provider* answers them:
 
 - :class:`FixtureProvider` (default) replays the telemetry recorded in the package's
@@ -26,17 +26,17 @@ from decimal import Decimal
 from importlib import resources
 from typing import Any, Generic, Protocol, TypeVar
 
-from examples.incident.events import iso, parse_time
-from examples.incident.faults import Faults
-from examples.incident.model import Incident, ToolResult
+from .events import iso, parse_time
+from .faults import Faults
+from .model import Incident, ToolResult
 
 T = TypeVar("T")
 
 TOOL_TIMEOUT_S = 2.0
-"""Time bound of one action-group call (the seed's rule: timeouts <= 2 s)."""
+"""Time bound of one action-group call (at most 2 s: a slow tool must not hold an agent)."""
 
 TOOL_MAX_BYTES = 10 * 1024
-"""Size bound of one action-group answer, as compact JSON (the seed's rule: <= 10 KB)."""
+"""Size bound of one action-group answer, as compact JSON (at most 10 KB: what a prompt affords)."""
 
 LOOKBACK = timedelta(minutes=60)
 """How far before the incident start tools look (the baseline)."""
@@ -194,7 +194,7 @@ class ActionGroups(Protocol):
 
 def load_scenarios() -> dict[str, dict[str, Any]]:
     """The recorded scenarios shipped in ``examples/incident/fixtures/``, by name."""
-    folder = resources.files("examples.incident") / "fixtures"
+    folder = resources.files(__package__ or "examples.incident") / "fixtures"
     scenarios: dict[str, dict[str, Any]] = {}
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".json"):

@@ -21,12 +21,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import examples
-from examples.incident import memory
-from examples.incident.faults import ENV_FAULTS
-from examples.incident.investigation import Investigator
-from examples.incident.model import AGENTS
-from examples.incident.telemetry import load_scenarios
 from langgraph_dynamodb import DynamoDBSaver, DynamoDBStore
+
+from . import memory
+from .faults import ENV_FAULTS
+from .investigation import Investigator
+from .model import AGENTS
+from .telemetry import load_scenarios
 
 
 class CrashError(RuntimeError):

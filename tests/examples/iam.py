@@ -19,9 +19,19 @@ PSEUDO = {
 }
 
 
+QUEUES = ("IncidentQueue", "IncidentDeadLetters")
+"""The templates' SQS queues, by logical id prefix (CDK adds a hash); every other
+``GetAtt Arn`` here is a table's."""
+
+
 def table_arn(logical_id: str) -> str:
     """The ARN a table's ``GetAtt Arn`` stands for, in these tests."""
     return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{logical_id}"
+
+
+def queue_arn(logical_id: str) -> str:
+    """The ARN a queue's ``GetAtt Arn`` stands for, in these tests."""
+    return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{logical_id}"
 
 
 def resolve(value: Any, parameters: dict[str, str] | None = None) -> Any:
@@ -35,7 +45,9 @@ def resolve(value: Any, parameters: dict[str, str] | None = None) -> Any:
         return params.get(value["Ref"], value["Ref"])
     if set(value) == {"Fn::GetAtt"}:
         target, attribute = value["Fn::GetAtt"]
-        return table_arn(target) if attribute == "Arn" else f"{target}.{attribute}"
+        if attribute != "Arn":
+            return f"{target}.{attribute}"
+        return queue_arn(target) if target.startswith(QUEUES) else table_arn(target)
     if set(value) == {"Fn::Sub"}:
         text = value["Fn::Sub"]
         return re.sub(r"\$\{([^}]+)\}", lambda m: params.get(m.group(1), m.group(1)), text)
@@ -53,8 +65,8 @@ def statements(policies: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Statements of policy documents, by Sid."""
     out = {}
     for doc in policies:
-        for st in doc["Statement"]:
-            out[st["Sid"]] = {**st, "Action": sorted(as_list(st["Action"]))}
+        for i, st in enumerate(doc["Statement"]):  # CDK's own grants have no Sid
+            out[st.get("Sid", f"#{i}")] = {**st, "Action": sorted(as_list(st["Action"]))}
     return out
 
 

@@ -8,7 +8,9 @@ import boto3
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
+from examples.incident.analysts import Throttled
 from examples.incident.consensus import ESCALATE
+from examples.incident.events import parse_incident
 from examples.incident.investigation import Investigator
 from examples.incident.model import AGENTS, Result
 from langgraph_dynamodb import DynamoDBSaver, keys
@@ -142,12 +144,20 @@ def test_throttling_is_retried_with_backoff(event: dict[str, Any]) -> None:
     assert by_agent(run(event))["metrics"]["confidence"] == metrics["confidence"]
 
 
-def test_throttling_past_the_attempts_fails_the_agent_only(event: dict[str, Any]) -> None:
-    result = run(event, faults="throttle:metrics:99")
-    metrics = by_agent(result)["metrics"]
-    assert (metrics["status"], metrics["retries"], metrics["confidence"]) == ("FAILURE", 3, 0.0)
-    assert "Throttled" in metrics["summary"]
-    assert result["status"] == "PARTIAL"
+def test_throttling_past_the_attempts_fails_the_run_and_a_retry_resumes_one_agent(
+    event: dict[str, Any],
+) -> None:
+    investigator = Investigator(InMemorySaver(), backoff_base_s=0.001, faults="throttle:metrics:4")
+    with pytest.raises(Throttled):  # 4 attempts, all throttled: the queue will deliver again
+        investigator.investigate(event)
+    thread = investigator.config(parse_incident(event)["execution_id"])
+    assert investigator.graph.get_state(thread).next == ("metrics",)  # the others are saved
+    investigator.faults = "throttle:metrics:1"  # the model answers at its second attempt
+    again = investigator.investigate(event)
+    assert (again.mode, again.agents_run) == ("resumed", ["metrics"])
+    metrics = by_agent(again.result)["metrics"]
+    assert (metrics["status"], metrics["retries"]) == ("SUCCESS", 1)
+    assert again.result == run(event, faults="throttle:metrics:1")
 
 
 def test_analyst_failure(event: dict[str, Any]) -> None:

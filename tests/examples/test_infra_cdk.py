@@ -11,7 +11,6 @@ import pytest
 
 from examples.incident import observability as obs
 from examples.incident.infra import spec
-from examples.incident.infra.bundle import REQUIREMENTS, bundle
 
 from .iam import parliament_findings, resolve, statements, table_arn
 
@@ -69,20 +68,62 @@ def test_function(cdk_template: Any) -> None:
     )
 
 
-def test_rule_targets_the_function(cdk_template: Any) -> None:
+def test_events_go_through_a_queue_that_retries_into_a_dead_letter_queue(
+    cdk_template: Any,
+) -> None:
     fn_id, _ = only(cdk_template, "AWS::Lambda::Function")
+    queues = resources(cdk_template, "AWS::SQS::Queue")
+    (queue_id,) = [q for q, r in queues.items() if "RedrivePolicy" in r["Properties"]]
+    (dead_id,) = [q for q in queues if q != queue_id]
+    queue = queues[queue_id]["Properties"]
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": [dead_id, "Arn"]},
+        "maxReceiveCount": spec.QUEUE_MAX_RECEIVES,
+    }
+    assert queue["VisibilityTimeout"] == spec.QUEUE_VISIBILITY_S
+    assert queue["MessageRetentionPeriod"] == spec.QUEUE_RETENTION_S
+    assert queues[dead_id]["Properties"]["MessageRetentionPeriod"] == spec.DEAD_LETTER_RETENTION_S
     _, rule = only(cdk_template, "AWS::Events::Rule")
     props = rule["Properties"]
     assert props["EventPattern"] == spec.EVENT_PATTERN
     (target,) = props["Targets"]
-    assert target["Arn"] == {"Fn::GetAtt": [fn_id, "Arn"]}
+    assert target["Arn"] == {"Fn::GetAtt": [queue_id, "Arn"]}
     assert target["RetryPolicy"] == {
         "MaximumRetryAttempts": spec.RULE_RETRY_ATTEMPTS,
         "MaximumEventAgeInSeconds": spec.RULE_MAX_EVENT_AGE_S,
     }
-    assert "DeadLetterConfig" in target
-    _, permission = only(cdk_template, "AWS::Lambda::Permission")
-    assert permission["Properties"]["Principal"] == "events.amazonaws.com"
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [dead_id, "Arn"]}}
+    _, mapping = only(cdk_template, "AWS::Lambda::EventSourceMapping")
+    m = mapping["Properties"]
+    assert m["EventSourceArn"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+    assert m["FunctionName"] == {"Ref": fn_id}
+    assert m["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert m["BatchSize"] == spec.QUEUE_BATCH_SIZE
+    assert m["ScalingConfig"] == {"MaximumConcurrency": spec.MAX_CONCURRENCY}
+    assert not resources(cdk_template, "AWS::Lambda::Permission")  # EventBridge sends to SQS
+    sends = [
+        st
+        for p in resources(cdk_template, "AWS::SQS::QueuePolicy").values()
+        for st in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    assert sends and all(st["Principal"] == {"Service": "events.amazonaws.com"} for st in sends)
+    # the function may consume this queue only
+    _, policy = only(cdk_template, "AWS::IAM::Policy")
+    consume = [
+        st
+        for st in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "sqs:ReceiveMessage" in st["Action"]
+    ]
+    assert [st["Resource"] for st in consume] == [{"Fn::GetAtt": [queue_id, "Arn"]}]
+    (dead_alarm,) = [
+        a["Properties"]
+        for a in resources(cdk_template, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    ]
+    assert dead_alarm["Namespace"] == "AWS/SQS"
+    assert dead_alarm["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": [dead_id, "QueueName"]}}
+    ]
 
 
 def test_iam_allow_and_deny(cdk_template: Any) -> None:
@@ -147,6 +188,7 @@ def test_alarms_and_dashboard(cdk_template: Any) -> None:
     alarms = {
         a["Properties"]["MetricName"]: a["Properties"]
         for a in resources(cdk_template, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["Namespace"] != "AWS/SQS"  # the dead-letter alarm, checked above
     }
     assert set(alarms) == {a["metric"] for a in spec.ALARMS.values()}
     for alarm in spec.ALARMS.values():
@@ -170,18 +212,17 @@ def test_synthesized_template_lints_clean(cdk_template: Any) -> None:
     assert [f"{m.rule.id} {m.message}" for m in matches if m.rule.id != "W3005"] == []
 
 
-def test_bundle_layout(tmp_path: Path) -> None:
-    out = bundle(tmp_path / "code", install=False)
-    assert (out / "examples" / "incident" / "handler.py").is_file()
-    assert (out / "examples" / "incident" / "fixtures" / "checkout-latency.json").is_file()
-    assert (out / "langgraph_dynamodb" / "saver.py").is_file()
-    assert not (out / "examples" / "incident" / "infra").exists()
-    assert not list(out.rglob("__pycache__"))
-    assert (out / "requirements.txt").read_text().split() == list(REQUIREMENTS)
+def test_the_default_code_is_examples_bundled_by_cdk() -> None:
+    from examples.incident.infra import bundling
+
+    code = bundling.code()  # bundled when the stack is synthesized (test_artifact.py runs it)
+    assert Path(code.path) == spec.CODE_DIR
+    assert (spec.CODE_DIR / "requirements.txt").is_file()
+    assert (spec.CODE_DIR / "incident" / "handler.py").is_file()
 
 
 def test_app_refuses_a_missing_code_folder(tmp_path: Path, cdk_template: Any) -> None:
     from examples.incident.infra.cdk_app import build_app
 
-    with pytest.raises(FileNotFoundError, match="bundle"):
+    with pytest.raises(FileNotFoundError, match="no Lambda code"):
         build_app(code_dir=tmp_path / "missing", outdir=str(tmp_path / "out"))

@@ -16,9 +16,18 @@ from examples.incident import observability as obs
 from examples.incident.infra import spec
 from examples.incident.model import AGENTS
 
-from .iam import parliament_findings, resolve, statements, table_arn
+from .iam import parliament_findings, queue_arn, resolve, statements, table_arn
 
 TEMPLATE = Path(spec.__file__).with_name("template.yaml")
+
+
+def _defaults() -> dict[str, str]:
+    params = yaml_parse(TEMPLATE.read_text(encoding="utf-8"))["Parameters"]
+    return {name: str(p["Default"]) for name, p in params.items()}
+
+
+PARAMETERS = _defaults()
+"""The template's parameters at their defaults."""
 
 
 class NoManagedPolicies:
@@ -76,14 +85,22 @@ def test_resources(translated: dict[str, Any]) -> None:
             "AWS::Lambda::Function",
             "AWS::IAM::Role",
             "AWS::Events::Rule",
-            "AWS::Lambda::Permission",
+            "AWS::Lambda::EventSourceMapping",
+            "AWS::SQS::Queue",
             "AWS::SQS::Queue",
             "AWS::SQS::QueuePolicy",
             "AWS::Logs::LogGroup",
             "AWS::CloudWatch::Dashboard",
-            *["AWS::CloudWatch::Alarm"] * 4,
+            *["AWS::CloudWatch::Alarm"] * 5,
         ]
     )
+
+
+def test_names_are_parameters_with_neutral_defaults(raw: dict[str, Any]) -> None:
+    assert PARAMETERS["MetricNamespace"] == obs.NAMESPACE == "IncidentInvestigator"
+    assert PARAMETERS["ServiceName"] == obs.SERVICE
+    text = TEMPLATE.read_text(encoding="utf-8").lower()
+    assert "phase" not in text and "seed" not in text
 
 
 def test_table(raw: dict[str, Any]) -> None:
@@ -106,7 +123,9 @@ def test_function(translated: dict[str, Any]) -> None:
     assert (fn["Timeout"], fn["MemorySize"]) == (spec.TIMEOUT_S, spec.MEMORY_MB)
     env = fn["Environment"]["Variables"]
     assert env == {
-        **spec.environment({"Ref": "CheckpointTable"}),
+        **spec.environment(
+            {"Ref": "CheckpointTable"}, {"Ref": "ServiceName"}, {"Ref": "MetricNamespace"}
+        ),
         "TELEMETRY_PROVIDER": {"Ref": "TelemetryProvider"},
         "CHANGES_TABLE": {"Ref": "ChangesTableName"},
         "RUNBOOKS_TABLE": {"Ref": "RunbooksTableName"},
@@ -114,16 +133,46 @@ def test_function(translated: dict[str, Any]) -> None:
     }
 
 
-def test_event_rule_targets_the_function(translated: dict[str, Any]) -> None:
-    rule = translated["Resources"]["InvestigatorFunctionIncidentDetected"]["Properties"]
+def test_events_go_through_a_queue_that_retries_into_a_dead_letter_queue(
+    translated: dict[str, Any], raw: dict[str, Any]
+) -> None:
+    resources = translated["Resources"]
+    rule = resources["IncidentDetected"]["Properties"]
     assert rule["EventPattern"] == spec.EVENT_PATTERN
     (target,) = rule["Targets"]
-    assert target["Arn"] == {"Fn::GetAtt": ["InvestigatorFunction", "Arn"]}
+    assert target["Arn"] == {"Fn::GetAtt": ["IncidentQueue", "Arn"]}
     assert target["RetryPolicy"] == {
         "MaximumRetryAttempts": spec.RULE_RETRY_ATTEMPTS,
         "MaximumEventAgeInSeconds": spec.RULE_MAX_EVENT_AGE_S,
     }
-    assert "DeadLetterConfig" in target
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["IncidentDeadLetters", "Arn"]}}
+    queue = resources["IncidentQueue"]["Properties"]
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["IncidentDeadLetters", "Arn"]},
+        "maxReceiveCount": spec.QUEUE_MAX_RECEIVES,
+    }
+    assert queue["VisibilityTimeout"] == spec.QUEUE_VISIBILITY_S
+    assert queue["MessageRetentionPeriod"] == spec.QUEUE_RETENTION_S
+    dead = resources["IncidentDeadLetters"]["Properties"]
+    assert dead["MessageRetentionPeriod"] == spec.DEAD_LETTER_RETENTION_S
+    mapping = resources["IncidentQueueMapping"]["Properties"]
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["IncidentQueue", "Arn"]}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["BatchSize"] == spec.QUEUE_BATCH_SIZE
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": spec.MAX_CONCURRENCY}
+    policy = resources["IncidentQueuesPolicy"]["Properties"]["PolicyDocument"]
+    (send,) = policy["Statement"]
+    assert send["Principal"] == {"Service": "events.amazonaws.com"}
+    assert send["Action"] == "sqs:SendMessage"
+    assert send["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["IncidentDetected", "Arn"]}}
+    }
+    alarm = raw["Resources"]["DeadLettersAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+    )
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
 
 
 def role_policies(translated: dict[str, Any]) -> list[dict[str, Any]]:
@@ -144,8 +193,12 @@ def test_least_privilege_iam(translated: dict[str, Any]) -> None:
         "LogsRead",
         "LookupTablesRead",
         "DenyWritesOutsideCheckpointTable",
+        "IncidentQueueConsume",
         "DenyInfrastructureChanges",
     }
+    consume = by_sid["IncidentQueueConsume"]
+    assert consume["Action"] == sorted(spec.QUEUE_ACTIONS)
+    assert consume["Resource"] == queue_arn("IncidentQueue")  # this queue only
     rw = by_sid["CheckpointTableReadWrite"]
     assert (rw["Effect"], rw["Resource"]) == ("Allow", table)
     assert rw["Action"] == sorted(spec.CHECKPOINT_TABLE_ACTIONS)
@@ -198,17 +251,21 @@ def test_parliament_works_offline() -> None:
 def test_alarms_match_the_spec(raw: dict[str, Any]) -> None:
     for name, alarm in spec.ALARMS.items():
         props = raw["Resources"][f"{name}Alarm"]["Properties"]
-        assert props["Namespace"] == obs.NAMESPACE
+        assert resolve(props["Namespace"], PARAMETERS) == obs.NAMESPACE
         assert props["MetricName"] == alarm["metric"]
         assert props["Statistic"] == alarm["statistic"]
         assert props["Period"] == alarm["period_s"]
         assert props["Threshold"] == alarm["threshold"]
         assert props["ComparisonOperator"] == "GreaterThanThreshold"
-        assert props["Dimensions"] == [{"Name": "service", "Value": obs.SERVICE}]
+        assert resolve(props["Dimensions"], PARAMETERS) == [
+            {"Name": "service", "Value": obs.SERVICE}
+        ]
 
 
 def test_dashboard(raw: dict[str, Any]) -> None:
-    body = json.loads(resolve(raw["Resources"]["Dashboard"]["Properties"]["DashboardBody"]))
+    body = json.loads(
+        resolve(raw["Resources"]["Dashboard"]["Properties"]["DashboardBody"], PARAMETERS)
+    )
     metrics = [m for w in body["widgets"] for m in w["properties"]["metrics"]]
     assert {m[1] for m in metrics} >= set(spec.DASHBOARD_METRICS)
     assert all(m[0] == obs.NAMESPACE and m[2:4] == ["service", obs.SERVICE] for m in metrics)

@@ -1,24 +1,22 @@
 """The CDK app: ``cdk deploy`` from this folder (see ``cdk.json``), or ``app.synth()`` in tests.
 
-Build the Lambda code first: ``python -m examples.incident.infra.bundle`` (from the
-repository root) writes ``build/incident-lambda``. Context values (``cdk deploy -c
-key=value``): ``codeDir``, ``telemetry``, ``changesTable``, ``runbooksTable``.
+``cdk.json`` runs it as ``python3 -m examples.incident.infra.cdk_app`` from the repository
+root, in an environment with this repository's ``infra`` extra installed
+(``pip install -e '.[infra]'``). The function's code is bundled by CDK (see
+:mod:`.bundling`). Context values (``cdk deploy -c key=value``): ``telemetry``,
+``changesTable``, ``runbooksTable``, ``serviceName``, ``metricNamespace``.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script by the cdk CLI: make the repo importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
-    sys.path.insert(1, str(Path(__file__).resolve().parents[3] / "src"))
+import aws_cdk as cdk
+from aws_cdk import aws_lambda as lambda_
 
-import aws_cdk as cdk  # noqa: E402
-from aws_cdk import aws_lambda as lambda_  # noqa: E402
-
-from examples.incident.infra.bundle import DEFAULT_OUT  # noqa: E402
-from examples.incident.infra.stack import IncidentInvestigatorStack  # noqa: E402
+from .. import observability as obs
+from . import bundling
+from .stack import IncidentInvestigatorStack
 
 
 def build_app(
@@ -27,26 +25,26 @@ def build_app(
     """The app and its one stack.
 
     Args:
-        code_dir: The Lambda code folder (default: context ``codeDir``, else
-            ``build/incident-lambda``).
+        code_dir: A folder to use as the function's code as it is (tests); default: the
+            code bundled with its requirements (:func:`.bundling.code`).
         outdir: Where ``synth()`` writes the cloud assembly (default: CDK's).
 
     Raises:
-        FileNotFoundError: The code folder does not exist (run the bundler first).
+        FileNotFoundError: ``code_dir`` does not exist.
     """
     app = cdk.App(outdir=outdir) if outdir else cdk.App()
-    folder = Path(code_dir or app.node.try_get_context("codeDir") or DEFAULT_OUT)
-    if not folder.is_dir():
-        raise FileNotFoundError(
-            f"no Lambda code at {folder}: run 'python -m examples.incident.infra.bundle' first"
-        )
+    if code_dir is not None and not Path(code_dir).is_dir():
+        raise FileNotFoundError(f"no Lambda code at {code_dir}")
+    code = lambda_.Code.from_asset(str(code_dir)) if code_dir is not None else bundling.code()
     stack = IncidentInvestigatorStack(
         app,
         "IncidentInvestigator",
-        code=lambda_.Code.from_asset(str(folder)),
+        code=code,
         telemetry=app.node.try_get_context("telemetry") or "fixtures",
         changes_table_name=app.node.try_get_context("changesTable") or "incident-changes",
         runbooks_table_name=app.node.try_get_context("runbooksTable") or "incident-runbooks",
+        service_name=app.node.try_get_context("serviceName") or obs.SERVICE,
+        metric_namespace=app.node.try_get_context("metricNamespace") or obs.NAMESPACE,
     )
     return app, stack
 

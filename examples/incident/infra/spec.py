@@ -5,13 +5,20 @@ Pure data, no AWS SDK or CDK import.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from examples.incident import observability as obs
-from examples.incident.events import DETAIL_TYPE, EVENT_SOURCE
 from langgraph_dynamodb import keys
 
-HANDLER = "examples.incident.handler.handler"
+from .. import observability as obs
+from ..events import DETAIL_TYPE, EVENT_SOURCE
+
+CODE_DIR = Path(__file__).resolve().parents[2]
+"""The function's code folder, ``examples/``: the ``incident`` package and
+``requirements.txt`` (the SAM template's ``CodeUri``, the CDK app's asset)."""
+HANDLER = "incident.handler.handler"
+"""In the code folder the package is ``incident`` (its imports are relative, so it is
+also ``examples.incident`` in this repository)."""
 RUNTIME = "python3.12"
 TIMEOUT_S = 120
 MEMORY_MB = 1024
@@ -21,13 +28,30 @@ TTL_ATTRIBUTE = keys.TTL
 """The table's TTL attribute (the saver writes it when given ``ttl=``)."""
 
 CHECKPOINT_TTL_DAYS = 30
-"""Checkpoints expire 30 days after they are written (the seed's replay window)."""
+"""Checkpoints expire 30 days after they are written (how long an investigation can be replayed)."""
 
 EVENT_PATTERN: dict[str, list[str]] = {"source": [EVENT_SOURCE], "detail-type": [DETAIL_TYPE]}
 """The EventBridge rule's pattern."""
 
 RULE_RETRY_ATTEMPTS = 4
 RULE_MAX_EVENT_AGE_S = 7200
+"""EventBridge's retries of a delivery to the queue (then the dead-letter queue)."""
+
+QUEUE_MAX_RECEIVES = 3
+"""Deliveries of an event to the function before the queue moves it to the dead-letter
+queue (a failed investigation is retried twice)."""
+QUEUE_VISIBILITY_S = 6 * TIMEOUT_S
+"""How long a received event stays hidden: six times the function's timeout, as AWS
+advises, so that a retry never overlaps a run still going."""
+QUEUE_RETENTION_S = 4 * 24 * 3600
+DEAD_LETTER_RETENTION_S = 14 * 24 * 3600
+"""Events that failed every delivery are kept 14 days (SQS's maximum) for a redrive."""
+QUEUE_BATCH_SIZE = 1
+"""One investigation per invocation: each gets the whole function timeout. The handler
+reports partial batch failures, so a larger batch is safe too."""
+MAX_CONCURRENCY = 10
+"""At most this many investigations at once (the event source mapping's limit), to
+spare the model's and DynamoDB's quotas during an incident storm."""
 
 CHECKPOINT_TABLE_ACTIONS: tuple[str, ...] = (
     "dynamodb:GetItem",
@@ -58,6 +82,13 @@ TELEMETRY_ACTIONS: tuple[str, ...] = (
 LOGS_ACTIONS: tuple[str, ...] = ("logs:FilterLogEvents",)
 """Read-only, on the account's log groups."""
 
+QUEUE_ACTIONS: tuple[str, ...] = (
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+)
+"""What Lambda's event source mapping needs, on the incident queue only."""
+
 LOOKUP_ACTIONS: tuple[str, ...] = ("dynamodb:GetItem", "dynamodb:Query")
 """Read-only, on the change-records and runbooks tables only."""
 
@@ -76,7 +107,7 @@ DENIED_WRITE_ACTIONS: tuple[str, ...] = (
 """Explicitly denied on every resource but the checkpoint table (``NotResource``)."""
 
 DENIED_ANYWHERE: tuple[str, ...] = ("ec2:*", "lambda:UpdateFunctionCode")
-"""Explicitly denied everywhere (the seed's guard against mutations)."""
+"""Explicitly denied everywhere (the investigator recommends, it never changes infrastructure)."""
 
 ALARMS: dict[str, dict[str, Any]] = {
     "FailureRate": {
@@ -108,7 +139,7 @@ ALARMS: dict[str, dict[str, Any]] = {
         "description": "An execution took longer than 60 seconds",
     },
 }
-"""The seed's alarms: metric, statistic, period, threshold (all ``GreaterThanThreshold``)."""
+"""The alarms: metric, statistic, period, threshold (all ``GreaterThanThreshold``)."""
 
 DASHBOARD_METRICS: tuple[str, ...] = (
     obs.EXECUTION_COUNT,
@@ -119,12 +150,15 @@ DASHBOARD_METRICS: tuple[str, ...] = (
 """The dashboard's widgets: executions, agent performance, cost, failure rate."""
 
 
-def environment(table_ref: Any) -> dict[str, Any]:
-    """The function's environment, given how the template refers to the table name."""
+def environment(
+    table_ref: Any, service: Any = obs.SERVICE, namespace: Any = obs.NAMESPACE
+) -> dict[str, Any]:
+    """The function's environment, given how the template refers to the table name, the
+    service name and the metric namespace."""
     return {
         "CHECKPOINT_TABLE": table_ref,
         "CHECKPOINT_TTL_DAYS": str(CHECKPOINT_TTL_DAYS),
         "INCIDENT_MEMORY": "on",
-        "POWERTOOLS_SERVICE_NAME": obs.SERVICE,
-        "POWERTOOLS_METRICS_NAMESPACE": obs.NAMESPACE,
+        "POWERTOOLS_SERVICE_NAME": service,
+        "POWERTOOLS_METRICS_NAMESPACE": namespace,
     }

@@ -17,14 +17,16 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from examples.incident import observability as obs
-from examples.incident.infra import spec
-from examples.incident.model import AGENTS
 from langgraph_dynamodb import keys
+
+from .. import observability as obs
+from ..model import AGENTS
+from . import spec
 
 _ATTRIBUTE_TYPES = {
     "S": dynamodb.AttributeType.STRING,
@@ -66,28 +68,20 @@ def checkpoint_table(scope: Construct, construct_id: str) -> dynamodb.Table:
     )
 
 
-def _metric(name: str, statistic: str, period_s: int, **dimensions: str) -> cloudwatch.Metric:
-    return cloudwatch.Metric(
-        namespace=obs.NAMESPACE,
-        metric_name=name,
-        dimensions_map={"service": obs.SERVICE, **dimensions},
-        statistic=statistic,
-        period=cdk.Duration.seconds(period_s),
-    )
-
-
 class IncidentInvestigatorStack(cdk.Stack):
-    """Checkpoint table, Lambda, EventBridge rule, dashboard, alarms, least-privilege IAM.
+    """Checkpoint table, Lambda, EventBridge rule, SQS queue with its dead-letter queue,
+    dashboard, alarms, least-privilege IAM.
 
     Args:
         scope: The CDK app.
         construct_id: Stack id.
-        code: The Lambda code (``cdk_app.py`` uses the folder that ``python -m
-            examples.incident.infra.bundle`` builds, ``build/incident-lambda``).
+        code: The Lambda code (``cdk_app.py`` bundles ``examples/`` with its requirements).
         telemetry: ``fixtures`` or ``aws``.
         changes_table_name: Change-records table the function may read.
         runbooks_table_name: Runbooks table the function may read.
         budget_usd: Cost budget of one investigation.
+        service_name: The ``service`` of logs and metrics.
+        metric_namespace: The CloudWatch namespace of the function's metrics.
         **kwargs: Passed to ``cdk.Stack``.
     """
 
@@ -101,9 +95,13 @@ class IncidentInvestigatorStack(cdk.Stack):
         changes_table_name: str = "incident-changes",
         runbooks_table_name: str = "incident-runbooks",
         budget_usd: float = 0.10,
+        service_name: str = obs.SERVICE,
+        metric_namespace: str = obs.NAMESPACE,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        self.service_name = service_name
+        self.metric_namespace = metric_namespace
         self.table = checkpoint_table(self, "CheckpointTable")
 
         log_group = logs.LogGroup(
@@ -121,7 +119,7 @@ class IncidentInvestigatorStack(cdk.Stack):
             memory_size=spec.MEMORY_MB,
             log_group=log_group,
             environment={
-                **spec.environment(self.table.table_name),
+                **spec.environment(self.table.table_name, service_name, metric_namespace),
                 "TELEMETRY_PROVIDER": telemetry,
                 "CHANGES_TABLE": changes_table_name,
                 "RUNBOOKS_TABLE": runbooks_table_name,
@@ -129,9 +127,29 @@ class IncidentInvestigatorStack(cdk.Stack):
             },
         )
         self._grant(changes_table_name, runbooks_table_name)
+        self._deliver()
+        self._observe()
+        cdk.CfnOutput(self, "CheckpointTableName", value=self.table.table_name)
+        cdk.CfnOutput(self, "FunctionArn", value=self.function.function_arn)
 
-        dead_letters = sqs.Queue(
-            self, "IncidentDeadLetters", retention_period=cdk.Duration.days(14)
+    def _deliver(self) -> None:
+        """EventBridge -> SQS -> Lambda: a failed investigation is delivered again, then
+        kept in the dead-letter queue (see the handler's docstring)."""
+        self.dead_letters = sqs.Queue(
+            self,
+            "IncidentDeadLetters",
+            retention_period=cdk.Duration.seconds(spec.DEAD_LETTER_RETENTION_S),
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+        )
+        self.queue = sqs.Queue(
+            self,
+            "IncidentQueue",
+            visibility_timeout=cdk.Duration.seconds(spec.QUEUE_VISIBILITY_S),
+            retention_period=cdk.Duration.seconds(spec.QUEUE_RETENTION_S),
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            dead_letter_queue=sqs.DeadLetterQueue(
+                max_receive_count=spec.QUEUE_MAX_RECEIVES, queue=self.dead_letters
+            ),
         )
         self.rule = events.Rule(
             self,
@@ -141,17 +159,35 @@ class IncidentInvestigatorStack(cdk.Stack):
                 detail_type=spec.EVENT_PATTERN["detail-type"],
             ),
             targets=[
-                targets.LambdaFunction(
-                    self.function,
+                targets.SqsQueue(
+                    self.queue,
                     retry_attempts=spec.RULE_RETRY_ATTEMPTS,
                     max_event_age=cdk.Duration.seconds(spec.RULE_MAX_EVENT_AGE_S),
-                    dead_letter_queue=dead_letters,
+                    dead_letter_queue=self.dead_letters,
                 )
             ],
         )
-        self._observe()
-        cdk.CfnOutput(self, "CheckpointTableName", value=self.table.table_name)
-        cdk.CfnOutput(self, "FunctionArn", value=self.function.function_arn)
+        self.function.add_event_source(
+            sources.SqsEventSource(
+                self.queue,
+                batch_size=spec.QUEUE_BATCH_SIZE,
+                report_batch_item_failures=True,
+                max_concurrency=spec.MAX_CONCURRENCY,
+            )
+        )
+        cdk.CfnOutput(self, "IncidentQueueUrl", value=self.queue.queue_url)
+        cdk.CfnOutput(self, "DeadLetterQueueUrl", value=self.dead_letters.queue_url)
+
+    def _metric(
+        self, name: str, statistic: str, period_s: int, **dimensions: str
+    ) -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace=self.metric_namespace,
+            metric_name=name,
+            dimensions_map={"service": self.service_name, **dimensions},
+            statistic=statistic,
+            period=cdk.Duration.seconds(period_s),
+        )
 
     def _grant(self, changes_table_name: str, runbooks_table_name: str) -> None:
         fn = self.function
@@ -211,12 +247,26 @@ class IncidentInvestigatorStack(cdk.Stack):
         )
 
     def _observe(self) -> None:
+        cloudwatch.Alarm(
+            self,
+            "DeadLettersAlarm",
+            alarm_description=(
+                "An incident event failed every delivery and waits in the dead-letter queue"
+            ),
+            metric=self.dead_letters.metric_approximate_number_of_messages_visible(
+                period=cdk.Duration.minutes(5), statistic="Maximum"
+            ),
+            threshold=0,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
         for name, alarm in spec.ALARMS.items():
             cloudwatch.Alarm(
                 self,
                 f"{name}Alarm",
                 alarm_description=alarm["description"],
-                metric=_metric(alarm["metric"], alarm["statistic"], alarm["period_s"]),
+                metric=self._metric(alarm["metric"], alarm["statistic"], alarm["period_s"]),
                 threshold=alarm["threshold"],
                 evaluation_periods=1,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -227,9 +277,9 @@ class IncidentInvestigatorStack(cdk.Stack):
             cloudwatch.GraphWidget(
                 title="Executions",
                 left=[
-                    _metric(obs.EXECUTION_COUNT, "Sum", 300),
-                    _metric(obs.REPLAY_COUNT, "Sum", 300),
-                    _metric(obs.EXECUTION_FAILURES, "Sum", 300),
+                    self._metric(obs.EXECUTION_COUNT, "Sum", 300),
+                    self._metric(obs.REPLAY_COUNT, "Sum", 300),
+                    self._metric(obs.EXECUTION_FAILURES, "Sum", 300),
                 ],
                 width=12,
             ),
@@ -237,7 +287,7 @@ class IncidentInvestigatorStack(cdk.Stack):
                 title="Agent performance (ms)",
                 view=cloudwatch.GraphWidgetView.BAR,
                 left=[
-                    _metric(obs.AGENT_DURATION, "Average", 300, **{obs.AGENT_DIMENSION: a})
+                    self._metric(obs.AGENT_DURATION, "Average", 300, **{obs.AGENT_DIMENSION: a})
                     for a in AGENTS
                 ],
                 width=12,
@@ -245,11 +295,11 @@ class IncidentInvestigatorStack(cdk.Stack):
         )
         dashboard.add_widgets(
             cloudwatch.GraphWidget(
-                title="Cost (USD)", left=[_metric(obs.COST_TOTAL, "Sum", 3600)], width=12
+                title="Cost (USD)", left=[self._metric(obs.COST_TOTAL, "Sum", 3600)], width=12
             ),
             cloudwatch.GaugeWidget(
                 title="Agent failure rate (%)",
-                metrics=[_metric(obs.AGENT_FAILURE_RATE, "Average", 300)],
+                metrics=[self._metric(obs.AGENT_FAILURE_RATE, "Average", 300)],
                 left_y_axis=cloudwatch.YAxisProps(min=0, max=100),
                 width=12,
             ),
