@@ -233,19 +233,3 @@ def test_a_handler_crash_reports_every_record(monkeypatch: pytest.MonkeyPatch) -
     records = [{"messageId": f"m{i}", "eventSource": "aws:sqs", "body": "{}"} for i in range(2)]
     answer = handler.handler({"Records": records}, Context())
     assert answer == {"batchItemFailures": [{"itemIdentifier": "m0"}, {"itemIdentifier": "m1"}]}
-
-
-def test_direct_invocation_still_answers_with_a_status() -> None:
-    port = free_port()
-    settings = handler.Settings(table="unreachable", region=REGION, idempotency=False)
-    client = boto3.session.Session().client(
-        "dynamodb",
-        region_name=REGION,
-        endpoint_url=f"http://127.0.0.1:{port}",
-        config=Config(retries={"max_attempts": 1}, connect_timeout=1),
-    )
-    handler.set_runtime(handler.build_runtime(settings, client=client))
-    try:
-        assert handler.is_retryable(handler.handler({"id": "x", "detail": {}}, None)) is False
-    finally:
-        handler.set_runtime(None)

@@ -162,6 +162,7 @@ def test_bad_events_get_400(
     assert response["error"]["type"] == "InvalidEvent"
     assert isinstance(response["error"]["errors"], list) and response["error"]["errors"]
     assert obs.EXECUTION_REJECTED in metric_names(emf(capsys.readouterr().out))
+    assert not handler.is_retryable(response)  # from a queue, it would not come back
 
 
 def test_never_raises(runtime: handler.Runtime, event: dict[str, Any]) -> None:
@@ -200,6 +201,7 @@ def test_unreachable_dynamodb_gives_503(
         handler.set_runtime(None)
     assert response["statusCode"] == 503
     assert response["error"]["type"] == "Unavailable"
+    assert handler.is_retryable(response)
     assert obs.EXECUTION_FAILURES in metric_names(emf(capsys.readouterr().out))
 
 
