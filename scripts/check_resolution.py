@@ -42,6 +42,8 @@ SCENARIOS: list[tuple[str, str]] = [
     ("async", "boto3>=1.35,<1.36"),
     ("async", "aiobotocore==3.10.0"),
     ("async", "langchain-aws==1.9.1"),
+    ("cli,otel", "boto3==1.44.5"),
+    ("cli,otel", "langgraph-checkpoint-aws==1.2.6"),
 ]
 """(extra, requirement): each must resolve, with nothing older than alone."""
 
@@ -124,7 +126,7 @@ def check_floors(pyproject: dict) -> list[str]:
 def main(wheel: str) -> int:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     problems = check_ranges(pyproject) + check_floors(pyproject)
-    ours = {"": wheel, "async": f"{wheel}[async]"}
+    ours = {"": wheel, "async": f"{wheel}[async]", "cli,otel": f"{wheel}[cli,otel]"}
     alone_jobs = {key: [ours[key]] for key in ours}
     for _, req in SCENARIOS + NOT_YET:
         alone_jobs[req] = [req]
