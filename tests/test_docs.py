@@ -22,6 +22,7 @@ import re
 import subprocess
 import sys
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -132,8 +133,7 @@ def test_data_blocks_parse_and_policies_pass_parliament() -> None:
     assert checked >= 1
 
 
-@pytest.mark.parametrize("program", ALL_PROGRAMS, ids=[p.where for p in ALL_PROGRAMS])
-def test_python_blocks_run_as_written(program: Program, ddb_endpoint: str) -> None:
+def _run(program: Program, ddb_endpoint: str) -> subprocess.CompletedProcess[str]:
     suffix = uuid.uuid4().hex[:8]
     code = "\n\n".join(b.code for b in program.blocks)
     code = TABLES.sub(lambda m: f'{m.group(1)}"{m.group(2)}-{suffix}"', code)
@@ -144,7 +144,7 @@ def test_python_blocks_run_as_written(program: Program, ddb_endpoint: str) -> No
     }
     env.update(AWS_ENDPOINT_URL_DYNAMODB=ddb_endpoint, AWS_REGION=REGION)
     env.pop("LANGGRAPH_DYNAMODB_TRACE_IDS", None)
-    done = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-X", "dev", "-c", code],
         capture_output=True,
         text=True,
@@ -153,6 +153,22 @@ def test_python_blocks_run_as_written(program: Program, ddb_endpoint: str) -> No
         timeout=180,
         check=False,
     )
+
+
+@pytest.fixture(scope="module")
+def ran(ddb_endpoint: str) -> dict[str, subprocess.CompletedProcess[str]]:
+    """Every program run once, as many at a time as there are cores (each is a Python
+    process of its own, mostly importing), by where it starts."""
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        done = pool.map(lambda p: _run(p, ddb_endpoint), ALL_PROGRAMS)
+        return {p.where: d for p, d in zip(ALL_PROGRAMS, done, strict=True)}
+
+
+@pytest.mark.parametrize("program", ALL_PROGRAMS, ids=[p.where for p in ALL_PROGRAMS])
+def test_python_blocks_run_as_written(
+    program: Program, ran: dict[str, subprocess.CompletedProcess[str]]
+) -> None:
+    done = ran[program.where]
     assert done.returncode == 0, f"{program.where}:\n{done.stderr[-4000:]}"
     if program.output is not None:
         assert done.stdout.strip() == program.output.strip(), f"{program.where}: {done.stdout}"

@@ -289,8 +289,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         ddb = DynamoDBLocal(args.port, db_path=args.db_path)
         with ddb:
             where = f"tables in {ddb.db_path}" if ddb.db_path else "in memory"
-            print(f"DynamoDB Local at {ddb.endpoint_url} ({where}); Ctrl-C stops it", flush=True)
-            try:
+            try:  # from the moment the line is out, Ctrl-C is an ordinary stop
+                print(
+                    f"DynamoDB Local at {ddb.endpoint_url} ({where}); Ctrl-C stops it", flush=True
+                )
                 assert ddb.process is not None
                 ddb.process.wait()
             except KeyboardInterrupt:
