@@ -7,6 +7,7 @@
 #      to older releases (scripts/check_resolution.py);
 #   3. floors: unit and DynamoDB Local integration tests on the oldest Python with every
 #      dependency at the lowest version pyproject.toml declares (constraints-floor.txt);
+#      run in the background beside 4 and 5, its output printed after them;
 #   4. base install: the newest boto3 without the async extra, on the newest Python:
 #      unit tests and tests/install (sync works, async names the extra to install);
 #   5. sdist: installed (not editable) into a clean virtualenv on Python 3.12: unit tests.
@@ -56,13 +57,18 @@ PY
 echo "== 2. resolution beside the stacks users have"
 .venv/bin/python scripts/check_resolution.py .compat/dist/*.whl
 
-echo "== 3. floors ($("$PY_OLD" --version)): unit and DynamoDB Local integration tests"
-ensure_venv .compat/floor "async,otel,test,encryption" "$PY_OLD" constraints-floor.txt
-.compat/floor/bin/python -m pip list --disable-pip-version-check 2>/dev/null |
-  grep -iE '^(boto3|botocore|aiobotocore|langgraph|langgraph-checkpoint|zstandard|ormsgpack|cryptography) ' |
-  tr -s ' ' | tr '\n' ';'
-echo
-.compat/floor/bin/python -m pytest tests/unit tests/integration -q -p no:cacheprovider
+# Step 3 runs in the background while 4 and 5 (mostly installs) run; its output follows.
+echo "== 3. floors ($("$PY_OLD" --version)): started, its output after step 5"
+(
+  ensure_venv .compat/floor "async,otel,test,encryption" "$PY_OLD" constraints-floor.txt
+  .compat/floor/bin/python -m pip list --disable-pip-version-check 2>/dev/null |
+    grep -iE '^(boto3|botocore|aiobotocore|langgraph|langgraph-checkpoint|zstandard|ormsgpack|cryptography) ' |
+    tr -s ' ' | tr '\n' ';'
+  echo
+  .compat/floor/bin/python -m pytest tests/unit tests/integration -q -p no:cacheprovider
+) > .compat/floor.log 2>&1 &
+floors=$!
+trap 'kill "$floors" 2>/dev/null || true' EXIT  # the job this script started, by PID
 
 echo "== 4. base install, newest boto3, no async extra ($("$PY_NEW" --version))"
 rm -rf .compat/base
@@ -88,4 +94,14 @@ sdist=$(ls .compat/dist/*.tar.gz)
   grep -v "WARNING: Location" || true
 (cd .compat && sdist/bin/python -c 'import langgraph_dynamodb, pathlib; p = pathlib.Path(langgraph_dynamodb.__file__); assert "site-packages" in str(p), p; print("  installed:", p.parent)')
 .compat/sdist/bin/python -m pytest tests/unit -q -p no:cacheprovider
+
+echo "== 3. floors ($("$PY_OLD" --version)): unit and DynamoDB Local integration tests"
+status=0
+wait "$floors" || status=$?
+trap - EXIT
+cat .compat/floor.log
+if [ "$status" -ne 0 ]; then
+  echo "compat: the tests on the floors failed (exit $status)" >&2
+  exit "$status"
+fi
 echo "compat: done"
