@@ -4,7 +4,6 @@ drivers, on clients made as the saver makes them."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -42,8 +41,6 @@ if TYPE_CHECKING:
     from types_boto3_dynamodb.client import DynamoDBClient as SyncClient
 
 __all__ = ["DynamoDBStore"]
-
-logger = logging.getLogger("langgraph_dynamodb.store")
 
 
 def _ttl_config(ttl: TTLConfig | None) -> TTLConfig | None:
