@@ -121,9 +121,7 @@ def emit_agent_metrics(metrics: Metrics, log: RunLog) -> dict[str, Any]:
 def emit_checkpoint_metrics(metrics: Metrics, cost: dict[str, OperationStats]) -> None:
     """What checkpointing cost this invocation: ``saver.stats.since(before)``."""
     saves = [cost[name] for name in ("checkpoint.put", "checkpoint.put_writes") if name in cost]
-    total = OperationStats()
-    for part in cost.values():
-        total = total + part
+    total = sum(cost.values(), OperationStats())
     ms = 1000 * sum(s.seconds for s in saves)
     metrics.add_metric(
         name=CHECKPOINT_SAVES, unit=MetricUnit.Count, value=sum(s.calls for s in saves)

@@ -62,28 +62,14 @@ class OwnsClients:
     def _run(self, flow: Flow[T], operation: str, ids: Mapping[str, Any] | None = None) -> T:
         client = self._clients.sync()
         where = self._clients.where(client)
-        obs = _observe.begin(self.stats, operation, where, ids)
-        try:
-            with obs as call:
-                result = run_sync(flow, client, call, where)
-        except BaseException as exc:
-            obs.finish(exc)
-            raise
-        obs.finish(None)
-        return result
+        with _observe.observed(self.stats, operation, where, ids) as call:
+            return run_sync(flow, client, call, where)
 
     async def _arun(self, flow: Flow[T], operation: str, ids: Mapping[str, Any] | None = None) -> T:
         client = await self._clients.async_()
         where = self._clients.where(client)
-        obs = _observe.begin(self.stats, operation, where, ids)
-        try:
-            with obs as call:
-                result = await run_async(flow, client, call, where)
-        except BaseException as exc:
-            obs.finish(exc)
-            raise
-        obs.finish(None)
-        return result
+        with _observe.observed(self.stats, operation, where, ids) as call:
+            return await run_async(flow, client, call, where)
 
     def _iterate(
         self, flow: Flow[Any], operation: str, ids: Mapping[str, Any] | None = None
@@ -102,9 +88,7 @@ class OwnsClients:
                     except StopIteration:
                         return
                 yield item
-        except GeneratorExit:
-            raise
-        except BaseException as exc:
+        except BaseException as exc:  # finish() counts a GeneratorExit as no error
             error = exc
             raise
         finally:
@@ -128,9 +112,7 @@ class OwnsClients:
                     except StopAsyncIteration:
                         return
                 yield item
-        except GeneratorExit:
-            raise
-        except BaseException as exc:
+        except BaseException as exc:  # finish() counts a GeneratorExit as no error
             error = exc
             raise
         finally:

@@ -11,11 +11,12 @@ ids and namespaces only with ``trace_ids=True`` (or ``LANGGRAPH_DYNAMODB_TRACE_I
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -164,3 +165,18 @@ def begin(
 ) -> Observation:
     """Start observing a call named ``operation`` (``checkpoint.put``)."""
     return Observation(stats, CallStats(operation), _start_span(operation, where, ids))
+
+
+@contextlib.contextmanager
+def observed(
+    stats: Stats, operation: str, where: Where, ids: Mapping[str, Any] | None = None
+) -> Iterator[CallStats]:
+    """A call observed in one stretch: finished with the exception that ends it, if any."""
+    obs = begin(stats, operation, where, ids)
+    try:
+        with obs as call:
+            yield call
+    except BaseException as exc:
+        obs.finish(exc)
+        raise
+    obs.finish(None)

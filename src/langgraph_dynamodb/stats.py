@@ -282,23 +282,14 @@ class Stats:
     def total(self, snapshot: Mapping[str, OperationStats] | None = None) -> OperationStats:
         """Every operation together (since ``snapshot``, if given)."""
         parts = self.since(snapshot) if snapshot is not None else self.operations
-        out = OperationStats()
-        for part in parts.values():
-            out = out + part
-        return out
+        return sum(parts.values(), OperationStats())
 
     def subscribe(self, listener: StatsListener) -> Callable[[], None]:
         """Call ``listener`` with every finished call's :class:`CallStats`; returns a
         function that unsubscribes it. A listener that raises is not called again."""
         with self._lock:
             self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if listener in self._listeners:
-                    self._listeners.remove(listener)
-
-        return unsubscribe
+        return lambda: self.drop_listener(listener)
 
     def reset(self) -> None:
         """Start counting again (listeners stay)."""
@@ -322,7 +313,7 @@ class Stats:
             return list(self._listeners)
 
     def drop_listener(self, listener: StatsListener) -> None:
-        """Unsubscribe a listener that failed."""
+        """Unsubscribe a listener (one that failed, or on request)."""
         with self._lock:
             if listener in self._listeners:
                 self._listeners.remove(listener)
