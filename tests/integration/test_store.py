@@ -96,11 +96,16 @@ class StoreMachine(RuleBasedStateMachine):
     endpoint = ""
     table = ""
     mode = "sync"
+    options: dict[str, Any] = {}  # set per subclass (run_machine)
 
     def __init__(self) -> None:
         super().__init__()
         self.store = DynamoDBStore(
-            table_name=self.table, endpoint_url=self.endpoint, region_name=REGION, index=INDEX
+            table_name=self.table,
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            index=INDEX,
+            **self.options,
         )
         self.oracle = InMemoryStore(index=INDEX)
         self.loop = asyncio.new_event_loop() if self.mode == "async" else None
@@ -210,11 +215,12 @@ class StoreMachine(RuleBasedStateMachine):
         assert got == expected, kwargs
 
 
-def _run(endpoint: str, table: str, mode: str) -> None:
+def run_machine(endpoint: str, table: str, mode: str, **options: Any) -> None:
+    """Run the state machine on a store made with ``options``."""
     machine = type(
         f"StoreMachine_{mode}",
         (StoreMachine,),
-        {"endpoint": endpoint, "table": table, "mode": mode},
+        {"endpoint": endpoint, "table": table, "mode": mode, "options": options},
     )
     run_state_machine_as_test(
         machine,
@@ -241,7 +247,7 @@ def store_table(ddb_endpoint: str) -> str:
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
 def test_store_behaves_like_in_memory_store(mode: str, ddb_endpoint: str, store_table: str) -> None:
-    _run(ddb_endpoint, store_table, mode)
+    run_machine(ddb_endpoint, store_table, mode)
 
 
 # --- requests that do not grow with the table ------------------------------------------------

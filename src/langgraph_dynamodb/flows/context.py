@@ -28,6 +28,7 @@ CAPACITY_OPS = frozenset(
         "scan",
         "batch_get_item",
         "batch_write_item",
+        "search_vectors",
     }
 )
 """Operations that report consumed capacity when asked."""

@@ -31,13 +31,17 @@ from langgraph_dynamodb.storage.resolve import Assembled, Missing
 
 
 # --- setup ------------------------------------------------------------------------------
-def setup(ctx: TableCtx, *, ttl: bool) -> Flow[None]:
-    """Create the table if missing, wait until ACTIVE, check its keys, enable TTL (when
-    ``ttl``)."""
+def setup(
+    ctx: TableCtx, *, ttl: bool, vector_indexes: Sequence[Mapping[str, Any]] = ()
+) -> Flow[dict[str, Any]]:
+    """Create the table if missing (with ``vector_indexes``), wait until ACTIVE, check its
+    keys, enable TTL (when ``ttl``); the table's description."""
     described = yield ctx.call("describe_table", expect=("ResourceNotFoundException",))
     if isinstance(described, Failure):
         params = keys.create_table_params(ctx.table)
         params.pop("TableName")
+        if vector_indexes:
+            params["VectorIndexes"] = [dict(v) for v in vector_indexes]
         yield ctx.call("create_table", expect=("ResourceInUseException",), **params)
         waited = 0.0
         while True:
@@ -66,6 +70,7 @@ def setup(ctx: TableCtx, *, ttl: bool) -> Flow[None]:
                 f"but this library writes expiry to {keys.TTL!r}; disable TTL on the table "
                 "or use another table"
             )
+    return dict(described["Table"])
 
 
 def check_key_schema(table: str, description: Mapping[str, Any]) -> None:

@@ -17,6 +17,7 @@ from langgraph.store.base import (
     Op,
     PutOp,
     Result,
+    SearchItem,
     SearchOp,
     ensure_embeddings,
     get_text_at_path,
@@ -24,9 +25,10 @@ from langgraph.store.base import (
     validate_op_namespace,
 )
 
+from langgraph_dynamodb.caches import VectorIndexState
 from langgraph_dynamodb.calls import Compute, Flow
 from langgraph_dynamodb.errors import ConfigurationError, InvalidInputError
-from langgraph_dynamodb.store import flows, match
+from langgraph_dynamodb.store import flows, match, vector_index
 from langgraph_dynamodb.store import items as si
 
 Namespace = tuple[str, ...]
@@ -152,6 +154,37 @@ def _embeddings_of(
     return out
 
 
+def _native_search(
+    ctx: flows.StoreCtx,
+    op: SearchOp,
+    vector: Sequence[float],
+    dims: int,
+    state: VectorIndexState,
+) -> Flow[tuple[list[SearchItem], list[si.Memory]] | None]:
+    """A semantic search through the table's vector index, or ``None`` to rank it on the
+    client (the index unusable in ``"auto"``, or unable to answer this search whole).
+
+    Raises:
+        ConfigurationError: ``vector_search="native"`` and the index cannot serve.
+    """
+    now = ctx.clock()
+    if state.due(now):
+        status = yield from vector_index.check(ctx, dims)
+        state.record(status.usable, status.reason, now)
+    if not state.usable:
+        if state.required:
+            raise ConfigurationError(f"vector_search='native' cannot search: {state.reason}")
+        return None
+    expect = () if state.required else vector_index.UNAVAILABLE_CODES
+    found = yield from vector_index.search(ctx, op, vector, dims, expect=expect)
+    if isinstance(found, vector_index.Unavailable):
+        state.record(False, found.reason, ctx.clock())
+        return None
+    if isinstance(found, vector_index.Fallback):
+        return None
+    return found
+
+
 def run_batch(
     ctx: flows.StoreCtx, ops: Sequence[Op], index: IndexSettings | None
 ) -> Flow[list[Result]]:
@@ -173,7 +206,12 @@ def run_batch(
             vector = None
             if op.query and index is not None:
                 vector = yield _embed_query(index, op.query)
-            page, returned = yield from flows.search(ctx, op, vector)
+            answer = None
+            if vector is not None and index is not None and ctx.vector_state is not None:
+                answer = yield from _native_search(ctx, op, vector, index.dims, ctx.vector_state)
+            if answer is None:
+                answer = yield from flows.search(ctx, op, vector)
+            page, returned = answer
             results[i] = page
             if op.refresh_ttl:
                 yield from flows.refresh(ctx, returned)
@@ -200,6 +238,7 @@ def run_batch(
                     ttl_minutes=op.ttl,
                     embeddings=vectors.get((namespace, key), {}),
                     dims=index.dims if index is not None else None,
+                    index_vectors=ctx.vector_state is not None,
                 )
             writes.append(flows.Write(namespace, key, prepared))
         yield from flows.write_many(ctx, writes)

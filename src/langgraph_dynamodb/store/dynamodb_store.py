@@ -4,8 +4,9 @@ drivers, on clients made as the saver makes them."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
@@ -25,11 +26,12 @@ from langgraph_dynamodb import flows, limits
 from langgraph_dynamodb._clients import Clients
 from langgraph_dynamodb._lifecycle import OwnsClients
 from langgraph_dynamodb._observe import trace_ids_default
-from langgraph_dynamodb.caches import GroupDirectory
+from langgraph_dynamodb.caches import GroupDirectory, VectorIndexState
 from langgraph_dynamodb.codec import Compressor
 from langgraph_dynamodb.errors import ConfigurationError
 from langgraph_dynamodb.options import compression_of
 from langgraph_dynamodb.stats import Stats
+from langgraph_dynamodb.store import vector_index
 from langgraph_dynamodb.store.batch import index_settings, run_batch
 from langgraph_dynamodb.store.flows import StoreCtx
 
@@ -41,6 +43,63 @@ if TYPE_CHECKING:
     from types_boto3_dynamodb.client import DynamoDBClient as SyncClient
 
 __all__ = ["DynamoDBStore"]
+
+logger = logging.getLogger("langgraph_dynamodb.store")
+
+VectorSearch = Literal["auto", "native", "client"]
+VECTOR_SEARCH_MODES = ("auto", "native", "client")
+SEARCH_VECTORS_BOTOCORE = (1, 43, 64)
+"""The first botocore with DynamoDB's SearchVectors."""
+
+
+def _botocore_has_search_vectors() -> bool:
+    import botocore
+
+    try:
+        version = tuple(int(p) for p in botocore.__version__.split(".")[:3])
+    except ValueError:  # pragma: no cover - a development build
+        return True
+    return version >= SEARCH_VECTORS_BOTOCORE
+
+
+def _log_index_change(usable: bool, reason: str) -> None:
+    if usable:
+        logger.info("semantic search uses the table's vector index (SearchVectors)")
+    else:
+        logger.info("semantic search ranks on the client: %s", reason)
+
+
+def _vector_state(mode: Any, indexed: bool) -> VectorIndexState | None:
+    """The store's view of its vector index for ``vector_search=mode`` (``None``: the
+    client ranks, items carry no ``vec``).
+
+    Raises:
+        ConfigurationError: An unknown mode, or ``"native"`` where it cannot work.
+    """
+    if mode not in VECTOR_SEARCH_MODES:
+        raise ConfigurationError(
+            f"vector_search must be one of {', '.join(map(repr, VECTOR_SEARCH_MODES))}, "
+            f"got {mode!r}"
+        )
+    if mode == "client" or not indexed:
+        if mode == "native":
+            raise ConfigurationError(
+                "vector_search='native' needs index={'dims': ..., 'embed': ...}: there is "
+                "nothing to search without embeddings"
+            )
+        return None
+    state = VectorIndexState(required=mode == "native", on_change=_log_index_change)
+    if not _botocore_has_search_vectors():
+        import botocore
+
+        reason = (
+            f"botocore {botocore.__version__} has no SearchVectors; install boto3>=1.43.64 "
+            "(and aiobotocore>=3.9.1 for async)"
+        )
+        if mode == "native":
+            raise ConfigurationError(f"vector_search='native': {reason}")
+        state.record(False, reason, float("inf"))
+    return state
 
 
 def _ttl_config(ttl: TTLConfig | None) -> TTLConfig | None:
@@ -93,6 +152,11 @@ class DynamoDBStore(OwnsClients, BaseStore):
         boto_config: A botocore ``Config`` merged over the library's defaults.
         index: Semantic search, as langgraph's ``IndexConfig``: ``dims``, ``embed`` (an
             ``Embeddings`` or a function), ``fields`` (default: the whole value).
+        vector_search: How semantic search ranks. ``"auto"`` (default): through the
+            table's vector index (SearchVectors) once DescribeTable shows it ACTIVE and
+            filled, else on the client, with one log line. ``"native"``: through the index
+            or an error that says why not. ``"client"``: always on the client (reads every
+            item under the prefix), and items carry no ``vec`` attribute for an index.
         ttl: Expiry, as langgraph's ``TTLConfig`` (minutes): ``default_ttl``,
             ``refresh_on_read``. Expired items are absent at once; DynamoDB deletes them.
         serde: Serializer of values (default ``JsonPlusSerializer``, no pickle).
@@ -124,6 +188,7 @@ class DynamoDBStore(OwnsClients, BaseStore):
         aiosession: AioSession | Any = None,
         boto_config: Config | None = None,
         index: IndexConfig | None = None,
+        vector_search: VectorSearch = "auto",
         ttl: TTLConfig | None = None,
         serde: SerializerProtocol | None = None,
         compression: str | Compressor | bool | None = "zstd",
@@ -147,6 +212,8 @@ class DynamoDBStore(OwnsClients, BaseStore):
         self.table_name = table_name
         self.index_config = index
         self._index = index_settings(index)
+        self.vector_search = vector_search
+        self._vector_state = _vector_state(vector_search, self._index is not None)
         self.ttl_config = _ttl_config(ttl)
         self.serde = serde or JsonPlusSerializer()
         self._compression = compression_of(
@@ -171,6 +238,7 @@ class DynamoDBStore(OwnsClients, BaseStore):
             serde=self.serde,
             compression=self._compression,
             directory=self._directory,
+            vector_state=self._vector_state,
         )
 
     def _operation(self, ops: list[Op]) -> tuple[str, dict[str, Any] | None]:
@@ -197,14 +265,37 @@ class DynamoDBStore(OwnsClients, BaseStore):
     # --- the table ------------------------------------------------------------------------
     def setup(self, *, prepare_async: bool = True) -> None:
         """Create the table if missing (on-demand, encrypted), wait until it is ACTIVE,
-        check its keys and enable TTL. Idempotent; the same table as a saver's is fine."""
-        self._run(flows.setup(self._ctx(), ttl=True), "store.setup")
+        check its keys and enable TTL; with ``index=`` (and not ``vector_search="client"``)
+        declare its vector index: in the new table, or added to one that has none (DynamoDB
+        builds it in the background: nothing waits for it). Idempotent; the same table as
+        a saver's is fine.
+
+        Raises:
+            ConfigurationError: ``vector_search="native"`` and the index cannot be declared
+                (a provisioned table, DynamoDB Local) or is declared differently.
+        """
+        self._after_setup(self._run(self._setup_flow(), "store.setup"))
         if prepare_async:
             self._clients.prepare_async()
 
     async def asetup(self) -> None:
         """Async :meth:`setup`."""
-        await self._arun(flows.setup(self._ctx(), ttl=True), "store.setup")
+        self._after_setup(await self._arun(self._setup_flow(), "store.setup"))
+
+    def _setup_flow(self) -> Any:
+        if self._vector_state is None or self._index is None:
+            return flows.setup(self._ctx(), ttl=True)
+        return vector_index.setup(self._ctx(), self._index.dims)
+
+    def _after_setup(self, status: Any) -> None:
+        state = self._vector_state
+        if state is None or not isinstance(status, vector_index.IndexStatus):
+            return
+        if not state.due(self._ctx().clock()) and not state.usable:
+            return  # known not to work here (an old botocore)
+        if state.required and status.broken:
+            raise ConfigurationError(f"vector_search='native': {status.reason}")
+        state.record(status.usable, status.reason, self._ctx().clock())
 
     # --- BaseStore --------------------------------------------------------------------------
     def batch(self, ops: Iterable[Op]) -> list[Result]:

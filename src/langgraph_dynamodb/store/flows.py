@@ -20,7 +20,7 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.store.base import ListNamespacesOp, MatchCondition, SearchItem, SearchOp
 
 from langgraph_dynamodb import keys, limits
-from langgraph_dynamodb.caches import GroupDirectory
+from langgraph_dynamodb.caches import GroupDirectory, VectorIndexState
 from langgraph_dynamodb.calls import Failure, Flow, Fork
 from langgraph_dynamodb.codec import Compression
 from langgraph_dynamodb.errors import CorruptItemError
@@ -43,6 +43,9 @@ class StoreCtx(TableCtx):
     serde: SerializerProtocol
     compression: Compression
     directory: GroupDirectory
+    vector_state: VectorIndexState | None = None
+    """The table's vector index as last seen; ``None``: semantic search ranks on the
+    client, and items carry no ``vec`` (``vector_search="client"``)."""
 
     def live(self) -> dict[str, Any]:
         """The filter that leaves expired items out of a read."""
@@ -82,6 +85,11 @@ def _decoded(ctx: StoreCtx, raw: Iterable[AttrMap]) -> list[si.Memory]:
         if memory is not None:
             out.append(memory)
     return out
+
+
+def loaded_live(ctx: StoreCtx, raw: Iterable[AttrMap]) -> Flow[list[si.Memory]]:
+    """The live store items among raw items read, their chunks joined."""
+    return (yield from _loaded(ctx, _decoded(ctx, raw)))
 
 
 # --- get --------------------------------------------------------------------------------
@@ -125,8 +133,8 @@ def refresh(ctx: StoreCtx, found: Iterable[si.Memory], *, now: float | None = No
         )
         if isinstance(response, Failure):
             continue  # gone, replaced or expired since it was read: nothing to extend
-        for chunk_key in memory.chunk_keys():
-            yield ctx.call("update_item", **requests.set_expiry(chunk_key, fresh))
+        for part_key in [*memory.chunk_keys(), *memory.vector_keys()]:
+            yield ctx.call("update_item", **requests.set_expiry(part_key, fresh))
 
 
 # --- put and delete ---------------------------------------------------------------------
@@ -141,14 +149,20 @@ class Write:
 
 def write_many(ctx: StoreCtx, writes: Sequence[Write]) -> Flow[None]:
     """Apply puts and deletes, 25 per BatchWriteItem: the directory entries of groups this
-    store has not written to before, then chunks, then the items. Deletes, and puts of
-    large values, first read what they replace, to delete its chunks with them."""
+    store has not written to before, then chunks and vector items, then the items.
+    Deletes, and puts of large values, first read what they replace, to delete its chunks
+    (and a delete its vector items) with them."""
     if not writes:
         return
     replaced_chunks = yield from _chunks_replaced(ctx, writes)
-    chunks = [c for w in writes if w.prepared is not None for c in w.prepared.chunks]
-    if chunks:
-        yield from batch_write(ctx, puts=chunks)
+    parts = [
+        c
+        for w in writes
+        if w.prepared is not None
+        for c in [*w.prepared.chunks, *w.prepared.vectors]
+    ]
+    if parts:
+        yield from batch_write(ctx, puts=parts)
     puts = [w.prepared.item for w in writes if w.prepared is not None]
     groups = {skeys.group_of(w.namespace) for w in writes if w.prepared is not None}
     new_groups = ctx.directory.unknown(groups)
@@ -160,17 +174,23 @@ def write_many(ctx: StoreCtx, writes: Sequence[Write]) -> Flow[None]:
 
 
 def _chunks_replaced(ctx: StoreCtx, writes: Sequence[Write]) -> Flow[list[AttrMap]]:
-    """Keys of the chunks of items a delete or a large put replaces."""
+    """Keys of the chunks of items a delete or a large put replaces, and of the vector
+    items of those a delete removes. (A put that indexes fewer fields than the item it
+    replaces leaves the extra vector items; a native search re-reads what they point to,
+    so they never change an answer.)"""
     wanted = [(w.namespace, w.key) for w in writes if w.prepared is None or w.prepared.chunks]
     if not wanted:
         return []
     raw = yield from batch_get(ctx, [si.item_key(ns, k) for ns, k in wanted])
     keep = {sk_of(c) for w in writes if w.prepared is not None for c in w.prepared.chunks}
+    deleted = {si.item_key(w.namespace, w.key)[keys.SK]["S"] for w in writes if not w.prepared}
     out: list[AttrMap] = []
     for item in raw:
         memory = si.decode_item(item)
         if memory is not None:
             out.extend(k for k in memory.chunk_keys() if sk_of(k) not in keep)
+            if memory.sk in deleted:
+                out.extend(memory.vector_keys())
     return out
 
 

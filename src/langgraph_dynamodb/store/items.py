@@ -1,5 +1,5 @@
-"""Store items: building an item (and its chunks) from a put, its directory entries, and
-reading one back as LangGraph's ``Item``. Pure."""
+"""Store items: building an item (its chunks, its vector items) from a put, its directory
+entries, and reading one back as LangGraph's ``Item``. Pure."""
 
 from __future__ import annotations
 
@@ -16,7 +16,16 @@ from langgraph.store.base import Item, SearchItem
 from langgraph_dynamodb import keys
 from langgraph_dynamodb.codec import Compression
 from langgraph_dynamodb.errors import CorruptItemError
-from langgraph_dynamodb.storage.attrs import AttrMap, get_b, get_n, get_s, key, n, s
+from langgraph_dynamodb.storage.attrs import (
+    AttrMap,
+    get_b,
+    get_n,
+    get_s,
+    key,
+    n,
+    s,
+    with_expiry,
+)
 from langgraph_dynamodb.storage.chunks import chunk_ref_of, frame
 from langgraph_dynamodb.storage.items import ChunkedItem
 from langgraph_dynamodb.storage.values import dumps, loads
@@ -45,10 +54,16 @@ def _what(namespace: Namespace, key_: str) -> str:
 
 @dataclass(frozen=True)
 class PreparedPut:
-    """The items of one put: chunk items (written first) and the item."""
+    """The items of one put: chunk items and vector items (written first) and the item."""
 
     item: AttrMap
     chunks: list[AttrMap] = field(default_factory=list)
+    vectors: list[AttrMap] = field(default_factory=list)
+
+
+def _attribute_bytes(attr: AttrMap) -> int:
+    """About what attributes add to an item's size (an upper bound for numbers)."""
+    return sum(len(name) + len(repr(value)) for name, value in attr.items())
 
 
 def build_item(
@@ -62,11 +77,33 @@ def build_item(
     ttl_minutes: float | None,
     embeddings: Mapping[str, Sequence[float]],
     dims: int | None,
+    index_vectors: bool = False,
 ) -> PreparedPut:
-    """Build the item of a put: its payload framed (chunked when large), its expiry."""
+    """Build the item of a put: its payload framed (chunked when large), its expiry, and
+    with ``index_vectors`` its embeddings where the vector index reads them (the first
+    in the item's ``vec``, each further one in a vector item of its own)."""
     pk = skeys.group_pk(skeys.group_of(namespace))
     sk = skeys.item_sk(namespace, key_)
     stamp = micros(now)
+    expires_at = expiry(now, ttl_minutes)
+    indexed: AttrMap = {}
+    vector_path: str | None = None
+    rest = dict(embeddings)
+    vector_items: list[AttrMap] = []
+    if index_vectors and rest:
+        vector_path = next(iter(rest))
+        prefixes = skeys.prefix_attributes(namespace)
+        indexed = {keys.VECTOR: vectors.to_attribute(rest.pop(vector_path), dims), **prefixes}
+        if rest:
+            indexed[keys.VECTOR_ITEMS] = n(len(rest))
+        for slot, vector in enumerate(rest.values()):
+            vector_item: AttrMap = {
+                **key(pk, skeys.vector_sk(sk, slot)),
+                keys.KIND: s(keys.KIND_VECTOR),
+                keys.VECTOR: vectors.to_attribute(vector, dims),
+                **prefixes,
+            }
+            vector_items.append(with_expiry(vector_item, expires_at))
     payload = schema.MemoryPayload(
         namespace=namespace,
         key=key_,
@@ -74,25 +111,25 @@ def build_item(
         created=stamp,
         updated=stamp,
         ttl_minutes=ttl_minutes,
-        embeddings={path: vectors.encode(v, dims) for path, v in embeddings.items()},
+        embeddings={path: vectors.encode(v, dims) for path, v in rest.items()},
+        vector_path=vector_path,
     )
-    expires_at = expiry(now, ttl_minutes)
     framed = frame(
         schema.encode(payload),
         compression,
         pk,
         expires_at,
         nonce_prefix=skeys.chunk_prefix(namespace, key_),
+        beside=_attribute_bytes(indexed),
     )
     item: AttrMap = {
         **key(pk, sk),
         keys.KIND: s(keys.KIND_MEMORY),
         keys.NONCE: s(secrets.token_hex(8)),
         **framed.attrs,
+        **indexed,
     }
-    if expires_at is not None:
-        item[keys.TTL] = n(expires_at)
-    return PreparedPut(item, framed.chunks)
+    return PreparedPut(with_expiry(item, expires_at), framed.chunks, vector_items)
 
 
 def item_key(namespace: Namespace, key_: str) -> AttrMap:
@@ -138,6 +175,21 @@ class Memory(ChunkedItem):
             self._payload = schema.decode(self._structure(compression, what), what)
         return self._payload
 
+    def embeddings(self, compression: Compression) -> list[list[float]]:
+        """Its embeddings, one per indexed field (the item's ``vec`` first, if it has one)."""
+        payload = self.payload(compression)
+        found = [vectors.decode(v) for v in payload.embeddings.values()]
+        if payload.vector_path is not None:
+            if keys.VECTOR not in self.raw:
+                raise CorruptItemError(f"store item {self.sk!r} has lost its embedding")
+            found.insert(0, vectors.from_attribute(self.raw[keys.VECTOR]))
+        return found
+
+    def vector_keys(self) -> list[AttrMap]:
+        """Primary keys of its vector items (its further fields, when indexed natively)."""
+        count = get_n(self.raw, keys.VECTOR_ITEMS) or 0
+        return [key(self.pk, skeys.vector_sk(self.sk, slot)) for slot in range(count)]
+
     def value(self, serde: SerializerProtocol, compression: Compression) -> dict[str, Any]:
         """The stored value."""
         payload = self.payload(compression)
@@ -179,7 +231,7 @@ def to_candidate(
 ) -> Candidate:
     """What a search ranks: the item, with its embeddings when it ranks by a query."""
     payload = memory.payload(compression)
-    found = tuple(vectors.decode(v) for v in payload.embeddings.values()) if with_vectors else ()
+    found = tuple(memory.embeddings(compression)) if with_vectors else ()
     return Candidate(
         namespace=payload.namespace,
         key=payload.key,

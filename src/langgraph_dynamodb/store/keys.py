@@ -7,6 +7,7 @@ in that table or in one of its own; its prefixes never meet the checkpointer's `
     pk = m# enc(group)                       a group: a namespace's first GROUP_DEPTH labels
       sk = i# enc(rest) ! enc(key)           an item (rest: the labels after the group)
       sk = x# enc(rest) ! enc(key) nonce # seq   a chunk of an item's payload
+      sk = v# enc(rest) ! enc(key) slot #         an item's further embeddings (vector index)
     pk = g# enc(root)    sk = d# enc(group)  the groups under a root label (append-only)
     pk = r#              sk = d# enc(root)   the root labels (append-only)
 
@@ -15,11 +16,17 @@ terminated, a digest when long). ``!`` sorts before any encoded label, so the it
 namespace come right before those of its children, and every namespace under a prefix is
 one contiguous sort-key range of its group: a search under a prefix of at least
 ``GROUP_DEPTH`` labels is one Query; a shallower prefix lists its groups first.
+
+The vector index (:func:`vector_index_definition`) reads the attribute ``vec`` of items
+and of vector items, and filters by prefix on ``ns1`` ... ``ns8``: ``ns<d>`` holds
+``enc`` of an item's first ``d`` labels, so a prefix of any depth up to
+``STORE_VECTOR_PREFIX_DEPTH`` (``()`` needs none) is one equality.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from langgraph_dynamodb import keys, limits
 from langgraph_dynamodb.errors import InvalidInputError
@@ -32,8 +39,16 @@ CHUNK_PREFIX = keys.CHUNK_PREFIX
 ROOT_DIRECTORY_PK = "r#"
 GROUPS_PREFIX = "g#"
 DIRECTORY_ENTRY = "d#"
+VECTOR_PREFIX = "v#"
 END_OF_NAMESPACE = "!"
 """Below every encoded label: the key follows."""
+
+VECTOR_INDEX_NAME = "langgraph-store-vectors"
+"""The store's vector index on the table."""
+VECTOR_METRIC = "COSINE"
+"""Its distance function: the cosine similarity ``InMemoryStore`` ranks by is 1 minus it."""
+PREFIX_ATTRIBUTES = tuple(f"ns{d}" for d in range(1, limits.STORE_VECTOR_PREFIX_DEPTH + 1))
+"""``ns1`` ... ``ns8``: the vector index's filter attributes, one per prefix depth."""
 
 
 def _label(label: str) -> str:
@@ -94,6 +109,70 @@ def chunk_prefix(namespace: Namespace, key: str) -> str:
 def chunk_range(namespace: Namespace, key: str) -> str:
     """The sort-key prefix of every chunk an item has ever had."""
     return CHUNK_PREFIX + chunk_prefix(namespace, key)
+
+
+def prefix_attribute(depth: int) -> str:
+    """The attribute that holds an item's first ``depth`` labels (1 to 8)."""
+    return PREFIX_ATTRIBUTES[depth - 1]
+
+
+def prefix_value(prefix: Namespace) -> str:
+    """What ``ns<len(prefix)>`` holds for items under ``prefix``."""
+    return _labels(prefix)
+
+
+def prefix_attributes(namespace: Namespace) -> dict[str, dict[str, str]]:
+    """The filter attributes of an item (or vector item) in ``namespace``."""
+    depth = min(len(namespace), limits.STORE_VECTOR_PREFIX_DEPTH)
+    return {prefix_attribute(d): {"S": _labels(namespace[:d])} for d in range(1, depth + 1)}
+
+
+def vector_sk(item_sort_key: str, slot: int) -> str:
+    """The sort key of an item's vector item number ``slot`` (its further embeddings, in
+    the order of the payload's ``e``): the item's own sort key, then the slot.
+
+    Raises:
+        InvalidInputError: It does not fit a DynamoDB sort key.
+    """
+    sk = VECTOR_PREFIX + item_sort_key[len(ITEM_PREFIX) :] + f"{slot}{keys.TERMINATOR}"
+    if len(sk.encode("utf-8")) > limits.STORE_MAX_SK_BYTES:
+        raise InvalidInputError(
+            f"the item with sort key {item_sort_key[:60]!r}... is too deep or long to index a "
+            "second field of it; use fewer or shorter labels, or index one field"
+        )
+    return sk
+
+
+def item_sk_of(sk: str) -> str | None:
+    """The sort key of the item an index result stands for: an item's own, or the item
+    of a vector item; ``None`` for anything else."""
+    if sk.startswith(ITEM_PREFIX):
+        return sk
+    if not sk.startswith(VECTOR_PREFIX):
+        return None
+    marker = _end_of_namespace(sk)
+    if marker is None:
+        return None
+    parts, rest = keys.split_components(sk[marker + 1 :])
+    if rest or len(parts) != 2:
+        return None
+    return ITEM_PREFIX + sk[len(VECTOR_PREFIX) : marker + 1] + parts[0] + keys.TERMINATOR
+
+
+def vector_index_definition(dims: int) -> dict[str, Any]:
+    """The store's vector index, as ``CreateTable`` (``VectorIndexes``) and
+    ``UpdateTable`` (``VectorIndexUpdates`` ``Create``) take it."""
+    return {
+        "IndexName": VECTOR_INDEX_NAME,
+        "VectorAttribute": {"AttributeName": keys.VECTOR},
+        "SearchSchema": [
+            {"AttributeName": a, "SearchSchemaElementType": "INLINE_FILTER"}
+            for a in PREFIX_ATTRIBUTES
+        ],
+        "Projection": {"ProjectionType": "KEYS_ONLY"},
+        "Dimensions": dims,
+        "DistanceFunction": VECTOR_METRIC,
+    }
 
 
 def groups_pk(root: str) -> str:

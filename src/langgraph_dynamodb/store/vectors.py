@@ -1,11 +1,15 @@
-"""Embeddings as stored: float32, little-endian, 4 bytes a dimension (a 1,536-dimension
-embedding is 6 KB; JSON would take about 20 bytes a dimension). Pure."""
+"""Embeddings as stored: in a payload, float32, little-endian, 4 bytes a dimension (a
+1,536-dimension embedding is 6 KB; JSON would take about 20 bytes a dimension); for the
+vector index, a list of numbers (``L`` of ``N``, about 6 bytes a dimension), the only form
+it reads. Pure."""
 
 from __future__ import annotations
 
+import math
 import sys
 from array import array
 from collections.abc import Sequence
+from typing import Any
 
 from langgraph_dynamodb.errors import CorruptItemError, InvalidInputError
 
@@ -36,3 +40,31 @@ def decode(data: bytes) -> list[float]:
     if sys.byteorder != "little":  # pragma: no cover
         packed.byteswap()
     return packed.tolist()
+
+
+def to_attribute(vector: Sequence[float], dims: int | None = None) -> dict[str, Any]:
+    """One embedding as the vector index reads it: a list of numbers (``L`` of ``N``),
+    each the float32 value (nine significant digits give it back exactly).
+
+    Raises:
+        InvalidInputError: It does not have the configured number of dimensions, or holds
+            a NaN or an infinity (DynamoDB stores neither).
+    """
+    packed = decode(encode(vector, dims))
+    if not all(math.isfinite(v) for v in packed):
+        raise InvalidInputError(
+            "an embedding holds NaN or infinity; DynamoDB stores neither: check the embedder"
+        )
+    return {"L": [{"N": format(v, ".9g")} for v in packed]}
+
+
+def from_attribute(attr: Any) -> list[float]:
+    """Invert :func:`to_attribute`.
+
+    Raises:
+        CorruptItemError: Not a list of numbers.
+    """
+    try:
+        return [float(v["N"]) for v in attr["L"]]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CorruptItemError(f"a stored embedding is not a list of numbers: {exc!r}") from exc
