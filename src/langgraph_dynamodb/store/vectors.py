@@ -59,12 +59,12 @@ def to_attribute(vector: Sequence[float], dims: int | None = None) -> dict[str, 
 
 
 def from_attribute(attr: Any) -> list[float]:
-    """Invert :func:`to_attribute`.
+    """Invert :func:`to_attribute`: the float32 values again.
 
     Raises:
         CorruptItemError: Not a list of numbers.
     """
     try:
-        return [float(v["N"]) for v in attr["L"]]
-    except (KeyError, TypeError, ValueError) as exc:
+        return array("f", [float(v["N"]) for v in attr["L"]]).tolist()
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise CorruptItemError(f"a stored embedding is not a list of numbers: {exc!r}") from exc
