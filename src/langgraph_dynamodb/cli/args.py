@@ -155,13 +155,21 @@ def parser() -> argparse.ArgumentParser:
     _json(p)
     _segments(p)
 
-    p = command("local", "run DynamoDB Local for development (persistent, shared)")
+    p = command(
+        "local",
+        "run DynamoDB Local for development (persistent, shared), vector indexes emulated",
+    )
     p.add_argument("--port", type=int, default=8000)
     p.add_argument(
         "--db-path",
         metavar="DIR",
         default=".dynamodb-local",
         help="where the tables are kept (default .dynamodb-local; ':memory:' for none)",
+    )
+    p.add_argument(
+        "--no-vector-emulator",
+        action="store_true",
+        help="DynamoDB Local alone, without the emulator of vector indexes and SearchVectors",
     )
     return root
 

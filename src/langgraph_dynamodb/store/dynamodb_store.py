@@ -88,18 +88,20 @@ def _vector_state(mode: Any, indexed: bool) -> VectorIndexState | None:
                 "nothing to search without embeddings"
             )
         return None
-    state = VectorIndexState(required=mode == "native", on_change=_log_index_change)
+    unsupported = None
     if not _botocore_has_search_vectors():
         import botocore
 
-        reason = (
+        unsupported = (
             f"botocore {botocore.__version__} has no SearchVectors; install boto3>=1.43.64 "
             "(and aiobotocore>=3.9.1 for async)"
         )
         if mode == "native":
-            raise ConfigurationError(f"vector_search='native': {reason}")
-        state.record(False, reason, float("inf"))
-    return state
+            raise ConfigurationError(f"vector_search='native': {unsupported}")
+        _log_index_change(False, unsupported)
+    return VectorIndexState(
+        required=mode == "native", on_change=_log_index_change, unsupported=unsupported
+    )
 
 
 def _ttl_config(ttl: TTLConfig | None) -> TTLConfig | None:
@@ -282,8 +284,33 @@ class DynamoDBStore(OwnsClients, BaseStore):
         """Async :meth:`setup`."""
         self._after_setup(await self._arun(self._setup_flow(), "store.setup"))
 
+    def vector_index_status(self) -> vector_index.IndexStatus:
+        """Look at the table's vector index now (one DescribeTable): whether semantic
+        search can go through it (``usable``), and if not, why (``reason``). A deploy
+        script can wait on it after :meth:`setup`; ``"auto"`` looks by itself."""
+        if self._index is None:
+            return vector_index.IndexStatus(False, "the store has no index= (no embeddings)")
+        status = self._run(
+            vector_index.check(self._ctx(), self._index.dims), "store.vector_index_status"
+        )
+        if self._vector_state is not None:
+            self._vector_state.record(status.usable, status.reason, self._ctx().clock())
+        return status
+
+    async def avector_index_status(self) -> vector_index.IndexStatus:
+        """Async :meth:`vector_index_status`."""
+        if self._index is None:
+            return vector_index.IndexStatus(False, "the store has no index= (no embeddings)")
+        status = await self._arun(
+            vector_index.check(self._ctx(), self._index.dims), "store.vector_index_status"
+        )
+        if self._vector_state is not None:
+            self._vector_state.record(status.usable, status.reason, self._ctx().clock())
+        return status
+
     def _setup_flow(self) -> Any:
-        if self._vector_state is None or self._index is None:
+        state = self._vector_state
+        if state is None or not state.supported or self._index is None:
             return flows.setup(self._ctx(), ttl=True)
         return vector_index.setup(self._ctx(), self._index.dims)
 
@@ -291,8 +318,6 @@ class DynamoDBStore(OwnsClients, BaseStore):
         state = self._vector_state
         if state is None or not isinstance(status, vector_index.IndexStatus):
             return
-        if not state.due(self._ctx().clock()) and not state.usable:
-            return  # known not to work here (an old botocore)
         if state.required and status.broken:
             raise ConfigurationError(f"vector_search='native': {status.reason}")
         state.record(status.usable, status.reason, self._ctx().clock())
