@@ -24,7 +24,8 @@ every request to DynamoDB Local and adds what is missing:
   distance function (``COSINE`` 0 to 2 and ``EUCLIDEAN`` ascending, ``DOT_PRODUCT``
   descending); the index's projection and ``ProjectionExpression``;
   ``ConsumedCapacity.VectorSearchRequestBytes`` counted as the bytes of the vectors
-  compared (4 a dimension: the emulator's own model of "bytes examined").
+  compared, those the search condition keeps (4 a dimension: the emulator's own model of
+  "bytes examined").
 
 Index definitions can be kept in a JSON file (``state_file``), so that a DynamoDB Local
 that keeps its tables on disk keeps its vector indexes too (they are backfilled again at
@@ -98,10 +99,96 @@ def _validation(message: str) -> EmulatedError:
     return EmulatedError("ValidationException", message)
 
 
-@dataclass
-class _Entry:
-    vector: list[float]
-    item: Json
+def _value_key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+class _Rows:
+    """An index's entries: vectors as rows of one float32 matrix (numpy, when installed;
+    lists otherwise), the items they came from, and the rows of each value of each
+    search-schema attribute, so that an equality finds its rows without a pass."""
+
+    def __init__(self, dims: int, attributes: Sequence[str]) -> None:
+        self.dims = dims
+        self.attributes = tuple(attributes)
+        self.row_of: dict[ItemKey, int] = {}
+        self.items: list[Json | None] = []
+        self.free: list[int] = []
+        self.by_value: dict[str, dict[str, set[int]]] = {a: {} for a in self.attributes}
+        try:
+            import numpy as np
+        except ImportError:  # pragma: no cover - depends on the environment
+            self._np: Any = None
+            self.vectors: Any = []
+        else:
+            self._np = np
+            self.vectors = np.zeros((0, dims), dtype=np.float32)
+
+    def __len__(self) -> int:
+        return len(self.row_of)
+
+    def put(self, key: ItemKey, vector: Sequence[float], item: Json) -> None:
+        """Index an item (replacing what its key had)."""
+        self.remove(key)
+        if self.free:
+            row = self.free.pop()
+        else:
+            row = len(self.items)
+            self.items.append(None)
+            if self._np is not None:
+                if row >= len(self.vectors):
+                    grown = self._np.zeros((max(16, 2 * len(self.vectors)), self.dims), "float32")
+                    grown[: len(self.vectors)] = self.vectors
+                    self.vectors = grown
+            else:
+                self.vectors.append([])
+        self.vectors[row] = vector
+        self.items[row] = item
+        self.row_of[key] = row
+        for attribute in self.attributes:
+            if attribute in item:
+                values = self.by_value[attribute]
+                values.setdefault(_value_key(item[attribute]), set()).add(row)
+
+    def remove(self, key: ItemKey) -> None:
+        """Drop an item from the index, if it is there."""
+        row = self.row_of.pop(key, None)
+        if row is None:
+            return
+        item = self.items[row] or {}
+        for attribute in self.attributes:
+            if attribute in item:
+                rows = self.by_value[attribute].get(_value_key(item[attribute]))
+                if rows is not None:
+                    rows.discard(row)
+        self.items[row] = None
+        self.free.append(row)
+
+    def matching(self, wanted: Mapping[str, Any]) -> list[int]:
+        """The rows whose attributes equal every value wanted, in row order."""
+        if not wanted:
+            return sorted(self.row_of.values())
+        sets = [self.by_value[a].get(_value_key(v), set()) for a, v in wanted.items()]
+        sets.sort(key=len)
+        found = set(sets[0]).intersection(*sets[1:])
+        return sorted(found)
+
+    def scores(self, metric: str, query: Sequence[float], rows: Sequence[int]) -> list[float]:
+        """The score of each row for the query, as SearchVectors reports it."""
+        if not rows:
+            return []
+        if self._np is None:  # pragma: no cover - depends on the environment
+            return [_score(metric, query, self.vectors[r]) for r in rows]
+        np = self._np
+        q = np.asarray(query, dtype=np.float32).astype(np.float64)
+        m = self.vectors[np.asarray(rows)].astype(np.float64)
+        if metric == "DOT_PRODUCT":
+            return [float(x) for x in m @ q]
+        if metric == "EUCLIDEAN":
+            return [float(x) for x in np.linalg.norm(m - q, axis=1)]
+        norms = np.linalg.norm(m, axis=1) * np.linalg.norm(q)
+        sims = np.divide(m @ q, norms, out=np.zeros(len(m)), where=norms != 0)
+        return [float(1.0 - x) for x in sims]
 
 
 @dataclass
@@ -118,7 +205,11 @@ class VectorIndex:
     status: str = "CREATING"
     backfilling: bool = True
     active_at: float = 0.0
-    entries: dict[ItemKey, _Entry] = field(default_factory=dict)
+    rows: _Rows = field(init=False)
+
+    def __post_init__(self) -> None:
+        schema = [*([self.hash_key] if self.hash_key else []), *self.inline_filters]
+        self.rows = _Rows(self.dimensions, schema)
 
     def definition(self) -> Json:
         """The index as ``CreateTable`` takes it."""
@@ -145,8 +236,8 @@ class VectorIndex:
             **self.definition(),
             "IndexStatus": self.status,
             "Backfilling": self.backfilling,
-            "IndexSizeBytes": len(self.entries) * self.dimensions * BYTES_PER_DIMENSION,
-            "ItemCount": len(self.entries),
+            "IndexSizeBytes": len(self.rows) * self.dimensions * BYTES_PER_DIMENSION,
+            "ItemCount": len(self.rows),
             "IndexArn": f"{table_arn}/index/{self.name}",
         }
 
@@ -221,25 +312,6 @@ def parse_index(raw: Any, where: str) -> VectorIndex:
 
 
 # --- distances ----------------------------------------------------------------------------
-def _scores(metric: str, query: Sequence[float], vectors: Sequence[Sequence[float]]) -> list[float]:
-    """The score of each vector for the query, as SearchVectors reports it."""
-    if not vectors:
-        return []
-    try:
-        import numpy as np
-    except ImportError:  # pragma: no cover - depends on the environment
-        return [_score(metric, query, v) for v in vectors]
-    q = np.asarray(query, dtype=np.float32).astype(np.float64)
-    m = np.asarray(vectors, dtype=np.float32).astype(np.float64)
-    if metric == "DOT_PRODUCT":
-        return [float(x) for x in m @ q]
-    if metric == "EUCLIDEAN":
-        return [float(x) for x in np.linalg.norm(m - q, axis=1)]
-    norms = np.linalg.norm(m, axis=1) * np.linalg.norm(q)
-    sims = np.divide(m @ q, norms, out=np.zeros(len(m)), where=norms != 0)
-    return [float(1.0 - x) for x in sims]
-
-
 def _score(metric: str, query: Sequence[float], vector: Sequence[float]) -> float:
     dot = sum(a * b for a, b in zip(query, vector, strict=True))
     if metric == "DOT_PRODUCT":
@@ -507,7 +579,7 @@ class VectorSearchEmulator:
                 for item in page.get("Items", []):
                     vector = index.vector_of(item)
                     if vector is not None:
-                        index.entries[_key_json(item, table.key_names)] = _Entry(vector, item)
+                        index.rows.put(_key_json(item, table.key_names), vector, item)
             start = page.get("LastEvaluatedKey")
             if not start:
                 break
@@ -566,9 +638,9 @@ class VectorSearchEmulator:
         for index in table.indexes.values():
             vector = None if change.item is None else index.vector_of(change.item)
             if vector is None or change.item is None:
-                index.entries.pop(change.key, None)
+                index.rows.remove(change.key)
             else:
-                index.entries[change.key] = _Entry(vector, change.item)
+                index.rows.put(change.key, vector, change.item)
 
     def _feed_due(self) -> None:
         with self._lock:
@@ -740,20 +812,18 @@ class VectorSearchEmulator:
             index,
         )
         with self._lock:
-            entries = list(index.entries.values())
-        if index.hash_key is not None:
-            entries = [e for e in entries if e.item.get(index.hash_key) == wanted[index.hash_key]]
-        examined = len(entries)
-        matching = [e for e in entries if all(e.item.get(a) == v for a, v in wanted.items())]
-        scores = _scores(index.metric, query, [e.vector for e in matching])
+            rows = index.rows.matching(wanted)
+            scores = index.rows.scores(index.metric, query, rows)
+            items = [index.rows.items[r] or {} for r in rows]
+        examined = len(rows)
         ranked = sorted(
-            zip(scores, range(len(matching)), matching, strict=True),
+            zip(scores, range(len(rows)), items, strict=True),
             key=lambda r: (-r[0], r[1]) if index.metric == "DOT_PRODUCT" else (r[0], r[1]),
         )[:top_k]
         wanted_names = _projection_names(body)
         results = []
-        for score, _, entry in ranked:
-            item = _project(entry.item, index, table.key_names)
+        for score, _, found in ranked:
+            item = _project(found, index, table.key_names)
             if wanted_names is not None:
                 item = {k: v for k, v in item.items() if k in wanted_names}
             results.append({"Item": item, "Score": score})
