@@ -46,6 +46,7 @@ def test_table(cdk_template: Any) -> None:
                     "SSESpecification": {"SSEEnabled": True},
                     "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
                     "TimeToLiveSpecification": {"AttributeName": "ttl", "Enabled": True},
+                    "VectorIndexes": [spec.MEMORY_VECTOR_INDEX],
                 }
             ),
         },
@@ -142,6 +143,17 @@ def test_iam_allow_and_deny(cdk_template: Any) -> None:
                             "Effect": "Allow",
                             "Action": list(spec.CHECKPOINT_TABLE_ACTIONS),
                             "Resource": table,
+                        },
+                        {
+                            "Sid": "MemoryVectorSearch",
+                            "Effect": "Allow",
+                            "Action": spec.MEMORY_SEARCH_ACTIONS[0],
+                            "Resource": {
+                                "Fn::Join": [
+                                    "",
+                                    [table, "/index/" + spec.MEMORY_VECTOR_INDEX["IndexName"]],
+                                ]
+                            },
                         },
                         Match.object_like({"Sid": "TelemetryRead", "Resource": "*"}),
                         {

@@ -114,6 +114,7 @@ def test_table(raw: dict[str, Any]) -> None:
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert props["BillingMode"] == "PAY_PER_REQUEST"
     assert props["SSESpecification"] == {"SSEEnabled": True}
+    assert props["VectorIndexes"] == [spec.MEMORY_VECTOR_INDEX]
 
 
 def test_function(translated: dict[str, Any]) -> None:
@@ -189,6 +190,7 @@ def test_least_privilege_iam(translated: dict[str, Any]) -> None:
     table = table_arn("CheckpointTable")
     assert set(by_sid) == {
         "CheckpointTableReadWrite",
+        "MemoryVectorSearch",
         "TelemetryRead",
         "LogsRead",
         "LookupTablesRead",
@@ -203,6 +205,9 @@ def test_least_privilege_iam(translated: dict[str, Any]) -> None:
     assert (rw["Effect"], rw["Resource"]) == ("Allow", table)
     assert rw["Action"] == sorted(spec.CHECKPOINT_TABLE_ACTIONS)
     assert "dynamodb:Scan" not in rw["Action"]
+    search = by_sid["MemoryVectorSearch"]
+    assert search["Action"] == sorted(spec.MEMORY_SEARCH_ACTIONS)
+    assert search["Resource"] == f"{table}/index/{spec.MEMORY_VECTOR_INDEX['IndexName']}"
     assert by_sid["TelemetryRead"]["Action"] == sorted(spec.TELEMETRY_ACTIONS)
     lookup = by_sid["LookupTablesRead"]
     assert lookup["Action"] == sorted(spec.LOOKUP_ACTIONS)

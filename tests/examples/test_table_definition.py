@@ -10,8 +10,10 @@ import boto3
 import pytest
 from samtranslator.yaml_helper import yaml_parse
 
+from examples.incident import memory
 from examples.incident.infra import spec
 from langgraph_dynamodb import keys
+from langgraph_dynamodb.store import keys as skeys
 
 from ..conftest import REGION
 
@@ -40,6 +42,9 @@ def test_sam_table_is_the_library_table() -> None:
     props = template["Resources"]["CheckpointTable"]["Properties"]
     assert from_cloudformation(props) == library_definition()
     assert props["TimeToLiveSpecification"]["AttributeName"] == keys.TTL
+    # the memory's vector index: what DynamoDBStore(index=memory.index_config()) declares
+    dims = memory.index_config()["dims"]
+    assert props["VectorIndexes"] == [skeys.vector_index_definition(dims)]
 
 
 def test_cdk_table_is_the_library_table(cdk_template: Any) -> None:

@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from langgraph_dynamodb import keys
+from langgraph_dynamodb.store.keys import vector_index_definition
 
 from .. import observability as obs
 from ..events import DETAIL_TYPE, EVENT_SOURCE
+from ..memory import EMBEDDING_DIMS
 
 CODE_DIR = Path(__file__).resolve().parents[2]
 """The function's code folder, ``examples/``: the ``incident`` package and
@@ -61,15 +63,25 @@ CHECKPOINT_TABLE_ACTIONS: tuple[str, ...] = (
     "dynamodb:Query",
     "dynamodb:BatchGetItem",
     "dynamodb:BatchWriteItem",
+    "dynamodb:DescribeTable",
 )
 """Everything the function may do, on the checkpoint table only.
 
 The saver needs GetItem, PutItem, Query, BatchGetItem, BatchWriteItem; the incident memory
-(``DynamoDBStore``, same table) needs Query and BatchWriteItem (BatchGetItem, and UpdateItem
-with a TTL refresh on read, which the example does not use); powertools' idempotency records
-(same table) need UpdateItem and DeleteItem. No Scan (the handler never
-lists across threads), no DescribeTable/CreateTable (the table comes from the template).
+(``DynamoDBStore``, same table) needs Query, BatchGetItem and BatchWriteItem, and
+DescribeTable to see that its vector index is ready (UpdateItem with a TTL refresh on read,
+which the example does not use); powertools' idempotency records (same table) need
+UpdateItem and DeleteItem. No Scan (the handler never lists across threads), no
+CreateTable/UpdateTable (the table and its vector index come from the template).
 """
+
+MEMORY_VECTOR_INDEX: dict[str, Any] = vector_index_definition(EMBEDDING_DIMS)
+"""The incident memory's vector index on the checkpoint table: the store's own definition
+(what ``DynamoDBStore.setup()`` would declare), so its semantic search is one
+SearchVectors."""
+
+MEMORY_SEARCH_ACTIONS: tuple[str, ...] = ("dynamodb:SearchVectors",)
+"""On the memory's vector index only."""
 
 TELEMETRY_ACTIONS: tuple[str, ...] = (
     "cloudwatch:GetMetricData",

@@ -38,16 +38,16 @@ _ATTRIBUTE_TYPES = {
 def checkpoint_table(scope: Construct, construct_id: str) -> dynamodb.Table:
     """The checkpoint table, built from ``keys.create_table_params``.
 
-    It also holds the incident memory (``DynamoDBStore``, same key schema) and powertools'
-    idempotency records. Adds what the library leaves to deployments: TTL on ``ttl``,
-    point-in-time recovery, retention on stack deletion.
+    It also holds the incident memory (``DynamoDBStore``, same key schema, with its vector
+    index) and powertools' idempotency records. Adds what the library leaves to
+    deployments: TTL on ``ttl``, point-in-time recovery, retention on stack deletion.
     """
     params = keys.create_table_params("unused")
     types = {a["AttributeName"]: a["AttributeType"] for a in params["AttributeDefinitions"]}
     key = {k["KeyType"]: k["AttributeName"] for k in params["KeySchema"]}
     on_demand = params["BillingMode"] == "PAY_PER_REQUEST"
     encrypted = params.get("SSESpecification", {}).get("Enabled", False)
-    return dynamodb.Table(
+    table = dynamodb.Table(
         scope,
         construct_id,
         partition_key=dynamodb.Attribute(
@@ -66,6 +66,11 @@ def checkpoint_table(scope: Construct, construct_id: str) -> dynamodb.Table:
         time_to_live_attribute=spec.TTL_ATTRIBUTE,
         removal_policy=cdk.RemovalPolicy.RETAIN,
     )
+    # the incident memory's vector index (the L2 construct has no property for it yet)
+    cfn = table.node.default_child
+    assert isinstance(cfn, dynamodb.CfnTable)
+    cfn.add_property_override("VectorIndexes", [spec.MEMORY_VECTOR_INDEX])
+    return table
 
 
 class IncidentInvestigatorStack(cdk.Stack):
@@ -196,6 +201,13 @@ class IncidentInvestigatorStack(cdk.Stack):
                 sid="CheckpointTableReadWrite",
                 actions=list(spec.CHECKPOINT_TABLE_ACTIONS),
                 resources=[self.table.table_arn],
+            )
+        )
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="MemoryVectorSearch",
+                actions=list(spec.MEMORY_SEARCH_ACTIONS),
+                resources=[f"{self.table.table_arn}/index/{spec.MEMORY_VECTOR_INDEX['IndexName']}"],
             )
         )
         fn.add_to_role_policy(

@@ -105,8 +105,16 @@ def status_of(description: Mapping[str, Any], dims: int) -> IndexStatus:
 
 def check(ctx: StoreCtx, dims: int) -> Flow[IndexStatus]:
     """Look at the table's vector index (one DescribeTable)."""
-    described = yield ctx.call("describe_table", expect=("ResourceNotFoundException",))
+    described = yield ctx.call(
+        "describe_table", expect=("ResourceNotFoundException", "AccessDeniedException")
+    )
     if isinstance(described, Failure):
+        if described.code == "AccessDeniedException":
+            return IndexStatus(
+                False,
+                "dynamodb:DescribeTable is denied, so the store cannot see the table's "
+                "vector index: grant it (with dynamodb:SearchVectors on the index)",
+            )
         return IndexStatus(False, f"table {ctx.table!r} does not exist: call setup()")
     return status_of(described["Table"], dims)
 
