@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
 REGION = "us-east-1"
 CHECKPOINT_WORKLOADS = ("chat", "fanout", "scale", "large", "concurrent", "delta", "cpu", "rtt")
-ALL_WORKLOADS = (*CHECKPOINT_WORKLOADS, "store", "semantic_limit", "cli")
+ALL_WORKLOADS = (*CHECKPOINT_WORKLOADS, "store", "semantic_limit", "memory_scale", "cli")
 LETTERS = {
     "a": "chat",
     "b": "fanout",
@@ -50,6 +50,7 @@ LETTERS = {
     "h": "rtt",
     "s": "store",
     "l": "semantic_limit",
+    "v": "memory_scale",
     "k": "cli",
 }
 
@@ -284,8 +285,9 @@ WORKLOAD_TIMEOUT_S = {
     "concurrent": 240,
     "delta": 240,
     "cpu": 180,
-    "store": 600,
+    "store": 1800,
     "semantic_limit": 300,
+    "memory_scale": 2400,
     "cli": 1200,
 }
 """A workload running longer is stopped (its runner killed by PID) and reported as timed
@@ -474,6 +476,8 @@ def main(argv: list[str] | None = None) -> int:
             "workloads": requested,
             "dynamodb_local": dynamodb_local_version(),
             "dynamodb_local_npm": NPM_PACKAGE,
+            "vector_indexes": "langgraph_dynamodb.vector_emulator in front of DynamoDB Local "
+            "(exact k-NN; VectorSearchRequestBytes is its own model)",
             "git": git_revision(),
             "loadavg_start": _loadavg(),
             **machine(),
@@ -484,9 +488,18 @@ def main(argv: list[str] | None = None) -> int:
         f"DynamoDB Local {results['meta']['dynamodb_local']}, {results['meta']['nproc']} cores; "
         f"savers: {', '.join(s.name for s, _ in plan)}; workloads: {', '.join(requested)}"
     )
-    with DynamoDBLocal() as ddb, CountingProxy(ddb.endpoint_url) as proxy:
+    from langgraph_dynamodb.vector_emulator import VectorSearchEmulator
+
+    with (
+        DynamoDBLocal() as ddb,
+        VectorSearchEmulator(ddb.endpoint_url) as emulator,
+        CountingProxy(emulator.endpoint_url) as proxy,
+    ):
         pid = ddb.process.pid if ddb.process else "?"
-        log(f"DynamoDB Local on {ddb.endpoint_url} (PID {pid}), proxy on {proxy.endpoint_url}")
+        log(
+            f"DynamoDB Local on {ddb.endpoint_url} (PID {pid}), its vector-index emulator on "
+            f"{emulator.endpoint_url}, the counting proxy on {proxy.endpoint_url}"
+        )
         warm_s = 8.0 if args.quick else 20.0
         warm_up(ddb.endpoint_url, warm_s)
         # The JIT of DynamoDB Local (and the proxy's first requests) would otherwise bill

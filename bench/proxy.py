@@ -68,6 +68,7 @@ CAPACITY_OPS = frozenset(
         "ExecuteStatement",
         "BatchExecuteStatement",
         "ExecuteTransaction",
+        "SearchVectors",
     }
 )
 """Operations that accept ``ReturnConsumedCapacity``."""
@@ -86,6 +87,7 @@ def _new_op() -> dict[str, Any]:
         "requests": 0,
         "rcu": 0.0,
         "wcu": 0.0,
+        "vector_bytes": 0.0,
         "targets": defaultdict(int),
         "errors": defaultdict(int),
         "items_written": 0,
@@ -136,6 +138,7 @@ class Counters:
             entry["targets"][target] += 1
             entry["rcu"] += rcu
             entry["wcu"] += wcu
+            entry["vector_bytes"] += _vector_bytes(response)
             entry["request_bytes"] += request_bytes
             entry["response_bytes"] += response_bytes
             entry["upstream_ms"] += upstream_ms
@@ -175,6 +178,7 @@ class Counters:
                         "requests": e["requests"],
                         "rcu": round(e["rcu"], 3),
                         "wcu": round(e["wcu"], 3),
+                        "vector_bytes": round(e["vector_bytes"], 1),
                         "targets": dict(e["targets"]),
                         "errors": dict(e["errors"]),
                         "items_written": e["items_written"],
@@ -211,6 +215,14 @@ def _capacity(target: str, response: dict[str, Any] | None) -> tuple[float, floa
         elif target in WRITE_OPS:
             wcu += float(entry.get("CapacityUnits", 0.0))
     return rcu, wcu
+
+
+def _vector_bytes(response: dict[str, Any] | None) -> float:
+    """What a SearchVectors answer says it examined (``VectorSearchRequestBytes``)."""
+    consumed = (response or {}).get("ConsumedCapacity")
+    if not isinstance(consumed, dict):
+        return 0.0
+    return float(consumed.get("VectorSearchRequestBytes", 0.0) or 0.0)
 
 
 def _written_items(target: str, request: dict[str, Any] | None) -> list[tuple[str, int]]:

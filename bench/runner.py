@@ -48,6 +48,7 @@ VERSION_PACKAGES = (
     "langgraph-checkpoint-amazon-dynamodb",
     "langgraph_dynamodb_checkpoint",
     "langgraph-store-dynamodb",
+    "langgraph-dynamodb-store",
     "numpy",
 )
 
@@ -152,11 +153,13 @@ class Harness:
     async def aclose_saver(self) -> None:
         await savers.aclose_saver(self.saver)
 
-    def make_store(self, index: Any) -> Any:
-        """Another store of this spec, on a table of its own, with ``index``."""
-        table = f"bench-{self.args.saver}-{self.workload}-{self.args.run_id}-{len(self.extra)}"
+    def make_store(self, index: Any, table: str | None = None, **options: Any) -> Any:
+        """Another store of this spec, with ``index``: on a table of its own, or on
+        ``table`` (another store's ``table_name``), with ``options`` (ours only)."""
+        if table is None:
+            table = f"bench-{self.args.saver}-{self.workload}-{self.args.run_id}-{len(self.extra)}"
         store = savers.make_store(
-            self.args.saver, table, self.args.endpoint, self.args.region, index
+            self.args.saver, table, self.args.endpoint, self.args.region, index, **options
         )
         self.extra.append(store)
         return store
@@ -218,6 +221,7 @@ class Harness:
                 "requests_per_call": histogram,
                 "rcu": p.get("rcu", 0.0),
                 "wcu": p.get("wcu", 0.0),
+                "vector_bytes": p.get("vector_bytes", 0.0),
                 "targets": p.get("targets", {}),
                 "errors": p.get("errors", {}),
                 "items_written": p.get("items_written", 0),
@@ -244,6 +248,7 @@ class Harness:
                 "requests": sum(e["requests"] for e in ops.values()),
                 "rcu": round(sum(e["rcu"] for e in ops.values()), 3),
                 "wcu": round(sum(e["wcu"] for e in ops.values()), 3),
+                "vector_bytes": round(sum(e["vector_bytes"] for e in ops.values()), 1),
                 "bytes_written": sum(e["bytes_written"] for e in ops.values()),
                 "bytes_read": sum(e["bytes_read"] for e in ops.values()),
                 "targets": targets,

@@ -109,8 +109,18 @@ SAVERS: dict[str, SaverSpec] = {
             None,
             None,
             None,
-            default_workloads=("store", "semantic_limit"),
-            note="defaults: zstd, strongly consistent reads; semantic search over the prefix",
+            default_workloads=("store", "semantic_limit", "memory_scale"),
+            note="defaults: zstd, strongly consistent reads; semantic search through the "
+            "vector index (vector_search='auto')",
+        ),
+        SaverSpec(
+            "ours-store-client",
+            "langgraph-dynamodb DynamoDBStore, client path (ours)",
+            None,
+            None,
+            None,
+            default_workloads=("store",),
+            note="vector_search='client': semantic search ranks every item under the prefix",
         ),
         SaverSpec(
             "aws-store",
@@ -119,7 +129,7 @@ SAVERS: dict[str, SaverSpec] = {
             ("langgraph-checkpoint-aws==1.2.6", "langgraph"),
             "aws",
             default_workloads=("store",),
-            note="defaults; semantic search needs DynamoDB's vector index (not in DynamoDB Local)",
+            note="defaults; semantic search through its vector index (on the emulator)",
         ),
         SaverSpec(
             "sdb-store",
@@ -128,8 +138,19 @@ SAVERS: dict[str, SaverSpec] = {
             ("langgraph-store-dynamodb==0.2.1", "langgraph"),
             "sdb",
             default_workloads=("store",),
-            note="defaults; semantic search needs DynamoDB's vector index (not in DynamoDB Local)",
+            note="defaults; semantic search through its vector index (on the emulator)",
             aliases=("langgraph-store-dynamodb",),
+        ),
+        SaverSpec(
+            "dds-store",
+            "langgraph-dynamodb-store 0.4.0",
+            "langgraph-dynamodb-store",
+            ("langgraph-dynamodb-store==0.4.0", "langgraph"),
+            "dds",
+            default_workloads=("store",),
+            note="defaults, on the table its README describes (made by the bench); it has no "
+            "semantic search and no list_namespaces, and searches exact namespaces only",
+            aliases=("langgraph-dynamodb-store",),
         ),
         SaverSpec(
             "ddbcp",
@@ -224,17 +245,22 @@ def make_saver(name: str, table: str, endpoint: str, region: str) -> Any:
     raise KeyError(f"unknown saver {name!r}")
 
 
-STORES = ("ours-store", "aws-store", "sdb-store")
+STORES = ("ours-store", "ours-store-client", "aws-store", "sdb-store", "dds-store")
 """The specs that are stores (they run the store workload, the others the checkpointers')."""
 
 
-def make_store(name: str, table: str, endpoint: str, region: str, index: Any = None) -> Any:
-    """Build store ``name`` on a new table ``table`` (``index``: langgraph's IndexConfig)."""
-    if name == "ours-store":
+def make_store(
+    name: str, table: str, endpoint: str, region: str, index: Any = None, **options: Any
+) -> Any:
+    """Build store ``name`` on table ``table`` (``index``: langgraph's IndexConfig;
+    ``options``: more keywords, ours only)."""
+    if name in ("ours-store", "ours-store-client"):
         from langgraph_dynamodb import DynamoDBStore
 
+        if name == "ours-store-client":
+            options.setdefault("vector_search", "client")
         store = DynamoDBStore(
-            table_name=table, endpoint_url=endpoint, region_name=region, index=index
+            table_name=table, endpoint_url=endpoint, region_name=region, index=index, **options
         )
         store.setup()
         return store
@@ -250,7 +276,46 @@ def make_store(name: str, table: str, endpoint: str, region: str, index: Any = N
         from langgraph_store_dynamodb import DynamoDBStore as SdbStore
 
         return SdbStore(table, region_name=region, endpoint_url=endpoint, index=index)
+    if name == "dds-store":
+        import boto3
+        from memory_layer import DynamoDBStore as DdsStore
+
+        _create_memory_layer_table(table, endpoint, region)
+        resource = boto3.resource("dynamodb", endpoint_url=endpoint, region_name=region)
+        return DdsStore(table, resource=resource)  # it takes no index
     raise KeyError(f"unknown store {name!r}")
+
+
+def _create_memory_layer_table(table: str, endpoint: str, region: str) -> None:
+    """langgraph-dynamodb-store's table, as its README creates it (it makes none)."""
+    import boto3
+
+    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name=region)
+    client.create_table(
+        TableName=table,
+        KeySchema=[
+            {"AttributeName": "owner_id", "KeyType": "HASH"},
+            {"AttributeName": "sort_key", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "owner_id", "AttributeType": "S"},
+            {"AttributeName": "sort_key", "AttributeType": "S"},
+            {"AttributeName": "gsi_sort_key", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "owner_id-created_at-index",
+                "KeySchema": [
+                    {"AttributeName": "owner_id", "KeyType": "HASH"},
+                    {"AttributeName": "gsi_sort_key", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    client.get_waiter("table_exists").wait(TableName=table)
+    client.close()
 
 
 VECTOR_INDEX_WAIT_S = 20

@@ -1,5 +1,6 @@
-"""The store tables of the report: (s) the store workload side by side, and the semantic
-search limit (ours). Columns are the store specs only."""
+"""The store tables of the report: (s) the store workload side by side, the semantic
+search limit (ours, client path) and (v) 100,000 memories on both paths (ours). Columns
+are the store specs only."""
 
 from __future__ import annotations
 
@@ -14,7 +15,19 @@ PHASES = (
     ("search_prefix_grown", "table 5x larger: search a user's namespace (x20)", "search_prefix"),
     ("search_filter_grown", "table 5x larger: filtered search across users (x3)", "search_filter"),
     ("list_namespaces_grown", "table 5x larger: list_namespaces (x5)", "list_namespaces"),
-    ("semantic", "semantic search, one user / all (x20 / x3)", "semantic_user"),
+    (
+        "search_prefix_grown25",
+        "table 25x larger: search a user's namespace (x20)",
+        "search_prefix",
+    ),
+    (
+        "search_filter_grown25",
+        "table 25x larger: filtered search across users (x3)",
+        "search_filter",
+    ),
+    ("list_namespaces_grown25", "table 25x larger: list_namespaces (x5)", "list_namespaces"),
+    ("semantic", "semantic search under one user, top 10 (x20)", "semantic_user"),
+    ("semantic_all", "semantic search under all users, top 10 (x3)", "semantic_all"),
 )
 
 
@@ -32,7 +45,8 @@ def _cell(p: dict[str, Any] | None, sample: str) -> str:
     t = p["totals"]
     s = p.get("samples", {}).get(sample, {})
     latency = f"{s['p50_ms']:.1f} ms" if s.get("p50_ms") is not None else "–"
-    return f"{t['requests']} req, {t['rcu']:g} RCU / {t['wcu']:g} WCU, p50 {latency}"
+    vector = f", {t['vector_bytes'] / 1e6:.2f} MB vectors" if t.get("vector_bytes") else ""
+    return f"{t['requests']} req, {t['rcu']:g} RCU / {t['wcu']:g} WCU{vector}, p50 {latency}"
 
 
 def _rows(saver: dict[str, Any]) -> dict[str, str]:
@@ -57,8 +71,10 @@ def _rows(saver: dict[str, Any]) -> dict[str, str]:
         semantic = str(notes["semantic_error"])[:100]
     elif "semantic_top_hits" in notes:
         semantic = (
-            f"top 5 right: {notes['semantic_top_hits']}/"
-            f"{notes.get('semantic_top_hits_expected', '?')} green-tea memories found"
+            f"recall@10 {notes.get('semantic_recall_user', '?')} (one user), "
+            f"{notes.get('semantic_recall_all', '?')} (all users); top 5 right: "
+            f"{notes['semantic_top_hits']}/{notes.get('semantic_top_hits_expected', '?')} "
+            "green-tea memories"
         )
     else:
         semantic = "not reached"
@@ -66,7 +82,7 @@ def _rows(saver: dict[str, Any]) -> dict[str, str]:
     tables = storage.get("by_table") or {}
     plain = tables.get(w.get("table", ""), {})
     indexed = [t for name, t in tables.items() if name != w.get("table") and t.get("items")]
-    out["bytes stored, 5,000 memories (after the growth)"] = (
+    out["bytes stored, 25,000 memories (after the growth)"] = (
         f"{plain['bytes'] / 1e6:.3f} MB in {plain['items']} items" if plain.get("items") else "–"
     )
     out["bytes stored, 1,000 memories with 64-dim embeddings"] = (
@@ -96,6 +112,10 @@ def tables(results: dict[str, Any], stores: tuple[str, ...]) -> list[str]:
             )
         out.append("\n".join(lines))
     for s in present:
+        w = results["savers"][s].get("workloads", {}).get("memory_scale")
+        if w:
+            out.append(_scale_table(w))
+    for s in present:
         w = results["savers"][s].get("workloads", {}).get("semantic_limit")
         if not w:
             continue
@@ -122,3 +142,64 @@ def _order(phase: str) -> tuple[int, int]:
         return (0, 0)
     dims, count = phase[1:].split("_n")
     return (int(dims), int(count))
+
+
+SCALE_ROWS = (
+    ("semantic search under one user, top 10 (x100)", "scale_user", "semantic_user"),
+    ("semantic search under all users, top 10", "scale_all", "semantic_all"),
+    (
+        "filtered semantic search under all users, top 5",
+        "scale_filtered_semantic",
+        "semantic_filtered",
+    ),
+)
+
+
+def _per_search(p: dict[str, Any] | None, sample: str) -> str:
+    if p is None:
+        return "–"
+    if p.get("error"):
+        return "error: " + str(p["error"])[:50]
+    t = p["totals"]
+    s = p.get("samples", {}).get(sample, {})
+    n = max(1, int(s.get("n") or 1))
+    vector = (
+        f", {t.get('vector_bytes', 0) / n / 1e3:.0f} KB vectors" if t.get("vector_bytes") else ""
+    )
+    return (
+        f"{t['requests'] / n:g} req, {t['rcu'] / n:.1f} RCU{vector}, "
+        f"p50 {s.get('p50_ms', 0):.1f} ms, p95 {s.get('p95_ms', 0):.1f} ms"
+    )
+
+
+def _scale_table(w: dict[str, Any]) -> str:
+    phases = w.get("phases", {})
+    notes = w.get("notes", {})
+    lines = [
+        "| (v) 100,000 memories, 1,000 users, 128 dimensions (ours), per search | "
+        "vector index | client path |",
+        "|---|---|---|",
+    ]
+    for label, phase, sample in SCALE_ROWS:
+        lines.append(
+            f"| {label} | {_per_search(phases.get(phase + '_native'), sample)} | "
+            f"{_per_search(phases.get(phase + '_client'), sample)} |"
+        )
+    for label, phase, sample in (
+        ("filtered search across users, 100 results (no query)", "scale_filter", "search_filter"),
+        ("list_namespaces under ('memories',), 100", "scale_list_namespaces", "list_namespaces"),
+    ):
+        cell = _per_search(phases.get(phase), sample)
+        lines.append(f"| {label} | {cell} | (the same path) |")
+    lines.append(
+        f"| recall@10 against the exact ranking | one user {notes.get('scale_recall_user', '?')}, "
+        f"all users {notes.get('scale_recall_all', '?')} | 1 (exact) |"
+    )
+    put = phases.get("scale_put")
+    if put:
+        t = put["totals"]
+        lines.append(
+            f"| loading 100,000 memories | {t['requests']} req, {t['wcu']:g} WCU, "
+            f"{put['wall_s']:.0f} s | |"
+        )
+    return "\n".join(lines)

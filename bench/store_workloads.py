@@ -1,10 +1,13 @@
 """The store workload, (s): 1,000 memories in 50 namespaces, then gets, searches under a
 prefix, filtered searches across namespaces, namespace listings (again once the table has
-grown 5x) and semantic searches, each a phase of its own (requests, capacity and latency
-per phase). Loaded by the runner
-inside each store's virtualenv: stdlib only, each store's library imported by its
+grown 5x, and 25x) and semantic searches with their recall@10 against an exact ranking
+(langgraph's ``InMemoryStore`` on the same memories), each a phase of its own (requests,
+capacity, vector bytes examined and latency per phase). Loaded by the runner inside each
+store's virtualenv: stdlib and langgraph only, each store's library imported by its
 factory. ``semantic_limit`` (ours only) measures how many vectors one prefix can hold
-before a semantic search passes 100 ms or 25 RCU.
+before a client-ranked semantic search passes 100 ms or 25 RCU; ``memory_scale`` (v, ours
+only) runs 100,000 memories over 1,000 users on both paths (the vector index, and
+ranking on the client).
 """
 
 from __future__ import annotations
@@ -84,16 +87,17 @@ def _green_tea_expected(*, top: int, users: int) -> int:
     return total
 
 
-GROWTH = 4000
+GROWTH = {"grown": 4000, "grown25": 20000}
 """Memories added elsewhere in the table (``("archive", user)``) before the same searches
-and listings run again: what a store's reads do when the table grows 5x."""
+and listings run again: what a store's reads do when the table grows 5x, then 25x."""
 
 
-def _grown(h: Any, s: Any) -> None:
+def _grown(h: Any, s: Any, suffix: str, start_at: int) -> None:
     from langgraph.store.base import PutOp
 
-    with h.phase("grow"):
-        for start in range(0, GROWTH, 100):
+    added = GROWTH[suffix]
+    with h.phase(f"grow_{suffix}"):
+        for start in range(start_at, start_at + added, 100):
             s.batch(
                 [
                     PutOp(
@@ -104,11 +108,11 @@ def _grown(h: Any, s: Any) -> None:
                     for i in range(start, start + 100)
                 ]
             )
-    with h.phase("search_prefix_grown"):
+    with h.phase(f"search_prefix_{suffix}"):
         for u in range(20):
             _, ms = _timed(lambda u=u: s.search(("memories", f"user-{u:02d}"), limit=100))
             h.sample("search_prefix", ms)
-    with h.phase("search_filter_grown"):
+    with h.phase(f"search_filter_{suffix}"):
         for _ in range(3):
             found, ms = _timed(
                 lambda: s.search(
@@ -116,12 +120,30 @@ def _grown(h: Any, s: Any) -> None:
                 )
             )
             h.sample("search_filter", ms)
-        h.note("search_filter_grown_rows", len(found))
-    with h.phase("list_namespaces_grown"):
+        h.note(f"search_filter_{suffix}_rows", len(found))
+    with h.phase(f"list_namespaces_{suffix}"):
         for _ in range(5):
             listed, ms = _timed(lambda: s.list_namespaces(prefix=("memories",), limit=100))
             h.sample("list_namespaces", ms)
-        h.note("namespaces_grown_listed", len(listed))
+        h.note(f"namespaces_{suffix}_listed", len(listed))
+
+
+def exact_scores(oracle: Any, prefix: tuple[str, ...], query: str) -> dict[Any, float]:
+    """Every memory under ``prefix`` with its exact score for ``query`` (InMemoryStore)."""
+    found = oracle.search(prefix, query=query, limit=100_000)
+    return {(tuple(i.namespace), i.key): i.score for i in found if i.score is not None}
+
+
+def recall_at(found: Sequence[Any], exact: dict[Any, float], k: int) -> float:
+    """recall@k of a search's results against the exact ranking: the share of the exact
+    top ``k`` it found, a result counting when its exact score reaches the ``k``-th best
+    (so that ties cut either way count alike)."""
+    if not exact:
+        return 1.0
+    best = sorted(exact.values(), reverse=True)[:k]
+    kth = best[-1] - 1e-6
+    got = sum(1 for f in found[:k] if exact.get((tuple(f.namespace), f.key), -2.0) >= kth)
+    return got / len(best)
 
 
 def store(h: Any) -> None:
@@ -174,29 +196,42 @@ def store(h: Any) -> None:
             h.sample("list_namespaces", ms)
         h.note("namespaces_listed", len(listed))
         h.note("namespaces_expected", USERS)
-    _grown(h, s)
+    _grown(h, s, "grown", 0)
+    _grown(h, s, "grown25", GROWTH["grown"])
     index = {"dims": 64, "embed": embedder(64), "fields": ["text"]}
     try:
         indexed = h.make_store(index)
         with h.phase("semantic_put"):
             _fill(h, indexed)
+        from langgraph.store.memory import InMemoryStore
+
+        oracle = InMemoryStore(index=index)
+        for i in range(MEMORIES):
+            oracle.put(*memory(i))
+        query = "green tea in the morning"
         with h.phase("semantic"):
             rows = 0
+            recalls = []
             for u in range(20):
+                prefix = ("memories", f"user-{u:02d}")
                 found, ms = _timed(
-                    lambda u=u: indexed.search(
-                        ("memories", f"user-{u:02d}"), query="green tea in the morning", limit=5
-                    )
+                    lambda prefix=prefix: indexed.search(prefix, query=query, limit=10)
                 )
                 h.sample("semantic_user", ms)
-                rows += sum(1 for f in found if "green tea" in f.value["text"])
+                rows += sum(1 for f in found[:5] if "green tea" in f.value["text"])
+                recalls.append(recall_at(found, exact_scores(oracle, prefix, query), 10))
             h.note("semantic_top_hits", rows)
             h.note("semantic_top_hits_expected", _green_tea_expected(top=5, users=20))
-            for _ in range(3):
-                _, ms = _timed(
-                    lambda: indexed.search(("memories",), query="rollback checkout", limit=10)
+            h.note("semantic_recall_user", round(sum(recalls) / len(recalls), 4))
+        with h.phase("semantic_all"):
+            recalls = []
+            for text in ("rollback checkout", "on call for payments", "dark mode fonts"):
+                found, ms = _timed(
+                    lambda text=text: indexed.search(("memories",), query=text, limit=10)
                 )
                 h.sample("semantic_all", ms)
+                recalls.append(recall_at(found, exact_scores(oracle, ("memories",), text), 10))
+            h.note("semantic_recall_all", round(sum(recalls) / len(recalls), 4))
     except Exception as exc:  # noqa: BLE001 - a store without semantic search here is a result
         h.note("semantic_error", f"{type(exc).__name__}: {str(exc)[:200]}")
 
@@ -233,4 +268,104 @@ def semantic_limit(h: Any) -> None:
     h.note("semantic_limit_points", found)
 
 
-WORKLOADS: dict[str, Callable[[Any], None]] = {"store": store, "semantic_limit": semantic_limit}
+SCALE_USERS = 1000
+SCALE_MEMORIES = 100_000
+SCALE_DIMS = 128
+"""memory_scale: 100 memories for each of 1,000 users, embedded in 128 dimensions (a
+smaller model's size: the table stays within what DynamoDB Local holds in memory)."""
+SCALE_QUERIES = (
+    "green tea in the morning",
+    "rollback of the checkout deployment",
+    "latency on the orders service",
+    "on call for payments",
+)
+
+
+def scale_memory(i: int) -> tuple[tuple[str, ...], str, dict[str, Any]]:
+    user = f"user-{i % SCALE_USERS:04d}"
+    value = {
+        "text": f"{TOPICS[i % len(TOPICS)]} (note {i}, {TOPICS[(i // 7) % len(TOPICS)]})",
+        "kind": KINDS[i % len(KINDS)],
+        "score": i % 5,
+    }
+    return ("memories", user), f"m{i:06d}", value
+
+
+def memory_scale(h: Any) -> None:
+    """100,000 memories over 1,000 users, searched on both paths (ours only): semantic
+    search under one user and under all users, a filtered semantic search, a filtered
+    search and a namespace listing across users; recall@10 of the index against the
+    client path's exact ranking."""
+    from langgraph.store.base import PutOp
+
+    index = {"dims": SCALE_DIMS, "embed": embedder(SCALE_DIMS), "fields": ["text"]}
+    native = h.make_store(index)  # "auto": the vector index once ACTIVE
+    client = h.make_store(index, table=native.table_name, vector_search="client")
+    with h.phase("scale_put"):
+        for start in range(0, SCALE_MEMORIES, 100):
+            ops = [PutOp(*scale_memory(i)) for i in range(start, start + 100)]
+            _, ms = _timed(lambda ops=ops: native.batch(ops))
+            h.sample("put_batch", ms)
+    native.vector_index_status()  # the store looks once, outside the measured phases
+    users = [("memories", f"user-{u:04d}") for u in range(0, SCALE_USERS, SCALE_USERS // 50)]
+    for path, store in (("native", native), ("client", client)):
+        with h.phase(f"scale_user_{path}"):
+            for prefix in users:
+                for query in SCALE_QUERIES[:2]:
+                    _, ms = _timed(
+                        lambda p=prefix, q=query, s=store: s.search(p, query=q, limit=10)
+                    )
+                    h.sample("semantic_user", ms)
+        repeats = 8 if path == "native" else 2
+        with h.phase(f"scale_all_{path}"):
+            for r in range(repeats):
+                query = SCALE_QUERIES[r % len(SCALE_QUERIES)]
+                _, ms = _timed(lambda q=query, s=store: s.search(("memories",), query=q, limit=10))
+                h.sample("semantic_all", ms)
+        with h.phase(f"scale_filtered_semantic_{path}"):
+            for r in range(repeats):
+                query = SCALE_QUERIES[r % len(SCALE_QUERIES)]
+                _, ms = _timed(
+                    lambda q=query, s=store: s.search(
+                        ("memories",), query=q, filter={"kind": "fact"}, limit=5
+                    )
+                )
+                h.sample("semantic_filtered", ms)
+    recalls_user, recalls_all = [], []
+    for query in SCALE_QUERIES[:2]:
+        for prefix in users[:10]:
+            exact = {
+                (tuple(i.namespace), i.key): i.score or 0.0
+                for i in client.search(prefix, query=query, limit=100)
+            }
+            recalls_user.append(recall_at(native.search(prefix, query=query, limit=10), exact, 10))
+        exact = {
+            (tuple(i.namespace), i.key): i.score or 0.0
+            for i in client.search(("memories",), query=query, limit=100)
+        }
+        recalls_all.append(
+            recall_at(native.search(("memories",), query=query, limit=10), exact, 10)
+        )
+    h.note("scale_recall_user", round(sum(recalls_user) / len(recalls_user), 4))
+    h.note("scale_recall_all", round(sum(recalls_all) / len(recalls_all), 4))
+    with h.phase("scale_filter"):
+        for _ in range(2):
+            found, ms = _timed(
+                lambda: native.search(
+                    ("memories",), filter={"kind": "fact", "score": {"$gte": 3}}, limit=100
+                )
+            )
+            h.sample("search_filter", ms)
+        h.note("scale_filter_rows", len(found))
+    with h.phase("scale_list_namespaces"):
+        for _ in range(3):
+            listed, ms = _timed(lambda: native.list_namespaces(prefix=("memories",), limit=100))
+            h.sample("list_namespaces", ms)
+        h.note("scale_namespaces_listed", len(listed))
+
+
+WORKLOADS: dict[str, Callable[[Any], None]] = {
+    "store": store,
+    "semantic_limit": semantic_limit,
+    "memory_scale": memory_scale,
+}

@@ -128,7 +128,8 @@ class _Rows:
         return len(self.row_of)
 
     def put(self, key: ItemKey, vector: Sequence[float], item: Json) -> None:
-        """Index an item (replacing what its key had)."""
+        """Index an item (replacing what its key had): its vector, and what the index
+        projects of it (``item``, with the search-schema attributes)."""
         self.remove(key)
         if self.free:
             row = self.free.pop()
@@ -579,7 +580,8 @@ class VectorSearchEmulator:
                 for item in page.get("Items", []):
                     vector = index.vector_of(item)
                     if vector is not None:
-                        index.rows.put(_key_json(item, table.key_names), vector, item)
+                        key = _key_json(item, table.key_names)
+                        index.rows.put(key, vector, _project(item, index, table.key_names))
             start = page.get("LastEvaluatedKey")
             if not start:
                 break
@@ -640,7 +642,7 @@ class VectorSearchEmulator:
             if vector is None or change.item is None:
                 index.rows.remove(change.key)
             else:
-                index.rows.put(change.key, vector, change.item)
+                index.rows.put(change.key, vector, _project(change.item, index, table.key_names))
 
     def _feed_due(self) -> None:
         with self._lock:
@@ -823,7 +825,7 @@ class VectorSearchEmulator:
         wanted_names = _projection_names(body)
         results = []
         for score, _, found in ranked:
-            item = _project(found, index, table.key_names)
+            item = found
             if wanted_names is not None:
                 item = {k: v for k, v in item.items() if k in wanted_names}
             results.append({"Item": item, "Score": score})

@@ -10,6 +10,7 @@ import logging
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -293,3 +294,50 @@ def test_search_vectors_denied_in_auto_falls_back(
         assert store.stats.requests.get("search_vectors") == 1  # refused: ValidationException
         assert not state.usable and "UPDATING" in state.reason
         vector_emulator.set_status(native.table_name, skeys.VECTOR_INDEX_NAME, "ACTIVE")
+
+
+STORE_ACTIONS = {
+    "setup": {"DescribeTable", "CreateTable", "DescribeTimeToLive", "UpdateTimeToLive"},
+    "setup_existing": {"DescribeTable", "DescribeTimeToLive", "UpdateTimeToLive", "UpdateTable"},
+    "runtime": {"BatchGetItem", "BatchWriteItem", "Query", "UpdateItem"},
+    "vector_search": {"DescribeTable", "SearchVectors"},
+}
+"""What docs/security.md lists for the store, per feature."""
+
+
+def test_requests_stay_within_the_documented_iam_actions(
+    vector_emulator: VectorSearchEmulator,
+) -> None:
+    from tests.reliability.faultproxy import FaultProxy
+
+    seen: dict[str, set[str]] = {}
+    with FaultProxy(vector_emulator.endpoint_url) as proxy:
+        with proxy.journal() as ops:
+            with new_store(proxy.endpoint_url, vector_search="client") as plain:
+                plain.setup()
+                seen["setup"] = set(ops)
+            ops.clear()
+            with new_store(proxy.endpoint_url, plain.table_name) as store:
+                store.setup()  # the index added to a table that has none
+                seen["setup_existing"] = set(ops)
+                wait_active(store)
+                assert store.vector_index_status().usable  # "auto" sees it at once
+                ops.clear()
+                store.put(("memories", "u"), "m", {"text": "tea"}, ttl=60)
+                store.get(("memories", "u"), "m")
+                store.search(("memories",), filter={"text": "tea"})
+                store.list_namespaces()
+                store.delete(("memories", "u"), "m")
+                seen["runtime"] = set(ops)
+                ops.clear()
+                store.put(("memories", "u"), "m", {"text": "tea"})
+                ops.clear()
+                store.search(("memories",), query="tea", limit=1)
+                seen["vector_search"] = set(ops) - STORE_ACTIONS["runtime"]
+    for feature, actions in seen.items():
+        assert actions <= STORE_ACTIONS[feature], (feature, actions - STORE_ACTIONS[feature])
+    assert "SearchVectors" in seen["vector_search"] and "UpdateTable" in seen["setup_existing"]
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "security.md").read_text()
+    for action in set().union(*STORE_ACTIONS.values()):
+        assert f"dynamodb:{action}" in doc, action
+    assert "index/langgraph-store-vectors" in doc

@@ -249,3 +249,29 @@ def test_payloads_round_trip_and_refuse_what_is_not_one() -> None:
     with pytest.raises(CorruptItemError, match="malformed"):
         schema.decode({"n": ["a"], "k": "k"}, "item")
     assert keys.KIND_MEMORY == "m"
+
+
+def test_ops_given_straight_to_batch_are_checked_as_base_store_checks_them() -> None:
+    from langgraph.store.base import (
+        GetOp,
+        InvalidNamespaceError,
+        ListNamespacesOp,
+        MatchCondition,
+        PutOp,
+        SearchOp,
+    )
+
+    from langgraph_dynamodb import DynamoDBStore
+
+    store = DynamoDBStore(table_name="unreached", region_name="us-east-1")  # no request made
+    for op in [
+        PutOp(("a.b",), "k", {"x": 1}),
+        PutOp(("a", ""), "k", {"x": 1}),
+        PutOp(("langgraph", "x"), "k", {"x": 1}),
+        PutOp((), "k", {"x": 1}),
+        GetOp(("a", 1), "k"),  # type: ignore[arg-type]
+        SearchOp(("a.b",)),
+        ListNamespacesOp(match_conditions=(MatchCondition("prefix", ("a.b",)),)),
+    ]:
+        with pytest.raises(InvalidNamespaceError):
+            store.batch([op])
