@@ -436,6 +436,7 @@ class VectorSearchEmulator:
         self._pending: list[_Pending] = []
         self._paused = False
         self._lock = threading.RLock()
+        self._connections = threading.local()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -511,26 +512,49 @@ class VectorSearchEmulator:
             return dict(known.indexes) if known else {}
 
     # --- upstream -------------------------------------------------------------------------
+    def send(
+        self, path: str, body: bytes, headers: Mapping[str, str]
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        """Send one request to DynamoDB Local on this thread's kept-alive connection (a
+        new one if it was closed); its status, headers and body."""
+        for attempt in (0, 1):
+            conn = getattr(self._connections, "conn", None)
+            reused = conn is not None
+            if conn is None:
+                conn = http.client.HTTPConnection(
+                    self.upstream_host, self.upstream_port, timeout=120
+                )
+                self._connections.conn = conn
+            try:
+                conn.request("POST", path, body=body, headers=dict(headers))
+                response = conn.getresponse()
+                data = response.read()
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                conn.close()
+                self._connections.conn = None
+                if attempt or not reused:
+                    raise
+                continue  # a kept-alive connection DynamoDB Local had closed: once more
+            except (http.client.HTTPException, OSError):
+                conn.close()
+                self._connections.conn = None
+                raise
+            return response.status, response.getheaders(), data
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def upstream(self, target: str, body: Json) -> tuple[int, Json]:
-        """Send one request to DynamoDB Local; its status and JSON answer."""
-        conn = http.client.HTTPConnection(self.upstream_host, self.upstream_port, timeout=60)
-        try:
-            conn.request(
-                "POST",
-                "/",
-                body=json.dumps(body).encode(),
-                headers={
-                    "X-Amz-Target": TARGET_PREFIX + target,
-                    "Content-Type": "application/x-amz-json-1.0",
-                    "Authorization": "AWS4-HMAC-SHA256 Credential=emulator/20250101/us-east-1/"
-                    "dynamodb/aws4_request, SignedHeaders=host, Signature=0",
-                },
-            )
-            response = conn.getresponse()
-            data = response.read()
-            return response.status, json.loads(data or b"{}")
-        finally:
-            conn.close()
+        """Send one request of the emulator's own to DynamoDB Local; its status and JSON."""
+        status, _, data = self.send(
+            "/",
+            json.dumps(body).encode(),
+            {
+                "X-Amz-Target": TARGET_PREFIX + target,
+                "Content-Type": "application/x-amz-json-1.0",
+                "Authorization": "AWS4-HMAC-SHA256 Credential=emulator/20250101/us-east-1/"
+                "dynamodb/aws4_request, SignedHeaders=host, Signature=0",
+            },
+        )
+        return status, json.loads(data or b"{}")
 
     def _table(self, name: str) -> _Table | None:
         with self._lock:
@@ -889,21 +913,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(error.status, body, headers)
 
     def _forward(self, raw: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
-        emulator = self.emulator
-        conn = http.client.HTTPConnection(
-            emulator.upstream_host, emulator.upstream_port, timeout=120
-        )
-        try:
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in _SKIP_HEADERS}
-            conn.request("POST", self.path, body=raw, headers=headers)
-            response = conn.getresponse()
-            data = response.read()
-            kept = [
-                (k, v) for k, v in response.getheaders() if k.lower() not in _SKIP_RESPONSE_HEADERS
-            ]
-            return response.status, kept, data
-        finally:
-            conn.close()
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in _SKIP_HEADERS}
+        status, answer_headers, data = self.emulator.send(self.path, raw, headers)
+        kept = [(k, v) for k, v in answer_headers if k.lower() not in _SKIP_RESPONSE_HEADERS]
+        return status, kept, data
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
         length = int(self.headers.get("Content-Length") or 0)
