@@ -120,28 +120,38 @@ def tables(results: dict[str, Any], stores: tuple[str, ...]) -> list[str]:
         if not w:
             continue
         lines = [
-            "| (l) semantic search under one prefix (ours) | vectors | p50 | RCU per search |",
+            "| (l) semantic search under one prefix, top 5 (ours) | vectors | client path: "
+            "p50, RCU per search | vector index: p50, requests and RCU per search |",
             "|---|---|---|---|",
         ]
-        for phase, p in sorted(w.get("phases", {}).items(), key=lambda kv: _order(kv[0])):
-            if not phase.startswith("d"):
+        phases = w.get("phases", {})
+        for phase, p in sorted(phases.items(), key=lambda kv: _order(kv[0])):
+            if not phase.startswith("d") or phase.endswith("_native"):
                 continue
             dims, count = phase[1:].split("_n")
-            samples = p.get("samples", {}).get("semantic", {})
-            searches = max(1, samples.get("n", 1))
             lines.append(
-                f"| {dims} dimensions | {count} | {samples.get('p50_ms', 0):.1f} ms | "
-                f"{p['totals']['rcu'] / searches:.1f} |"
+                f"| {dims} dimensions | {count} | {_limit_cell(p)} | "
+                f"{_limit_cell(phases.get(phase + '_native'), requests=True)} |"
             )
         out.append("\n".join(lines))
     return out
+
+
+def _limit_cell(p: dict[str, Any] | None, *, requests: bool = False) -> str:
+    if p is None:
+        return "–"
+    samples = p.get("samples", {}).get("semantic", {})
+    searches = max(1, samples.get("n", 1))
+    t = p["totals"]
+    asked = f"{t['requests'] / searches:g} req, " if requests else ""
+    return f"{samples.get('p50_ms', 0):.1f} ms, {asked}{t['rcu'] / searches:.1f} RCU"
 
 
 def _order(phase: str) -> tuple[int, int]:
     if not phase.startswith("d") or "_n" not in phase:
         return (0, 0)
     dims, count = phase[1:].split("_n")
-    return (int(dims), int(count))
+    return (int(dims), int(count.removesuffix("_native")))
 
 
 SCALE_ROWS = (
