@@ -33,15 +33,14 @@ Run standalone: ``python -m bench.proxy --upstream http://127.0.0.1:8000 --port 
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
-import socket
 import threading
 import time
 import urllib.parse
 from collections import defaultdict
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from langgraph_dynamodb._loopback import LoopbackHandler, LoopbackServer, Upstream
 
 try:  # imported as part of the ``bench`` package or run as a script
     from bench.ddbsize import item_kind, item_size
@@ -267,12 +266,11 @@ def _inject_capacity(target: str, body: dict[str, Any]) -> bool:
     return True
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
-        pass
+class _Handler(LoopbackHandler):
+    @property
+    def proxy(self) -> CountingProxy:
+        found: CountingProxy = self.owner
+        return found
 
     # --- control endpoints ----------------------------------------------------------------
     def do_GET(self) -> None:
@@ -280,7 +278,7 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path == "/__bench/stats":
             query = urllib.parse.parse_qs(url.query)
             prefix = query.get("scope", [""])[0]
-            self._reply(200, json.dumps(self.server.counters.snapshot(prefix)).encode())
+            self._reply(200, json.dumps(self.proxy.counters.snapshot(prefix)).encode())
         elif url.path == "/__bench/ping":
             self._reply(200, b'{"ok":true}')
         else:
@@ -291,7 +289,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         if self.path.startswith("/__bench/reset"):
-            self.server.counters.reset()
+            self.proxy.counters.reset()
             self._reply(200, b'{"ok":true}')
             return
         target_header = self.headers.get("X-Amz-Target", "")
@@ -325,7 +323,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers["Content-Length"] = str(len(body))
         started = time.perf_counter()
         try:
-            status, resp_headers, resp_body = self.server.forward(self.path, body, headers)
+            status, resp_headers, resp_body = self.proxy.upstream.send(self.path, body, headers)
         except OSError as exc:
             self._reply(
                 502, json.dumps({"__type": "BenchProxyError", "message": str(exc)}).encode()
@@ -337,7 +335,7 @@ class _Handler(BaseHTTPRequestHandler):
             response = json.loads(resp_body) if resp_body else {}
         except ValueError:
             response = None
-        self.server.counters.record(
+        self.proxy.counters.record(
             scope,
             op_tag,
             target,
@@ -353,72 +351,13 @@ class _Handler(BaseHTTPRequestHandler):
             for k, v in resp_headers
             if k.lower() not in _HOP_BY_HOP and k.lower() != "content-length"
         ]
-        self._write(status, headers_out, resp_body)
+        self.write(status, headers_out, resp_body)
 
     def _reply(self, status: int, body: bytes) -> None:
-        self._write(status, [("Content-Type", "application/json")], body)
-
-    def _write(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
-        """Status line, headers and body in one write: split writes meet Nagle's
-        algorithm and delayed ACKs and cost ~40 ms a response."""
-        reason = self.responses.get(status, ("",))[0]
-        head = [f"{self.protocol_version} {status} {reason}"]
-        head += [f"{k}: {v}" for k, v in headers]
-        head.append(f"Content-Length: {len(body)}")
-        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.write(status, [("Content-Type", "application/json")], body)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
-    def __init__(self, address: tuple[str, int], upstream: str) -> None:
-        super().__init__(address, _Handler)
-        parts = urllib.parse.urlsplit(upstream)
-        self.upstream_host = parts.hostname or "127.0.0.1"
-        self.upstream_port = parts.port or 80
-        self.counters = Counters()
-        self._local = threading.local()
-
-    def _connection(self, fresh: bool = False) -> http.client.HTTPConnection:
-        conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
-        if conn is None or fresh:
-            if conn is not None:
-                conn.close()
-            conn = http.client.HTTPConnection(self.upstream_host, self.upstream_port, timeout=120)
-            conn.connect()
-            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self._local.conn = conn
-        return conn
-
-    def forward(
-        self, path: str, body: bytes, headers: dict[str, str]
-    ) -> tuple[int, list[tuple[str, str]], bytes]:
-        """Send one request upstream on this thread's keep-alive connection."""
-        for attempt in (0, 1):
-            reused = getattr(self._local, "conn", None) is not None and attempt == 0
-            conn = self._connection(fresh=attempt > 0)
-            try:
-                conn.request("POST", path, body=body, headers=headers)
-                resp = conn.getresponse()
-                data = resp.read()
-                if resp.getheader("Connection", "").lower() == "close":
-                    conn.close()
-                    self._local.conn = None
-                return resp.status, resp.getheaders(), data
-            except (http.client.HTTPException, ConnectionError):
-                # Retry once, only when a kept-alive connection had gone stale.
-                if attempt or not reused:
-                    raise
-        raise AssertionError("unreachable")
-
-
-class CountingProxy:
+class CountingProxy(LoopbackServer):
     """The proxy on a loopback port, served by a background thread.
 
     Example:
@@ -430,41 +369,13 @@ class CountingProxy:
         ```
     """
 
+    handler = _Handler
+    thread_name = "bench-proxy"
+
     def __init__(self, upstream: str, port: int = 0) -> None:
-        self.upstream = upstream
-        self._server = _Server(("127.0.0.1", port), upstream)
-        self._thread: threading.Thread | None = None
-
-    @property
-    def port(self) -> int:
-        return int(self._server.server_address[1])
-
-    @property
-    def endpoint_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def counters(self) -> Counters:
-        return self._server.counters
-
-    def start(self) -> CountingProxy:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="bench-proxy", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> CountingProxy:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().__init__(port)
+        self.upstream = Upstream(upstream)
+        self.counters = Counters()
 
 
 def main() -> None:
@@ -472,9 +383,9 @@ def main() -> None:
     parser.add_argument("--upstream", required=True, help="DynamoDB endpoint to forward to")
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
-    proxy = CountingProxy(args.upstream, args.port)
-    print(f"counting proxy on {proxy.endpoint_url} -> {args.upstream}", flush=True)
-    proxy._server.serve_forever()
+    with CountingProxy(args.upstream, args.port) as proxy:
+        print(f"counting proxy on {proxy.endpoint_url} -> {args.upstream}", flush=True)
+        threading.Event().wait()
 
 
 if __name__ == "__main__":

@@ -37,16 +37,25 @@ def _phase(saver: dict[str, Any], name: str) -> dict[str, Any] | None:
     return p if isinstance(p, dict) else None
 
 
-def _cell(p: dict[str, Any] | None, sample: str) -> str:
+def _cell(p: dict[str, Any] | None, sample: str, *, per_search: bool = False) -> str:
+    """A phase's requests, capacity, vector bytes examined and latency: totals, or (with
+    ``per_search``) per sample of ``sample``, with p95 too."""
     if p is None:
         return "–"
     if p.get("error"):
         return "error: " + str(p["error"])[:50]
     t = p["totals"]
     s = p.get("samples", {}).get(sample, {})
-    latency = f"{s['p50_ms']:.1f} ms" if s.get("p50_ms") is not None else "–"
-    vector = f", {t['vector_bytes'] / 1e6:.2f} MB vectors" if t.get("vector_bytes") else ""
-    return f"{t['requests']} req, {t['rcu']:g} RCU / {t['wcu']:g} WCU{vector}, p50 {latency}"
+    latency = f"p50 {s['p50_ms']:.1f} ms" if s.get("p50_ms") is not None else "p50 –"
+    if not per_search:
+        vector = f", {t['vector_bytes'] / 1e6:.2f} MB vectors" if t.get("vector_bytes") else ""
+        return f"{t['requests']} req, {t['rcu']:g} RCU / {t['wcu']:g} WCU{vector}, {latency}"
+    n = max(1, int(s.get("n") or 1))
+    vector = f", {t['vector_bytes'] / n / 1e3:.0f} KB vectors" if t.get("vector_bytes") else ""
+    return (
+        f"{t['requests'] / n:g} req, {t['rcu'] / n:.1f} RCU{vector}, {latency}, "
+        f"p95 {s.get('p95_ms', 0):.1f} ms"
+    )
 
 
 def _rows(saver: dict[str, Any]) -> dict[str, str]:
@@ -165,23 +174,6 @@ SCALE_ROWS = (
 )
 
 
-def _per_search(p: dict[str, Any] | None, sample: str) -> str:
-    if p is None:
-        return "–"
-    if p.get("error"):
-        return "error: " + str(p["error"])[:50]
-    t = p["totals"]
-    s = p.get("samples", {}).get(sample, {})
-    n = max(1, int(s.get("n") or 1))
-    vector = (
-        f", {t.get('vector_bytes', 0) / n / 1e3:.0f} KB vectors" if t.get("vector_bytes") else ""
-    )
-    return (
-        f"{t['requests'] / n:g} req, {t['rcu'] / n:.1f} RCU{vector}, "
-        f"p50 {s.get('p50_ms', 0):.1f} ms, p95 {s.get('p95_ms', 0):.1f} ms"
-    )
-
-
 def _scale_table(w: dict[str, Any]) -> str:
     phases = w.get("phases", {})
     notes = w.get("notes", {})
@@ -192,14 +184,14 @@ def _scale_table(w: dict[str, Any]) -> str:
     ]
     for label, phase, sample in SCALE_ROWS:
         lines.append(
-            f"| {label} | {_per_search(phases.get(phase + '_native'), sample)} | "
-            f"{_per_search(phases.get(phase + '_client'), sample)} |"
+            f"| {label} | {_cell(phases.get(phase + '_native'), sample, per_search=True)} | "
+            f"{_cell(phases.get(phase + '_client'), sample, per_search=True)} |"
         )
     for label, phase, sample in (
         ("filtered search across users, 100 results (no query)", "scale_filter", "search_filter"),
         ("list_namespaces under ('memories',), 100", "scale_list_namespaces", "list_namespaces"),
     ):
-        cell = _per_search(phases.get(phase), sample)
+        cell = _cell(phases.get(phase), sample, per_search=True)
         lines.append(f"| {label} | {cell} | (the same path) |")
     lines.append(
         f"| recall@10 against the exact ranking | one user {notes.get('scale_recall_user', '?')}, "

@@ -43,20 +43,18 @@ Example:
 
 from __future__ import annotations
 
-import http.client
 import json
 import math
 import re
 import threading
 import time
-import urllib.parse
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any
+
+from langgraph_dynamodb._loopback import LoopbackHandler, LoopbackServer, Upstream
 
 TARGET_PREFIX = "DynamoDB_20120810."
 MAX_TOP_K = 100
@@ -399,7 +397,7 @@ class _Pending:
     item: Json | None
 
 
-class VectorSearchEmulator:
+class VectorSearchEmulator(LoopbackServer):
     """DynamoDB Local with vector indexes: a proxy on a free loopback port.
 
     Args:
@@ -413,6 +411,8 @@ class VectorSearchEmulator:
         searches: How many ``SearchVectors`` requests it answered.
     """
 
+    thread_name = "vector-emulator"
+
     def __init__(
         self,
         upstream: str,
@@ -422,12 +422,8 @@ class VectorSearchEmulator:
         activation_seconds: float = 0.0,
         state_file: str | Path | None = None,
     ) -> None:
-        parsed = urllib.parse.urlsplit(upstream)
-        if parsed.hostname is None:
-            raise ValueError(f"upstream must be an http URL, got {upstream!r}")
-        self.upstream_host = parsed.hostname
-        self.upstream_port = parsed.port or 80
-        self.port = port
+        super().__init__(port)
+        self.upstream_connections = Upstream(upstream)
         self.lag_seconds = lag_seconds
         self.activation_seconds = activation_seconds
         self.state_file = Path(state_file) if state_file is not None else None
@@ -436,48 +432,12 @@ class VectorSearchEmulator:
         self._pending: list[_Pending] = []
         self._paused = False
         self._lock = threading.RLock()
-        self._connections = threading.local()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # --- lifecycle ----------------------------------------------------------------------
-    @property
-    def endpoint_url(self) -> str:
-        """Where clients send their requests."""
-        assert self._server is not None, "start() the emulator first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def start(self) -> VectorSearchEmulator:
         """Listen, serve from a background thread, and restore kept index definitions."""
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), _Handler)
-        server.daemon_threads = True
-        server.block_on_close = False
-        server.emulator = self  # type: ignore[attr-defined]
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        super().start()
         self._restore()
         return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> VectorSearchEmulator:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # --- what tests steer -----------------------------------------------------------------
     def pause_feed(self) -> None:
@@ -512,39 +472,9 @@ class VectorSearchEmulator:
             return dict(known.indexes) if known else {}
 
     # --- upstream -------------------------------------------------------------------------
-    def send(
-        self, path: str, body: bytes, headers: Mapping[str, str]
-    ) -> tuple[int, list[tuple[str, str]], bytes]:
-        """Send one request to DynamoDB Local on this thread's kept-alive connection (a
-        new one if it was closed); its status, headers and body."""
-        for attempt in (0, 1):
-            conn = getattr(self._connections, "conn", None)
-            reused = conn is not None
-            if conn is None:
-                conn = http.client.HTTPConnection(
-                    self.upstream_host, self.upstream_port, timeout=120
-                )
-                self._connections.conn = conn
-            try:
-                conn.request("POST", path, body=body, headers=dict(headers))
-                response = conn.getresponse()
-                data = response.read()
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-                conn.close()
-                self._connections.conn = None
-                if attempt or not reused:
-                    raise
-                continue  # a kept-alive connection DynamoDB Local had closed: once more
-            except (http.client.HTTPException, OSError):
-                conn.close()
-                self._connections.conn = None
-                raise
-            return response.status, response.getheaders(), data
-        raise AssertionError("unreachable")  # pragma: no cover
-
     def upstream(self, target: str, body: Json) -> tuple[int, Json]:
         """Send one request of the emulator's own to DynamoDB Local; its status and JSON."""
-        status, _, data = self.send(
+        status, _, data = self.upstream_connections.send(
             "/",
             json.dumps(body).encode(),
             {
@@ -879,29 +809,15 @@ def _reply_headers(body: bytes, request_id: str) -> list[tuple[str, str]]:
     ]
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: ThreadingHTTPServer
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        return
-
+class _Handler(LoopbackHandler):
     @property
     def emulator(self) -> VectorSearchEmulator:
-        found: VectorSearchEmulator = self.server.emulator  # type: ignore[attr-defined]
+        found: VectorSearchEmulator = self.owner
         return found
-
-    def _send(self, status: int, body: bytes, headers: list[tuple[str, str]]) -> None:
-        self.send_response(status)
-        for name, value in headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
     def _send_json(self, status: int, answer: Json) -> None:
         body = json.dumps(answer).encode()
-        self._send(status, body, _reply_headers(body, f"emulator-{id(answer):x}"))
+        self.write(status, _reply_headers(body, f"emulator-{id(answer):x}"), body)
 
     def _send_error(self, error: EmulatedError) -> None:
         answer = {
@@ -910,11 +826,13 @@ class _Handler(BaseHTTPRequestHandler):
         }
         body = json.dumps(answer).encode()
         headers = [*_reply_headers(body, "emulator-error"), ("x-amzn-ErrorType", error.code)]
-        self._send(error.status, body, headers)
+        self.write(error.status, headers, body)
 
     def _forward(self, raw: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
         headers = {k: v for k, v in self.headers.items() if k.lower() not in _SKIP_HEADERS}
-        status, answer_headers, data = self.emulator.send(self.path, raw, headers)
+        status, answer_headers, data = self.emulator.upstream_connections.send(
+            self.path, raw, headers
+        )
         kept = [(k, v) for k, v in answer_headers if k.lower() not in _SKIP_RESPONSE_HEADERS]
         return status, kept, data
 
@@ -968,4 +886,7 @@ class _Handler(BaseHTTPRequestHandler):
                 data = json.dumps(answer).encode()
                 headers = [(k, v) for k, v in headers if k.lower() != "x-amz-crc32"]
                 headers.append(("x-amz-crc32", str(zlib.crc32(data) & 0xFFFFFFFF)))
-        self._send(status, data, headers)
+        self.write(status, headers, data)
+
+
+VectorSearchEmulator.handler = _Handler  # the class its server runs, defined after it

@@ -35,23 +35,21 @@ after forwarding part of a BatchWriteItem); the proxy sets :attr:`Hold.held`, wa
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import random
 import socket
 import struct
 import threading
-import urllib.parse
 import uuid
 import zlib
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
+
+from langgraph_dynamodb._loopback import LoopbackHandler, LoopbackServer, Upstream
 
 TARGET_PREFIX = "DynamoDB_20120810."
 BATCH_OPS = frozenset({"BatchWriteItem", "BatchGetItem"})
@@ -123,7 +121,7 @@ class _Reply:
     body: bytes
 
 
-class FaultProxy:
+class FaultProxy(LoopbackServer):
     """An HTTP proxy on a free loopback port that injects DynamoDB faults.
 
     Args:
@@ -154,11 +152,8 @@ class FaultProxy:
         stall_seconds: float = 2.5,
         ops: frozenset[str] | None = None,
     ) -> None:
-        parsed = urllib.parse.urlsplit(upstream)
-        if parsed.hostname is None:
-            raise ValueError(f"upstream must be an http URL, got {upstream!r}")
-        self.upstream_host = parsed.hostname
-        self.upstream_port = parsed.port or 80
+        super().__init__()
+        self.upstream = Upstream(upstream)
         self.rate = rate
         self.seed = seed
         self.weights = dict(DEFAULT_WEIGHTS if weights is None else weights)
@@ -175,54 +170,15 @@ class FaultProxy:
         self._hold_count = 0
         self._journal: list[str] | None = None
         self._stopping = threading.Event()
-        self._local = threading.local()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # --- lifecycle ---------------------------------------------------------------------
-    @property
-    def endpoint_url(self) -> str:
-        """Where clients should send their requests."""
-        assert self._server is not None, "start() the proxy first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> FaultProxy:
-        """Listen on a free loopback port and serve from a background thread."""
-        server = _Server(("127.0.0.1", 0), _Handler)
-        server.daemon_threads = True
-        server.block_on_close = False
-        server.proxy = self  # type: ignore[attr-defined]
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
     def stop(self) -> None:
         """Stop serving; held and stalled requests are released."""
         self._stopping.set()
         with self._lock:
             if self._hold is not None:
                 self._hold.release.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FaultProxy:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        super().stop()
 
     # --- controls ----------------------------------------------------------------------
     @property
@@ -379,39 +335,15 @@ class FaultProxy:
             unprocessed[table] = {**items[table], "Keys": previous + rest}
         return _json_reply(200, answer)
 
-    def _connection(self) -> http.client.HTTPConnection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = http.client.HTTPConnection(self.upstream_host, self.upstream_port, timeout=120)
-            self._local.conn = conn
-        return conn
-
     def _forward(self, handler: _Handler, body: bytes) -> _Reply:
         headers = {k: v for k, v in handler.headers.items() if k.lower() not in _SKIP_HEADERS}
         headers["Content-Length"] = str(len(body))
-        for attempt in range(2):
-            conn = self._connection()
-            try:
-                conn.request(handler.command, handler.path, body=body, headers=headers)
-                resp = conn.getresponse()
-                data = resp.read()
-                return _Reply(resp.status, resp.getheaders(), data)
-            except (ConnectionError, http.client.HTTPException, OSError):
-                conn.close()
-                self._local.conn = None
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")
+        return _Reply(*self.upstream.send(handler.path, body, headers))
 
     @staticmethod
     def _send(handler: _Handler, reply: _Reply) -> None:
-        handler.send_response(reply.status)
-        for name, value in reply.headers:
-            if name.lower() not in _SKIP_RESPONSE_HEADERS:
-                handler.send_header(name, value)
-        handler.send_header("Content-Length", str(len(reply.body)))
-        handler.end_headers()
-        handler.wfile.write(reply.body)
+        headers = [(k, v) for k, v in reply.headers if k.lower() not in _SKIP_RESPONSE_HEADERS]
+        handler.write(reply.status, headers, reply.body)
 
 
 def _json_reply(status: int, payload: Any, extra: list[tuple[str, str]] | None = None) -> _Reply:
@@ -445,27 +377,19 @@ def _reset(handler: _Handler) -> None:
         os.close(fd)
 
 
-class _Server(ThreadingHTTPServer):
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Clients reset or killed mid-request are the point here; stay quiet."""
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: ThreadingHTTPServer
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
-        pass
-
+class _Handler(LoopbackHandler):
     def do_POST(self) -> None:  # noqa: N802 - stdlib name
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         target = self.headers.get("X-Amz-Target", "")
         op = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else target
-        proxy: FaultProxy = self.server.proxy  # type: ignore[attr-defined]
+        proxy: FaultProxy = self.owner
         try:
             proxy.handle(self, op or "?", body)
         except OSError:
             self.close_connection = True
 
     do_GET = do_POST  # noqa: N815 - stdlib name
+
+
+FaultProxy.handler = _Handler  # the class its server runs, defined after it
