@@ -172,22 +172,39 @@ class _Rows:
         found = set(sets[0]).intersection(*sets[1:])
         return sorted(found)
 
-    def scores(self, metric: str, query: Sequence[float], rows: Sequence[int]) -> list[float]:
-        """The score of each row for the query, as SearchVectors reports it."""
+    def nearest(
+        self, metric: str, query: Sequence[float], rows: Sequence[int], top_k: int
+    ) -> list[tuple[float, int]]:
+        """The ``top_k`` nearest of ``rows`` (score, row), best first, ties in row order,
+        each scored as SearchVectors reports it."""
         if not rows:
             return []
+        higher_first = metric == "DOT_PRODUCT"
         if self._np is None:  # pragma: no cover - depends on the environment
-            return [_score(metric, query, self.vectors[r]) for r in rows]
+            scored = [(_score(metric, query, self.vectors[r]), r) for r in rows]
+            scored.sort(key=lambda e: (-e[0], e[1]) if higher_first else e)
+            return scored[:top_k]
         np = self._np
         q = np.asarray(query, dtype=np.float32).astype(np.float64)
-        m = self.vectors[np.asarray(rows)].astype(np.float64)
+        chosen = np.asarray(rows)
+        m = self.vectors[chosen].astype(np.float64)
         if metric == "DOT_PRODUCT":
-            return [float(x) for x in m @ q]
-        if metric == "EUCLIDEAN":
-            return [float(x) for x in np.linalg.norm(m - q, axis=1)]
-        norms = np.linalg.norm(m, axis=1) * np.linalg.norm(q)
-        sims = np.divide(m @ q, norms, out=np.zeros(len(m)), where=norms != 0)
-        return [float(1.0 - x) for x in sims]
+            scores = m @ q
+        elif metric == "EUCLIDEAN":
+            scores = np.linalg.norm(m - q, axis=1)
+        else:
+            norms = np.linalg.norm(m, axis=1) * np.linalg.norm(q)
+            scores = 1.0 - np.divide(m @ q, norms, out=np.zeros(len(m)), where=norms != 0)
+        key = -scores if higher_first else scores
+        if len(key) > top_k:  # the k best without sorting them all; ties in row order
+            kth = np.partition(key, top_k - 1)[top_k - 1]
+            better = np.nonzero(key < kth)[0]
+            tied = np.nonzero(key == kth)[0][: top_k - len(better)]
+            picked = np.concatenate([better, tied])
+        else:
+            picked = np.arange(len(key))
+        picked = picked[np.lexsort((picked, key[picked]))]
+        return [(float(scores[i]), int(chosen[i])) for i in picked]
 
 
 @dataclass
@@ -769,17 +786,14 @@ class VectorSearchEmulator(LoopbackServer):
         )
         with self._lock:
             rows = index.rows.matching(wanted)
-            scores = index.rows.scores(index.metric, query, rows)
-            items = [index.rows.items[r] or {} for r in rows]
+            ranked = [
+                (score, index.rows.items[row] or {})
+                for score, row in index.rows.nearest(index.metric, query, rows, top_k)
+            ]
         examined = len(rows)
-        ranked = sorted(
-            zip(scores, range(len(rows)), items, strict=True),
-            key=lambda r: (-r[0], r[1]) if index.metric == "DOT_PRODUCT" else (r[0], r[1]),
-        )[:top_k]
         wanted_names = _projection_names(body)
         results = []
-        for score, _, found in ranked:
-            item = found
+        for score, item in ranked:
             if wanted_names is not None:
                 item = {k: v for k, v in item.items() if k in wanted_names}
             results.append({"Item": item, "Score": score})
