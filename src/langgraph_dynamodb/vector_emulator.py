@@ -121,6 +121,8 @@ class _Rows:
         else:
             self._np = np
             self.vectors = np.zeros((0, dims), dtype=np.float32)
+            self.alive = np.zeros(0, dtype=bool)
+            self.norms = np.zeros(0, dtype=np.float64)
 
     def __len__(self) -> int:
         return len(self.row_of)
@@ -136,12 +138,22 @@ class _Rows:
             self.items.append(None)
             if self._np is not None:
                 if row >= len(self.vectors):
-                    grown = self._np.zeros((max(16, 2 * len(self.vectors)), self.dims), "float32")
+                    size = max(16, 2 * len(self.vectors))
+                    grown = self._np.zeros((size, self.dims), "float32")
                     grown[: len(self.vectors)] = self.vectors
                     self.vectors = grown
+                    alive = self._np.zeros(size, dtype=bool)
+                    alive[: len(self.alive)] = self.alive
+                    self.alive = alive
+                    norms = self._np.zeros(size, dtype="float64")
+                    norms[: len(self.norms)] = self.norms
+                    self.norms = norms
             else:
                 self.vectors.append([])
         self.vectors[row] = vector
+        if self._np is not None:
+            self.alive[row] = True
+            self.norms[row] = float(self._np.linalg.norm(self.vectors[row].astype("float64")))
         self.items[row] = item
         self.row_of[key] = row
         for attribute in self.attributes:
@@ -162,10 +174,15 @@ class _Rows:
                     rows.discard(row)
         self.items[row] = None
         self.free.append(row)
+        if self._np is not None:
+            self.alive[row] = False
 
-    def matching(self, wanted: Mapping[str, Any]) -> list[int]:
+    def matching(self, wanted: Mapping[str, Any]) -> Sequence[int]:
         """The rows whose attributes equal every value wanted, in row order."""
         if not wanted:
+            if self._np is not None:
+                found_rows: Sequence[int] = self._np.nonzero(self.alive)[0]
+                return found_rows
             return sorted(self.row_of.values())
         sets = [self.by_value[a].get(_value_key(v), set()) for a, v in wanted.items()]
         sets.sort(key=len)
@@ -177,7 +194,7 @@ class _Rows:
     ) -> list[tuple[float, int]]:
         """The ``top_k`` nearest of ``rows`` (score, row), best first, ties in row order,
         each scored as SearchVectors reports it."""
-        if not rows:
+        if len(rows) == 0:
             return []
         higher_first = metric == "DOT_PRODUCT"
         if self._np is None:  # pragma: no cover - depends on the environment
@@ -185,16 +202,28 @@ class _Rows:
             scored.sort(key=lambda e: (-e[0], e[1]) if higher_first else e)
             return scored[:top_k]
         np = self._np
-        q = np.asarray(query, dtype=np.float32).astype(np.float64)
+        q = np.asarray(query, dtype=np.float32)
         chosen = np.asarray(rows)
-        m = self.vectors[chosen].astype(np.float64)
-        if metric == "DOT_PRODUCT":
-            scores = m @ q
-        elif metric == "EUCLIDEAN":
-            scores = np.linalg.norm(m - q, axis=1)
+        if len(chosen) * 4 >= len(self.items):  # most rows: one product over the matrix
+            m = self.vectors[: len(self.items)]
+            dots = (m @ q).astype(np.float64)[chosen]
         else:
-            norms = np.linalg.norm(m, axis=1) * np.linalg.norm(q)
-            scores = 1.0 - np.divide(m @ q, norms, out=np.zeros(len(m)), where=norms != 0)
+            m = self.vectors[chosen]
+            dots = (m @ q).astype(np.float64)
+        if metric == "DOT_PRODUCT":
+            scores = dots
+        else:
+            norms = self.norms[chosen]
+            q_norm = float(np.linalg.norm(q.astype(np.float64)))
+            if metric == "EUCLIDEAN":
+                squared = norms**2 - 2 * dots + q_norm**2
+                scores = np.sqrt(np.maximum(squared, 0.0))
+            else:
+                denominators = norms * q_norm
+                sims = np.divide(
+                    dots, denominators, out=np.zeros(len(dots)), where=denominators != 0
+                )
+                scores = 1.0 - sims
         key = -scores if higher_first else scores
         if len(key) > top_k:  # the k best without sorting them all; ties in row order
             kth = np.partition(key, top_k - 1)[top_k - 1]
