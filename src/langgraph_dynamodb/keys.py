@@ -47,15 +47,15 @@ NAMESPACE = "ns"  # S: plain namespace, only when its key component is a digest
 CHUNKS = "ch"  # L: [nonce, count, total_bytes, digest] when PAYLOAD lives in chunk items
 NONCE = "n"  # S: per-write nonce, for optimistic merges of regular writes
 TTL = "ttl"  # N: epoch seconds after which the item is expired
-VECTOR = "vec"  # L of N: a store item's embedding, what the store's vector index reads
-VECTOR_ITEMS = "vn"  # N: how many vector items a store item has (its further embeddings)
+VECTOR = "vec"  # L of N: an embedding in a store vector item, what the vector index reads
+VECTOR_ITEMS = "vn"  # N: how many vector items a store item has (one per embedding)
 
 KIND_CHECKPOINT = "c"
 KIND_WRITES = "w"
 KIND_CHUNK = "x"
 KIND_MEMORY = "m"  # a store item (store/keys.py spells its keys)
 KIND_DIRECTORY = "d"  # a store directory entry
-KIND_VECTOR = "v"  # a store item's further embedding (a second field), for the vector index
+KIND_VECTOR = "v"  # a store item's embedding as the vector index reads it (store/keys.py)
 
 # --- expression placeholders: expressions name attributes only through these ------------
 N_PK, N_SK, N_TTL, N_NONCE, N_RUN_ID, N_THREAD = "#pk", "#sk", "#ttl", "#n", "#rid", "#tid"

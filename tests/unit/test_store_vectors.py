@@ -51,7 +51,7 @@ def test_a_vector_attribute_refuses_what_dynamodb_cannot_store() -> None:
 @given(namespaces, st.text(min_size=1, max_size=20), st.integers(0, 30))
 def test_a_vector_item_leads_back_to_its_item(namespace: Any, key: str, slot: int) -> None:
     item_sk = skeys.item_sk(namespace, key)
-    assert skeys.item_sk_of(item_sk) == item_sk
+    assert skeys.item_sk_of(item_sk) is None  # only vector items are in the index
     assert skeys.item_sk_of(skeys.vector_sk(item_sk, slot)) == item_sk
     assert skeys.item_sk_of(skeys.chunk_range(namespace, key) + "ab#0") is None
 
@@ -85,39 +85,30 @@ def _build(embeddings: dict[str, list[float]], index_vectors: bool) -> si.Prepar
     )
 
 
-def test_one_field_is_the_items_own_vec_and_nothing_more() -> None:
-    put = _build({"text": [1.0, 2.0, 3.0]}, index_vectors=True)
-    item = put.item
-    assert vectors.from_attribute(item[keys.VECTOR]) == [1.0, 2.0, 3.0]
-    assert {a for a in item if a.startswith("ns")} == {"ns1", "ns2", "ns3"}
-    assert keys.VECTOR_ITEMS not in item and not put.vectors
-    memory = si.decode_item(item)
-    assert memory is not None and memory.embeddings(COMPRESSION) == [[1.0, 2.0, 3.0]]
-    assert memory.payload(COMPRESSION).embeddings == {}  # not stored twice
-    assert memory.vector_keys() == []
-
-
-def test_further_fields_are_vector_items_with_the_items_prefixes_and_expiry() -> None:
+def test_each_embedding_is_a_vector_item_beside_the_item() -> None:
     put = _build({"a": [1.0, 0.0, 0.0], "b": [0.0, 1.0, 0.0]}, index_vectors=True)
-    assert put.item[keys.VECTOR_ITEMS] == {"N": "1"}
-    (vector_item,) = put.vectors
-    assert vector_item[keys.KIND] == {"S": keys.KIND_VECTOR}
-    assert vectors.from_attribute(vector_item[keys.VECTOR]) == [0.0, 1.0, 0.0]
-    assert vector_item[keys.TTL] == put.item[keys.TTL]
-    assert vector_item[keys.PK] == put.item[keys.PK]
-    assert {a: v for a, v in vector_item.items() if a.startswith("ns")} == {
-        a: v for a, v in put.item.items() if a.startswith("ns")
-    }
-    memory = si.decode_item(put.item)
-    assert memory is not None
+    item = put.item
+    assert keys.VECTOR not in item and not any(a.startswith("ns") for a in item)
+    assert item[keys.VECTOR_ITEMS] == {"N": "2"}
+    assert [vectors.from_attribute(v[keys.VECTOR]) for v in put.vectors] == [
+        [1.0, 0.0, 0.0],
+        [0.0, 1.0, 0.0],
+    ]
+    for vector_item in put.vectors:
+        assert vector_item[keys.KIND] == {"S": keys.KIND_VECTOR}
+        assert vector_item[keys.TTL] == item[keys.TTL]
+        assert vector_item[keys.PK] == item[keys.PK]
+        assert skeys.item_sk_of(vector_item[keys.SK]["S"]) == item[keys.SK]["S"]
+        assert {a for a in vector_item if a.startswith("ns")} == {"ns1", "ns2", "ns3"}
+    memory = si.decode_item(item)
+    assert memory is not None  # the item reads as before: its embeddings in its payload
     assert memory.embeddings(COMPRESSION) == [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
-    assert memory.vector_keys() == [{keys.PK: vector_item[keys.PK], keys.SK: vector_item[keys.SK]}]
+    assert memory.vector_keys() == [{keys.PK: v[keys.PK], keys.SK: v[keys.SK]} for v in put.vectors]
 
 
-def test_client_mode_items_keep_their_embeddings_in_the_payload_only() -> None:
+def test_client_mode_items_have_no_vector_items() -> None:
     put = _build({"a": [1.0, 0.0, 0.0], "b": [0.0, 1.0, 0.0]}, index_vectors=False)
-    assert keys.VECTOR not in put.item and not put.vectors
-    assert not any(a.startswith("ns") for a in put.item)
+    assert keys.VECTOR_ITEMS not in put.item and not put.vectors
     memory = si.decode_item(put.item)
     assert memory is not None
     assert memory.embeddings(COMPRESSION) == [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
@@ -154,8 +145,12 @@ def test_results_name_each_item_once_with_its_best_similarity() -> None:
     response = {
         "SearchResults": [
             {"Item": {"pk": {"S": pk}, "sk": {"S": skeys.vector_sk(item_sk, 0)}}, "Score": 0.1},
-            {"Item": {"pk": {"S": pk}, "sk": {"S": item_sk}}, "Score": 0.3},
-            {"Item": {"pk": {"S": "m#other#"}, "sk": {"S": item_sk}}, "Score": 0.5},
+            {"Item": {"pk": {"S": pk}, "sk": {"S": skeys.vector_sk(item_sk, 1)}}, "Score": 0.3},
+            {
+                "Item": {"pk": {"S": "m#other#"}, "sk": {"S": skeys.vector_sk(item_sk, 0)}},
+                "Score": 0.5,
+            },
+            {"Item": {"pk": {"S": pk}, "sk": {"S": item_sk}}, "Score": 0.55},
             {"Item": {"pk": {"S": pk}, "sk": {"S": "c#foreign"}}, "Score": 0.6},
         ]
     }
@@ -229,7 +224,7 @@ def test_a_native_search_is_one_search_vectors_then_one_batch_get() -> None:
     stub.add_response(
         "search_vectors",
         {
-            "SearchResults": [{"Item": {k: put.item[k] for k in ("pk", "sk")}, "Score": 0.0}],
+            "SearchResults": [{"Item": {k: put.vectors[0][k] for k in ("pk", "sk")}, "Score": 0.0}],
             "ConsumedCapacity": {"VectorSearchRequestBytes": 120.0},
         },
         {

@@ -41,19 +41,17 @@ def frame(
     expires_at: int | None,
     *,
     nonce_prefix: str = "",
-    beside: int = 0,
 ) -> Framed:
     """Pack, compress and (if over the item limit) chunk a payload structure.
 
     Chunk sort keys are ``x#`` + ``nonce_prefix`` + a fresh nonce + ``#`` + seq: a
     prefix lets the owner of the item find every chunk it ever wrote (the store's items
-    pass their own key). ``beside``: bytes the item holds besides its keys and payload
-    (a store item's embedding), taken off what stays inline."""
+    pass their own key)."""
     data, codec = compression.encode(pack(structure))
     attrs: AttrMap = {}  # no FORMAT attribute: format 1
     if codec is not None:
         attrs[keys.CODEC] = s(codec)
-    if len(data) <= limits.MAX_INLINE_PAYLOAD_BYTES - beside:
+    if len(data) <= limits.MAX_INLINE_PAYLOAD_BYTES:
         attrs[keys.PAYLOAD] = {"B": data}
         return Framed(attrs, [])
     nonce = nonce_prefix + secrets.token_hex(12)

@@ -61,11 +61,6 @@ class PreparedPut:
     vectors: list[AttrMap] = field(default_factory=list)
 
 
-def _attribute_bytes(attr: AttrMap) -> int:
-    """About what attributes add to an item's size (an upper bound for numbers)."""
-    return sum(len(name) + len(repr(value)) for name, value in attr.items())
-
-
 def build_item(
     *,
     serde: SerializerProtocol,
@@ -80,30 +75,13 @@ def build_item(
     index_vectors: bool = False,
 ) -> PreparedPut:
     """Build the item of a put: its payload framed (chunked when large), its expiry, and
-    with ``index_vectors`` its embeddings where the vector index reads them (the first
-    in the item's ``vec``, each further one in a vector item of its own)."""
+    with ``index_vectors`` one vector item per embedding, what the vector index reads
+    (the payload keeps every embedding as float32, for exact scores and the client path,
+    so that no read of the item itself parses a list of numbers)."""
     pk = skeys.group_pk(skeys.group_of(namespace))
     sk = skeys.item_sk(namespace, key_)
     stamp = micros(now)
     expires_at = expiry(now, ttl_minutes)
-    indexed: AttrMap = {}
-    vector_path: str | None = None
-    rest = dict(embeddings)
-    vector_items: list[AttrMap] = []
-    if index_vectors and rest:
-        vector_path = next(iter(rest))
-        prefixes = skeys.prefix_attributes(namespace)
-        indexed = {keys.VECTOR: vectors.to_attribute(rest.pop(vector_path), dims), **prefixes}
-        if rest:
-            indexed[keys.VECTOR_ITEMS] = n(len(rest))
-        for slot, vector in enumerate(rest.values()):
-            vector_item: AttrMap = {
-                **key(pk, skeys.vector_sk(sk, slot)),
-                keys.KIND: s(keys.KIND_VECTOR),
-                keys.VECTOR: vectors.to_attribute(vector, dims),
-                **prefixes,
-            }
-            vector_items.append(with_expiry(vector_item, expires_at))
     payload = schema.MemoryPayload(
         namespace=namespace,
         key=key_,
@@ -111,8 +89,7 @@ def build_item(
         created=stamp,
         updated=stamp,
         ttl_minutes=ttl_minutes,
-        embeddings={path: vectors.encode(v, dims) for path, v in rest.items()},
-        vector_path=vector_path,
+        embeddings={path: vectors.encode(v, dims) for path, v in embeddings.items()},
     )
     framed = frame(
         schema.encode(payload),
@@ -120,15 +97,25 @@ def build_item(
         pk,
         expires_at,
         nonce_prefix=skeys.chunk_prefix(namespace, key_),
-        beside=_attribute_bytes(indexed),
     )
     item: AttrMap = {
         **key(pk, sk),
         keys.KIND: s(keys.KIND_MEMORY),
         keys.NONCE: s(secrets.token_hex(8)),
         **framed.attrs,
-        **indexed,
     }
+    vector_items: list[AttrMap] = []
+    if index_vectors and embeddings:
+        prefixes = skeys.prefix_attributes(namespace)
+        for slot, vector in enumerate(embeddings.values()):
+            vector_item: AttrMap = {
+                **key(pk, skeys.vector_sk(sk, slot)),
+                keys.KIND: s(keys.KIND_VECTOR),
+                keys.VECTOR: vectors.to_attribute(vector, dims),
+                **prefixes,
+            }
+            vector_items.append(with_expiry(vector_item, expires_at))
+        item[keys.VECTOR_ITEMS] = n(len(vector_items))
     return PreparedPut(with_expiry(item, expires_at), framed.chunks, vector_items)
 
 
@@ -176,14 +163,8 @@ class Memory(ChunkedItem):
         return self._payload
 
     def embeddings(self, compression: Compression) -> list[list[float]]:
-        """Its embeddings, one per indexed field (the item's ``vec`` first, if it has one)."""
-        payload = self.payload(compression)
-        found = [vectors.decode(v) for v in payload.embeddings.values()]
-        if payload.vector_path is not None:
-            if keys.VECTOR not in self.raw:
-                raise CorruptItemError(f"store item {self.sk!r} has lost its embedding")
-            found.insert(0, vectors.from_attribute(self.raw[keys.VECTOR]))
-        return found
+        """Its embeddings, one per indexed field."""
+        return [vectors.decode(v) for v in self.payload(compression).embeddings.values()]
 
     def vector_keys(self) -> list[AttrMap]:
         """Primary keys of its vector items (its further fields, when indexed natively)."""

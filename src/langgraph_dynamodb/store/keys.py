@@ -7,7 +7,7 @@ in that table or in one of its own; its prefixes never meet the checkpointer's `
     pk = m# enc(group)                       a group: a namespace's first GROUP_DEPTH labels
       sk = i# enc(rest) ! enc(key)           an item (rest: the labels after the group)
       sk = x# enc(rest) ! enc(key) nonce # seq   a chunk of an item's payload
-      sk = v# enc(rest) ! enc(key) slot #         an item's further embeddings (vector index)
+      sk = v# enc(rest) ! enc(key) slot #         an item's embeddings, for the vector index
     pk = g# enc(root)    sk = d# enc(group)  the groups under a root label (append-only)
     pk = r#              sk = d# enc(root)   the root labels (append-only)
 
@@ -17,10 +17,10 @@ namespace come right before those of its children, and every namespace under a p
 one contiguous sort-key range of its group: a search under a prefix of at least
 ``GROUP_DEPTH`` labels is one Query; a shallower prefix lists its groups first.
 
-The vector index (:func:`vector_index_definition`) reads the attribute ``vec`` of items
-and of vector items, and filters by prefix on ``ns1`` ... ``ns8``: ``ns<d>`` holds
-``enc`` of an item's first ``d`` labels, so a prefix of any depth up to
-``STORE_VECTOR_PREFIX_DEPTH`` (``()`` needs none) is one equality.
+The vector index (:func:`vector_index_definition`) reads the attribute ``vec`` of vector
+items (one per embedding of an item, beside it), and filters by prefix on ``ns1`` ...
+``ns8``: ``ns<d>`` holds ``enc`` of the item's first ``d`` labels, so a prefix of any depth
+up to ``STORE_VECTOR_PREFIX_DEPTH`` (``()`` needs none) is one equality.
 """
 
 from __future__ import annotations
@@ -128,8 +128,8 @@ def prefix_attributes(namespace: Namespace) -> dict[str, dict[str, str]]:
 
 
 def vector_sk(item_sort_key: str, slot: int) -> str:
-    """The sort key of an item's vector item number ``slot`` (its further embeddings, in
-    the order of the payload's ``e``): the item's own sort key, then the slot.
+    """The sort key of an item's vector item number ``slot`` (its embeddings, in the order
+    of the payload's ``e``): the item's own sort key, then the slot.
 
     Raises:
         InvalidInputError: It does not fit a DynamoDB sort key.
@@ -137,17 +137,15 @@ def vector_sk(item_sort_key: str, slot: int) -> str:
     sk = VECTOR_PREFIX + item_sort_key[len(ITEM_PREFIX) :] + f"{slot}{keys.TERMINATOR}"
     if len(sk.encode("utf-8")) > limits.STORE_MAX_SK_BYTES:
         raise InvalidInputError(
-            f"the item with sort key {item_sort_key[:60]!r}... is too deep or long to index a "
-            "second field of it; use fewer or shorter labels, or index one field"
+            f"the item with sort key {item_sort_key[:60]!r}... is too deep or long to index "
+            "(its vector items' keys would pass 1024 bytes); use fewer or shorter labels"
         )
     return sk
 
 
 def item_sk_of(sk: str) -> str | None:
-    """The sort key of the item an index result stands for: an item's own, or the item
-    of a vector item; ``None`` for anything else."""
-    if sk.startswith(ITEM_PREFIX):
-        return sk
+    """The sort key of the item an index result (a vector item) stands for; ``None`` for
+    anything else."""
     if not sk.startswith(VECTOR_PREFIX):
         return None
     marker = _end_of_namespace(sk)

@@ -8,13 +8,11 @@ compressed and, over an item's size, chunked, exactly as the checkpointer's)::
      "v": [type, bytes],          the value, through the store's serializer
      "c": created, "u": updated,  microseconds since the epoch (UTC)
      "t": ttl minutes,            only with a TTL (what a refresh on read extends by)
-     "e": {path: vector},         only when indexed: each embedding as float32, little-endian
-     "vp": path}                  only when the item's attribute ``vec`` holds the embedding
-                                  of this path (then ``e`` holds the others, if any)
+     "e": {path: vector}}         only when indexed: each embedding as float32, little-endian
 
 The item's own attributes (``pk``, ``sk``, ``k`` = ``m``, ``n`` a nonce per write, ``ttl``,
-and for the vector index ``vec`` and ``ns1`` ... ``ns8``) are
-:mod:`langgraph_dynamodb.keys`'s and :mod:`.keys`'s.
+and ``vn``, how many vector items it has) are :mod:`langgraph_dynamodb.keys`'s; its vector
+items' keys and attributes (``vec``, ``ns1`` ... ``ns8``) are :mod:`.keys`'s.
 """
 
 from __future__ import annotations
@@ -33,7 +31,6 @@ CREATED = "c"
 UPDATED = "u"
 TTL_MINUTES = "t"
 EMBEDDINGS = "e"
-VECTOR_PATH = "vp"
 
 
 @dataclass(frozen=True)
@@ -47,8 +44,6 @@ class MemoryPayload:
     updated: int
     ttl_minutes: float | None = None
     embeddings: Mapping[str, bytes] = field(default_factory=dict)
-    vector_path: str | None = None
-    """The field whose embedding is the item's ``vec`` attribute (not in ``embeddings``)."""
 
 
 def encode(payload: MemoryPayload) -> dict[str, Any]:
@@ -64,8 +59,6 @@ def encode(payload: MemoryPayload) -> dict[str, Any]:
         out[TTL_MINUTES] = payload.ttl_minutes
     if payload.embeddings:
         out[EMBEDDINGS] = dict(payload.embeddings)
-    if payload.vector_path is not None:
-        out[VECTOR_PATH] = payload.vector_path
     return out
 
 
@@ -86,9 +79,6 @@ def decode(raw: Any, what: str) -> MemoryPayload:
         if not all(isinstance(k, str) and isinstance(v, bytes) for k, v in embeddings.items()):
             raise TypeError("embeddings")
         ttl = raw.get(TTL_MINUTES)
-        vector_path = raw.get(VECTOR_PATH)
-        if vector_path is not None and not isinstance(vector_path, str):
-            raise TypeError("vector path")
         return MemoryPayload(
             namespace=namespace,
             key=str(raw[KEY]),
@@ -97,7 +87,6 @@ def decode(raw: Any, what: str) -> MemoryPayload:
             updated=int(raw[UPDATED]),
             ttl_minutes=None if ttl is None else float(ttl),
             embeddings=dict(embeddings),
-            vector_path=vector_path,
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise CorruptItemError(f"{what} has a malformed payload: {exc!r}") from exc
