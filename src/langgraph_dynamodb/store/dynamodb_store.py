@@ -71,7 +71,7 @@ def _log_index_change(usable: bool, reason: str) -> None:
 
 def _vector_state(mode: Any, indexed: bool) -> VectorIndexState | None:
     """The store's view of its vector index for ``vector_search=mode`` (``None``: the
-    client ranks, items carry no ``vec``).
+    client ranks, puts write no vector items).
 
     Raises:
         ConfigurationError: An unknown mode, or ``"native"`` where it cannot work.
@@ -158,7 +158,7 @@ class DynamoDBStore(OwnsClients, BaseStore):
             table's vector index (SearchVectors) once DescribeTable shows it ACTIVE and
             filled, else on the client, with one log line. ``"native"``: through the index
             or an error that says why not. ``"client"``: always on the client (reads every
-            item under the prefix), and items carry no ``vec`` attribute for an index.
+            item under the prefix), and puts write no vector items for an index.
         ttl: Expiry, as langgraph's ``TTLConfig`` (minutes): ``default_ttl``,
             ``refresh_on_read``. Expired items are absent at once; DynamoDB deletes them.
         serde: Serializer of values (default ``JsonPlusSerializer``, no pickle).

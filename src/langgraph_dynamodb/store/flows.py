@@ -45,7 +45,7 @@ class StoreCtx(TableCtx):
     directory: GroupDirectory
     vector_state: VectorIndexState | None = None
     """The table's vector index as last seen; ``None``: semantic search ranks on the
-    client, and items carry no ``vec`` (``vector_search="client"``)."""
+    client, and puts write no vector items (``vector_search="client"``)."""
 
     def live(self) -> dict[str, Any]:
         """The filter that leaves expired items out of a read."""
