@@ -579,8 +579,10 @@ SIZES: dict[str, dict[str, Any]] = {
         "cpu_state_chars": 100_000,
         "rtt_ms": 10,
         "rtt_turns": 20,
+        "memory_scale_memories": 100_000,
     },
     "quick": {
+        "memory_scale_memories": 5_000,
         "chat_turns": 10,
         "get_state_samples": 10,
         "fanout_runs": 5,
