@@ -137,7 +137,7 @@ def tables(results: dict[str, Any], stores: tuple[str, ...]) -> list[str]:
         for phase, p in sorted(phases.items(), key=lambda kv: _order(kv[0])):
             if not phase.startswith("d") or phase.endswith("_native"):
                 continue
-            dims, count = phase[1:].split("_n")
+            dims, count = phase.removesuffix("_native")[1:].split("_n")
             lines.append(
                 f"| {dims} dimensions | {count} | {_limit_cell(p)} | "
                 f"{_limit_cell(phases.get(phase + '_native'), requests=True)} |"
@@ -159,8 +159,8 @@ def _limit_cell(p: dict[str, Any] | None, *, requests: bool = False) -> str:
 def _order(phase: str) -> tuple[int, int]:
     if not phase.startswith("d") or "_n" not in phase:
         return (0, 0)
-    dims, count = phase[1:].split("_n")
-    return (int(dims), int(count.removesuffix("_native")))
+    dims, count = phase.removesuffix("_native")[1:].split("_n")
+    return (int(dims), int(count))
 
 
 SCALE_ROWS = (
