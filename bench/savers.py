@@ -175,24 +175,47 @@ def resolve(name: str) -> SaverSpec:
 
 
 # --- factories (run inside the saver's venv) -----------------------------------------------
-def _create_pk_sk_table(table: str, endpoint: str, region: str) -> None:
+def _create_table(
+    table: str,
+    endpoint: str,
+    region: str,
+    keys: tuple[str, str],
+    index: tuple[str, str, str] | None = None,
+) -> None:
+    """An on-demand table with string keys ``keys`` (hash, range) and, with ``index``
+    (name, hash, range), one GSI projecting everything; waits until it exists."""
     import boto3
 
+    names = {*keys, *(index[1:] if index else ())}
+    params: dict[str, Any] = {
+        "TableName": table,
+        "KeySchema": [
+            {"AttributeName": keys[0], "KeyType": "HASH"},
+            {"AttributeName": keys[1], "KeyType": "RANGE"},
+        ],
+        "AttributeDefinitions": [{"AttributeName": n, "AttributeType": "S"} for n in sorted(names)],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if index is not None:
+        params["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": index[0],
+                "KeySchema": [
+                    {"AttributeName": index[1], "KeyType": "HASH"},
+                    {"AttributeName": index[2], "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ]
     client = boto3.client("dynamodb", endpoint_url=endpoint, region_name=region)
-    client.create_table(
-        TableName=table,
-        KeySchema=[
-            {"AttributeName": "PK", "KeyType": "HASH"},
-            {"AttributeName": "SK", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "PK", "AttributeType": "S"},
-            {"AttributeName": "SK", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    client.create_table(**params)
     client.get_waiter("table_exists").wait(TableName=table)
     client.close()
+
+
+def _create_pk_sk_table(table: str, endpoint: str, region: str) -> None:
+    """langgraph-checkpoint-aws's table (it expects one)."""
+    _create_table(table, endpoint, region, ("PK", "SK"))
 
 
 def make_saver(name: str, table: str, endpoint: str, region: str) -> Any:
@@ -288,34 +311,13 @@ def make_store(
 
 def _create_memory_layer_table(table: str, endpoint: str, region: str) -> None:
     """langgraph-dynamodb-store's table, as its README creates it (it makes none)."""
-    import boto3
-
-    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name=region)
-    client.create_table(
-        TableName=table,
-        KeySchema=[
-            {"AttributeName": "owner_id", "KeyType": "HASH"},
-            {"AttributeName": "sort_key", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "owner_id", "AttributeType": "S"},
-            {"AttributeName": "sort_key", "AttributeType": "S"},
-            {"AttributeName": "gsi_sort_key", "AttributeType": "S"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "owner_id-created_at-index",
-                "KeySchema": [
-                    {"AttributeName": "owner_id", "KeyType": "HASH"},
-                    {"AttributeName": "gsi_sort_key", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
+    _create_table(
+        table,
+        endpoint,
+        region,
+        ("owner_id", "sort_key"),
+        ("owner_id-created_at-index", "owner_id", "gsi_sort_key"),
     )
-    client.get_waiter("table_exists").wait(TableName=table)
-    client.close()
 
 
 VECTOR_INDEX_WAIT_S = 20

@@ -167,10 +167,8 @@ def _native_search(
     Raises:
         ConfigurationError: ``vector_search="native"`` and the index cannot serve.
     """
-    now = ctx.clock()
-    if state.due(now):
-        status = yield from vector_index.check(ctx, dims)
-        state.record(status.usable, status.reason, now)
+    if state.due(ctx.clock()):
+        yield from vector_index.look(ctx, dims)
     if not state.usable:
         if state.required:
             raise ConfigurationError(f"vector_search='native' cannot search: {state.reason}")

@@ -290,23 +290,15 @@ class DynamoDBStore(OwnsClients, BaseStore):
         script can wait on it after :meth:`setup`; ``"auto"`` looks by itself."""
         if self._index is None:
             return vector_index.IndexStatus(False, "the store has no index= (no embeddings)")
-        status = self._run(
-            vector_index.check(self._ctx(), self._index.dims), "store.vector_index_status"
-        )
-        if self._vector_state is not None:
-            self._vector_state.record(status.usable, status.reason, self._ctx().clock())
-        return status
+        flow = vector_index.look(self._ctx(), self._index.dims)
+        return self._run(flow, "store.vector_index_status")
 
     async def avector_index_status(self) -> vector_index.IndexStatus:
         """Async :meth:`vector_index_status`."""
         if self._index is None:
             return vector_index.IndexStatus(False, "the store has no index= (no embeddings)")
-        status = await self._arun(
-            vector_index.check(self._ctx(), self._index.dims), "store.vector_index_status"
-        )
-        if self._vector_state is not None:
-            self._vector_state.record(status.usable, status.reason, self._ctx().clock())
-        return status
+        flow = vector_index.look(self._ctx(), self._index.dims)
+        return await self._arun(flow, "store.vector_index_status")
 
     def _setup_flow(self) -> Any:
         state = self._vector_state

@@ -154,7 +154,7 @@ def write_many(ctx: StoreCtx, writes: Sequence[Write]) -> Flow[None]:
     (and a delete its vector items) with them."""
     if not writes:
         return
-    replaced_chunks = yield from _chunks_replaced(ctx, writes)
+    replaced = yield from _replaced_parts(ctx, writes)
     parts = [
         c
         for w in writes
@@ -170,10 +170,10 @@ def write_many(ctx: StoreCtx, writes: Sequence[Write]) -> Flow[None]:
         yield from batch_write(ctx, puts=[e for g in new_groups for e in si.directory_items(g)])
         ctx.directory.note(new_groups)
     deletes = [si.item_key(w.namespace, w.key) for w in writes if w.prepared is None]
-    yield from batch_write(ctx, puts=puts, deletes=[*deletes, *replaced_chunks])
+    yield from batch_write(ctx, puts=puts, deletes=[*deletes, *replaced])
 
 
-def _chunks_replaced(ctx: StoreCtx, writes: Sequence[Write]) -> Flow[list[AttrMap]]:
+def _replaced_parts(ctx: StoreCtx, writes: Sequence[Write]) -> Flow[list[AttrMap]]:
     """Keys of the chunks of items a delete or a large put replaces, and of the vector
     items of those a delete removes. (A put that indexes fewer fields than the item it
     replaces leaves the extra vector items; a native search re-reads what they point to,

@@ -1,6 +1,6 @@
 """The store's semantic search on DynamoDB's vector index, as flows: set the table up
 with it (:func:`setup`, :func:`declare`), is it usable (:func:`check`), and search with
-it (:func:`search`). No I/O.
+it (:func:`search`); :func:`look` remembers what :func:`check` saw. No I/O.
 
 A search under a prefix (any depth up to ``STORE_VECTOR_PREFIX_DEPTH``, ``()`` included)
 is one ``SearchVectors`` with the prefix as one equality on ``ns<depth>``. What it returns
@@ -117,6 +117,14 @@ def check(ctx: StoreCtx, dims: int) -> Flow[IndexStatus]:
             )
         return IndexStatus(False, f"table {ctx.table!r} does not exist: call setup()")
     return status_of(described["Table"], dims)
+
+
+def look(ctx: StoreCtx, dims: int) -> Flow[IndexStatus]:
+    """:func:`check`, and what it found remembered in the store's ``vector_state``."""
+    status = yield from check(ctx, dims)
+    if ctx.vector_state is not None:
+        ctx.vector_state.record(status.usable, status.reason, ctx.clock())
+    return status
 
 
 def declare(ctx: StoreCtx, dims: int, description: Mapping[str, Any]) -> Flow[IndexStatus]:
