@@ -123,6 +123,16 @@ SAVERS: dict[str, SaverSpec] = {
             note="vector_search='client': semantic search ranks every item under the prefix",
         ),
         SaverSpec(
+            "ours-store-eventual",
+            "langgraph-dynamodb DynamoDBStore, eventually consistent (ours)",
+            None,
+            None,
+            None,
+            default_workloads=("store",),
+            note="consistent_reads=False: reads as the peers read (half the RCU of a "
+            "strongly consistent read of the same bytes); otherwise the defaults",
+        ),
+        SaverSpec(
             "aws-store",
             "langgraph-checkpoint-aws 1.2.6 DynamoDBStore",
             "langgraph-checkpoint-aws",
@@ -268,7 +278,14 @@ def make_saver(name: str, table: str, endpoint: str, region: str) -> Any:
     raise KeyError(f"unknown saver {name!r}")
 
 
-STORES = ("ours-store", "ours-store-client", "aws-store", "sdb-store", "dds-store")
+STORES = (
+    "ours-store",
+    "ours-store-client",
+    "ours-store-eventual",
+    "aws-store",
+    "sdb-store",
+    "dds-store",
+)
 """The specs that are stores (they run the store workload, the others the checkpointers')."""
 
 
@@ -277,11 +294,13 @@ def make_store(
 ) -> Any:
     """Build store ``name`` on table ``table`` (``index``: langgraph's IndexConfig;
     ``options``: more keywords, ours only)."""
-    if name in ("ours-store", "ours-store-client"):
+    if name in ("ours-store", "ours-store-client", "ours-store-eventual"):
         from langgraph_dynamodb import DynamoDBStore
 
         if name == "ours-store-client":
             options.setdefault("vector_search", "client")
+        if name == "ours-store-eventual":
+            options.setdefault("consistent_reads", False)
         store = DynamoDBStore(
             table_name=table, endpoint_url=endpoint, region_name=region, index=index, **options
         )

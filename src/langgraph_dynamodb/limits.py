@@ -100,11 +100,6 @@ REFUSED_CONNECTION_ATTEMPTS = 3
 #: outlives what it is made of).
 TTL_WINDOW_FRACTION = 0.5
 
-#: The store keeps a namespace's items in the partition of its first this many labels
-#: (its group): ``("memories", user_id)`` is one partition per user, so a search within
-#: a user's memories is one Query. Fixed for a table: changing it would orphan items.
-STORE_GROUP_DEPTH = 2
-
 #: Store namespace labels and keys longer than this (escaped) are stored as a digest in
 #: the sort key (the plain value is in the item), so a deep namespace still fits.
 STORE_LABEL_KEY_BYTES = 128
@@ -112,11 +107,23 @@ STORE_LABEL_KEY_BYTES = 128
 #: DynamoDB: a sort key is at most 1024 bytes.
 STORE_MAX_SK_BYTES = 1024
 
-#: Items a store skip-scan reads per Query while it lists namespaces: it jumps past each
-#: namespace it finds, so the reads grow with the namespaces listed, not their items. A
-#: page this size holds a small namespace whole (a user's few memories: one Query for the
-#: group) and costs about what two one-item Queries would.
+#: Items a store skip-scan reads in its first Query while it lists namespaces: it jumps
+#: past each namespace it finds, so the reads grow with the namespaces listed, not their
+#: items. A page this size holds a small namespace whole (a user's few memories) and
+#: costs about what two one-item Queries would.
 STORE_LIST_PAGE = 25
+
+#: While each page of a namespace listing holds more than one namespace (small ones),
+#: the next is this many times larger (up to ``STORE_LIST_PAGE_MAX`` items), so a root
+#: of many small namespaces is read in a few large pages rather than a Query for each:
+#: 1,000 memories of 50 users are four Queries. A page that holds a single namespace
+#: sets it back to ``STORE_LIST_PAGE``. A search without a query pages the same way: its
+#: first Query asks for the items it still needs (this many times as many with a
+#: filter), each next one this many times more.
+STORE_LIST_PAGE_GROWTH = 4
+
+#: The largest page of a namespace listing, in items (DynamoDB also stops a page at 1 MB).
+STORE_LIST_PAGE_MAX = 6400
 
 #: The store refreshes an item's TTL on read only when that moves its expiry by more
 #: than this fraction of its TTL: at most one conditional write per tenth of a TTL.

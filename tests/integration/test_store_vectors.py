@@ -125,7 +125,7 @@ def test_max_pooling_over_several_fields(vector_emulator: VectorSearchEmulator) 
         raw = store._clients.sync().query(
             TableName=store.table_name,
             KeyConditionExpression="pk = :p",
-            ExpressionAttributeValues={":p": {"S": skeys.group_pk(("docs", "d"))}},
+            ExpressionAttributeValues={":p": {"S": skeys.group_pk(skeys.group_of(("docs", "d")))}},
         )["Items"]
         kinds = sorted(i[keys.KIND]["S"] for i in raw if keys.VECTOR in i)
         assert kinds == [keys.KIND_VECTOR] * 40
@@ -133,7 +133,7 @@ def test_max_pooling_over_several_fields(vector_emulator: VectorSearchEmulator) 
         raw = store._clients.sync().query(
             TableName=store.table_name,
             KeyConditionExpression="pk = :p",
-            ExpressionAttributeValues={":p": {"S": skeys.group_pk(("docs", "d"))}},
+            ExpressionAttributeValues={":p": {"S": skeys.group_pk(skeys.group_of(("docs", "d")))}},
         )["Items"]
         assert sum(i[keys.KIND]["S"] == keys.KIND_VECTOR for i in raw) == 38
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from langgraph.store.base import MatchCondition
 from langgraph.store.memory import _compare_values, _does_match
 
-from langgraph_dynamodb import keys, limits
+from langgraph_dynamodb import keys
 from langgraph_dynamodb.errors import CorruptItemError, InvalidInputError
 from langgraph_dynamodb.store import keys as skeys
 from langgraph_dynamodb.store import match, schema, vectors
@@ -29,7 +29,7 @@ def test_item_keys_round_trip(namespace: tuple[str, ...], key: str) -> None:
     sk = skeys.item_sk(namespace, key)
     parsed = skeys.parse_item_sk(sk)
     assert parsed is not None
-    assert parsed.rest == namespace[limits.STORE_GROUP_DEPTH :] and parsed.key == key
+    assert parsed.rest == namespace[skeys.GROUP_DEPTH :] and parsed.key == key
     assert sk.startswith(skeys.namespace_prefix(namespace))
     assert sk.startswith(skeys.range_prefix(namespace[: len(namespace) - 1] or namespace))
     assert skeys.parse_item_sk(skeys.chunk_range(namespace, key) + "ab#00000") is None
@@ -43,7 +43,7 @@ def test_a_namespace_range_holds_exactly_its_namespace_and_children(
         return
     under = b[: len(a)] == a
     sk = skeys.item_sk(b, "k")
-    assert sk.startswith(skeys.range_prefix(a)) is (under or len(a) <= limits.STORE_GROUP_DEPTH)
+    assert sk.startswith(skeys.range_prefix(a)) is (under or len(a) <= skeys.GROUP_DEPTH)
     assert sk.startswith(skeys.namespace_prefix(a)) is (a == b)
 
 
@@ -56,12 +56,13 @@ def test_key_order_is_namespace_order_within_a_group(group_of: list[tuple[str, .
 
 
 def test_partition_and_directory_keys() -> None:
-    assert skeys.group_pk(("memories", "alice")) == "m#memories#alice#"
-    assert skeys.group_pk(skeys.group_of(("a", "b", "c"))) == skeys.group_pk(("a", "b"))
-    assert skeys.groups_pk("memories") == "g#memories#"
-    assert skeys.parse_directory_sk(skeys.directory_sk(("a", "b$#"))) == ("a", "b$#")
+    # one partition per root label: every user's memories are one sort-key range of it
+    assert skeys.group_pk(skeys.group_of(("memories", "alice"))) == "m#memories#"
+    assert skeys.group_of(("a", "b", "c")) == ("a",)
+    assert skeys.parse_directory_sk(skeys.directory_sk(("a$#",))) == ("a$#",)
     assert skeys.item_sk(("a",), "k") == "i#!k#"
-    assert skeys.item_sk(("a", "b", "c"), "k") == "i#c#!k#"
+    assert skeys.item_sk(("memories", "alice"), "k") == "i#alice#!k#"
+    assert skeys.item_sk(("a", "b", "c"), "k") == "i#b#c#!k#"
 
 
 def test_a_namespace_too_deep_for_a_sort_key_is_refused() -> None:
@@ -70,7 +71,7 @@ def test_a_namespace_too_deep_for_a_sort_key_is_refused() -> None:
         skeys.item_sk(deep, "k")
     long_label = ("a", "b", "y" * 400)  # digested in the key, kept whole in the item
     parsed = skeys.parse_item_sk(skeys.item_sk(long_label, "k"))
-    assert parsed is not None and parsed.rest == (None,) and parsed.key == "k"
+    assert parsed is not None and parsed.rest == ("b", None) and parsed.key == "k"
 
 
 json = st.recursive(

@@ -141,7 +141,7 @@ def test_the_index_is_usable_only_active_filled_and_as_declared() -> None:
 
 def test_results_name_each_item_once_with_its_best_similarity() -> None:
     item_sk = skeys.item_sk(("m", "u"), "k")
-    pk = skeys.group_pk(("m", "u"))
+    pk = skeys.group_pk(skeys.group_of(("m", "u")))
     response = {
         "SearchResults": [
             {"Item": {"pk": {"S": pk}, "sk": {"S": skeys.vector_sk(item_sk, 0)}}, "Score": 0.1},

@@ -4,10 +4,11 @@ the saver's. No I/O, and no embedding: the store computes embeddings before a fl
 Requests: gets are one ``BatchGetItem`` per 100 keys; puts and deletes one
 ``BatchWriteItem`` per 25 items (chunks of large values first; a delete reads the items
 first, in ``BatchGetItem`` s, to delete their chunks too); a search under a prefix of at
-least ``GROUP_DEPTH`` labels is one ``Query`` per page of its group's partition, a
-shallower one lists the groups first and reads them a few at a time, concurrently; a
-namespace listing reads a few items per namespace it finds and jumps past the rest. Never
-a Scan. Expired items are absent everywhere.
+least one label (``("memories",)`` included) is one ``Query`` per page of its root's
+partition, one under ``()`` lists the roots first and reads them a few at a time,
+concurrently; a namespace listing reads pages of items (growing while they hold small
+namespaces) and jumps past each namespace it finds. Never a Scan. Expired items are
+absent everywhere.
 """
 
 from __future__ import annotations
@@ -167,7 +168,7 @@ def write_many(ctx: StoreCtx, writes: Sequence[Write]) -> Flow[None]:
     groups = {skeys.group_of(w.namespace) for w in writes if w.prepared is not None}
     new_groups = ctx.directory.unknown(groups)
     if new_groups:  # first, so that a crash never leaves items no directory leads to
-        yield from batch_write(ctx, puts=[e for g in new_groups for e in si.directory_items(g)])
+        yield from batch_write(ctx, puts=[si.directory_item(g) for g in new_groups])
         ctx.directory.note(new_groups)
     deletes = [si.item_key(w.namespace, w.key) for w in writes if w.prepared is None]
     yield from batch_write(ctx, puts=puts, deletes=[*deletes, *replaced])
@@ -196,28 +197,16 @@ def _replaced_parts(ctx: StoreCtx, writes: Sequence[Write]) -> Flow[list[AttrMap
 
 # --- search -----------------------------------------------------------------------------
 def groups_under(ctx: StoreCtx, prefix: Namespace) -> Flow[list[Namespace]]:
-    """The groups whose items may be under ``prefix``: its own when it is deep enough,
-    else those listed in the directory (Queries of the root, then of each root's groups)."""
-    if len(prefix) >= limits.STORE_GROUP_DEPTH:
+    """The groups whose items may be under ``prefix``: its root's, or for ``()`` every
+    root the directory lists (one Query)."""
+    if len(prefix) >= skeys.GROUP_DEPTH:
         return [skeys.group_of(prefix)]
-    if prefix:
-        roots: list[str] = [prefix[0]]
-    else:
-        roots = []
-        entries = yield from _query_all(ctx, skeys.ROOT_DIRECTORY_PK, skeys.DIRECTORY_ENTRY)
-        for entry in entries:
-            labels = skeys.parse_directory_sk(sk_of(entry))
-            if labels and labels[0] is not None:
-                roots.append(labels[0])
-    start = skeys.directory_sk(prefix) if prefix else skeys.DIRECTORY_ENTRY
     groups: list[Namespace] = []
-    for wave in _waves(roots, grow=False):
-        pages = yield from fork(ctx, [_query_all(ctx, skeys.groups_pk(r), start) for r in wave])
-        for entries in pages:
-            for entry in entries:
-                labels = skeys.parse_directory_sk(sk_of(entry))
-                if labels and all(label is not None for label in labels):
-                    groups.append(tuple(label for label in labels if label is not None))
+    entries = yield from _query_all(ctx, skeys.ROOT_DIRECTORY_PK, skeys.DIRECTORY_ENTRY)
+    for entry in entries:
+        labels = skeys.parse_directory_sk(sk_of(entry))
+        if labels and all(label is not None for label in labels):
+            groups.append(tuple(label for label in labels if label is not None))
     return groups
 
 
@@ -288,8 +277,13 @@ def _search_group(
         else match.TopScores(query_vector, offset=op.offset, limit=op.limit)
     )
     start: AttrMap | None = None
+    # without a query, pages of about what the search still needs (a filter may drop
+    # some: then STORE_LIST_PAGE_GROWTH times as many, growing), not 1 MB for ten items
+    ask = None if enough is None else enough * (limits.STORE_LIST_PAGE_GROWTH if op.filter else 1)
     while enough is None or len(out) < enough:
-        response = yield ctx.call("query", **_items_query(ctx, group, sk_prefix, start, None))
+        response = yield ctx.call("query", **_items_query(ctx, group, sk_prefix, start, ask))
+        if ask is not None:
+            ask *= limits.STORE_LIST_PAGE_GROWTH
         found = yield from _loaded(ctx, _decoded(ctx, response.get("Items", [])))
         page: list[tuple[match.Candidate, si.Memory]] = []
         for memory in found:
@@ -365,20 +359,27 @@ def _namespaces_of_group(
     within: Namespace,
     conditions: Sequence[MatchCondition],
     max_depth: int | None,
+    wanted: int | None,
 ) -> Flow[_Found]:
-    """The namespaces of a group's live items under ``within``: a few items per Query,
-    then a jump past the namespace found (or, with ``max_depth``, past the whole subtree
-    its truncation stands for, once it matched)."""
+    """The namespaces of a group's live items under ``within``: a page of items per
+    Query, then a jump past the namespace found last (or, with ``max_depth``, past the
+    whole subtree its truncation stands for, once it matched). Pages start at
+    ``STORE_LIST_PAGE`` items and grow ``STORE_LIST_PAGE_GROWTH`` times while each holds
+    several namespaces (small ones: a few large pages read them all), back to the start
+    when one holds a single namespace (a large one: jumping past it saves reading it).
+    With ``wanted``, stops once that many namespaces are listed, in order."""
     found = _Found()
     prefix = skeys.range_prefix(within)
     lo, hi = prefix, keys.range_end(prefix)
     start: AttrMap | None = None
+    page = limits.STORE_LIST_PAGE
+    listed, listed_last = 0, None  # what the listing shows so far (while in order)
     while True:
         params = requests.query(
             skeys.group_pk(group),
             between=(lo, hi),
             start=start,
-            limit=limits.STORE_LIST_PAGE,
+            limit=page,
             consistent=ctx.consistent_read,
         )
         live = ctx.live()
@@ -387,16 +388,30 @@ def _namespaces_of_group(
         params["ExpressionAttributeValues"] |= live["ExpressionAttributeValues"]
         response = yield ctx.call("query", **params)
         last: Namespace | None = None
+        seen = 0
         for memory in _decoded(ctx, response.get("Items", [])):
             namespace = _namespace_of(ctx, group, memory, found)
             if not found.namespaces or found.namespaces[-1] != namespace:
                 found.namespaces.append(namespace)
+                if all(match.namespace_matches(c, namespace) for c in conditions):
+                    shown = namespace if max_depth is None else namespace[:max_depth]
+                    if shown != listed_last:
+                        listed, listed_last = listed + 1, shown
+            if namespace != last:
+                seen += 1
             last = namespace
         if not response.get("LastEvaluatedKey"):
             return found  # the page held the rest of the range
         if last is None:
             start = response["LastEvaluatedKey"]
             continue
+        if wanted is not None and found.ordered and listed >= wanted:
+            return found
+        page = (
+            min(page * limits.STORE_LIST_PAGE_GROWTH, limits.STORE_LIST_PAGE_MAX)
+            if seen > 1
+            else limits.STORE_LIST_PAGE
+        )
         start = None
         matched = all(match.namespace_matches(c, last) for c in conditions)
         if matched and max_depth is not None and len(last) >= max_depth:
@@ -434,7 +449,7 @@ def list_namespaces(ctx: StoreCtx, op: ListNamespacesOp) -> Flow[list[Namespace]
     wanted = op.offset + op.limit
     groups = [
         g
-        for g in (yield from groups_under(ctx, literal[: limits.STORE_GROUP_DEPTH]))
+        for g in (yield from groups_under(ctx, literal[: skeys.GROUP_DEPTH]))
         if literal[: len(g)] == g[: len(literal)]
     ]
     kept: list[Namespace] = []
@@ -449,7 +464,12 @@ def list_namespaces(ctx: StoreCtx, op: ListNamespacesOp) -> Flow[list[Namespace]
             ctx,
             [
                 _namespaces_of_group(
-                    ctx, g, literal if len(literal) > len(g) else g, conditions, op.max_depth
+                    ctx,
+                    g,
+                    literal if len(literal) > len(g) else g,
+                    conditions,
+                    op.max_depth,
+                    wanted - len(kept) if found.ordered else None,
                 )
                 for g in wave
             ],

@@ -124,19 +124,13 @@ def item_key(namespace: Namespace, key_: str) -> AttrMap:
     return key(skeys.group_pk(skeys.group_of(namespace)), skeys.item_sk(namespace, key_))
 
 
-def directory_items(group: Namespace) -> list[AttrMap]:
-    """The directory entries that make a group findable from its root (append-only)."""
-    root = group[:1]
-    return [
-        {
-            **key(skeys.groups_pk(root[0]), skeys.directory_sk(group)),
-            keys.KIND: s(keys.KIND_DIRECTORY),
-        },
-        {
-            **key(skeys.ROOT_DIRECTORY_PK, skeys.directory_sk(root)),
-            keys.KIND: s(keys.KIND_DIRECTORY),
-        },
-    ]
+def directory_item(group: Namespace) -> AttrMap:
+    """The directory entry that makes a group (a root label) findable from ``()``
+    (append-only)."""
+    return {
+        **key(skeys.ROOT_DIRECTORY_PK, skeys.directory_sk(group)),
+        keys.KIND: s(keys.KIND_DIRECTORY),
+    }
 
 
 @dataclass(eq=False)

@@ -4,18 +4,18 @@
 The store shares the checkpoint table's key schema (``pk``/``sk`` strings), so it can live
 in that table or in one of its own; its prefixes never meet the checkpointer's ``t#``::
 
-    pk = m# enc(group)                       a group: a namespace's first GROUP_DEPTH labels
-      sk = i# enc(rest) ! enc(key)           an item (rest: the labels after the group)
+    pk = m# enc(root)                        a group: every namespace under a root label
+      sk = i# enc(rest) ! enc(key)           an item (rest: the labels after the root)
       sk = x# enc(rest) ! enc(key) nonce # seq   a chunk of an item's payload
       sk = v# enc(rest) ! enc(key) slot #         an item's embeddings, for the vector index
-    pk = g# enc(root)    sk = d# enc(group)  the groups under a root label (append-only)
     pk = r#              sk = d# enc(root)   the root labels (append-only)
 
 ``enc`` is :func:`langgraph_dynamodb.keys.encode_component` per label (escaped, ``#``
 terminated, a digest when long). ``!`` sorts before any encoded label, so the items of a
 namespace come right before those of its children, and every namespace under a prefix is
-one contiguous sort-key range of its group: a search under a prefix of at least
-``GROUP_DEPTH`` labels is one Query; a shallower prefix lists its groups first.
+one contiguous sort-key range of its group: a search, a filtered search or a namespace
+listing under any prefix of at least one label (``("memories",)``: every user's
+memories) is one Query per page of one partition; ``()`` lists the roots first.
 
 The vector index (:func:`vector_index_definition`) reads the attribute ``vec`` of vector
 items (one per embedding of an item, beside it), and filters by prefix on ``ns1`` ...
@@ -37,7 +37,6 @@ GROUP_PREFIX = "m#"
 ITEM_PREFIX = "i#"
 CHUNK_PREFIX = keys.CHUNK_PREFIX
 ROOT_DIRECTORY_PK = "r#"
-GROUPS_PREFIX = "g#"
 DIRECTORY_ENTRY = "d#"
 VECTOR_PREFIX = "v#"
 END_OF_NAMESPACE = "!"
@@ -61,9 +60,15 @@ def _labels(labels: Namespace) -> str:
     return "".join(_label(label) for label in labels)
 
 
+GROUP_DEPTH = 1
+"""How many leading labels choose an item's partition (its group): the root label, so
+that every namespace under ``("memories",)`` is one sort-key range of one partition.
+Fixed by the format: another depth would put the same item under another key."""
+
+
 def group_of(namespace: Namespace) -> Namespace:
-    """The labels that choose an item's partition."""
-    return namespace[: limits.STORE_GROUP_DEPTH]
+    """The labels that choose an item's partition: its root label."""
+    return namespace[:GROUP_DEPTH]
 
 
 def group_pk(group: Namespace) -> str:
@@ -74,7 +79,7 @@ def group_pk(group: Namespace) -> str:
 def range_prefix(namespace: Namespace) -> str:
     """The sort-key prefix of every item in ``namespace`` and its children (within its
     group's partition)."""
-    return ITEM_PREFIX + _labels(namespace[limits.STORE_GROUP_DEPTH :])
+    return ITEM_PREFIX + _labels(namespace[GROUP_DEPTH:])
 
 
 def namespace_prefix(namespace: Namespace) -> str:
@@ -95,8 +100,7 @@ def item_sk(namespace: Namespace, key: str) -> str:
         raise InvalidInputError(
             f"namespace {namespace!r} with key {key[:40]!r} is too deep or long for a DynamoDB "
             f"sort key ({len(sk.encode('utf-8'))} bytes encoded, at most "
-            f"{limits.STORE_MAX_SK_BYTES}); use fewer or shorter labels below the first "
-            f"{limits.STORE_GROUP_DEPTH}"
+            f"{limits.STORE_MAX_SK_BYTES}); use fewer or shorter labels after the first"
         )
     return sk
 
@@ -173,13 +177,8 @@ def vector_index_definition(dims: int) -> dict[str, Any]:
     }
 
 
-def groups_pk(root: str) -> str:
-    """The directory partition of the groups under a root label."""
-    return GROUPS_PREFIX + _label(root)
-
-
 def directory_sk(labels: Namespace) -> str:
-    """The sort key of a directory entry (a group, or a root)."""
+    """The sort key of a root's directory entry."""
     return DIRECTORY_ENTRY + _labels(labels)
 
 
