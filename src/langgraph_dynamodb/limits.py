@@ -107,6 +107,10 @@ STORE_LABEL_KEY_BYTES = 128
 #: DynamoDB: a sort key is at most 1024 bytes.
 STORE_MAX_SK_BYTES = 1024
 
+#: DynamoDB: a read unit is one strongly consistent read of up to 4 KB (two eventually
+#: consistent ones); a Query is billed on the sum of its items' sizes, rounded up.
+READ_UNIT_BYTES = 4096
+
 #: Items a store skip-scan reads in its first Query while it lists namespaces: it jumps
 #: past each namespace it finds, so the reads grow with the namespaces listed, not their
 #: items. A page this size holds a small namespace whole (a user's few memories) and
@@ -117,9 +121,9 @@ STORE_LIST_PAGE = 25
 #: the next is this many times larger (up to ``STORE_LIST_PAGE_MAX`` items), so a root
 #: of many small namespaces is read in a few large pages rather than a Query for each:
 #: 1,000 memories of 50 users are four Queries. A page that holds a single namespace
-#: sets it back to ``STORE_LIST_PAGE``. A search without a query pages the same way: its
-#: first Query asks for the items it still needs (this many times as many with a
-#: filter), each next one this many times more.
+#: sets it to what one read unit holds (at most ``STORE_LIST_PAGE``). A search without a
+#: query asks first for the items it needs (this many times as many with a filter), then
+#: for what the share of matches so far says the rest needs.
 STORE_LIST_PAGE_GROWTH = 4
 
 #: The largest page of a namespace listing, in items (DynamoDB also stops a page at 1 MB).

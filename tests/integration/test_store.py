@@ -296,6 +296,31 @@ def test_requests_are_batched_and_reads_are_queries(ddb_endpoint: str) -> None:
         assert store.stats.requests == {"query": 2}, store.stats.requests  # 25, then 100
 
 
+def test_a_listing_of_large_namespaces_costs_a_small_query_each(ddb_endpoint: str) -> None:
+    table = f"store-{uuid.uuid4().hex[:8]}"
+    with DynamoDBStore.from_table(table, endpoint_url=ddb_endpoint, region_name=REGION) as store:
+        store.setup()
+        from langgraph.store.base import PutOp
+
+        text = os.urandom(500).hex()  # about 1 KB an item, incompressible
+        store.batch(
+            [
+                PutOp(("memories", f"user-{u}"), f"m{i}", {"t": text})
+                for u in range(5)
+                for i in range(40)
+            ]
+        )
+        store.stats.reset()
+        listed = store.list_namespaces(prefix=("memories",))
+        assert listed == [("memories", f"user-{u}") for u in range(5)]
+        # 25 items of user-0, then what one read unit holds (3 items) of each other user,
+        # a jump past each, and the Query that finds the range ends: never 40 items each
+        assert store.stats.requests == {"query": 1 + 4 + 1}, store.stats.requests
+        store.stats.reset()
+        assert store.list_namespaces(prefix=("memories",), limit=2) == listed[:2]
+        assert store.stats.requests == {"query": 2}, store.stats.requests
+
+
 def test_values_over_an_item_size_round_trip_and_leave_no_chunks(ddb_endpoint: str) -> None:
     table = f"store-{uuid.uuid4().hex[:8]}"
     big = {"blob": os.urandom(450_000).hex()}  # 900 KB of text, incompressible-ish

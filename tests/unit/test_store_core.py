@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from langgraph.store.base import MatchCondition
 from langgraph.store.memory import _compare_values, _does_match
 
-from langgraph_dynamodb import keys
+from langgraph_dynamodb import keys, limits
 from langgraph_dynamodb.errors import CorruptItemError, InvalidInputError
+from langgraph_dynamodb.storage.attrs import approx_size
 from langgraph_dynamodb.store import keys as skeys
 from langgraph_dynamodb.store import match, schema, vectors
 
@@ -276,3 +277,30 @@ def test_ops_given_straight_to_batch_are_checked_as_base_store_checks_them() -> 
     ]:
         with pytest.raises(InvalidNamespaceError):
             store.batch([op])
+
+
+def test_listing_pages_grow_over_small_namespaces_and_shrink_to_a_read_unit() -> None:
+    from langgraph_dynamodb.store.flows import _next_list_page
+
+    small = [{"pk": {"S": "m#a#"}, "sk": {"S": "i#u#!k#"}, "p": {"B": b"x" * 100}}]
+    assert _next_list_page(25, 2, small) == 100  # several namespaces: 4x
+    assert _next_list_page(limits.STORE_LIST_PAGE_MAX, 3, small) == limits.STORE_LIST_PAGE_MAX
+    # one namespace: what 4 KB holds, at most STORE_LIST_PAGE
+    assert _next_list_page(400, 1, small) == limits.STORE_LIST_PAGE
+    big = [{"pk": {"S": "m#a#"}, "sk": {"S": "i#u#!k#"}, "p": {"B": b"x" * 1000}}]
+    assert _next_list_page(25, 1, big) == limits.READ_UNIT_BYTES // approx_size(big[0]) == 4
+    huge = [{"p": {"B": b"x" * 50_000}}]
+    assert _next_list_page(25, 1, huge) == 1
+
+
+def test_a_search_without_a_query_asks_for_what_its_matches_so_far_say() -> None:
+    from langgraph_dynamodb.store.flows import _next_search_page
+
+    assert _next_search_page(needed=10, read=400, matched=0) == 1600  # nothing yet: 4x
+    assert _next_search_page(needed=50, read=400, matched=50) == 500  # 1 in 8, a quarter more
+    assert _next_search_page(needed=10, read=10, matched=90) == 10  # never under what's needed
+
+
+def test_item_size_estimate() -> None:
+    item = {"pk": {"S": "m#é#"}, "p": {"B": b"abc"}, "ttl": {"N": "1700000000"}}
+    assert approx_size(item) == (2 + 5) + (1 + 3) + (3 + 8)

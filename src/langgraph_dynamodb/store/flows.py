@@ -28,7 +28,7 @@ from langgraph_dynamodb.errors import CorruptItemError
 from langgraph_dynamodb.flows.batch import batch_get, batch_write
 from langgraph_dynamodb.flows.context import TableCtx
 from langgraph_dynamodb.storage import requests
-from langgraph_dynamodb.storage.attrs import AttrMap, is_expired, key_of, n, sk_of
+from langgraph_dynamodb.storage.attrs import AttrMap, approx_size, is_expired, key_of, n, sk_of
 from langgraph_dynamodb.store import items as si
 from langgraph_dynamodb.store import keys as skeys
 from langgraph_dynamodb.store import match
@@ -280,10 +280,10 @@ def _search_group(
     # without a query, pages of about what the search still needs (a filter may drop
     # some: then STORE_LIST_PAGE_GROWTH times as many, growing), not 1 MB for ten items
     ask = None if enough is None else enough * (limits.STORE_LIST_PAGE_GROWTH if op.filter else 1)
+    read = 0
     while enough is None or len(out) < enough:
         response = yield ctx.call("query", **_items_query(ctx, group, sk_prefix, start, ask))
-        if ask is not None:
-            ask *= limits.STORE_LIST_PAGE_GROWTH
+        read += int(response.get("ScannedCount", 0))
         found = yield from _loaded(ctx, _decoded(ctx, response.get("Items", [])))
         page: list[tuple[match.Candidate, si.Memory]] = []
         for memory in found:
@@ -302,7 +302,18 @@ def _search_group(
         start = response.get("LastEvaluatedKey")
         if not start:
             break
+        if enough is not None:
+            ask = _next_search_page(enough - len(out), read, len(out))
     return out if top is None else top
+
+
+def _next_search_page(needed: int, read: int, matched: int) -> int:
+    """The next page of a search without a query that still needs ``needed`` items: as
+    many as the share matched so far says will hold them, a quarter more; with no match
+    yet, ``STORE_LIST_PAGE_GROWTH`` times what was read."""
+    if matched == 0:
+        return max(needed, read * limits.STORE_LIST_PAGE_GROWTH)
+    return max(needed, -(-needed * read * 5 // (matched * 4)))
 
 
 def search(
@@ -389,7 +400,8 @@ def _namespaces_of_group(
         response = yield ctx.call("query", **params)
         last: Namespace | None = None
         seen = 0
-        for memory in _decoded(ctx, response.get("Items", [])):
+        raw = response.get("Items", [])
+        for memory in _decoded(ctx, raw):
             namespace = _namespace_of(ctx, group, memory, found)
             if not found.namespaces or found.namespaces[-1] != namespace:
                 found.namespaces.append(namespace)
@@ -407,11 +419,7 @@ def _namespaces_of_group(
             continue
         if wanted is not None and found.ordered and listed >= wanted:
             return found
-        page = (
-            min(page * limits.STORE_LIST_PAGE_GROWTH, limits.STORE_LIST_PAGE_MAX)
-            if seen > 1
-            else limits.STORE_LIST_PAGE
-        )
+        page = _next_list_page(page, seen, raw)
         start = None
         matched = all(match.namespace_matches(c, last) for c in conditions)
         if matched and max_depth is not None and len(last) >= max_depth:
@@ -422,6 +430,19 @@ def _namespaces_of_group(
             lo = keys.range_end(skeys.namespace_prefix(last))  # past its own items
         if lo >= hi:
             return found
+
+
+def _next_list_page(page: int, namespaces: int, raw: Sequence[AttrMap]) -> int:
+    """The next page of a listing: ``STORE_LIST_PAGE_GROWTH`` times larger after one
+    that held several namespaces (small ones); after one that held a single namespace (a
+    large one, which the listing jumps past), what fits one read unit, up to
+    ``STORE_LIST_PAGE``: a Query per namespace then costs the least a Query can."""
+    if namespaces > 1:
+        return min(page * limits.STORE_LIST_PAGE_GROWTH, limits.STORE_LIST_PAGE_MAX)
+    if not raw:
+        return limits.STORE_LIST_PAGE
+    average = max(1, sum(approx_size(item) for item in raw) // len(raw))
+    return max(1, min(limits.STORE_LIST_PAGE, limits.READ_UNIT_BYTES // average))
 
 
 def _namespace_of(ctx: StoreCtx, group: Namespace, memory: si.Memory, found: _Found) -> Namespace:
