@@ -247,7 +247,9 @@ def _items_query(
 ) -> dict[str, Any]:
     params = requests.query(
         skeys.group_pk(group),
-        prefix=prefix,
+        # a range rather than begins_with: the same keys, and DynamoDB Local reads a
+        # begins_with by walking the whole partition (4x slower on 10,000 items)
+        between=(prefix, keys.range_end(prefix)),
         start=start,
         limit=limit,
         consistent=ctx.consistent_read,
