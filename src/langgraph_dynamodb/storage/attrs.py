@@ -77,7 +77,6 @@ def with_expiry(item: AttrMap, expires_at: int | None) -> AttrMap:
     return out
 
 
-
 def approx_size(item: AttrMap) -> int:
     """About what DynamoDB bills an item's size at, in bytes: its names, and its string
     and binary values by length (numbers, lists and maps at a flat 8 bytes, which is
