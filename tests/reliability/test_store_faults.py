@@ -122,7 +122,9 @@ async def test_the_store_answers_through_faults_as_without(
             assert sorted((tuple(i.namespace), i.key, repr(i.value)) for i in everything) == sorted(
                 (tuple(i.namespace), i.key, repr(i.value)) for i in expected
             )
-    assert proxy.total_injected > 20, proxy.injected
+    # faults did happen, of many kinds (about FAULT_RATE of the requests: one root is one
+    # partition, so a cross-user read is one Query and there are fewer requests to hit)
+    assert proxy.total_injected >= 10 and len(proxy.injected) >= 5, proxy.injected
     tally.add(
         store_fault_requests_failed_on_purpose=proxy.total_injected,
         store_fault_answers_compared=compared,
