@@ -296,6 +296,19 @@ def test_requests_are_batched_and_reads_are_queries(ddb_endpoint: str) -> None:
         assert store.stats.requests == {"query": 2}, store.stats.requests  # 25, then 100
 
 
+def test_a_root_label_too_long_for_a_key_is_still_found_from_the_top(ddb_endpoint: str) -> None:
+    table = f"store-{uuid.uuid4().hex[:8]}"
+    root = "r" * 300  # digested in the partition key and in its directory entry
+    with DynamoDBStore.from_table(table, endpoint_url=ddb_endpoint, region_name=REGION) as store:
+        store.setup()
+        store.put((root, "u"), "k", {"a": 1})
+        store.put(("short",), "k", {"a": 2})
+    # a store that did not write them (no cache) finds both roots from ()
+    with DynamoDBStore.from_table(table, endpoint_url=ddb_endpoint, region_name=REGION) as store:
+        assert sorted(i.value["a"] for i in store.search(())) == [1, 2]
+        assert sorted(store.list_namespaces()) == sorted([(root, "u"), ("short",)])
+
+
 def test_a_listing_of_large_namespaces_costs_a_small_query_each(ddb_endpoint: str) -> None:
     table = f"store-{uuid.uuid4().hex[:8]}"
     with DynamoDBStore.from_table(table, endpoint_url=ddb_endpoint, region_name=REGION) as store:

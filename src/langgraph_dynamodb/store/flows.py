@@ -28,7 +28,15 @@ from langgraph_dynamodb.errors import CorruptItemError
 from langgraph_dynamodb.flows.batch import batch_get, batch_write
 from langgraph_dynamodb.flows.context import TableCtx
 from langgraph_dynamodb.storage import requests
-from langgraph_dynamodb.storage.attrs import AttrMap, approx_size, is_expired, key_of, n, sk_of
+from langgraph_dynamodb.storage.attrs import (
+    AttrMap,
+    approx_size,
+    get_s,
+    is_expired,
+    key_of,
+    n,
+    sk_of,
+)
 from langgraph_dynamodb.store import items as si
 from langgraph_dynamodb.store import keys as skeys
 from langgraph_dynamodb.store import match
@@ -205,8 +213,11 @@ def groups_under(ctx: StoreCtx, prefix: Namespace) -> Flow[list[Namespace]]:
     entries = yield from _query_all(ctx, skeys.ROOT_DIRECTORY_PK, skeys.DIRECTORY_ENTRY)
     for entry in entries:
         labels = skeys.parse_directory_sk(sk_of(entry))
+        whole = get_s(entry, keys.NAMESPACE)  # a long label, digested in the key
         if labels and all(label is not None for label in labels):
             groups.append(tuple(label for label in labels if label is not None))
+        elif whole is not None:
+            groups.append((whole,))
     return groups
 
 
