@@ -61,6 +61,7 @@ def test_partition_and_directory_keys() -> None:
     assert skeys.group_pk(skeys.group_of(("memories", "alice"))) == "m#memories#"
     assert skeys.group_of(("a", "b", "c")) == ("a",)
     assert skeys.parse_directory_sk(skeys.directory_sk(("a$#",))) == ("a$#",)
+    assert not skeys.label_digested("a$#") and skeys.label_digested("r" * 300)
     assert skeys.item_sk(("a",), "k") == "i#!k#"
     assert skeys.item_sk(("memories", "alice"), "k") == "i#alice#!k#"
     assert skeys.item_sk(("a", "b", "c"), "k") == "i#b#c#!k#"

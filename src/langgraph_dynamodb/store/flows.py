@@ -259,7 +259,8 @@ def _items_query(
     params = requests.query(
         skeys.group_pk(group),
         # a range rather than begins_with: the same keys, and DynamoDB Local reads a
-        # begins_with by walking the whole partition (4x slower on 10,000 items)
+        # begins_with by walking the whole partition (one user's 100 items among 50,000:
+        # 45 ms against 11 ms)
         between=(prefix, keys.range_end(prefix)),
         start=start,
         limit=limit,
@@ -389,8 +390,9 @@ def _namespaces_of_group(
     Query, then a jump past the namespace found last (or, with ``max_depth``, past the
     whole subtree its truncation stands for, once it matched). Pages start at
     ``STORE_LIST_PAGE`` items and grow ``STORE_LIST_PAGE_GROWTH`` times while each holds
-    several namespaces (small ones: a few large pages read them all), back to the start
-    when one holds a single namespace (a large one: jumping past it saves reading it).
+    several namespaces (small ones: a few large pages read them all); after one that holds
+    a single namespace (a large one: jumping past it saves reading it), they hold what one
+    read unit does (:func:`_next_list_page`).
     With ``wanted``, stops once that many namespaces are listed, in order."""
     found = _Found()
     prefix = skeys.range_prefix(within)

@@ -127,10 +127,11 @@ def item_key(namespace: Namespace, key_: str) -> AttrMap:
 def directory_item(group: Namespace) -> AttrMap:
     """The directory entry that makes a group (a root label) findable from ``()``
     (append-only); a label its sort key holds as a digest is kept whole in ``ns``."""
-    sk = skeys.directory_sk(group)
-    item: AttrMap = {**key(skeys.ROOT_DIRECTORY_PK, sk), keys.KIND: s(keys.KIND_DIRECTORY)}
-    labels = skeys.parse_directory_sk(sk)
-    if labels is None or None in labels:
+    item: AttrMap = {
+        **key(skeys.ROOT_DIRECTORY_PK, skeys.directory_sk(group)),
+        keys.KIND: s(keys.KIND_DIRECTORY),
+    }
+    if skeys.label_digested(group[0]):
         item[keys.NAMESPACE] = s(group[0])
     return item
 

@@ -8,7 +8,8 @@ in that table or in one of its own; its prefixes never meet the checkpointer's `
       sk = i# enc(rest) ! enc(key)           an item (rest: the labels after the root)
       sk = x# enc(rest) ! enc(key) nonce # seq   a chunk of an item's payload
       sk = v# enc(rest) ! enc(key) slot #         an item's embeddings, for the vector index
-    pk = r#              sk = d# enc(root)   the root labels (append-only)
+    pk = r#              sk = d# enc(root)   the root labels (append-only; ``ns``
+                                             holds the label when enc is a digest)
 
 ``enc`` is :func:`langgraph_dynamodb.keys.encode_component` per label (escaped, ``#``
 terminated, a digest when long). ``!`` sorts before any encoded label, so the items of a
@@ -175,6 +176,11 @@ def vector_index_definition(dims: int) -> dict[str, Any]:
         "Dimensions": dims,
         "DistanceFunction": VECTOR_METRIC,
     }
+
+
+def label_digested(label: str) -> bool:
+    """Whether keys hold a digest of this label (it is then kept whole beside them)."""
+    return keys.is_digest(_label(label)[: -len(keys.TERMINATOR)])
 
 
 def directory_sk(labels: Namespace) -> str:
