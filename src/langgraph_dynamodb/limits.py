@@ -118,9 +118,10 @@ READ_UNIT_BYTES = 4096
 STORE_LIST_PAGE = 25
 
 #: While each page of a namespace listing holds more than one namespace (small ones),
-#: the next is this many times larger (up to ``STORE_LIST_PAGE_MAX`` items), so a root
-#: of many small namespaces is read in a few large pages rather than a Query for each:
-#: 1,000 memories of 50 users are four Queries. A page that holds a single namespace
+#: the next is this many times larger, or sized for the namespaces still wanted at the
+#: density the page showed if that is more (up to ``STORE_LIST_PAGE_MAX`` items), so a
+#: root of many small namespaces is read in a few large pages rather than a Query for
+#: each: 1,000 memories of 50 users are two Queries. A page that holds a single namespace
 #: sets it to what one read unit holds (at most ``STORE_LIST_PAGE``). A search without a
 #: query asks first for the items it needs (this many times as many with a filter), then
 #: for what the share of matches so far says the rest needs.

@@ -284,14 +284,19 @@ def test_listing_pages_grow_over_small_namespaces_and_shrink_to_a_read_unit() ->
     from langgraph_dynamodb.store.flows import _next_list_page
 
     small = [{"pk": {"S": "m#a#"}, "sk": {"S": "i#u#!k#"}, "p": {"B": b"x" * 100}}]
-    assert _next_list_page(25, 2, small) == 100  # several namespaces: 4x
-    assert _next_list_page(limits.STORE_LIST_PAGE_MAX, 3, small) == limits.STORE_LIST_PAGE_MAX
+    assert _next_list_page(25, 2, small, None) == 100  # several namespaces: 4x
+    assert _next_list_page(limits.STORE_LIST_PAGE_MAX, 3, small, None) == limits.STORE_LIST_PAGE_MAX
+    # several namespaces and 98 more wanted: what they hold at the page's density
+    page_of_two = small * 25
+    assert _next_list_page(25, 2, page_of_two, 98) == 99 * 13
+    assert _next_list_page(25, 2, page_of_two, 3) == 100  # never under the 4x growth
+    assert _next_list_page(25, 2, page_of_two, 10_000) == limits.STORE_LIST_PAGE_MAX
     # one namespace: what 4 KB holds, at most STORE_LIST_PAGE
-    assert _next_list_page(400, 1, small) == limits.STORE_LIST_PAGE
+    assert _next_list_page(400, 1, small, 98) == limits.STORE_LIST_PAGE
     big = [{"pk": {"S": "m#a#"}, "sk": {"S": "i#u#!k#"}, "p": {"B": b"x" * 1000}}]
-    assert _next_list_page(25, 1, big) == limits.READ_UNIT_BYTES // approx_size(big[0]) == 4
+    assert _next_list_page(25, 1, big, None) == limits.READ_UNIT_BYTES // approx_size(big[0]) == 4
     huge = [{"p": {"B": b"x" * 50_000}}]
-    assert _next_list_page(25, 1, huge) == 1
+    assert _next_list_page(25, 1, huge, None) == 1
 
 
 def test_a_search_without_a_query_asks_for_what_its_matches_so_far_say() -> None:

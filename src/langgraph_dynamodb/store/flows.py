@@ -389,8 +389,8 @@ def _namespaces_of_group(
     """The namespaces of a group's live items under ``within``: a page of items per
     Query, then a jump past the namespace found last (or, with ``max_depth``, past the
     whole subtree its truncation stands for, once it matched). Pages start at
-    ``STORE_LIST_PAGE`` items and grow ``STORE_LIST_PAGE_GROWTH`` times while each holds
-    several namespaces (small ones: a few large pages read them all); after one that holds
+    ``STORE_LIST_PAGE`` items and grow while each holds several namespaces (small ones:
+    one or two more pages read them all); after one that holds
     a single namespace (a large one: jumping past it saves reading it), they hold what one
     read unit does (:func:`_next_list_page`).
     With ``wanted``, stops once that many namespaces are listed, in order."""
@@ -434,7 +434,8 @@ def _namespaces_of_group(
             continue
         if wanted is not None and found.ordered and listed >= wanted:
             return found
-        page = _next_list_page(page, seen, raw)
+        left = wanted - listed if wanted is not None and found.ordered else None
+        page = _next_list_page(page, seen, raw, left)
         start = None
         matched = all(match.namespace_matches(c, last) for c in conditions)
         if matched and max_depth is not None and len(last) >= max_depth:
@@ -447,13 +448,19 @@ def _namespaces_of_group(
             return found
 
 
-def _next_list_page(page: int, namespaces: int, raw: Sequence[AttrMap]) -> int:
-    """The next page of a listing: ``STORE_LIST_PAGE_GROWTH`` times larger after one
-    that held several namespaces (small ones); after one that held a single namespace (a
-    large one, which the listing jumps past), what fits one read unit, up to
-    ``STORE_LIST_PAGE``: a Query per namespace then costs the least a Query can."""
+def _next_list_page(page: int, namespaces: int, raw: Sequence[AttrMap], left: int | None) -> int:
+    """The next page of a listing. After one that held several namespaces (small ones):
+    ``STORE_LIST_PAGE_GROWTH`` times larger, or, when ``left`` more namespaces are wanted,
+    what they hold at the page's density if that is more (a user's few memories each: one
+    more Query reads them all). After one that held a single namespace (a large one, which
+    the listing jumps past): what fits one read unit, up to ``STORE_LIST_PAGE``, so a
+    Query per namespace costs the least a Query can."""
     if namespaces > 1:
-        return min(page * limits.STORE_LIST_PAGE_GROWTH, limits.STORE_LIST_PAGE_MAX)
+        grown = page * limits.STORE_LIST_PAGE_GROWTH
+        if left is not None:
+            per_namespace = -(-len(raw) // namespaces)
+            grown = max(grown, (left + 1) * per_namespace)
+        return min(grown, limits.STORE_LIST_PAGE_MAX)
     if not raw:
         return limits.STORE_LIST_PAGE
     average = max(1, sum(approx_size(item) for item in raw) // len(raw))
