@@ -33,7 +33,7 @@ from contextlib import ExitStack, redirect_stdout
 from datetime import timedelta
 from typing import Any
 
-from langgraph_dynamodb import DynamoDBSaver, DynamoDBStore, keys
+from langgraph_dynamodb import DynamoDBSaver, DynamoDBStore, schema
 from langgraph_dynamodb.local import (
     DynamoDBLocal,
     DynamoDBLocalError,
@@ -135,21 +135,21 @@ def item_counts(saver: DynamoDBSaver, thread_id: str) -> dict[str, int]:
     )
     counts: dict[str, int] = {}
     names = {
-        keys.KIND_CHECKPOINT: "checkpoints",
-        keys.KIND_WRITES: "writes",
-        keys.KIND_CHUNK: "chunks",
+        schema.KIND_CHECKPOINT: "checkpoints",
+        schema.KIND_WRITES: "writes",
+        schema.KIND_CHUNK: "chunks",
     }
     params: dict[str, Any] = {
         "TableName": saver.table_name,
         "KeyConditionExpression": "pk = :pk",
-        "ExpressionAttributeValues": {":pk": {"S": keys.thread_pk(thread_id)}},
-        "ProjectionExpression": keys.KIND,
+        "ExpressionAttributeValues": {":pk": {"S": schema.thread_pk(thread_id)}},
+        "ProjectionExpression": schema.KIND,
     }
     try:
         while True:
             page = client.query(**params)
             for item in page.get("Items", []):
-                kind = names.get(item.get(keys.KIND, {}).get("S", ""), "other")
+                kind = names.get(item.get(schema.KIND, {}).get("S", ""), "other")
                 counts[kind] = counts.get(kind, 0) + 1
             if "LastEvaluatedKey" not in page:
                 return counts

@@ -1,13 +1,15 @@
-"""The two I/O shells: run a flow with a boto3 client (sync) or an aiobotocore client.
+"""The two I/O shells: run a flow with a boto3 client (sync) or an aiobotocore client;
+and :class:`OwnsClients`, through which the saver and the store run each operation as one
+observed call (counted and traced by :mod:`.stats`) and close their clients.
 
-Everything else is in the flows; a driver only sends each :class:`~.calls.Call` to the
+Everything else is in the flows; a driver only sends each :class:`~.steps.Request` to the
 client, counts it in the call's :class:`~.stats.CallStats` (and logs one debug line per
 request on ``langgraph_dynamodb.requests``: method, table, time, capacity, never keys or
-values), sleeps for :class:`~.calls.Sleep`, runs a
-:class:`~.calls.Compute` (blocking, or awaited), runs a :class:`~.calls.Fork`'s sub-flows
+values), sleeps for :class:`~.steps.Sleep`, runs a
+:class:`~.steps.Compute` (blocking, or awaited), runs a :class:`~.steps.Fork`'s sub-flows
 concurrently (threads on the one boto3 client, or tasks on the event loop) and hands out
-:class:`~.calls.Emit` values. Errors are translated here, naming the table, region and endpoint
-(:class:`~.calls.Where`).
+:class:`~.steps.Emit` values. Errors are translated here, naming the table, region and endpoint
+(:class:`~.steps.Where`).
 """
 
 from __future__ import annotations
@@ -16,36 +18,43 @@ import asyncio
 import contextvars
 import logging
 import time
-from collections.abc import AsyncGenerator, Generator, Sequence
+import warnings
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
-from langgraph_dynamodb.calls import (
-    Call,
+from langgraph_dynamodb import limits
+from langgraph_dynamodb import stats as observe
+from langgraph_dynamodb._clients import ASYNC_EXTRA, Clients
+from langgraph_dynamodb.flows.context import TableCtx
+from langgraph_dynamodb.stats import CallStats, Stats, capacity_units, retry_attempts
+from langgraph_dynamodb.steps import (
     Compute,
     Emit,
     Failure,
     Flow,
     Fork,
+    Request,
     Sleep,
     Where,
     error_code,
     failure_of,
     translate_exception,
 )
-from langgraph_dynamodb.stats import CallStats, capacity_units, retry_attempts
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb.client import DynamoDBClient as AsyncClient
     from types_boto3_dynamodb.client import DynamoDBClient as SyncClient
 
 T = TypeVar("T")
+S = TypeVar("S", bound="OwnsClients")
 
 request_log = logging.getLogger("langgraph_dynamodb.requests")
 
 
 def _log_request(
-    step: Call, stats: CallStats, where: Where, started: float, response: Any, code: str | None
+    step: Request, stats: CallStats, where: Where, started: float, response: Any, code: str | None
 ) -> None:
     """One debug line per request, with structured ``extra`` fields (no keys, no values)."""
     ms = (time.perf_counter() - started) * 1000
@@ -74,7 +83,7 @@ def _log_request(
 
 
 def _on_error(
-    call: Call, exc: Exception, stats: CallStats, where: Where, started: float
+    call: Request, exc: Exception, stats: CallStats, where: Where, started: float
 ) -> Failure:
     """Hand an expected error back to the flow; raise everything else translated."""
     response = getattr(exc, "response", None)
@@ -87,7 +96,7 @@ def _on_error(
     _raise_translated(call, exc, where)
 
 
-def _raise_translated(call: Call, exc: Exception, where: Where) -> NoReturn:
+def _raise_translated(call: Request, exc: Exception, where: Where) -> NoReturn:
     translated = translate_exception(call, exc, where)
     if translated is None:
         raise exc
@@ -99,7 +108,8 @@ def _fork_sync(
 ) -> Any:
     if len(flows) <= 1:
         return [run_sync(flow, client, stats, where) for flow in flows]
-    with ThreadPoolExecutor(max_workers=len(flows), thread_name_prefix="ddb-fork") as pool:
+    workers = min(len(flows), limits.MAX_PARALLEL_REQUESTS)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ddb-fork") as pool:
         futures = [
             pool.submit(contextvars.copy_context().run, run_sync, flow, client, stats, where)
             for flow in flows
@@ -110,7 +120,13 @@ def _fork_sync(
 async def _fork_async(
     client: AsyncClient, flows: Sequence[Flow[Any]], stats: CallStats, where: Where
 ) -> Any:
-    tasks = [asyncio.ensure_future(run_async(flow, client, stats, where)) for flow in flows]
+    slots = asyncio.Semaphore(limits.MAX_PARALLEL_REQUESTS)
+
+    async def run(flow: Flow[Any]) -> Any:
+        async with slots:
+            return await run_async(flow, client, stats, where)
+
+    tasks = [asyncio.ensure_future(run(flow)) for flow in flows]
     try:
         return await asyncio.gather(*tasks)
     except BaseException:
@@ -121,7 +137,7 @@ async def _fork_async(
 
 
 def _execute(
-    client: SyncClient, step: Call | Sleep | Compute | Fork, stats: CallStats, where: Where
+    client: SyncClient, step: Request | Sleep | Compute | Fork, stats: CallStats, where: Where
 ) -> Any:
     if isinstance(step, Sleep):
         time.sleep(step.seconds)
@@ -142,7 +158,7 @@ def _execute(
 
 
 async def _aexecute(
-    client: AsyncClient, step: Call | Sleep | Compute | Fork, stats: CallStats, where: Where
+    client: AsyncClient, step: Request | Sleep | Compute | Fork, stats: CallStats, where: Where
 ) -> Any:
     if isinstance(step, Sleep):
         await asyncio.sleep(step.seconds)
@@ -227,3 +243,187 @@ async def run_async(flow: Flow[T], client: AsyncClient, stats: CallStats, where:
     async for _ in iterate_async(flow, client, stats, where, result):
         pass
     return result[0]
+
+
+def _single(request: Request) -> Flow[Any]:
+    """A flow of one request."""
+    return (yield request)
+
+
+_DONE = object()
+_warned_async_on_threads = False
+
+
+def _warn_async_on_threads() -> None:
+    """Say once per process that async methods run the sync client on threads."""
+    global _warned_async_on_threads
+    if not _warned_async_on_threads:
+        _warned_async_on_threads = True
+        warnings.warn(
+            "aiobotocore is not installed, so the async methods (ainvoke, aget_tuple, abatch, "
+            "...) run the sync boto3 client on a thread pool; for native async, "
+            f"{ASYNC_EXTRA}",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
+class OwnsClients:
+    """A mixin for a class with ``_clients``, ``stats`` and ``_trace_ids``."""
+
+    _clients: Clients
+    stats: Stats
+    _trace_ids: bool = False
+
+    def __enter__(self: S) -> S:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self: S) -> S:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # --- seams for tooling: the command line uses these, and so may yours ---------------
+    @property
+    def client(self) -> SyncClient:
+        """The boto3 DynamoDB client of the sync methods: the one passed in as ``client=``,
+        else the one this object made on first use (closed by :meth:`close`). Its
+        ``meta.endpoint_url`` and ``meta.region_name`` say where requests go."""
+        return self._clients.sync()
+
+    def request(self, operation: str, **params: Any) -> dict[str, Any]:
+        """Send one DynamoDB request on this object's table, as the library sends its own:
+        ``TableName`` and ``ReturnConsumedCapacity`` added (where the operation takes
+        them), counted in :attr:`stats` as operation ``request.<operation>``, traced, and
+        errors raised as :mod:`langgraph_dynamodb.errors` (naming the table, region and
+        endpoint), never as botocore's.
+
+        Args:
+            operation: A boto3 client method, e.g. ``"describe_table"`` or ``"scan"``.
+            **params: Its other parameters.
+
+        Returns:
+            DynamoDB's response.
+
+        Example:
+            ```python
+            from langgraph_dynamodb import DynamoDBSaver
+
+            with DynamoDBSaver.from_table("checkpoints") as saver:
+                saver.setup()
+                table = saver.request("describe_table")["Table"]
+                cost = saver.stats.operations["request.describe_table"]
+                print(table["TableStatus"], cost.requests)
+            ```
+        """
+        ctx = TableCtx(table=self._clients.table, consistent_read=True)
+        flow = _single(ctx.request(operation, **params))
+        response: dict[str, Any] = self._run(flow, f"request.{operation}")
+        return response
+
+    async def arequest(self, operation: str, **params: Any) -> dict[str, Any]:
+        """Async :meth:`request`."""
+        ctx = TableCtx(table=self._clients.table, consistent_read=True)
+        flow = _single(ctx.request(operation, **params))
+        response: dict[str, Any] = await self._arun(flow, f"request.{operation}")
+        return response
+
+    def close(self) -> None:
+        """Close the sync client if this object created it. It (and its clones) make no
+        more requests: a call after this raises :class:`~.errors.ClosedError`.
+
+        In async code use :meth:`aclose` (or ``async with``), which closes the async client
+        too; an async client left open is closed when its event loop shuts down."""
+        self._clients.close()
+
+    async def aclose(self) -> None:
+        """Close both clients if this object created them; no more requests after this."""
+        await self._clients.aclose()
+
+    def _run(self, flow: Flow[T], operation: str, ids: Mapping[str, Any] | None = None) -> T:
+        client = self._clients.sync()
+        where = self._clients.where(client)
+        with observe.observed(self.stats, operation, where, ids) as call:
+            return run_sync(flow, client, call, where)
+
+    async def _arun(self, flow: Flow[T], operation: str, ids: Mapping[str, Any] | None = None) -> T:
+        if not self._clients.native_async():
+            _warn_async_on_threads()
+            return await asyncio.to_thread(self._run, flow, operation, ids)
+        client = await self._clients.async_()
+        where = self._clients.where(client)
+        with observe.observed(self.stats, operation, where, ids) as call:
+            return await run_async(flow, client, call, where)
+
+    def _iterate(
+        self, flow: Flow[Any], operation: str, ids: Mapping[str, Any] | None = None
+    ) -> Generator[Any, None, None]:
+        """What an iterating flow emits, as one call (its span open until the end)."""
+        client = self._clients.sync()
+        where = self._clients.where(client)
+        obs = observe.begin(self.stats, operation, where, ids)
+        error: BaseException | None = None
+        gen = iterate_sync(flow, client, obs.call, where)
+        try:
+            while True:
+                with obs:
+                    try:
+                        item = next(gen)
+                    except StopIteration:
+                        return
+                yield item
+        except BaseException as exc:  # finish() counts a GeneratorExit as no error
+            error = exc
+            raise
+        finally:
+            gen.close()
+            obs.finish(error)
+
+    async def _aiterate(
+        self, flow: Flow[Any], operation: str, ids: Mapping[str, Any] | None = None
+    ) -> AsyncIterator[Any]:
+        """Async :meth:`_iterate`."""
+        if not self._clients.native_async():
+            _warn_async_on_threads()
+            steps = self._iterate(flow, operation, ids)
+            try:
+                while True:
+                    step = await asyncio.to_thread(next, steps, _DONE)
+                    if step is _DONE:
+                        return
+                    yield step
+            finally:
+                await asyncio.to_thread(steps.close)
+        client = await self._clients.async_()
+        where = self._clients.where(client)
+        obs = observe.begin(self.stats, operation, where, ids)
+        error: BaseException | None = None
+        gen = iterate_async(flow, client, obs.call, where)
+        try:
+            while True:
+                with obs:
+                    try:
+                        item = await gen.__anext__()
+                    except StopAsyncIteration:
+                        return
+                yield item
+        except BaseException as exc:  # finish() counts a GeneratorExit as no error
+            error = exc
+            raise
+        finally:
+            await gen.aclose()
+            obs.finish(error)

@@ -68,11 +68,6 @@ class IndexCache:
         with self._lru.lock:
             self._lru.put(key, index)
 
-    def discard(self, key: HeadKey) -> None:
-        """Forget one head (it was rewritten)."""
-        with self._lru.lock:
-            self._lru.data.pop(key, None)
-
     def discard_thread(self, thread_id: str) -> None:
         """Forget every head of a thread (deleted or pruned)."""
         with self._lru.lock:

@@ -1,19 +1,176 @@
-"""Payload codecs: msgpack framing and pluggable compression. Pure, no I/O."""
+"""Values to stored bytes and back: channel values and writes through the serializer
+(errors name what to blame; the msgpack array framing that append-only deltas rely on),
+and a payload structure to what an item stores (msgpack, then compressed and, over an
+item's size, cut into chunk items) with pluggable compression.
+No I/O but one: the built-in zstd dictionary is read from the package once, on first use,
+and kept (checked against its digest in :mod:`.schema`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import secrets
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Protocol, runtime_checkable
 
 import ormsgpack
+from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from langgraph_dynamodb import limits
-from langgraph_dynamodb.errors import ConfigurationError, CorruptItemError
+from langgraph_dynamodb import limits, schema
+from langgraph_dynamodb.errors import ConfigurationError, CorruptItemError, SerializationError
+from langgraph_dynamodb.schema import AttrMap, TypedValue, get_s, s
+
+# --- values through the serializer ---------------------------------------------------
+Parts = list[tuple[TypedValue, int]]
+"""A channel value as stored: a whole value, then appended tails, each with the length the
+list had before it (-1 for the whole value)."""
+
+START = "__start__"
+"""LangGraph's channel of the graph input (``langgraph.constants.START``)."""
 
 
+def channel_label(ch: str) -> str:
+    """How errors name a channel (the graph input's says so)."""
+    return f"channel {ch!r}" + (" (the graph input)" if ch == START else "")
+
+
+def _parts_of(value: Any) -> list[tuple[str, Any]]:
+    """The named parts of a container value, for finding what does not serialize."""
+    if isinstance(value, Mapping):
+        return [(f"[{k!r}]", v) for k, v in value.items()]
+    if isinstance(value, (list, tuple)):
+        return [(f"[{i}]", v) for i, v in enumerate(value)]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [(f".{f.name}", getattr(value, f.name, None)) for f in dataclasses.fields(value)]
+    fields = getattr(type(value), "model_fields", None)  # pydantic v2
+    if isinstance(fields, Mapping):
+        return [(f".{name}", getattr(value, name, None)) for name in fields]
+    return []
+
+
+def culprit(serde: SerializerProtocol, value: Any) -> tuple[str, Any] | None:
+    """The path to the innermost part of ``value`` that does not serialize on its own
+    (``['user']['profile']``) and that part, or ``None`` if no single part is to blame."""
+    path = ""
+    for _ in range(limits.CULPRIT_MAX_DEPTH):
+        for name, part in _parts_of(value)[: limits.CULPRIT_MAX_PARTS]:
+            try:
+                serde.dumps_typed(part)
+            except Exception:
+                path, value = path + name, part
+                break
+        else:
+            break
+    return (path, value) if path else None
+
+
+def dumps(serde: SerializerProtocol, value: Any, what: str) -> TypedValue:
+    """Serialize one value, naming what it was (and the part of it to blame) on failure."""
+    try:
+        type_, data = serde.dumps_typed(value)
+    except Exception as exc:
+        found = culprit(serde, value)
+        where = ""
+        if found is not None:
+            where = f": its part {found[0]} (a {type(found[1]).__name__}) cannot be serialized"
+        raise SerializationError(
+            f"could not serialize {what} (a {type(value).__name__}) with "
+            f"{type(serde).__name__}{where}: {exc}. Store a serializable value (plain data, "
+            "a dataclass or a pydantic model of such), or pass a serde that handles this type."
+        ) from exc
+    return type_, bytes(data)
+
+
+def loads(serde: SerializerProtocol, typed: Sequence[Any], what: str) -> Any:
+    """Deserialize one stored value."""
+    try:
+        return serde.loads_typed((typed[0], typed[1]))
+    except Exception as exc:
+        raise SerializationError(
+            f"could not deserialize {what} (stored as {typed[0]!r}) with "
+            f"{type(serde).__name__}: {exc}"
+        ) from exc
+
+
+def join(serde: SerializerProtocol, parts: Parts, what: str) -> Any:
+    """Deserialize a stored value: the whole value, then each appended tail."""
+    value = loads(serde, parts[0][0], what)
+    for typed, base_len in parts[1:]:
+        if not isinstance(value, list) or len(value) != base_len:
+            raise CorruptItemError(
+                f"{what}: a delta expects a list of {base_len} items under it, found "
+                f"{len(value) if isinstance(value, list) else type(value).__name__}"
+            )
+        value = value + loads(serde, typed, what)
+    return value
+
+
+def plain_serde(serde: SerializerProtocol) -> SerializerProtocol:
+    """The serializer under an ``EncryptedSerializer`` (list digests need plaintext)."""
+    inner = getattr(serde, "serde", None)
+    return inner if inner is not None and hasattr(serde, "cipher") else serde
+
+
+def is_encrypted(serde: SerializerProtocol) -> bool:
+    """Whether values are stored encrypted (each tail then encrypted on its own)."""
+    return plain_serde(serde) is not serde
+
+
+# --- msgpack arrays -----------------------------------------------------------------------
+def array_info(data: bytes) -> tuple[int, int] | None:
+    """(element count, header length) of a msgpack array, or ``None``.
+
+    msgpack is context free: a list that only grew serializes to the old elements'
+    encodings followed by the new ones', under a new header. That is what lets a delta
+    store only the appended tail, and a digest of the old body detect an append safely
+    (an element edited in place changes the bytes)."""
+    if not data:
+        return None
+    first = data[0]
+    if 0x90 <= first <= 0x9F:
+        return first & 0x0F, 1
+    if first == 0xDC and len(data) >= 3:
+        return int.from_bytes(data[1:3], "big"), 3
+    if first == 0xDD and len(data) >= 5:
+        return int.from_bytes(data[1:5], "big"), 5
+    return None
+
+
+def array_header(count: int) -> bytes:
+    """The msgpack header of an array of ``count`` elements."""
+    if count < 16:
+        return bytes([0x90 | count])
+    if count < 1 << 16:
+        return b"\xdc" + count.to_bytes(2, "big")
+    return b"\xdd" + count.to_bytes(4, "big")
+
+
+@dataclasses.dataclass(frozen=True)
+class PlainList:
+    """A list serialized (in plaintext) as one msgpack array."""
+
+    data: bytes
+    header: int
+
+    @property
+    def body(self) -> memoryview:
+        """The elements' encodings, back to back."""
+        return memoryview(self.data)[self.header :]
+
+
+def plain_list(serde: SerializerProtocol, value: list[Any], ch: str) -> PlainList | None:
+    """Serialize a list with the plaintext serializer, if that makes one msgpack array."""
+    type_, data = dumps(plain_serde(serde), value, channel_label(ch))
+    parsed = array_info(data) if type_ == "msgpack" else None
+    if parsed is None or parsed[0] != len(value):
+        return None
+    return PlainList(data, parsed[1])
+
+
+# --- compression --------------------------------------------------------------------------
 @runtime_checkable
 class Compressor(Protocol):
     """A compression codec. ``name`` is stored on every item it compressed."""
@@ -29,14 +186,8 @@ class Compressor(Protocol):
         ...
 
 
-ZSTD = "zstd"
-"""Codec name of plain zstd frames."""
-
-ZSTD_D1 = "zstd+d1"
-"""Codec name of zstd frames made with the built-in dictionary ``zstd_d1.bin``."""
-
-_D1_FILE = "zstd_d1.bin"
-_D1_SHA256 = "7123b8066f9aae2533fe0a412c7787b6cc7b4dd121ca5f74fe17af6ca008c894"
+ZSTD = schema.CODEC_ZSTD
+ZSTD_D1 = schema.CODEC_ZSTD_D1
 _dictionaries: dict[str, Any] = {}
 _dictionaries_lock = threading.Lock()
 
@@ -50,11 +201,11 @@ def _d1() -> Any:
         if found is None:
             import zstandard
 
-            data = resources.files("langgraph_dynamodb").joinpath(_D1_FILE).read_bytes()
-            if hashlib.sha256(data).hexdigest() != _D1_SHA256:
+            data = resources.files("langgraph_dynamodb").joinpath(schema.ZSTD_D1_FILE).read_bytes()
+            if hashlib.sha256(data).hexdigest() != schema.ZSTD_D1_SHA256:
                 raise ConfigurationError(
-                    f"the installed {_D1_FILE} is not the dictionary of codec {ZSTD_D1!r} "
-                    "(digest differs); reinstall langgraph-dynamodb"
+                    f"the installed {schema.ZSTD_D1_FILE} is not the dictionary of codec "
+                    f"{ZSTD_D1!r} (digest differs); reinstall langgraph-dynamodb"
                 )
             found = zstandard.ZstdCompressionDict(data, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
             _dictionaries[ZSTD_D1] = found
@@ -192,3 +343,47 @@ def unpack(data: bytes) -> Any:
         return ormsgpack.unpackb(data)
     except Exception as exc:
         raise CorruptItemError(f"a payload is not valid msgpack: {exc}") from exc
+
+
+# --- payload bytes ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Framed:
+    """A payload ready to store: the attributes of the item that holds it, plus chunk
+    items (written first) when it is large."""
+
+    attrs: AttrMap
+    chunks: list[AttrMap]
+
+
+def frame(
+    structure: Any,
+    compression: Compression,
+    pk: str,
+    expires_at: int | None,
+    *,
+    nonce_prefix: str = "",
+) -> Framed:
+    """Pack, compress and (if over the item limit) chunk a payload structure.
+
+    Chunk sort keys are ``x#`` + ``nonce_prefix`` + a fresh nonce + ``#`` + seq: a
+    prefix lets the owner of the item find every chunk it ever wrote (the store's items
+    pass their own key)."""
+    data, codec = compression.encode(pack(structure))
+    attrs: AttrMap = {}  # no FORMAT attribute: format 1
+    if codec is not None:
+        attrs[schema.CODEC] = s(codec)
+    if len(data) <= limits.MAX_INLINE_PAYLOAD_BYTES:
+        attrs[schema.PAYLOAD] = {"B": data}
+        return Framed(attrs, [])
+    nonce = nonce_prefix + secrets.token_hex(12)
+    chunks = [
+        schema.chunk_item(pk, nonce, seq, data[start : start + limits.CHUNK_BYTES], expires_at)
+        for seq, start in enumerate(range(0, len(data), limits.CHUNK_BYTES))
+    ]
+    attrs[schema.CHUNKS] = schema.chunk_list(nonce, len(chunks), data)
+    return Framed(attrs, chunks)
+
+
+def unframe(item: AttrMap, data: bytes, compression: Compression) -> Any:
+    """The payload structure of an item from its stored bytes (inline or joined)."""
+    return unpack(compression.decode(data, get_s(item, schema.CODEC)))

@@ -12,10 +12,11 @@ ciphertext (on top of its own encryption at rest)::
 Every value is encrypted with the *active* key, whose id is recorded in the stored type
 name (``msgpack+aesgcm.2026-07.z``) and authenticated with the ciphertext. Rotation: add
 the new key, make it active; values written before stay readable as long as their key is
-in the map; drop an old key once nothing written with it is kept (TTL, ``prune``, or
-re-encrypt by ``copy_thread`` to a new thread). Plaintext is zstd-compressed before it is
-encrypted (ciphertext does not compress). Needs the ``cryptography`` package
-(``pip install langgraph-dynamodb[encryption]``).
+in the map; drop an old key once nothing written with it is kept (expired by TTL, or
+removed by ``prune`` or ``delete_thread``). ``copy_thread`` copies items as they are
+stored, so a copy stays encrypted with the keys of the original. Plaintext is
+zstd-compressed before it is encrypted (ciphertext does not compress). Needs the
+``cryptography`` package (``pip install langgraph-dynamodb[encryption]``).
 """
 
 from __future__ import annotations

@@ -156,7 +156,7 @@ STORE_VECTOR_MIN_EXTRA = 10
 STORE_VECTOR_RECHECK_UNUSABLE_S = 60.0
 STORE_VECTOR_RECHECK_USABLE_S = 900.0
 
-#: Requests a flow sends at once (a :class:`~langgraph_dynamodb.calls.Fork`): the store's
+#: Requests a flow sends at once (a :class:`~langgraph_dynamodb.steps.Fork`): the store's
 #: Queries of several groups. Below botocore's default pool of 10 connections a client.
 MAX_PARALLEL_REQUESTS = 8
 

@@ -1,7 +1,7 @@
 """OpenTelemetry metrics from a saver's or a store's :class:`~.stats.Stats`.
 
 Spans need nothing but ``opentelemetry-api`` and the application's tracer provider (see
-:mod:`._observe`); metrics are opt-in, per saver or store, because they cost a few
+:mod:`.stats`); metrics are opt-in, per saver or store, because they cost a few
 microseconds per call:
 
 Example:

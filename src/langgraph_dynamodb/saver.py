@@ -19,15 +19,14 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from langgraph_dynamodb import flows, keys, limits
+from langgraph_dynamodb import flows, limits, schema
 from langgraph_dynamodb._clients import Clients
-from langgraph_dynamodb._lifecycle import OwnsClients
-from langgraph_dynamodb._observe import trace_ids_default
+from langgraph_dynamodb._drivers import OwnsClients
 from langgraph_dynamodb.caches import IndexCache, ReadHints
 from langgraph_dynamodb.codec import Compressor
 from langgraph_dynamodb.errors import ConfigurationError
 from langgraph_dynamodb.options import compression_of, default_boto_config, ttl_seconds
-from langgraph_dynamodb.stats import Stats
+from langgraph_dynamodb.stats import Stats, trace_ids_default
 
 if TYPE_CHECKING:
     import boto3
@@ -45,8 +44,9 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
     """A LangGraph checkpointer on Amazon DynamoDB, with native sync and async I/O.
 
     One instance serves ``invoke`` and ``ainvoke``: sync methods use a boto3 client,
-    async methods an aiobotocore client (``pip install 'langgraph-dynamodb[async]'``),
-    each created on first use and reused.
+    async methods an aiobotocore client (``pip install 'langgraph-dynamodb[async]'``;
+    without it they run the boto3 client on a thread pool, with one warning), each
+    created on first use and reused.
 
     Example:
         ```python
@@ -244,12 +244,30 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
         )
         yield from self._iterate(flow, "checkpoint.list", self._ids(config))
 
-    def _dump_thread(self, thread_id: str) -> Iterator[tuple[CheckpointTuple, dict[str, str]]]:
-        """Every checkpoint of a thread with its writes' task paths, each namespace oldest
-        first: what ``langgraph-dynamodb export`` writes (one read of the thread)."""
-        flow = flows.dump_thread(self._ctx(), keys.require_id(thread_id, "thread_id"))
+    # --- seams for tooling (with request() and client, shared with the store) -------------
+    def dump_thread(self, thread_id: str) -> Iterator[tuple[CheckpointTuple, dict[str, str]]]:
+        """Every checkpoint of a thread, each namespace oldest first, with the task path of
+        each task that left pending writes (``{task_id: task_path}``): what
+        ``langgraph-dynamodb export`` writes, in one read of the thread. A checkpoint that
+        cannot be read is left out and said, as in :meth:`list`."""
+        flow = flows.dump_thread(self._ctx(), schema.require_id(thread_id, "thread_id"))
         ids = self._ids({"configurable": {"thread_id": thread_id}})
         yield from self._iterate(flow, "checkpoint.export", ids)
+
+    def thread_items(self, thread_id: str, *, keys_only: bool = False) -> Sequence[dict[str, Any]]:
+        """The raw DynamoDB items of a thread's checkpoints and writes (chunks left out),
+        in sort-key order, as the low-level client returns them: for tooling that counts,
+        audits or copies what is stored (the format is ``langgraph_dynamodb.schema``'s).
+
+        Args:
+            thread_id: The thread.
+            keys_only: Only ``pk`` and ``sk`` of each item (a Query still reads, and
+                bills, whole items).
+        """
+        pk = schema.thread_pk(schema.require_id(thread_id, "thread_id"))
+        flow = flows.query_all(self._ctx(), pk, schema.CHECKPOINT_PREFIX, keys_only=keys_only)
+        ids = self._ids({"configurable": {"thread_id": thread_id}})
+        return self._run(flow, "checkpoint.thread_items", ids)
 
     async def alist(
         self,
@@ -273,7 +291,8 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
-        """Store a checkpoint (one PutItem); returns the config that addresses it."""
+        """Store a checkpoint (usually one PutItem; see docs/table-design.md for when it
+        takes more); returns the config that addresses it."""
         flow = flows.put(self._ctx(), config, checkpoint, metadata, new_versions)
         return self._run(flow, "checkpoint.put", self._ids(config))
 
@@ -295,7 +314,8 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
         task_id: str,
         task_path: str = "",
     ) -> None:
-        """Store a task's pending writes for the config's checkpoint (one request)."""
+        """Store a task's pending writes for the config's checkpoint (one PutItem per kind
+        of write, regular or special; more when another writer got there first)."""
         flow = flows.put_writes(self._ctx(), config, writes, task_id, task_path)
         self._run(flow, "checkpoint.put_writes", self._ids(config))
 

@@ -13,7 +13,7 @@ from examples.incident.consensus import ESCALATE
 from examples.incident.events import parse_incident
 from examples.incident.investigation import Investigator
 from examples.incident.model import AGENTS, Result
-from langgraph_dynamodb import DynamoDBSaver, keys
+from langgraph_dynamodb import DynamoDBSaver, schema
 
 from ..conftest import REGION
 from .conftest import fresh
@@ -74,12 +74,12 @@ def test_checkpoints_per_execution(
     items = client.query(
         TableName=incident_table,
         KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": keys.thread_pk(outcome.thread_id)}},
+        ExpressionAttributeValues={":pk": {"S": schema.thread_pk(outcome.thread_id)}},
         ProjectionExpression="k",
     )["Items"]
     kinds = sorted(i["k"]["S"] for i in items)
-    assert kinds.count(keys.KIND_CHECKPOINT) == 7
-    assert kinds.count(keys.KIND_WRITES) == 11
+    assert kinds.count(schema.KIND_CHECKPOINT) == 7
+    assert kinds.count(schema.KIND_WRITES) == 11
 
 
 def test_redelivery_returns_the_stored_result(saver: DynamoDBSaver, event: dict[str, Any]) -> None:

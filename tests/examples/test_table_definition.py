@@ -12,14 +12,13 @@ from samtranslator.yaml_helper import yaml_parse
 
 from examples.incident import memory
 from examples.incident.infra import spec
-from langgraph_dynamodb import keys
-from langgraph_dynamodb.store import keys as skeys
+from langgraph_dynamodb import schema
 
 from ..conftest import REGION
 
 
 def library_definition() -> dict[str, Any]:
-    params = keys.create_table_params("any")
+    params = schema.create_table_params("any")
     return {
         "KeySchema": params["KeySchema"],
         "AttributeDefinitions": params["AttributeDefinitions"],
@@ -41,16 +40,16 @@ def test_sam_table_is_the_library_table() -> None:
     template = yaml_parse(Path(spec.__file__).with_name("template.yaml").read_text())
     props = template["Resources"]["CheckpointTable"]["Properties"]
     assert from_cloudformation(props) == library_definition()
-    assert props["TimeToLiveSpecification"]["AttributeName"] == keys.TTL
+    assert props["TimeToLiveSpecification"]["AttributeName"] == schema.TTL
     # the memory's vector index: what DynamoDBStore(index=memory.index_config()) declares
     dims = memory.index_config()["dims"]
-    assert props["VectorIndexes"] == [skeys.vector_index_definition(dims)]
+    assert props["VectorIndexes"] == [schema.vector_index_definition(dims)]
 
 
 def test_cdk_table_is_the_library_table(cdk_template: Any) -> None:
     (table,) = cdk_template.find_resources("AWS::DynamoDB::Table").values()
     assert from_cloudformation(table["Properties"]) == library_definition()
-    assert table["Properties"]["TimeToLiveSpecification"]["AttributeName"] == keys.TTL
+    assert table["Properties"]["TimeToLiveSpecification"]["AttributeName"] == schema.TTL
 
 
 @pytest.mark.integration

@@ -1,4 +1,5 @@
-"""The base install (no ``[async]`` extra): sync works, async says which extra it needs.
+"""The base install (no ``[async]`` extra): sync works, async runs on threads and names the
+extra once.
 
 Runs in the virtualenv ``scripts/compat.sh`` makes with the newest boto3 and without
 aiobotocore; skipped where aiobotocore is installed (the development environment).
@@ -15,7 +16,7 @@ from typing import Any, TypedDict
 import pytest
 from langgraph.graph import START, StateGraph
 
-from langgraph_dynamodb import ConfigurationError, DynamoDBSaver
+from langgraph_dynamodb import DynamoDBSaver
 
 from ..conftest import REGION
 
@@ -45,18 +46,37 @@ def test_importing_the_package_needs_no_async_client() -> None:
     assert out.stdout.strip() == "False"
 
 
-def test_sync_works_and_async_names_the_extra(ddb_endpoint: str, table_name: str) -> None:
+def test_sync_works_and_async_runs_on_threads(ddb_endpoint: str, table_name: str) -> None:
+    import asyncio
+    import warnings
+
+    from langgraph.store.base import PutOp
+
+    from langgraph_dynamodb import DynamoDBStore
+
     with DynamoDBSaver.from_table(table_name, endpoint_url=ddb_endpoint, region_name=REGION) as s:
         s.setup()  # prepares nothing for async, and says nothing
         graph = _graph(s)
-        config = {"configurable": {"thread_id": str(uuid.uuid4())}}
+        config: Any = {"configurable": {"thread_id": str(uuid.uuid4())}}
         assert graph.invoke({"n": 1}, config) == {"n": 2}
-        with pytest.raises(ConfigurationError) as err:
-            import asyncio
+        store = DynamoDBStore(table_name=table_name, endpoint_url=ddb_endpoint, region_name=REGION)
 
-            asyncio.run(graph.ainvoke({"n": 1}, config))
-        assert "pip install 'langgraph-dynamodb[async]'" in str(err.value)
-        assert "invoke" in str(err.value)
+        async def run() -> Any:
+            got = await graph.ainvoke({"n": 5}, config)
+            history = [t async for t in s.alist(config)]
+            await store.abatch([PutOp(("users", "u1"), "k", {"v": 1})])
+            return got, history, await store.aget(("users", "u1"), "k")
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            got, history, item = asyncio.run(run())
+        store.close()
+        assert got == {"n": 6}
+        assert len(history) == 6  # two runs of input, inc and the end: newest first
+        assert item is not None and item.value == {"v": 1}
+        assert s._clients.aclient is None  # no async client was made
+        named = [w for w in caught if "pip install 'langgraph-dynamodb[async]'" in str(w.message)]
+        assert len(named) == 1 and named[0].category is RuntimeWarning
 
 
 @pytest.mark.skipif(

@@ -31,8 +31,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import StateGraph
 from langgraph.types import Command
 
-from langgraph_dynamodb import DynamoDBSaver
-from langgraph_dynamodb import keys as ddb_keys
+from langgraph_dynamodb import DynamoDBSaver, schema
 
 from ..conftest import REGION
 from .graphs import (
@@ -664,7 +663,7 @@ async def test_large_state_round_trips(
     kwargs: dict[str, Any] = {
         "TableName": table_name,
         "KeyConditionExpression": "pk = :pk",
-        "ExpressionAttributeValues": {":pk": {"S": ddb_keys.thread_pk(thread_id)}},
+        "ExpressionAttributeValues": {":pk": {"S": schema.thread_pk(thread_id)}},
         "ProjectionExpression": "pk, sk, k",
     }
     while True:
@@ -674,7 +673,7 @@ async def test_large_state_round_trips(
             break
         kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
     client.close()
-    chunks = [i for i in items if i["k"]["S"] == ddb_keys.KIND_CHUNK]
+    chunks = [i for i in items if i["k"]["S"] == schema.KIND_CHUNK]
     # At least the pending write of ``big`` and one checkpoint hold the ~2.3 MB compressed
     # blob, each in several chunk items.
     print(f"{len(chunks)} chunk items")

@@ -24,7 +24,7 @@ from opentelemetry.trace import StatusCode
 from opentelemetry.util._once import Once
 from typing_extensions import TypedDict
 
-from langgraph_dynamodb import DynamoDBSaver, DynamoDBStore, TableNotFoundError, _observe
+from langgraph_dynamodb import DynamoDBSaver, DynamoDBStore, TableNotFoundError, stats
 from langgraph_dynamodb.otel import OpenTelemetryMetrics
 
 from ..conftest import REGION
@@ -55,8 +55,8 @@ def _reset_tracing() -> None:
     """Forget the global provider (as OpenTelemetry's own test utilities do)."""
     trace._TRACER_PROVIDER_SET_ONCE = Once()
     trace._TRACER_PROVIDER = None
-    _observe._Otel.loaded = False
-    _observe._Otel.tracer = None
+    stats._Otel.loaded = False
+    stats._Otel.tracer = None
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from langgraph_dynamodb import (
     SerializationError,
     TableNotFoundError,
     TableSchemaError,
-    keys,
+    schema,
 )
 from langgraph_dynamodb.codec import ZstdCompressor
 from langgraph_dynamodb.crypto import AesGcmCipher
@@ -130,7 +130,7 @@ async def test_references_resolve_over_long_chains(drive: Driver, thread_id: str
     items = raw.query(
         TableName=drive.saver.table_name,
         KeyConditionExpression="pk = :p",
-        ExpressionAttributeValues={":p": {"S": keys.thread_pk(thread_id)}},
+        ExpressionAttributeValues={":p": {"S": schema.thread_pk(thread_id)}},
     )["Items"]
     assert len(items) == 25
     heads = [items_.decode_item(i) for i in items]
@@ -235,7 +235,7 @@ async def test_large_checkpoint_and_writes_are_chunked(drive: Driver, thread_id:
     raw = boto3.client("dynamodb", endpoint_url=drive.saver.endpoint_url, region_name=REGION).query(
         TableName=drive.saver.table_name,
         KeyConditionExpression="pk = :p",
-        ExpressionAttributeValues={":p": {"S": keys.thread_pk(thread_id)}},
+        ExpressionAttributeValues={":p": {"S": schema.thread_pk(thread_id)}},
     )
     assert raw["Items"] == []
 
@@ -345,7 +345,7 @@ async def test_encrypted_serializer(
     raw = boto3.client("dynamodb", endpoint_url=ddb_endpoint, region_name=REGION).query(
         TableName=table_name,
         KeyConditionExpression="pk = :p",
-        ExpressionAttributeValues={":p": {"S": keys.thread_pk(thread_id)}},
+        ExpressionAttributeValues={":p": {"S": schema.thread_pk(thread_id)}},
     )
     blob = b"".join(i["p"]["B"] for i in raw["Items"])
     assert b"attack at dawn" not in blob
@@ -467,8 +467,12 @@ async def test_missing_table_and_wrong_schema(mode: str, ddb_endpoint: str) -> N
 async def test_foreign_items_are_skipped(drive: Driver, thread_id: str) -> None:
     await put_chain(drive, thread_id, [{"a": 1}])
     client = boto3.client("dynamodb", endpoint_url=drive.saver.endpoint_url, region_name=REGION)
-    pk = keys.thread_pk(thread_id)
-    for sk in ("zzz-foreign", keys.ns_prefix("") + "garbage~", keys.head_sk("", "9" * 30)):
+    pk = schema.thread_pk(thread_id)
+    for sk in (
+        "zzz-foreign",
+        schema.checkpoint_ns_prefix("") + "garbage~",
+        schema.head_sk("", "9" * 30),
+    ):
         client.put_item(
             TableName=drive.saver.table_name,
             Item={"pk": {"S": pk}, "sk": {"S": sk}, "p": {"B": b"\x00not msgpack"}},
@@ -578,7 +582,7 @@ async def test_ttl_refresh_on_read_extends_expiry(
             items = client.query(
                 TableName=table_name,
                 KeyConditionExpression="pk = :p",
-                ExpressionAttributeValues={":p": {"S": keys.thread_pk(thread_id)}},
+                ExpressionAttributeValues={":p": {"S": schema.thread_pk(thread_id)}},
             )["Items"]
             return {i["sk"]["S"]: int(i["ttl"]["N"]) for i in items}
 
@@ -596,7 +600,7 @@ async def test_ttl_refresh_on_read_extends_expiry(
         tup = await drive("get_tuple", cfg(thread_id))
         assert tup.checkpoint["channel_values"] == {"big": BIG, "a": 1}
         after = expiries()
-        latest = keys.head_sk("", configs[-1]["configurable"]["checkpoint_id"])
+        latest = schema.head_sk("", configs[-1]["configurable"]["checkpoint_id"])
         assert after[latest] >= before[latest] + 500
         writes = [sk for sk in after if sk.startswith(latest[:-1] + "w")]
         assert writes and all(after[w] >= before[w] + 500 for w in writes)
@@ -612,11 +616,11 @@ def _head_sizes(saver: DynamoDBSaver, thread_id: str, ns: str = "") -> list[int]
         TableName=saver.table_name,
         KeyConditionExpression="pk = :p AND begins_with(sk, :c)",
         ExpressionAttributeValues={
-            ":p": {"S": keys.thread_pk(thread_id)},
-            ":c": {"S": keys.ns_prefix(ns)},
+            ":p": {"S": schema.thread_pk(thread_id)},
+            ":c": {"S": schema.checkpoint_ns_prefix(ns)},
         },
     )["Items"]
-    return [len(i["p"]["B"]) for i in items if i["sk"]["S"].endswith(keys.HEAD_MARK)]
+    return [len(i["p"]["B"]) for i in items if i["sk"]["S"].endswith(schema.HEAD_MARK)]
 
 
 def _prose(i: int) -> str:
@@ -732,8 +736,8 @@ async def test_a_cold_reader_appends_as_deltas_without_serializing_the_list_agai
         raw = client.get_item(
             TableName=table_name,
             Key={
-                "pk": {"S": keys.thread_pk(thread_id)},
-                "sk": {"S": keys.head_sk("", stored["configurable"]["checkpoint_id"])},
+                "pk": {"S": schema.thread_pk(thread_id)},
+                "sk": {"S": schema.head_sk("", stored["configurable"]["checkpoint_id"])},
             },
         )["Item"]
         head = items.decode_item(raw)
@@ -853,7 +857,7 @@ def _layout(saver: DynamoDBSaver, thread_id: str) -> list[dict[str, Any]]:
     raw = client.query(
         TableName=saver.table_name,
         KeyConditionExpression="pk = :p",
-        ExpressionAttributeValues={":p": {"S": keys.thread_pk(thread_id)}},
+        ExpressionAttributeValues={":p": {"S": schema.thread_pk(thread_id)}},
     )["Items"]
     heads = [h for h in map(items_.decode_item, raw) if isinstance(h, items_.Head)]
     position = {h.checkpoint_id: i for i, h in enumerate(heads)}
@@ -960,16 +964,16 @@ async def test_own_clients_read_items_fast_and_the_same(
     thread_id: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from langgraph_dynamodb import _hooks, wire
+    from langgraph_dynamodb import _clients
 
     calls: list[str] = []
-    split = wire.split_response
+    split = _clients.split_response
 
     def counting(operation: str, body: bytes) -> Any:
         calls.append(operation)
         return split(operation, body)
 
-    monkeypatch.setattr(wire, "split_response", counting)
+    monkeypatch.setattr(_clients, "split_response", counting)
     huge = os.urandom(500_000).hex()  # chunked: read back with BatchGetItem
     steps = [{"a": 1, "big": huge}, {"a": 2, "odd": {"l": [1, 2.5, None, True, b"\x00"]}}]
     steps += [{"a": i} for i in range(3, 8)]
@@ -979,7 +983,7 @@ async def test_own_clients_read_items_fast_and_the_same(
     assert {"Query", "BatchGetItem"} <= set(calls)
     # Its checks against this botocore held: the first response it converted equalled
     # botocore's own parse, and the converted items reached every response.
-    assert _hooks._FastItems.enabled and _hooks._FastItems.compared
+    assert _clients._FastItems.enabled and _clients._FastItems.compared
 
     calls.clear()
     user_client = boto3.client(

@@ -21,7 +21,7 @@ from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_a
 from langgraph.store.base import InvalidNamespaceError
 from langgraph.store.memory import InMemoryStore
 
-from langgraph_dynamodb import DynamoDBStore, InvalidInputError, keys
+from langgraph_dynamodb import DynamoDBStore, InvalidInputError, schema
 
 from ..conftest import REGION
 
@@ -355,10 +355,10 @@ def test_values_over_an_item_size_round_trip_and_leave_no_chunks(ddb_endpoint: s
             )["Items"]
 
         def chunks() -> int:
-            return sum(i[keys.KIND]["S"] == keys.KIND_CHUNK for i in items())
+            return sum(i[schema.KIND]["S"] == schema.KIND_CHUNK for i in items())
 
-        (item,) = [i for i in items() if i[keys.KIND]["S"] == keys.KIND_MEMORY]
-        count = int(item[keys.CHUNKS]["L"][1]["N"])
+        (item,) = [i for i in items() if i[schema.KIND]["S"] == schema.KIND_MEMORY]
+        count = int(item[schema.CHUNKS]["L"][1]["N"])
         assert count >= 2 and chunks() == count  # the old value's chunks went with the put
         store.delete(("files", "u1"), "big")
         assert store.get(("files", "u1"), "big") is None and chunks() == 0

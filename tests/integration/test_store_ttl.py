@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
-from langgraph_dynamodb import DynamoDBStore, keys
+from langgraph_dynamodb import DynamoDBStore, schema
 from langgraph_dynamodb.store import flows as store_flows
 from langgraph_dynamodb.store import items as si
 
@@ -60,7 +60,7 @@ def _expiry(store: DynamoDBStore, ns: tuple[str, ...], key: str) -> int | None:
     item = client.get_item(TableName=store.table_name, Key=si.item_key(ns, key)).get("Item")
     if item is None:
         return None
-    return int(item[keys.TTL]["N"]) if keys.TTL in item else -1
+    return int(item[schema.TTL]["N"]) if schema.TTL in item else -1
 
 
 def test_expired_items_are_absent_everywhere(store: DynamoDBStore, clock: Clock) -> None:

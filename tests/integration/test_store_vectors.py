@@ -16,8 +16,7 @@ from typing import Any
 import pytest
 from langgraph.store.memory import InMemoryStore
 
-from langgraph_dynamodb import ConfigurationError, DynamoDBStore, keys, limits
-from langgraph_dynamodb.store import keys as skeys
+from langgraph_dynamodb import ConfigurationError, DynamoDBStore, limits, schema
 from langgraph_dynamodb.vector_emulator import VectorSearchEmulator
 
 from ..conftest import REGION, needs_search_vectors
@@ -125,17 +124,21 @@ def test_max_pooling_over_several_fields(vector_emulator: VectorSearchEmulator) 
         raw = store._clients.sync().query(
             TableName=store.table_name,
             KeyConditionExpression="pk = :p",
-            ExpressionAttributeValues={":p": {"S": skeys.group_pk(skeys.group_of(("docs", "d")))}},
+            ExpressionAttributeValues={
+                ":p": {"S": schema.group_pk(schema.group_of(("docs", "d")))}
+            },
         )["Items"]
-        kinds = sorted(i[keys.KIND]["S"] for i in raw if keys.VECTOR in i)
-        assert kinds == [keys.KIND_VECTOR] * 40
+        kinds = sorted(i[schema.KIND]["S"] for i in raw if schema.VECTOR in i)
+        assert kinds == [schema.KIND_VECTOR] * 40
         store.delete(("docs", "d"), "k0")  # takes its vector items with it
         raw = store._clients.sync().query(
             TableName=store.table_name,
             KeyConditionExpression="pk = :p",
-            ExpressionAttributeValues={":p": {"S": skeys.group_pk(skeys.group_of(("docs", "d")))}},
+            ExpressionAttributeValues={
+                ":p": {"S": schema.group_pk(schema.group_of(("docs", "d")))}
+            },
         )["Items"]
-        assert sum(i[keys.KIND]["S"] == keys.KIND_VECTOR for i in raw) == 38
+        assert sum(i[schema.KIND]["S"] == schema.KIND_VECTOR for i in raw) == 38
 
 
 def test_filters_and_pages_past_the_index_fall_back_to_the_exact_answer(
@@ -254,12 +257,12 @@ def test_auto_waits_for_a_backfilling_index_then_uses_it(
         assert not vector_emulator.indexes(table)
         monkeypatch.setattr(vector_emulator, "activation_seconds", 3600.0)
         store.setup()  # adds the index to the existing table; does not wait
-        assert vector_emulator.indexes(table)[skeys.VECTOR_INDEX_NAME].status == "CREATING"
+        assert vector_emulator.indexes(table)[schema.VECTOR_INDEX_NAME].status == "CREATING"
         store.stats.reset()
         got = store.search(("memories",), query="coffee", limit=4)
         assert "search_vectors" not in store.stats.requests  # backfilling: the client ranks
         assert scores(got) == scores(oracle.search(("memories",), query="coffee", limit=4))
-        vector_emulator.set_status(table, skeys.VECTOR_INDEX_NAME, "ACTIVE")
+        vector_emulator.set_status(table, schema.VECTOR_INDEX_NAME, "ACTIVE")
         store.stats.reset()
         got = store.search(("memories",), query="coffee", limit=4)
         assert store.stats.requests.get("search_vectors") == 1  # backfilled: the index
@@ -274,7 +277,7 @@ def test_client_mode_writes_no_vectors_and_never_searches_the_index(
         assert not vector_emulator.indexes(store.table_name)
         store.put(("memories", "u"), "m", {"text": "tea"})
         raw = store._clients.sync().scan(TableName=store.table_name)["Items"]
-        assert raw and not any(keys.VECTOR in i for i in raw)
+        assert raw and not any(schema.VECTOR in i for i in raw)
         assert store.search(("memories",), query="tea")[0].key == "m"
         assert "search_vectors" not in store.stats.requests
 
@@ -286,14 +289,14 @@ def test_search_vectors_denied_in_auto_falls_back(
         store.put(("memories", "u"), "m", {"text": "tea"})
         assert store.search(("memories",), query="tea")[0].key == "m"
         assert store.stats.requests.get("search_vectors") == 1
-        vector_emulator.set_status(native.table_name, skeys.VECTOR_INDEX_NAME, "UPDATING")
+        vector_emulator.set_status(native.table_name, schema.VECTOR_INDEX_NAME, "UPDATING")
         state = store._vector_state
         assert state is not None and state.usable  # still believed usable: no DescribeTable
         store.stats.reset()
         assert store.search(("memories",), query="tea")[0].key == "m"
         assert store.stats.requests.get("search_vectors") == 1  # refused: ValidationException
         assert not state.usable and "UPDATING" in state.reason
-        vector_emulator.set_status(native.table_name, skeys.VECTOR_INDEX_NAME, "ACTIVE")
+        vector_emulator.set_status(native.table_name, schema.VECTOR_INDEX_NAME, "ACTIVE")
 
 
 STORE_ACTIONS = {

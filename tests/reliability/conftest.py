@@ -21,16 +21,16 @@ def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """Shorten botocore's retry waits and the saver's UnprocessedItems waits."""
     from botocore.retries import standard
 
-    from langgraph_dynamodb.flows import batch
+    from langgraph_dynamodb.flows import bulk
 
     original = standard.ExponentialBackoff.delay_amount
-    original_unprocessed = batch.backoff
+    original_unprocessed = bulk.backoff
 
     def scaled(self: Any, context: Any) -> float:
         return float(original(self, context)) * BACKOFF_SCALE
 
     monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", scaled)
-    monkeypatch.setattr(batch, "backoff", lambda attempt: original_unprocessed(attempt) * 0.2)
+    monkeypatch.setattr(bulk, "backoff", lambda attempt: original_unprocessed(attempt) * 0.2)
 
 
 @pytest.fixture

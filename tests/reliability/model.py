@@ -18,7 +18,7 @@ from typing import Any
 from langgraph.checkpoint.base import WRITES_IDX_MAP, BaseCheckpointSaver, CheckpointTuple
 from langgraph.checkpoint.memory import InMemorySaver
 
-from langgraph_dynamodb import keys
+from langgraph_dynamodb import schema
 from langgraph_dynamodb.storage import items as it
 
 Key = tuple[str, str, str]
@@ -132,7 +132,7 @@ def raw_items(client: Any, table: str, thread: str) -> list[dict[str, Any]]:
     params: dict[str, Any] = {
         "TableName": table,
         "KeyConditionExpression": "pk = :pk",
-        "ExpressionAttributeValues": {":pk": {"S": keys.thread_pk(thread)}},
+        "ExpressionAttributeValues": {":pk": {"S": schema.thread_pk(thread)}},
         "ConsistentRead": True,
     }
     while True:
@@ -151,9 +151,9 @@ def orphans(raw: Sequence[Mapping[str, Any]]) -> list[str]:
     writes: list[tuple[str, str, str]] = []
     chunks: list[tuple[str, str]] = []
     for item in raw:
-        sk = item[keys.SK]["S"]
-        if sk.startswith(keys.CHUNK_PREFIX):
-            chunks.append((sk, sk[len(keys.CHUNK_PREFIX) :].split("#", 1)[0]))
+        sk = item[schema.SK]["S"]
+        if sk.startswith(schema.CHUNK_PREFIX):
+            chunks.append((sk, sk[len(schema.CHUNK_PREFIX) :].split("#", 1)[0]))
             continue
         decoded = it.decode_item(dict(item))
         if decoded is None:

@@ -23,7 +23,7 @@ from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.base.id import uuid6
 from langgraph.checkpoint.memory import InMemorySaver
 
-from langgraph_dynamodb import DynamoDBSaver, UnavailableError, keys, limits
+from langgraph_dynamodb import DynamoDBSaver, UnavailableError, limits, schema
 
 from ..conftest import REGION
 from . import tally
@@ -307,4 +307,4 @@ def test_requests_stay_within_the_documented_iam_actions(ddb_endpoint: str, thre
     doc = (ROOT / "docs" / "security.md").read_text(encoding="utf-8")
     for action in set().union(*FEATURE_ACTIONS.values()):
         assert f"dynamodb:{action}" in doc, action
-    assert keys.TTL in doc
+    assert schema.TTL in doc

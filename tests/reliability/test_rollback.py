@@ -19,7 +19,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 from typing_extensions import TypedDict
 
-from langgraph_dynamodb import CorruptItemError, DynamoDBSaver, keys
+from langgraph_dynamodb import CorruptItemError, DynamoDBSaver, schema
 from langgraph_dynamodb.caches import IndexCache, ReadHints
 from langgraph_dynamodb.storage import items as it
 
@@ -75,13 +75,13 @@ def _forget(saver: DynamoDBSaver) -> None:
 
 def _own_keys(items: list[dict[str, Any]], latest: str, saver: DynamoDBSaver) -> set[str]:
     """Sort keys of the latest checkpoint's own items: its head, its writes, their chunks."""
-    prefix = keys.checkpoint_prefix("", latest)
-    own = {i[keys.SK]["S"] for i in items if i[keys.SK]["S"].startswith(prefix)}
+    prefix = schema.checkpoint_prefix("", latest)
+    own = {i[schema.SK]["S"] for i in items if i[schema.SK]["S"].startswith(prefix)}
     for item in items:
-        if item[keys.SK]["S"] in own:
+        if item[schema.SK]["S"] in own:
             decoded = it.decode_item(item)
             assert decoded is not None
-            own.update(k[keys.SK]["S"] for k in decoded.chunk_keys())
+            own.update(k[schema.SK]["S"] for k in decoded.chunk_keys())
     return own
 
 
@@ -113,17 +113,17 @@ async def test_any_one_item_removed_gives_the_latest_exactly_or_our_error(
         pages = client.get_paginator("query").paginate(
             TableName=table_name,
             KeyConditionExpression="pk = :p",
-            ExpressionAttributeValues={":p": {"S": keys.thread_pk(thread_id)}},
+            ExpressionAttributeValues={":p": {"S": schema.thread_pk(thread_id)}},
         )
         items = [i for page in pages for i in page["Items"]]
         own = _own_keys(items, latest, saver)
-        kinds = {i[keys.KIND]["S"] for i in items}
-        assert kinds == {keys.KIND_CHECKPOINT, keys.KIND_WRITES, keys.KIND_CHUNK}, kinds
+        kinds = {i[schema.KIND]["S"] for i in items}
+        assert kinds == {schema.KIND_CHECKPOINT, schema.KIND_WRITES, schema.KIND_CHUNK}, kinds
         exact = refused = 0
         for item in items:
-            if item[keys.SK]["S"] in own:
+            if item[schema.SK]["S"] in own:
                 continue
-            key = {keys.PK: item[keys.PK], keys.SK: item[keys.SK]}
+            key = {schema.PK: item[schema.PK], schema.SK: item[schema.SK]}
             client.delete_item(TableName=table_name, Key=key)
             _forget(saver)
             try:
@@ -132,9 +132,9 @@ async def test_any_one_item_removed_gives_the_latest_exactly_or_our_error(
                 assert repr(latest) in str(exc) and "cannot be read" in str(exc), exc
                 refused += 1
             else:
-                assert found is not None, item[keys.SK]
-                assert found.config == expected.config, item[keys.SK]
-                assert found.checkpoint == expected.checkpoint, item[keys.SK]
+                assert found is not None, item[schema.SK]
+                assert found.config == expected.config, item[schema.SK]
+                assert found.checkpoint == expected.checkpoint, item[schema.SK]
                 assert found.metadata == expected.metadata
                 assert found.parent_config == expected.parent_config
                 assert found.pending_writes == expected.pending_writes
@@ -150,16 +150,18 @@ async def test_any_one_item_removed_gives_the_latest_exactly_or_our_error(
         )
         # list() leaves out, and says so, what it cannot read; it raises nothing.
         holder = next(
-            i for i in items if i[keys.KIND]["S"] == keys.KIND_CHUNK and i[keys.SK]["S"] not in own
+            i
+            for i in items
+            if i[schema.KIND]["S"] == schema.KIND_CHUNK and i[schema.SK]["S"] not in own
         )
         client.delete_item(
-            TableName=table_name, Key={keys.PK: holder[keys.PK], keys.SK: holder[keys.SK]}
+            TableName=table_name, Key={schema.PK: holder[schema.PK], schema.SK: holder[schema.SK]}
         )
         _forget(saver)
         saver.stats.reset()
         listed = list(saver.list(config))
         assert saver.stats.skipped_checkpoints > 0
         assert len(listed) + saver.stats.skipped_checkpoints == sum(
-            i[keys.KIND]["S"] == keys.KIND_CHECKPOINT for i in items
+            i[schema.KIND]["S"] == schema.KIND_CHECKPOINT for i in items
         )
         saver.delete_thread(thread_id)

@@ -12,7 +12,7 @@ import pytest
 from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 
-from langgraph_dynamodb import CorruptItemError, DynamoDBSaver, SerializationError, keys
+from langgraph_dynamodb import CorruptItemError, DynamoDBSaver, SerializationError, schema
 from langgraph_dynamodb.codec import Compression
 from langgraph_dynamodb.crypto import AesGcmCipher
 
@@ -52,8 +52,8 @@ def put(saver: DynamoDBSaver, thread: str, cp_id: str, n: int, parent: str | Non
 def plaintext_payloads(client: Any, table: str, thread: str) -> list[bytes]:
     out = []
     for item in raw_items(client, table, thread):
-        data = item.get(keys.PAYLOAD, {}).get("B", b"")
-        codec = item.get(keys.CODEC, {}).get("S")
+        data = item.get(schema.PAYLOAD, {}).get("B", b"")
+        codec = item.get(schema.CODEC, {}).get("S")
         if codec is not None:
             data = Compression(None).decode(data, codec)
         out.append(data)
@@ -73,9 +73,9 @@ def test_values_are_encrypted_and_keys_rotate(
     payloads = plaintext_payloads(client, table_name, thread_id)
     assert payloads and not any(SECRET.encode() in p for p in payloads)  # nowhere in clear
     heads = {
-        i[keys.SK]["S"]: p
+        i[schema.SK]["S"]: p
         for i, p in zip(raw_items(client, table_name, thread_id), payloads, strict=True)
-        if i[keys.KIND]["S"] == keys.KIND_CHECKPOINT
+        if i[schema.KIND]["S"] == schema.KIND_CHECKPOINT
     }
     assert sum(b"aesgcm.k1" in p for p in heads.values()) == 1  # the key id is recorded
     assert sum(b"aesgcm.k2" in p for p in heads.values()) == 1
@@ -103,9 +103,13 @@ def test_logs_name_ids_not_values(
     saver.put(cfg(thread_id), cp, {"secret": SECRET}, {"blob": f"{1:032}.0"})
     client = boto3.client("dynamodb", endpoint_url=ddb_endpoint, region_name=REGION)
     chunk = next(
-        i for i in raw_items(client, table_name, thread_id) if i[keys.KIND]["S"] == keys.KIND_CHUNK
+        i
+        for i in raw_items(client, table_name, thread_id)
+        if i[schema.KIND]["S"] == schema.KIND_CHUNK
     )
-    client.delete_item(TableName=table_name, Key={keys.PK: chunk[keys.PK], keys.SK: chunk[keys.SK]})
+    client.delete_item(
+        TableName=table_name, Key={schema.PK: chunk[schema.PK], schema.SK: chunk[schema.SK]}
+    )
     with caplog.at_level(logging.DEBUG, logger="langgraph_dynamodb"):
         fresh = DynamoDBSaver(table_name=table_name, endpoint_url=ddb_endpoint, region_name=REGION)
         with pytest.raises(CorruptItemError) as err:

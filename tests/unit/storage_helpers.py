@@ -10,13 +10,19 @@ from typing import Any
 from langgraph.checkpoint.base import Checkpoint, CheckpointTuple, empty_checkpoint
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
+from langgraph_dynamodb import schema
 from langgraph_dynamodb.codec import Compression, ZstdCompressor
 from langgraph_dynamodb.storage import items as it
 from langgraph_dynamodb.storage import resolve as rs
-from langgraph_dynamodb.storage import schema
-from langgraph_dynamodb.storage.build import PreparedHead, PreparedWrites, build_head, build_writes
+from langgraph_dynamodb.storage.build import (
+    ChannelPlan,
+    PreparedHead,
+    PreparedWrites,
+    build_head,
+    build_writes,
+    plan_channels,
+)
 from langgraph_dynamodb.storage.index import ChannelIndex
-from langgraph_dynamodb.storage.plan import ChannelPlan, plan_channels
 
 SERDE = JsonPlusSerializer()
 COMP = Compression(ZstdCompressor())

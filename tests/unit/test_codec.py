@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from langgraph_dynamodb import codec as codec_module
-from langgraph_dynamodb import limits
+from langgraph_dynamodb import limits, schema
 from langgraph_dynamodb.codec import (
     ZSTD,
     ZSTD_D1,
@@ -97,7 +97,7 @@ def test_plain_and_dictionary_frames_are_both_read() -> None:
 
 def test_a_changed_dictionary_file_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(codec_module, "_dictionaries", {})
-    monkeypatch.setattr(codec_module, "_D1_SHA256", "0" * 64)
+    monkeypatch.setattr(schema, "ZSTD_D1_SHA256", "0" * 64)
     with pytest.raises(ConfigurationError, match="reinstall"):
         ZstdCompressor().compress(b"x" * 100)
 

@@ -13,19 +13,19 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from langgraph_dynamodb import _drivers, calls, errors
-from langgraph_dynamodb.calls import Call, Failure
+from langgraph_dynamodb import _drivers, errors, steps
 from langgraph_dynamodb.stats import CallStats
+from langgraph_dynamodb.steps import Failure, Request
 
 TABLE = "my-table"
-WHERE = calls.Where(TABLE, "eu-west-1", "https://dynamodb.eu-west-1.amazonaws.com")
-LOCAL = calls.Where(TABLE, "us-east-1", "http://127.0.0.1:8000")
-PUT = Call("put_item", {"TableName": TABLE})
-QUERY = Call("query", {"TableName": TABLE})
+WHERE = steps.Where(TABLE, "eu-west-1", "https://dynamodb.eu-west-1.amazonaws.com")
+LOCAL = steps.Where(TABLE, "us-east-1", "http://127.0.0.1:8000")
+PUT = Request("put_item", {"TableName": TABLE})
+QUERY = Request("query", {"TableName": TABLE})
 
 
-def translate(code: str, message: str = "msg", call: Call = PUT) -> errors.DynamoDBSaverError:
-    return calls.translate_client_error(call, code, message, WHERE)
+def translate(code: str, message: str = "msg", call: Request = PUT) -> errors.DynamoDBSaverError:
+    return steps.translate_client_error(call, code, message, WHERE)
 
 
 def client_error(code: str, message: str = "msg", op: str = "PutItem") -> ClientError:
@@ -44,16 +44,16 @@ def test_resource_not_found_is_table_not_found_and_mentions_setup() -> None:
 
 
 def test_no_credentials_on_a_local_endpoint_says_placeholders_work() -> None:
-    err = calls.translate_exception(PUT, NoCredentialsError(), LOCAL)
+    err = steps.translate_exception(PUT, NoCredentialsError(), LOCAL)
     assert isinstance(err, errors.AccessDeniedError)
     assert "DynamoDB Local accepts any keys" in str(err)
     assert "AWS_ACCESS_KEY_ID=local" in str(err)
-    err = calls.translate_exception(PUT, NoCredentialsError(), WHERE)
+    err = steps.translate_exception(PUT, NoCredentialsError(), WHERE)
     assert "DynamoDB Local accepts" not in str(err) and "AWS_PROFILE" in str(err)
 
 
 def test_unreachable_local_endpoint_names_it_and_how_to_start_one() -> None:
-    err = calls.translate_exception(PUT, EndpointConnectionError(endpoint_url="http://x"), LOCAL)
+    err = steps.translate_exception(PUT, EndpointConnectionError(endpoint_url="http://x"), LOCAL)
     assert isinstance(err, errors.UnavailableError)
     assert "http://127.0.0.1:8000" in str(err) and "langgraph_dynamodb.local run" in str(err)
 
@@ -70,7 +70,7 @@ def test_unreachable_local_endpoint_names_it_and_how_to_start_one() -> None:
     ],
 )
 def test_access_denied_names_the_action(op: str, action: str) -> None:
-    err = translate("AccessDeniedException", "User: arn:... is not authorized", Call(op, {}))
+    err = translate("AccessDeniedException", "User: arn:... is not authorized", Request(op, {}))
     assert isinstance(err, errors.AccessDeniedError)
     assert isinstance(err, PermissionError)
     assert action in str(err)
@@ -108,7 +108,7 @@ def test_throttling_and_server_errors_are_unavailable(code: str) -> None:
     assert isinstance(err, errors.UnavailableError)
     assert code in str(err)
     assert "dynamodb:Query" in str(err)
-    assert code in calls.TRANSIENT_CODES
+    assert code in steps.TRANSIENT_CODES
 
 
 @pytest.mark.parametrize(
@@ -156,40 +156,40 @@ def test_every_error_is_a_saver_error() -> None:
 
 
 def test_action_name() -> None:
-    assert calls.action_name("get_item") == "dynamodb:GetItem"
-    assert calls.action_name("custom_op") == "dynamodb:custom_op"
+    assert steps.action_name("get_item") == "dynamodb:GetItem"
+    assert steps.action_name("custom_op") == "dynamodb:custom_op"
 
 
 # --- translate_exception --------------------------------------------------------------------
 def test_translate_exception_reads_client_errors() -> None:
-    err = calls.translate_exception(PUT, client_error("ResourceNotFoundException"), WHERE)
+    err = steps.translate_exception(PUT, client_error("ResourceNotFoundException"), WHERE)
     assert isinstance(err, errors.TableNotFoundError)
-    err = calls.translate_exception(QUERY, client_error("AccessDeniedException"), WHERE)
+    err = steps.translate_exception(QUERY, client_error("AccessDeniedException"), WHERE)
     assert isinstance(err, errors.AccessDeniedError) and "dynamodb:Query" in str(err)
 
 
 def test_translate_exception_network_and_configuration() -> None:
-    err = calls.translate_exception(PUT, EndpointConnectionError(endpoint_url="http://x"), WHERE)
+    err = steps.translate_exception(PUT, EndpointConnectionError(endpoint_url="http://x"), WHERE)
     assert isinstance(err, errors.UnavailableError)
-    err = calls.translate_exception(PUT, ReadTimeoutError(endpoint_url="http://x"), WHERE)
+    err = steps.translate_exception(PUT, ReadTimeoutError(endpoint_url="http://x"), WHERE)
     assert isinstance(err, errors.UnavailableError)
-    err = calls.translate_exception(PUT, NoCredentialsError(), WHERE)
+    err = steps.translate_exception(PUT, NoCredentialsError(), WHERE)
     assert isinstance(err, errors.AccessDeniedError) and "dynamodb:PutItem" in str(err)
-    err = calls.translate_exception(PUT, NoRegionError(), WHERE)
+    err = steps.translate_exception(PUT, NoRegionError(), WHERE)
     assert isinstance(err, errors.ConfigurationError) and "region" in str(err)
 
 
 def test_translate_exception_leaves_unknown_exceptions_alone() -> None:
-    assert calls.translate_exception(PUT, KeyError("x"), WHERE) is None
-    assert calls.translate_exception(PUT, RuntimeError("boom"), WHERE) is None
+    assert steps.translate_exception(PUT, KeyError("x"), WHERE) is None
+    assert steps.translate_exception(PUT, RuntimeError("boom"), WHERE) is None
 
 
 def test_error_code_and_failure_of() -> None:
     exc = client_error("ConditionalCheckFailedException", "lost")
     exc.response["Item"] = {"pk": {"S": "x"}}
-    assert calls.error_code(exc) == "ConditionalCheckFailedException"
-    assert calls.error_code(RuntimeError()) is None
-    failure = calls.failure_of(exc)
+    assert steps.error_code(exc) == "ConditionalCheckFailedException"
+    assert steps.error_code(RuntimeError()) is None
+    failure = steps.failure_of(exc)
     assert failure.code == "ConditionalCheckFailedException"
     assert failure.message == "lost"
     assert failure.response["Item"] == {"pk": {"S": "x"}}
@@ -210,13 +210,13 @@ class FakeClient:
         return method
 
 
-def _one_call(call: Call) -> Any:
+def _one_call(call: Request) -> Any:
     response = yield call
     return response
 
 
 def test_driver_hands_expected_errors_to_the_flow() -> None:
-    call = Call("put_item", {}, expect=("ConditionalCheckFailedException",))
+    call = Request("put_item", {}, expect=("ConditionalCheckFailedException",))
     client = FakeClient(client_error("ConditionalCheckFailedException", "lost"))
     result = _drivers.run_sync(_one_call(call), client, CallStats(), WHERE)
     assert isinstance(result, Failure) and result.code == "ConditionalCheckFailedException"
@@ -257,8 +257,8 @@ def test_stats_record_capacity() -> None:
 
 def test_backoff_is_bounded() -> None:
     for attempt in range(0, 40):
-        delay = calls.backoff(attempt)
-        assert 0 <= delay <= calls.limits.UNPROCESSED_MAX_DELAY_S
+        delay = steps.backoff(attempt)
+        assert 0 <= delay <= steps.limits.UNPROCESSED_MAX_DELAY_S
 
 
 @pytest.mark.parametrize("cls_name", ["DynamoDBSaver", "DynamoDBStore"])

@@ -13,20 +13,19 @@ from hypothesis import strategies as st
 from langgraph.checkpoint.base import WRITES_IDX_MAP, Checkpoint, empty_checkpoint
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-from langgraph_dynamodb import flows, keys, limits
+from langgraph_dynamodb import flows, limits, schema
 from langgraph_dynamodb.caches import IndexCache, ReadHints
-from langgraph_dynamodb.calls import Call, Emit, Failure, Sleep
 from langgraph_dynamodb.codec import Compression, ZstdCompressor
 from langgraph_dynamodb.errors import (
     InvalidInputError,
     TableSchemaError,
     UnavailableError,
 )
-from langgraph_dynamodb.flows import batch
-from langgraph_dynamodb.storage import attrs
+from langgraph_dynamodb.flows import bulk
+from langgraph_dynamodb.schema import Ref
+from langgraph_dynamodb.steps import Emit, Failure, Request, Sleep
 from langgraph_dynamodb.storage import items as it
 from langgraph_dynamodb.storage import resolve as rs
-from langgraph_dynamodb.storage.schema import Ref
 
 TABLE = "checkpoints"
 ERROR = next(c for c, i in WRITES_IDX_MAP.items() if i == -1)
@@ -91,22 +90,22 @@ class FakeTable:
 
     def __init__(self) -> None:
         self.items: dict[tuple[str, str], dict[str, Any]] = {}
-        self.calls: list[Call] = []
+        self.calls: list[Request] = []
 
-    def handle(self, call: Call) -> Any:
+    def handle(self, call: Request) -> Any:
         self.calls.append(call)
         return getattr(self, call.op)(**call.params)
 
     @staticmethod
     def _key(item: dict[str, Any]) -> tuple[str, str]:
-        return item[keys.PK]["S"], item[keys.SK]["S"]
+        return item[schema.PK]["S"], item[schema.SK]["S"]
 
     def put_item(self, *, Item: dict[str, Any], **kw: Any) -> Any:
         old = self.items.get(self._key(Item))
         cond = kw.get("ConditionExpression")
         failed = (cond == "attribute_not_exists(#pk)" and old is not None) or (
             cond == "#n = :n"
-            and (old is None or old.get(keys.NONCE) != kw["ExpressionAttributeValues"][":n"])
+            and (old is None or old.get(schema.NONCE) != kw["ExpressionAttributeValues"][":n"])
         )
         if failed:
             response: dict[str, Any] = {"Error": {"Code": "ConditionalCheckFailedException"}}
@@ -129,7 +128,7 @@ class FakeTable:
                 return Failure("ConditionalCheckFailedException", "failed", {})
             found = dict(Key)
             self.items[self._key(Key)] = found
-        found[keys.TTL] = kw["ExpressionAttributeValues"][":t"]
+        found[schema.TTL] = kw["ExpressionAttributeValues"][":t"]
         return {"Attributes": found} if kw.get("ReturnValues") == "ALL_NEW" else {}
 
     def query(self, **kw: Any) -> Any:
@@ -138,14 +137,14 @@ class FakeTable:
         cond = kw["KeyConditionExpression"]
         rows = sorted(
             (item for (p, _), item in self.items.items() if p == pk),
-            key=lambda i: _b(i[keys.SK]["S"]),
+            key=lambda i: _b(i[schema.SK]["S"]),
             reverse=not kw.get("ScanIndexForward", True),
         )
         if "BETWEEN" in cond:
             lo, hi = _b(values[":lo"]["S"]), _b(values[":hi"]["S"])
-            rows = [r for r in rows if lo <= _b(r[keys.SK]["S"]) <= hi]
+            rows = [r for r in rows if lo <= _b(r[schema.SK]["S"]) <= hi]
         elif "begins_with" in cond:
-            rows = [r for r in rows if r[keys.SK]["S"].startswith(values[":pre"]["S"])]
+            rows = [r for r in rows if r[schema.SK]["S"].startswith(values[":pre"]["S"])]
         start = kw.get("ExclusiveStartKey")
         if start:
             pos = [self._key(r) for r in rows].index(self._key(start))
@@ -154,7 +153,10 @@ class FakeTable:
         response: dict[str, Any] = {}
         if limit is not None and len(rows) >= limit:
             rows = rows[:limit]
-            response["LastEvaluatedKey"] = {keys.PK: rows[-1][keys.PK], keys.SK: rows[-1][keys.SK]}
+            response["LastEvaluatedKey"] = {
+                schema.PK: rows[-1][schema.PK],
+                schema.SK: rows[-1][schema.SK],
+            }
         response["Items"] = rows
         return response
 
@@ -213,13 +215,13 @@ def store(
 # --- Ctx ------------------------------------------------------------------------------------
 def test_ctx_call_adds_table_and_capacity() -> None:
     ctx = make_ctx()
-    call = ctx.call("query", KeyConditionExpression="x")
+    call = ctx.request("query", KeyConditionExpression="x")
     assert call.params["TableName"] == TABLE
     assert call.params["ReturnConsumedCapacity"] == "TOTAL"
-    batch = ctx.call("batch_write_item", RequestItems={})
+    batch = ctx.request("batch_write_item", RequestItems={})
     assert "TableName" not in batch.params
     assert batch.params["ReturnConsumedCapacity"] == "TOTAL"
-    describe = ctx.call("describe_table")
+    describe = ctx.request("describe_table")
     assert describe.params == {"TableName": TABLE}
 
 
@@ -243,14 +245,14 @@ def test_put_issues_exactly_one_put_item() -> None:
     cp = checkpoint("1f0-1", {"a": 1, "b": "two"}, {"a": "1", "b": "1"})
     flow = flows.put(ctx, config(cp="1f0-0"), cp, {"source": "loop", "step": 2}, {"a": "1"})
     call = next(flow)
-    assert isinstance(call, Call)
+    assert isinstance(call, Request)
     assert call.op == "put_item"
     assert call.params["TableName"] == TABLE
     assert "ConditionExpression" not in call.params
     item = call.params["Item"]
-    assert item[keys.PK] == {"S": keys.thread_pk("t1")}
-    assert item[keys.SK] == {"S": keys.head_sk("", "1f0-1")}
-    assert item[keys.PARENT] == {"S": "1f0-0"}
+    assert item[schema.PK] == {"S": schema.thread_pk("t1")}
+    assert item[schema.SK] == {"S": schema.head_sk("", "1f0-1")}
+    assert item[schema.PARENT] == {"S": "1f0-0"}
     result = finish(flow, {})
     assert result == {
         "configurable": {"thread_id": "t1", "checkpoint_ns": "", "checkpoint_id": "1f0-1"}
@@ -267,7 +269,7 @@ def test_put_on_a_parent_it_does_not_know_reads_the_parent_first() -> None:
     table.calls.clear()
     store(table, cold, checkpoint("2", {"big": BIG}, {"big": "1"}), {}, parent="1")
     assert table.ops() == ["query", "put_item"]
-    child = it.decode_item(table.items[(keys.thread_pk("t1"), keys.head_sk("", "2"))])
+    child = it.decode_item(table.items[(schema.thread_pk("t1"), schema.head_sk("", "2"))])
     assert isinstance(child, it.Head)
     assert child.payload(cold.compression).refs["big"].holder == "1"  # as a warm writer would
 
@@ -281,10 +283,10 @@ def test_put_writes_chunks_before_the_head() -> None:
     assert first.op == "batch_write_item"
     puts = first.params["RequestItems"][TABLE]
     assert len(puts) == 2
-    assert all(p["PutRequest"]["Item"][keys.KIND] == {"S": keys.KIND_CHUNK} for p in puts)
+    assert all(p["PutRequest"]["Item"][schema.KIND] == {"S": schema.KIND_CHUNK} for p in puts)
     second = flow.send({"UnprocessedItems": {}})
     assert second.op == "put_item"
-    assert keys.CHUNKS in second.params["Item"]
+    assert schema.CHUNKS in second.params["Item"]
     finish(flow, {})
 
 
@@ -304,11 +306,11 @@ def test_put_writes_with_only_regular_writes_is_one_conditional_put() -> None:
     call = next(flow)
     assert call.op == "put_item"
     assert call.params["ConditionExpression"] == "attribute_not_exists(#pk)"
-    assert call.params["ExpressionAttributeNames"] == {"#pk": keys.PK}
+    assert call.params["ExpressionAttributeNames"] == {"#pk": schema.PK}
     assert "ConditionalCheckFailedException" in call.expect
     item = call.params["Item"]
-    assert item[keys.SK] == {"S": keys.writes_sk("", "1", "task-1", keys.REGULAR_TAG)}
-    assert item[keys.KIND] == {"S": keys.KIND_WRITES}
+    assert item[schema.SK] == {"S": schema.writes_sk("", "1", "task-1", schema.REGULAR_TAG)}
+    assert item[schema.KIND] == {"S": schema.KIND_WRITES}
     assert finish(flow, {}) is None
 
 
@@ -317,7 +319,7 @@ def test_put_writes_with_one_special_write_is_one_plain_put() -> None:
     call = next(flow)
     assert call.op == "put_item"
     assert "ConditionExpression" not in call.params
-    assert call.params["Item"][keys.SK]["S"] == keys.writes_sk("", "1", "task-1", "-1")
+    assert call.params["Item"][schema.SK]["S"] == schema.writes_sk("", "1", "task-1", "-1")
     finish(flow, {})
 
 
@@ -357,8 +359,8 @@ def test_put_writes_merges_with_a_concurrent_writer() -> None:
     retry = flow.send(failure)
     assert retry.op == "put_item"
     assert retry.params["ConditionExpression"] == "#n = :n"
-    assert retry.params["ExpressionAttributeValues"] == {":n": existing[keys.NONCE]}
-    assert retry.params["Item"][keys.SK] == first.params["Item"][keys.SK]
+    assert retry.params["ExpressionAttributeValues"] == {":n": existing[schema.NONCE]}
+    assert retry.params["Item"][schema.SK] == first.params["Item"][schema.SK]
     finish(flow, {})
     merged = it.decode_item(retry.params["Item"])
     assert isinstance(merged, it.Writes)
@@ -377,11 +379,11 @@ def test_put_writes_first_write_wins_without_a_second_request() -> None:
 
 # --- batch_write / batch_get ----------------------------------------------------------------
 def _items(n: int) -> list[dict[str, Any]]:
-    return [{keys.PK: {"S": "p"}, keys.SK: {"S": f"s{i:03d}"}} for i in range(n)]
+    return [{schema.PK: {"S": "p"}, schema.SK: {"S": f"s{i:03d}"}} for i in range(n)]
 
 
 def test_batch_write_groups_of_25() -> None:
-    flow = batch.batch_write(make_ctx(), puts=_items(30))
+    flow = bulk.batch_write(make_ctx(), puts=_items(30))
     first = next(flow)
     assert first.op == "batch_write_item"
     assert len(first.params["RequestItems"][TABLE]) == limits.BATCH_WRITE_MAX_ITEMS
@@ -391,7 +393,7 @@ def test_batch_write_groups_of_25() -> None:
 
 
 def test_batch_write_retries_unprocessed_items_after_a_sleep() -> None:
-    flow = batch.batch_write(make_ctx(), puts=_items(3))
+    flow = bulk.batch_write(make_ctx(), puts=_items(3))
     first = next(flow)
     requests = first.params["RequestItems"][TABLE]
     assert len(requests) == 3
@@ -399,13 +401,13 @@ def test_batch_write_retries_unprocessed_items_after_a_sleep() -> None:
     assert isinstance(sleep, Sleep)
     assert 0 <= sleep.seconds <= limits.UNPROCESSED_MAX_DELAY_S
     retry = flow.send(None)
-    assert isinstance(retry, Call) and retry.op == "batch_write_item"
+    assert isinstance(retry, Request) and retry.op == "batch_write_item"
     assert retry.params["RequestItems"][TABLE] == requests[1:]
     finish(flow, {"UnprocessedItems": {}})
 
 
 def test_batch_write_gives_up_after_max_attempts() -> None:
-    flow = batch.batch_write(make_ctx(), puts=_items(2))
+    flow = bulk.batch_write(make_ctx(), puts=_items(2))
     calls, sleeps = 0, 0
     step = next(flow)
     with pytest.raises(UnavailableError, match="unprocessed"):
@@ -424,19 +426,19 @@ def test_batch_write_gives_up_after_max_attempts() -> None:
 
 def test_batch_write_does_not_delete_what_it_puts() -> None:
     items = _items(2)
-    flow = batch.batch_write(make_ctx(), puts=items[:1], deletes=items)
+    flow = bulk.batch_write(make_ctx(), puts=items[:1], deletes=items)
     requests = next(flow).params["RequestItems"][TABLE]
     assert requests == [{"PutRequest": {"Item": items[0]}}, {"DeleteRequest": {"Key": items[1]}}]
     finish(flow, {})
 
 
 def test_batch_write_of_nothing_issues_no_request() -> None:
-    assert finish(batch.batch_write(make_ctx()), None) is None
+    assert finish(bulk.batch_write(make_ctx()), None) is None
 
 
 def test_batch_get_retries_unprocessed_keys_then_gives_up() -> None:
     wanted = _items(3) + _items(1)  # duplicates are asked once
-    flow = batch.batch_get(make_ctx(), wanted)
+    flow = bulk.batch_get(make_ctx(), wanted)
     first = next(flow)
     assert first.params["RequestItems"][TABLE]["Keys"] == _items(3)
     sleep = flow.send(
@@ -450,7 +452,7 @@ def test_batch_get_retries_unprocessed_keys_then_gives_up() -> None:
     assert retry.params["RequestItems"][TABLE]["Keys"] == _items(3)[2:]
     assert finish(flow, {"Responses": {TABLE: _items(3)[2:]}}) == _items(3)
 
-    flow = batch.batch_get(make_ctx(), _items(1))
+    flow = bulk.batch_get(make_ctx(), _items(1))
     step = next(flow)
     with pytest.raises(UnavailableError):
         for _ in range(2 * limits.UNPROCESSED_MAX_ATTEMPTS):
@@ -478,7 +480,7 @@ def _written_checkpoint() -> tuple[Checkpoint, dict[str, Any], list[dict[str, An
 
 
 def _desc(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted(items, key=lambda i: _b(i[keys.SK]["S"]), reverse=True)
+    return sorted(items, key=lambda i: _b(i[schema.SK]["S"]), reverse=True)
 
 
 def test_get_tuple_latest_is_one_query() -> None:
@@ -491,11 +493,11 @@ def test_get_tuple_latest_is_one_query() -> None:
     assert params["ScanIndexForward"] is False
     assert params["Limit"] == limits.GET_TUPLE_QUERY_LIMIT
     assert params["KeyConditionExpression"] == "#pk = :pk AND #sk BETWEEN :lo AND :hi"
-    assert params["ExpressionAttributeNames"] == {"#pk": keys.PK, "#sk": keys.SK}
+    assert params["ExpressionAttributeNames"] == {"#pk": schema.PK, "#sk": schema.SK}
     values = params["ExpressionAttributeValues"]
-    assert values[":pk"] == {"S": keys.thread_pk("t1")}
-    assert values[":lo"] == {"S": keys.ns_prefix("")}
-    assert values[":hi"] == {"S": keys.range_end(keys.ns_prefix(""))}
+    assert values[":pk"] == {"S": schema.thread_pk("t1")}
+    assert values[":lo"] == {"S": schema.checkpoint_ns_prefix("")}
+    assert values[":hi"] == {"S": schema.range_end(schema.checkpoint_ns_prefix(""))}
     items = _desc([head, *writes])
     assert items[0] is head  # the head comes first in a descending query
     found = finish(flow, {"Items": items})
@@ -516,7 +518,7 @@ def test_get_tuple_by_id_is_one_query_up_to_its_head() -> None:
     flow = flows.get_tuple(make_ctx(), config(cp="1f0-5"))
     call = next(flow)
     values = call.params["ExpressionAttributeValues"]
-    assert values[":hi"] == {"S": keys.head_sk("", "1f0-5")}
+    assert values[":hi"] == {"S": schema.head_sk("", "1f0-5")}
     assert call.params["ScanIndexForward"] is False
     found = finish(flow, {"Items": _desc([head, *writes])})
     assert found is not None and found.checkpoint == cp
@@ -543,9 +545,9 @@ def test_get_tuple_pages_until_the_writes_are_complete() -> None:
     flow = flows.get_tuple(make_ctx(), config())
     next(flow)
     last = items[1]
-    second = flow.send({"Items": items[:2], "LastEvaluatedKey": attrs.key_of(last)})
+    second = flow.send({"Items": items[:2], "LastEvaluatedKey": schema.key_of(last)})
     assert second.op == "query"
-    assert second.params["ExclusiveStartKey"] == attrs.key_of(last)
+    assert second.params["ExclusiveStartKey"] == schema.key_of(last)
     found = finish(flow, {"Items": items[2:]})
     assert found is not None and len(found.pending_writes) == 3
 
@@ -572,7 +574,7 @@ def test_round_trip_with_references_and_a_distant_holder() -> None:
         versions = {"big": "1", "n": str(n)}
         cp = checkpoint(f"{n:02d}", {"big": BIG, "n": n}, versions)
         store(table, writer, cp, {"n": str(n)}, parent=f"{n - 1:02d}")
-    latest = it.decode_item(table.items[(keys.thread_pk("t1"), keys.head_sk("", "04"))])
+    latest = it.decode_item(table.items[(schema.thread_pk("t1"), schema.head_sk("", "04"))])
     assert isinstance(latest, it.Head)
     assert latest.payload(writer.compression).refs["big"] == Ref("00", 4)
 
@@ -611,16 +613,16 @@ def test_references_never_outlive_their_holder() -> None:
     clock.now = 20
     found, _ = run(flows.get_tuple(reader, config()), table)
     assert found is not None
-    holder_key = (keys.thread_pk("t1"), keys.head_sk("", "0"))
-    assert int(table.items[holder_key][keys.TTL]["N"]) == 150  # extended by "1" at t=10
+    holder_key = (schema.thread_pk("t1"), schema.head_sk("", "0"))
+    assert int(table.items[holder_key][schema.TTL]["N"]) == 150  # extended by "1" at t=10
     clock.now = 55  # a later window: "2" expires at 200, the holder at 150
     cp2 = checkpoint("2", {"big": BIG, "n": 2}, {"big": "1", "n": "2"})
     store(table, reader, cp2, {"n": "2"}, parent="1")
-    head2 = it.decode_item(table.items[(keys.thread_pk("t1"), keys.head_sk("", "2"))])
+    head2 = it.decode_item(table.items[(schema.thread_pk("t1"), schema.head_sk("", "2"))])
     assert isinstance(head2, it.Head)
     assert head2.payload(reader.compression).refs["big"].holder == "0"  # still a reference...
     assert head2.expires_at == 200
-    assert int(table.items[holder_key][keys.TTL]["N"]) == 200  # ...to a holder extended too
+    assert int(table.items[holder_key][schema.TTL]["N"]) == 200  # ...to a holder extended too
     clock.now = 151  # "1" has expired; "2" must still be whole
     found, _ = run(flows.get_tuple(make_ctx(ttl_seconds=100, clock=clock), config()), table)
     assert found is not None and found.checkpoint["id"] == "2"
@@ -677,7 +679,7 @@ def test_list_rejects_bad_limit_and_filter() -> None:
 
 # --- setup ----------------------------------------------------------------------------------
 def _description(status: str = "ACTIVE") -> dict[str, Any]:
-    params = keys.create_table_params(TABLE)
+    params = schema.create_table_params(TABLE)
     return {
         "Table": {
             "TableStatus": status,
@@ -693,7 +695,7 @@ def test_setup_creates_a_missing_table_and_waits() -> None:
     assert describe.op == "describe_table" and "ResourceNotFoundException" in describe.expect
     create = flow.send(Failure("ResourceNotFoundException", "no table"))
     assert create.op == "create_table"
-    assert create.params["KeySchema"] == keys.create_table_params(TABLE)["KeySchema"]
+    assert create.params["KeySchema"] == schema.create_table_params(TABLE)["KeySchema"]
     assert flow.send({}).op == "describe_table"
     assert isinstance(flow.send(_description("CREATING")), Sleep)
     assert flow.send(None).op == "describe_table"
@@ -721,7 +723,10 @@ def test_setup_enables_ttl() -> None:
     assert ttl.op == "describe_time_to_live"
     update = flow.send({"TimeToLiveDescription": {"TimeToLiveStatus": "DISABLED"}})
     assert update.op == "update_time_to_live"
-    assert update.params["TimeToLiveSpecification"] == {"Enabled": True, "AttributeName": keys.TTL}
+    assert update.params["TimeToLiveSpecification"] == {
+        "Enabled": True,
+        "AttributeName": schema.TTL,
+    }
     finish(flow, {})
 
 
@@ -733,20 +738,20 @@ def test_delete_thread_deletes_heads_before_what_they_depend_on() -> None:
     store(table, ctx, checkpoint("1", {"big": big}, {"big": "1"}), {"big": "1"})
     store(table, ctx, checkpoint("2", {"big": big}, {"big": "1"}), {}, parent="1")
     run(flows.put_writes(ctx, config(cp="2"), [("a", 1)], "task"), table)
-    table.items[("other", "c#x")] = {keys.PK: {"S": "other"}, keys.SK: {"S": "c#x"}}
+    table.items[("other", "c#x")] = {schema.PK: {"S": "other"}, schema.SK: {"S": "c#x"}}
     table.calls.clear()
     run(flows.delete_thread(ctx, "t1"), table)
     assert table.ops() == ["query", "batch_write_item"]
     deleted = [
-        r["DeleteRequest"]["Key"][keys.SK]["S"]
+        r["DeleteRequest"]["Key"][schema.SK]["S"]
         for r in table.calls[1].params["RequestItems"][TABLE]
     ]
     assert deleted[:3] == [
-        keys.head_sk("", "2"),
-        keys.writes_sk("", "2", "task", "r"),
-        keys.head_sk("", "1"),
+        schema.head_sk("", "2"),
+        schema.writes_sk("", "2", "task", "r"),
+        schema.head_sk("", "1"),
     ]
-    assert all(sk.startswith(keys.CHUNK_PREFIX) for sk in deleted[3:])
+    assert all(sk.startswith(schema.CHUNK_PREFIX) for sk in deleted[3:])
     assert list(table.items) == [("other", "c#x")]
 
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from langgraph_dynamodb import _drivers, calls, errors
-from langgraph_dynamodb.calls import Call, Fork
+from langgraph_dynamodb import _drivers, errors, steps
 from langgraph_dynamodb.stats import CallStats
+from langgraph_dynamodb.steps import Fork, Request
 
-WHERE = calls.Where("t", "eu-west-1", None)
+WHERE = steps.Where("t", "eu-west-1", None)
 
 
 class SlowClient:
@@ -51,8 +51,8 @@ class AsyncSlowClient(SlowClient):
 
 def sub(n: int, *, fail: bool = False, closed: list[int] | None = None) -> Any:
     try:
-        first = yield Call("query", {"n": n, "fail": fail})
-        second = yield Call("query", {"n": n * 10})
+        first = yield Request("query", {"n": n, "fail": fail})
+        second = yield Request("query", {"n": n * 10})
         return first["Items"] + second["Items"]
     finally:
         if closed is not None:

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from langgraph_dynamodb import schema
 from langgraph_dynamodb.codec import pack, unpack
 from langgraph_dynamodb.errors import CorruptItemError
-from langgraph_dynamodb.storage import schema
 
 _typed = st.tuples(
     st.sampled_from(["msgpack", "json", "bytes", "msgpack+aesgcm.k1.z"]), st.binary(max_size=40)

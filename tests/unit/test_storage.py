@@ -14,14 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from langgraph.checkpoint.base import WRITES_IDX_MAP, writes_sort_key
 
-from langgraph_dynamodb import keys, limits
+from langgraph_dynamodb import codec, limits, schema
 from langgraph_dynamodb.caches import IndexCache
 from langgraph_dynamodb.codec import Compression, ZstdCompressor, pack, unpack
 from langgraph_dynamodb.errors import CorruptItemError, SerializationError
-from langgraph_dynamodb.storage import attrs, build, chunks, deltas, index, plan, values
+from langgraph_dynamodb.schema import Ref
+from langgraph_dynamodb.storage import build, deltas, index
 from langgraph_dynamodb.storage import items as it
 from langgraph_dynamodb.storage import resolve as rs
-from langgraph_dynamodb.storage.schema import Ref
 
 from .storage_helpers import (
     COMP,
@@ -60,14 +60,14 @@ def test_head_round_trip_with_jsonplus() -> None:
     prepared, planned = write_head(cp, versions, parent_id="1f0-0", metadata=metadata)
     head = prepared.head
     assert prepared.chunks == []
-    assert head[keys.PK] == {"S": keys.thread_pk(THREAD)}
-    assert head[keys.SK] == {"S": keys.head_sk("", "1f0-a")}
-    assert head[keys.KIND] == {"S": keys.KIND_CHECKPOINT}
-    assert head[keys.PARENT] == {"S": "1f0-0"}
-    assert head[keys.RUN_ID] == {"S": "run-7"}
-    assert head[keys.CODEC] == {"S": "zstd+d1"}
-    assert keys.FORMAT not in head  # absent: format 1
-    assert keys.TTL not in head and keys.THREAD not in head and keys.NAMESPACE not in head
+    assert head[schema.PK] == {"S": schema.thread_pk(THREAD)}
+    assert head[schema.SK] == {"S": schema.head_sk("", "1f0-a")}
+    assert head[schema.KIND] == {"S": schema.KIND_CHECKPOINT}
+    assert head[schema.PARENT] == {"S": "1f0-0"}
+    assert head[schema.RUN_ID] == {"S": "run-7"}
+    assert head[schema.CODEC] == {"S": "zstd+d1"}
+    assert schema.FORMAT not in head  # absent: format 1
+    assert schema.TTL not in head and schema.THREAD not in head and schema.NAMESPACE not in head
     assert sorted(planned.stored) == sorted(vals) and planned.refs == {}
     found = read(head)
     assert found.checkpoint == cp
@@ -85,11 +85,11 @@ def test_uuid_parent_ids_are_stored_as_16_bytes_others_as_strings() -> None:
     parent = "1f0b4a4e-3c2d-6e8f-8000-0123456789ab"
     cp = make_checkpoint("1f0b4a4e-3c2d-6e8f-8001-0123456789ab", {"a": 1}, {"a": "1"})
     prepared, _ = write_head(cp, {"a": "1"}, parent_id=parent)
-    assert prepared.head[keys.PARENT] == {"B": bytes.fromhex(parent.replace("-", ""))}
+    assert prepared.head[schema.PARENT] == {"B": bytes.fromhex(parent.replace("-", ""))}
     assert read(prepared.head).parent_config["configurable"]["checkpoint_id"] == parent  # type: ignore[index]
     for odd in ("1F0B4A4E-3C2D-6E8F-8000-0123456789AB", "{1f0b4a4e-3c2d-6e8f-8000-0123456789ab}"):
         prepared, _ = write_head(cp, {"a": "1"}, parent_id=odd)
-        assert prepared.head[keys.PARENT] == {"S": odd}  # kept exactly as given
+        assert prepared.head[schema.PARENT] == {"S": odd}  # kept exactly as given
 
 
 def test_the_skeleton_leaves_out_the_id_the_key_holds() -> None:
@@ -102,20 +102,20 @@ def test_the_skeleton_leaves_out_the_id_the_key_holds() -> None:
 
 def test_writes_items_keep_a_task_id_in_the_payload_only_when_the_key_digests_it() -> None:
     (item,) = all_writes_items(writes_of([("a", 1)], task_id="task$#1"))
-    raw = unpack(COMP.decode(item[keys.PAYLOAD]["B"], attrs.get_s(item, keys.CODEC)))
+    raw = unpack(COMP.decode(item[schema.PAYLOAD]["B"], schema.get_s(item, schema.CODEC)))
     assert "t" not in raw
     decoded = it.decode_item(item)
     assert isinstance(decoded, it.Writes) and decoded.task_id(COMP) == "task$#1"
     long_id = "t" * (limits.MAX_COMPONENT_KEY_BYTES + 10)  # digested in the key
     (item,) = all_writes_items(writes_of([("a", 1)], task_id=long_id))
-    raw = unpack(COMP.decode(item[keys.PAYLOAD]["B"], attrs.get_s(item, keys.CODEC)))
+    raw = unpack(COMP.decode(item[schema.PAYLOAD]["B"], schema.get_s(item, schema.CODEC)))
     assert raw["t"] == long_id
     decoded = it.decode_item(item)
     assert isinstance(decoded, it.Writes) and decoded.task_id(COMP) == long_id
     # A payload that disagrees with its key is corrupt, not guessed at.
     del raw["t"]
-    plain = {k: v for k, v in item.items() if k != keys.CODEC}
-    broken = it.decode_item({**plain, keys.PAYLOAD: {"B": pack(raw)}})
+    plain = {k: v for k, v in item.items() if k != schema.CODEC}
+    broken = it.decode_item({**plain, schema.PAYLOAD: {"B": pack(raw)}})
     assert isinstance(broken, it.Writes)
     with pytest.raises(CorruptItemError, match="task id"):
         broken.payload(COMP)
@@ -124,9 +124,9 @@ def test_writes_items_keep_a_task_id_in_the_payload_only_when_the_key_digests_it
 def test_items_of_another_format_are_refused_with_advice() -> None:
     cp = make_checkpoint("1f0-a", {"a": 1}, {"a": "1"})
     prepared, _ = write_head(cp, {"a": "1"})
-    assert read({**prepared.head, keys.FORMAT: {"N": "1"}}).checkpoint == cp
+    assert read({**prepared.head, schema.FORMAT: {"N": "1"}}).checkpoint == cp
     with pytest.raises(CorruptItemError, match="upgrade langgraph-dynamodb"):
-        it.decode_item({**prepared.head, keys.FORMAT: {"N": "2"}})
+        it.decode_item({**prepared.head, schema.FORMAT: {"N": "2"}})
 
 
 json_values = st.recursive(
@@ -173,34 +173,33 @@ def test_digested_ids_keep_plain_values_in_attributes() -> None:
     cp = make_checkpoint("1", {"a": 1}, {"a": 1})
     prepared, _ = write_head(cp, {"a": 1}, thread_id=thread_id, ns=ns)
     head = prepared.head
-    assert head[keys.THREAD] == {"S": thread_id}
-    assert head[keys.NAMESPACE] == {"S": ns}
-    assert decode_head(head).plain_ns == ns
+    assert head[schema.THREAD] == {"S": thread_id}
+    assert head[schema.NAMESPACE] == {"S": ns}
     assert read(head, thread_id=thread_id, ns=ns).checkpoint["channel_values"] == {"a": 1}
     w = writes_of([("a", 1)], task_id="k" * 500, thread_id=thread_id, ns=ns)
     assert w.regular is not None
-    assert w.regular[keys.THREAD] == {"S": thread_id}
-    assert w.regular[keys.NAMESPACE] == {"S": ns}
+    assert w.regular[schema.THREAD] == {"S": thread_id}
+    assert w.regular[schema.NAMESPACE] == {"S": ns}
 
 
 def test_ttl_is_set_on_heads_writes_and_chunks() -> None:
     cp = make_checkpoint("1", {"a": os.urandom(400_000)}, {"a": 1})
     prepared, _ = write_head(cp, {"a": 1}, expires_at=12345)
-    assert prepared.head[keys.TTL] == {"N": "12345"}
-    assert prepared.chunks and all(c[keys.TTL] == {"N": "12345"} for c in prepared.chunks)
+    assert prepared.head[schema.TTL] == {"N": "12345"}
+    assert prepared.chunks and all(c[schema.TTL] == {"N": "12345"} for c in prepared.chunks)
     w = writes_of([("a", 1)], expires_at=999)
-    assert w.regular is not None and w.regular[keys.TTL] == {"N": "999"}
-    assert attrs.is_expired(w.regular, 999) and not attrs.is_expired(w.regular, 998)
+    assert w.regular is not None and w.regular[schema.TTL] == {"N": "999"}
+    assert schema.is_expired(w.regular, 999) and not schema.is_expired(w.regular, 998)
 
 
 @given(st.floats(0, 2e9), st.sampled_from([1.0, 60.0, 3600.0, 86400.0 * 30]))
 def test_expiries_come_in_windows_at_least_a_ttl_away(now: float, ttl: float) -> None:
-    expires = plan.expiry(now, ttl)
+    expires = build.expiry_in_seconds(now, ttl)
     assert now + ttl <= expires < now + ttl + max(1.0, ttl * limits.TTL_WINDOW_FRACTION) + 1
     window = max(1.0, ttl * limits.TTL_WINDOW_FRACTION)
     later = now + 0.999 * (expires - ttl - now)  # same window: same expiry
-    assert plan.expiry(later, ttl) == expires or later <= now
-    assert plan.expiry(now + window, ttl) >= expires
+    assert build.expiry_in_seconds(later, ttl) == expires or later <= now
+    assert build.expiry_in_seconds(now + window, ttl) >= expires
 
 
 # --- references -----------------------------------------------------------------------------
@@ -215,7 +214,7 @@ def test_child_stores_a_reference_to_the_holder_and_reads_through_it() -> None:
     assert (c_put.index["a"].holder, c_put.index["a"].depth) == ("1", 1)
     body = body_of(c_put.head)
     assert "a" not in body.stored and body.refs == {"a": Ref("1", 1)}
-    assert len(c_put.head[keys.PAYLOAD]["B"]) < len(p_put.head[keys.PAYLOAD]["B"])
+    assert len(c_put.head[schema.PAYLOAD]["B"]) < len(p_put.head[schema.PAYLOAD]["B"])
     found = read(c_put.head, others=[p_put.head])
     assert found.checkpoint == child
     assert found.parent_config is not None
@@ -245,7 +244,7 @@ def test_resolution_asks_for_the_holder_then_finds_it_or_says_it_is_gone() -> No
     assert isinstance(missing, rs.Missing) and "'1'" in missing.reason
     found = rs.resolve(head, versions, table_of([p_put.head]), COMP)
     assert isinstance(found, dict)
-    assert values.join(SERDE, found["a"].parts or [], "a") == BIG
+    assert codec.join(SERDE, found["a"].parts or [], "a") == BIG
 
 
 def test_a_holder_at_another_version_is_missing() -> None:
@@ -367,16 +366,16 @@ def test_a_reader_derives_the_index_its_writer_derived(
 
 @given(st.lists(st.lists(st.text(max_size=30), max_size=12), min_size=1, max_size=6))
 def test_describing_parts_and_extending_them_agree(chunks_: list[list[str]]) -> None:
-    parts: values.Parts = []
+    parts: codec.Parts = []
     seen = 0
     entry: index.ChannelRef | None = None
     so_far: list[str] = []
     for n, chunk in enumerate(chunks_):
         typed = SERDE.dumps_typed(chunk)
         so_far = [*so_far, *chunk]
-        plain = values.plain_list(SERDE, so_far, "m")
+        plain = codec.plain_list(SERDE, so_far, "m")
         assert plain is not None
-        shape = index.ListShape(len(so_far), index.digest(plain.body), len(plain.body))
+        shape = index.ListShape(len(so_far), schema.digest(plain.body), len(plain.body))
         if entry is None:
             parts.append((typed, -1))
             entry = index.describe("v", "h0", parts, shape=shape)
@@ -394,10 +393,10 @@ def test_describing_parts_and_extending_them_agree(chunks_: list[list[str]]) -> 
 
 
 def test_a_shape_is_taken_from_plain_msgpack_bytes_or_by_serializing() -> None:
-    whole: values.Parts = [(SERDE.dumps_typed(["a", "b"]), -1)]
+    whole: codec.Parts = [(SERDE.dumps_typed(["a", "b"]), -1)]
     from_bytes = index.shape_of(whole, ["a", "b"], None, "m")
     assert from_bytes is not None and from_bytes.length == 2
-    encrypted: values.Parts = [(("msgpack+aes", b"\x92\x01\x02"), -1)]
+    encrypted: codec.Parts = [(("msgpack+aes", b"\x92\x01\x02"), -1)]
     assert index.shape_of(encrypted, ["a", "b"], None, "m") is None
     assert index.shape_of(encrypted, ["a", "b"], SERDE, "m") == from_bytes
     assert index.shape_of(whole, {"not": "a list"}, SERDE, "m") is None
@@ -437,17 +436,17 @@ def test_a_large_payload_is_chunked_and_joins_back() -> None:
     big = os.urandom(limits.MAX_INLINE_PAYLOAD_BYTES * 2 + 1000)  # incompressible
     cp = make_checkpoint("1", {"big": big, "small": "s"}, {"big": "1", "small": "1"})
     put, _ = write_head(cp, {"big": "1", "small": "1"})
-    assert keys.PAYLOAD not in put.head and len(put.chunks) == 3
+    assert schema.PAYLOAD not in put.head and len(put.chunks) == 3
     for seq, chunk in enumerate(put.chunks):
-        assert chunk[keys.PK] == put.head[keys.PK]
-        assert chunk[keys.KIND] == {"S": keys.KIND_CHUNK}
-        assert len(chunk[keys.PAYLOAD]["B"]) <= limits.CHUNK_BYTES
+        assert chunk[schema.PK] == put.head[schema.PK]
+        assert chunk[schema.KIND] == {"S": schema.KIND_CHUNK}
+        assert len(chunk[schema.PAYLOAD]["B"]) <= limits.CHUNK_BYTES
         assert it.decode_item(chunk) is None
-        assert chunk[keys.SK]["S"] == keys.chunk_sk(put.head[keys.CHUNKS]["L"][0]["S"], seq)
+        assert chunk[schema.SK]["S"] == schema.chunk_sk(put.head[schema.CHUNKS]["L"][0]["S"], seq)
     head = decode_head(put.head)
     assert head.needs_chunks() and head.chunk_ref is not None and head.chunk_ref.count == 3
-    assert [k[keys.SK] for k in head.chunk_keys()] == [c[keys.SK] for c in put.chunks]
-    data = head.chunk_ref.join({attrs.sk_of(c): c for c in put.chunks})
+    assert [k[schema.SK] for k in head.chunk_keys()] == [c[schema.SK] for c in put.chunks]
+    data = head.chunk_ref.join({schema.sk_of(c): c for c in put.chunks})
     assert data is not None and len(data) == head.chunk_ref.total
     head.set_chunk_data(data)
     outcome = rs.resolve(head, head.versions(SERDE, COMP), table_of([]), COMP)
@@ -470,19 +469,19 @@ def test_a_payload_at_the_inline_limit_is_not_chunked() -> None:
         (limits.MAX_INLINE_PAYLOAD_BYTES, False),
         (limits.MAX_INLINE_PAYLOAD_BYTES + 1, True),
     ):
-        framed = chunks.frame(b"x" * (size - 5), comp, "pk", None)  # bin 32: 5-byte header
+        framed = codec.frame(b"x" * (size - 5), comp, "pk", None)  # bin 32: 5-byte header
         assert len(pack(b"x" * (size - 5))) == size
         assert bool(framed.chunks) is chunked
 
 
-def _chunked(data: bytes, chunk_bytes: int = 64) -> tuple[chunks.ChunkRef, dict[str, Any]]:
+def _chunked(data: bytes, chunk_bytes: int = 64) -> tuple[schema.ChunkRef, dict[str, Any]]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(limits, "MAX_INLINE_PAYLOAD_BYTES", 100)
         mp.setattr(limits, "CHUNK_BYTES", chunk_bytes)
-        framed = chunks.frame(data, Compression(None), "pk", None)
-    ref = chunks.chunk_ref_of(framed.attrs)
+        framed = codec.frame(data, Compression(None), "pk", None)
+    ref = schema.chunk_ref_of(framed.attrs)
     assert ref is not None
-    return ref, {attrs.sk_of(c): c for c in framed.chunks}
+    return ref, {schema.sk_of(c): c for c in framed.chunks}
 
 
 @given(st.binary(min_size=101, max_size=2000), st.integers(1, 300))
@@ -499,20 +498,22 @@ def test_a_missing_or_corrupt_chunk_joins_to_nothing() -> None:
     assert ref.join(found) is not None
     for sk in found:
         assert ref.join({k: v for k, v in found.items() if k != sk}) is None
-    first = keys.chunk_sk(ref.nonce, 0)
-    payload = bytearray(found[first][keys.PAYLOAD]["B"])
+    first = schema.chunk_sk(ref.nonce, 0)
+    payload = bytearray(found[first][schema.PAYLOAD]["B"])
     payload[0] ^= 0xFF
-    assert ref.join({**found, first: {**found[first], keys.PAYLOAD: {"B": bytes(payload)}}}) is None
-    assert ref.join({**found, first: {keys.SK: found[first][keys.SK]}}) is None
+    assert (
+        ref.join({**found, first: {**found[first], schema.PAYLOAD: {"B": bytes(payload)}}}) is None
+    )
+    assert ref.join({**found, first: {schema.SK: found[first][schema.SK]}}) is None
     other_ref, other = _chunked(os.urandom(1000))  # another payload's chunks do not count
     assert ref.join(other) is None and other_ref.join(other) is not None
 
 
 def test_a_malformed_chunk_list_is_corrupt() -> None:
     item = {
-        keys.PK: {"S": "pk"},
-        keys.SK: {"S": keys.head_sk("", "1")},
-        keys.CHUNKS: {"L": [{"S": "nonce"}, {"N": "2"}]},
+        schema.PK: {"S": "pk"},
+        schema.SK: {"S": schema.head_sk("", "1")},
+        schema.CHUNKS: {"L": [{"S": "nonce"}, {"N": "2"}]},
     }
     with pytest.raises(CorruptItemError, match="chunk list"):
         it.decode_item(item)
@@ -521,27 +522,28 @@ def test_a_malformed_chunk_list_is_corrupt() -> None:
 # --- decoding -------------------------------------------------------------------------------
 def test_decode_item_ignores_foreign_keys_and_refuses_our_keys_without_payload() -> None:
     assert it.decode_item({}) is None
-    assert it.decode_item({keys.SK: {"S": "foreign"}, keys.PAYLOAD: {"B": b"x"}}) is None
+    assert it.decode_item({schema.SK: {"S": "foreign"}, schema.PAYLOAD: {"B": b"x"}}) is None
     assert (
-        it.decode_item({keys.SK: {"S": keys.chunk_sk("n", 0)}, keys.PAYLOAD: {"B": b"x"}}) is None
+        it.decode_item({schema.SK: {"S": schema.chunk_sk("n", 0)}, schema.PAYLOAD: {"B": b"x"}})
+        is None
     )
     with pytest.raises(CorruptItemError, match="neither a payload"):
-        it.decode_item({keys.PK: {"S": "p"}, keys.SK: {"S": keys.head_sk("", "1")}})
+        it.decode_item({schema.PK: {"S": "p"}, schema.SK: {"S": schema.head_sk("", "1")}})
 
 
 def test_a_malformed_head_payload_is_corrupt() -> None:
     item = {
-        keys.PK: {"S": "pk"},
-        keys.SK: {"S": keys.head_sk("", "1")},
-        keys.PAYLOAD: {"B": pack({"c": ["msgpack", b""]})},
+        schema.PK: {"S": "pk"},
+        schema.SK: {"S": schema.head_sk("", "1")},
+        schema.PAYLOAD: {"B": pack({"c": ["msgpack", b""]})},
     }
     with pytest.raises(CorruptItemError, match="malformed"):
         decode_head(item).payload(COMP)
-    item[keys.PAYLOAD] = {"B": b"\xc1garbage"}
+    item[schema.PAYLOAD] = {"B": b"\xc1garbage"}
     with pytest.raises(CorruptItemError):
         decode_head(item).payload(COMP)
-    item[keys.PAYLOAD] = {"B": pack({"c": [], "m": [], "s": {}, "r": {}})}
-    item[keys.CODEC] = {"S": "brotli"}
+    item[schema.PAYLOAD] = {"B": pack({"c": [], "m": [], "s": {}, "r": {}})}
+    item[schema.CODEC] = {"S": "brotli"}
     with pytest.raises(CorruptItemError, match="brotli"):
         decode_head(item).payload(COMP)
 
@@ -551,11 +553,13 @@ def test_writes_split_into_regular_and_special_items() -> None:
     writes = [("a", 1), (ERROR, "boom"), ("b", 2), (INTERRUPT, "stop"), (ERROR, "boom2")]
     prepared = writes_of(writes, task_id="task-1", task_path="~p")
     assert prepared.regular is not None
-    assert prepared.regular[keys.SK]["S"] == keys.writes_sk("", "cp-1", "task-1", keys.REGULAR_TAG)
-    assert prepared.regular[keys.KIND] == {"S": keys.KIND_WRITES}
-    assert keys.NONCE in prepared.regular
+    assert prepared.regular[schema.SK]["S"] == schema.writes_sk(
+        "", "cp-1", "task-1", schema.REGULAR_TAG
+    )
+    assert prepared.regular[schema.KIND] == {"S": schema.KIND_WRITES}
+    assert schema.NONCE in prepared.regular
     assert sorted(prepared.regular_entries) == [0, 2]
-    special_tags = sorted(keys.parse_sk(i[keys.SK]["S"]).tag for i in prepared.special)  # type: ignore[union-attr]
+    special_tags = sorted(schema.parse_sk(i[schema.SK]["S"]).tag for i in prepared.special)  # type: ignore[union-attr]
     assert special_tags == sorted([str(WRITES_IDX_MAP[ERROR]), str(WRITES_IDX_MAP[INTERRUPT])])
     assert prepared.chunks == []
     decoded = [it.decode_item(i) for i in all_writes_items(prepared)]
@@ -610,7 +614,7 @@ def test_an_unserializable_channel_value_names_the_channel() -> None:
         writes_of([("fine", 1), ("bad_channel", lambda: None)], task_id="task-9")
     assert "'bad_channel'" in str(info.value) and "'task-9'" in str(info.value)
     with pytest.raises(SerializationError, match="'x'"):
-        values.loads(SERDE, ("msgpack", b"\xc1"), "channel 'x'")
+        codec.loads(SERDE, ("msgpack", b"\xc1"), "channel 'x'")
 
 
 def test_the_part_of_a_value_to_blame_is_named() -> None:
@@ -621,11 +625,11 @@ def test_the_part_of_a_value_to_blame_is_named() -> None:
 
     value = {"user": {"tags": ["a", Profile("x", threading.Lock())]}, "ok": 1}
     with pytest.raises(SerializationError) as info:
-        values.dumps(SERDE, value, values.channel_label("__start__"))
+        codec.dumps(SERDE, value, codec.channel_label("__start__"))
     assert "channel '__start__' (the graph input)" in str(info.value)
     assert "its part ['user']['tags'][1].handle (a lock)" in str(info.value)
-    assert values.culprit(SERDE, {"fine": 1}) is None
-    assert values.culprit(SERDE, threading.Lock()) is None  # nothing inside to blame
+    assert codec.culprit(SERDE, {"fine": 1}) is None
+    assert codec.culprit(SERDE, threading.Lock()) is None  # nothing inside to blame
 
 
 # --- rewriting whole, expiry, caches ---------------------------------------------------------
@@ -646,17 +650,17 @@ def test_a_rebuilt_head_stores_every_value_itself() -> None:
         expires_at=777,
     )
     assert body_of(rebuilt.head).refs == {}
-    assert rebuilt.head[keys.TTL] == {"N": "777"} and rebuilt.head[keys.PARENT] == {"S": "1"}
+    assert rebuilt.head[schema.TTL] == {"N": "777"} and rebuilt.head[schema.PARENT] == {"S": "1"}
     again = assembled(rebuilt.head)
     assert again.tuple.checkpoint == child
     assert again.index == rebuilt.index
 
 
 def test_with_expiry() -> None:
-    raw = {keys.PK: {"S": "p"}, keys.SK: {"S": "s"}, keys.TTL: {"N": "1"}}
-    assert attrs.with_expiry(raw, None) == {keys.PK: {"S": "p"}, keys.SK: {"S": "s"}}
-    assert attrs.with_expiry(raw, 5)[keys.TTL] == {"N": "5"}
-    assert raw[keys.TTL] == {"N": "1"}
+    raw = {schema.PK: {"S": "p"}, schema.SK: {"S": "s"}, schema.TTL: {"N": "1"}}
+    assert schema.with_expiry(raw, None) == {schema.PK: {"S": "p"}, schema.SK: {"S": "s"}}
+    assert schema.with_expiry(raw, 5)[schema.TTL] == {"N": "5"}
+    assert raw[schema.TTL] == {"N": "1"}
 
 
 def test_the_index_cache_is_a_bounded_lru() -> None:
@@ -675,9 +679,9 @@ def test_the_index_cache_is_a_bounded_lru() -> None:
 @pytest.mark.parametrize("count", [0, 1, 15, 16, 65535, 65536, 70000])
 def test_msgpack_array_header_round_trip(count: int) -> None:
     data = pack([0] * count)
-    parsed = values.array_info(data)
+    parsed = codec.array_info(data)
     assert parsed is not None and parsed[0] == count
-    assert data[: parsed[1]] == values.array_header(count)
+    assert data[: parsed[1]] == codec.array_header(count)
 
 
 def test_an_appended_tail_is_valid_msgpack_of_the_new_elements() -> None:
@@ -755,7 +759,7 @@ def test_keyframes_come_at_geometric_sizes_so_bytes_per_append_stay_flat() -> No
     gaps = [b - a for a, b in zip(keyframes[1:], keyframes[2:], strict=False)]
     assert gaps == sorted(gaps) and gaps[-1] > 2 * gaps[0], keyframes
     written = [
-        sum(len(p.head[keys.PAYLOAD]["B"]) for p in puts[a:b]) / (b - a)
+        sum(len(p.head[schema.PAYLOAD]["B"]) for p in puts[a:b]) / (b - a)
         for a, b in zip(keyframes[1:], keyframes[2:], strict=False)
     ]
     assert max(written) < 2 * min(written), written  # flat, not growing with the list

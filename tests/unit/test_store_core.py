@@ -13,11 +13,10 @@ from hypothesis import strategies as st
 from langgraph.store.base import MatchCondition
 from langgraph.store.memory import _compare_values, _does_match
 
-from langgraph_dynamodb import keys, limits
+from langgraph_dynamodb import limits, schema
 from langgraph_dynamodb.errors import CorruptItemError, InvalidInputError
-from langgraph_dynamodb.storage.attrs import approx_size
-from langgraph_dynamodb.store import keys as skeys
-from langgraph_dynamodb.store import match, schema, vectors
+from langgraph_dynamodb.schema import approx_size
+from langgraph_dynamodb.store import match, vectors
 
 labels = st.text(
     alphabet=st.characters(codec="utf-8", blacklist_characters=".\x00"), min_size=1, max_size=12
@@ -27,52 +26,57 @@ namespaces = st.lists(labels, min_size=1, max_size=5).map(tuple)
 
 @given(namespaces, st.text(min_size=1, max_size=20))
 def test_item_keys_round_trip(namespace: tuple[str, ...], key: str) -> None:
-    sk = skeys.item_sk(namespace, key)
-    parsed = skeys.parse_item_sk(sk)
+    sk = schema.memory_sk(namespace, key)
+    parsed = schema.parse_memory_sk(sk)
     assert parsed is not None
-    assert parsed.rest == namespace[skeys.GROUP_DEPTH :] and parsed.key == key
-    assert sk.startswith(skeys.namespace_prefix(namespace))
-    assert sk.startswith(skeys.range_prefix(namespace[: len(namespace) - 1] or namespace))
-    assert skeys.parse_item_sk(skeys.chunk_range(namespace, key) + "ab#00000") is None
+    assert parsed.rest == namespace[schema.GROUP_DEPTH :] and parsed.key == key
+    assert sk.startswith(schema.namespace_prefix(namespace))
+    assert sk.startswith(schema.range_prefix(namespace[: len(namespace) - 1] or namespace))
+    assert (
+        schema.parse_memory_sk(
+            schema.CHUNK_PREFIX + schema.memory_chunk_prefix(namespace, key) + "ab#00000"
+        )
+        is None
+    )
 
 
 @given(namespaces, namespaces)
 def test_a_namespace_range_holds_exactly_its_namespace_and_children(
     a: tuple[str, ...], b: tuple[str, ...]
 ) -> None:
-    if skeys.group_of(a) != skeys.group_of(b):
+    if schema.group_of(a) != schema.group_of(b):
         return
     under = b[: len(a)] == a
-    sk = skeys.item_sk(b, "k")
-    assert sk.startswith(skeys.range_prefix(a)) is (under or len(a) <= skeys.GROUP_DEPTH)
-    assert sk.startswith(skeys.namespace_prefix(a)) is (a == b)
+    sk = schema.memory_sk(b, "k")
+    assert sk.startswith(schema.range_prefix(a)) is (under or len(a) <= schema.GROUP_DEPTH)
+    assert sk.startswith(schema.namespace_prefix(a)) is (a == b)
 
 
 @given(st.lists(namespaces, min_size=2, max_size=6, unique=True))
 def test_key_order_is_namespace_order_within_a_group(group_of: list[tuple[str, ...]]) -> None:
     group = ("g", "h")
     spaces = [(*group, *ns) for ns in group_of]
-    by_key = sorted(spaces, key=lambda ns: skeys.item_sk(ns, "k"))
+    by_key = sorted(spaces, key=lambda ns: schema.memory_sk(ns, "k"))
     assert by_key == sorted(spaces)
 
 
 def test_partition_and_directory_keys() -> None:
     # one partition per root label: every user's memories are one sort-key range of it
-    assert skeys.group_pk(skeys.group_of(("memories", "alice"))) == "m#memories#"
-    assert skeys.group_of(("a", "b", "c")) == ("a",)
-    assert skeys.parse_directory_sk(skeys.directory_sk(("a$#",))) == ("a$#",)
-    assert not skeys.label_digested("a$#") and skeys.label_digested("r" * 300)
-    assert skeys.item_sk(("a",), "k") == "i#!k#"
-    assert skeys.item_sk(("memories", "alice"), "k") == "i#alice#!k#"
-    assert skeys.item_sk(("a", "b", "c"), "k") == "i#b#c#!k#"
+    assert schema.group_pk(schema.group_of(("memories", "alice"))) == "m#memories#"
+    assert schema.group_of(("a", "b", "c")) == ("a",)
+    assert schema.parse_directory_sk(schema.directory_sk(("a$#",))) == ("a$#",)
+    assert not schema.label_digested("a$#") and schema.label_digested("r" * 300)
+    assert schema.memory_sk(("a",), "k") == "i#!k#"
+    assert schema.memory_sk(("memories", "alice"), "k") == "i#alice#!k#"
+    assert schema.memory_sk(("a", "b", "c"), "k") == "i#b#c#!k#"
 
 
 def test_a_namespace_too_deep_for_a_sort_key_is_refused() -> None:
     deep = ("a", "b", *(["x" * 120] * 12))
     with pytest.raises(InvalidInputError, match="too deep or long"):
-        skeys.item_sk(deep, "k")
+        schema.memory_sk(deep, "k")
     long_label = ("a", "b", "y" * 400)  # digested in the key, kept whole in the item
-    parsed = skeys.parse_item_sk(skeys.item_sk(long_label, "k"))
+    parsed = schema.parse_memory_sk(schema.memory_sk(long_label, "k"))
     assert parsed is not None and parsed.rest == ("b", None) and parsed.key == "k"
 
 
@@ -248,10 +252,10 @@ def test_payloads_round_trip_and_refuse_what_is_not_one() -> None:
         ttl_minutes=5.0,
         embeddings={"text": vectors.encode([1.0, 2.0])},
     )
-    assert schema.decode(schema.encode(payload), "item") == payload
+    assert schema.decode_memory(schema.encode_memory(payload), "item") == payload
     with pytest.raises(CorruptItemError, match="malformed"):
-        schema.decode({"n": ["a"], "k": "k"}, "item")
-    assert keys.KIND_MEMORY == "m"
+        schema.decode_memory({"n": ["a"], "k": "k"}, "item")
+    assert schema.KIND_MEMORY == "m"
 
 
 def test_ops_given_straight_to_batch_are_checked_as_base_store_checks_them() -> None:
@@ -310,3 +314,37 @@ def test_a_search_without_a_query_asks_for_what_its_matches_so_far_say() -> None
 def test_item_size_estimate() -> None:
     item = {"pk": {"S": "m#é#"}, "p": {"B": b"abc"}, "ttl": {"N": "1700000000"}}
     assert approx_size(item) == (2 + 5) + (1 + 3) + (3 + 8)
+
+
+def test_store_items_of_another_format_are_refused_with_advice() -> None:
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    from langgraph_dynamodb.codec import Compression
+    from langgraph_dynamodb.store import items
+
+    put = items.build_item(
+        serde=JsonPlusSerializer(),
+        compression=Compression(None),
+        namespace=("a", "b"),
+        key_="k",
+        value={"x": 1},
+        now=1_700_000_000.0,
+        ttl_minutes=None,
+        embeddings={},
+        dims=None,
+    )
+    assert schema.FORMAT not in put.item  # absent: format 1
+    assert items.decode_item({**put.item, schema.FORMAT: {"N": "1"}}) is not None
+    with pytest.raises(CorruptItemError, match="upgrade langgraph-dynamodb"):
+        items.decode_item({**put.item, schema.FORMAT: {"N": "2"}})
+
+
+def test_one_digest_for_keys_chunks_and_list_shapes() -> None:
+    import hashlib
+
+    data = b"a long label" * 40
+    assert schema.digest(data) == hashlib.sha256(data).digest()[:16]
+    assert schema.digest(data[:7], data[7:]) == schema.digest(data)  # parts hash as joined
+    component = schema.encode_component(data.decode(), max_bytes=10, what="label")
+    assert component == "$~" + schema.digest(data).hex() + "#"
+    assert schema.chunk_list("nonce", 2, data)["L"][3] == {"S": schema.digest(data).hex()}

@@ -15,12 +15,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-from langgraph_dynamodb import ConfigurationError, DynamoDBStore, keys, limits
+from langgraph_dynamodb import ConfigurationError, DynamoDBStore, limits, schema
 from langgraph_dynamodb.errors import CorruptItemError, InvalidInputError
 from langgraph_dynamodb.options import compression_of
 from langgraph_dynamodb.store import dynamodb_store, vector_index, vectors
 from langgraph_dynamodb.store import items as si
-from langgraph_dynamodb.store import keys as skeys
 
 from ..conftest import needs_search_vectors
 
@@ -50,24 +49,29 @@ def test_a_vector_attribute_refuses_what_dynamodb_cannot_store() -> None:
 
 @given(namespaces, st.text(min_size=1, max_size=20), st.integers(0, 30))
 def test_a_vector_item_leads_back_to_its_item(namespace: Any, key: str, slot: int) -> None:
-    item_sk = skeys.item_sk(namespace, key)
-    assert skeys.item_sk_of(item_sk) is None  # only vector items are in the index
-    assert skeys.item_sk_of(skeys.vector_sk(item_sk, slot)) == item_sk
-    assert skeys.item_sk_of(skeys.chunk_range(namespace, key) + "ab#0") is None
+    item_sk = schema.memory_sk(namespace, key)
+    assert schema.memory_sk_of(item_sk) is None  # only vector items are in the index
+    assert schema.memory_sk_of(schema.vector_sk(item_sk, slot)) == item_sk
+    assert (
+        schema.memory_sk_of(
+            schema.CHUNK_PREFIX + schema.memory_chunk_prefix(namespace, key) + "ab#0"
+        )
+        is None
+    )
 
 
 @given(namespaces)
 def test_prefix_attributes_hold_every_prefix_up_to_the_depth(namespace: Any) -> None:
-    attrs = skeys.prefix_attributes(namespace)
+    attrs = schema.prefix_attributes(namespace)
     depth = min(len(namespace), limits.STORE_VECTOR_PREFIX_DEPTH)
-    assert list(attrs) == list(skeys.PREFIX_ATTRIBUTES[:depth])
+    assert list(attrs) == list(schema.PREFIX_ATTRIBUTES[:depth])
     for d in range(1, depth + 1):
-        assert attrs[skeys.prefix_attribute(d)] == {"S": skeys.prefix_value(namespace[:d])}
+        assert attrs[schema.prefix_attribute(d)] == {"S": schema.prefix_value(namespace[:d])}
 
 
 def test_lookalike_prefixes_never_compare_equal() -> None:
-    assert skeys.prefix_value(("a", "b")) != skeys.prefix_value(("a#b",))
-    assert skeys.prefix_value(("a",)) != skeys.prefix_value(("ab",))
+    assert schema.prefix_value(("a", "b")) != schema.prefix_value(("a#b",))
+    assert schema.prefix_value(("a",)) != schema.prefix_value(("ab",))
 
 
 def _build(embeddings: dict[str, list[float]], index_vectors: bool) -> si.PreparedPut:
@@ -88,27 +92,29 @@ def _build(embeddings: dict[str, list[float]], index_vectors: bool) -> si.Prepar
 def test_each_embedding_is_a_vector_item_beside_the_item() -> None:
     put = _build({"a": [1.0, 0.0, 0.0], "b": [0.0, 1.0, 0.0]}, index_vectors=True)
     item = put.item
-    assert keys.VECTOR not in item and not any(a.startswith("ns") for a in item)
-    assert item[keys.VECTOR_ITEMS] == {"N": "2"}
-    assert [vectors.from_attribute(v[keys.VECTOR]) for v in put.vectors] == [
+    assert schema.VECTOR not in item and not any(a.startswith("ns") for a in item)
+    assert item[schema.VECTOR_ITEMS] == {"N": "2"}
+    assert [vectors.from_attribute(v[schema.VECTOR]) for v in put.vectors] == [
         [1.0, 0.0, 0.0],
         [0.0, 1.0, 0.0],
     ]
     for vector_item in put.vectors:
-        assert vector_item[keys.KIND] == {"S": keys.KIND_VECTOR}
-        assert vector_item[keys.TTL] == item[keys.TTL]
-        assert vector_item[keys.PK] == item[keys.PK]
-        assert skeys.item_sk_of(vector_item[keys.SK]["S"]) == item[keys.SK]["S"]
+        assert vector_item[schema.KIND] == {"S": schema.KIND_VECTOR}
+        assert vector_item[schema.TTL] == item[schema.TTL]
+        assert vector_item[schema.PK] == item[schema.PK]
+        assert schema.memory_sk_of(vector_item[schema.SK]["S"]) == item[schema.SK]["S"]
         assert {a for a in vector_item if a.startswith("ns")} == {"ns1", "ns2", "ns3"}
     memory = si.decode_item(item)
     assert memory is not None  # the item reads as before: its embeddings in its payload
     assert memory.embeddings(COMPRESSION) == [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
-    assert memory.vector_keys() == [{keys.PK: v[keys.PK], keys.SK: v[keys.SK]} for v in put.vectors]
+    assert memory.vector_keys() == [
+        {schema.PK: v[schema.PK], schema.SK: v[schema.SK]} for v in put.vectors
+    ]
 
 
 def test_client_mode_items_have_no_vector_items() -> None:
     put = _build({"a": [1.0, 0.0, 0.0], "b": [0.0, 1.0, 0.0]}, index_vectors=False)
-    assert keys.VECTOR_ITEMS not in put.item and not put.vectors
+    assert schema.VECTOR_ITEMS not in put.item and not put.vectors
     memory = si.decode_item(put.item)
     assert memory is not None
     assert memory.embeddings(COMPRESSION) == [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
@@ -117,7 +123,7 @@ def test_client_mode_items_have_no_vector_items() -> None:
 # --- the index's status, and its results ----------------------------------------------------
 def _described(**index: Any) -> dict[str, Any]:
     definition = {
-        **skeys.vector_index_definition(3),
+        **schema.vector_index_definition(3),
         "IndexStatus": "ACTIVE",
         "Backfilling": False,
         **index,
@@ -140,14 +146,14 @@ def test_the_index_is_usable_only_active_filled_and_as_declared() -> None:
 
 
 def test_results_name_each_item_once_with_its_best_similarity() -> None:
-    item_sk = skeys.item_sk(("m", "u"), "k")
-    pk = skeys.group_pk(skeys.group_of(("m", "u")))
+    item_sk = schema.memory_sk(("m", "u"), "k")
+    pk = schema.group_pk(schema.group_of(("m", "u")))
     response = {
         "SearchResults": [
-            {"Item": {"pk": {"S": pk}, "sk": {"S": skeys.vector_sk(item_sk, 0)}}, "Score": 0.1},
-            {"Item": {"pk": {"S": pk}, "sk": {"S": skeys.vector_sk(item_sk, 1)}}, "Score": 0.3},
+            {"Item": {"pk": {"S": pk}, "sk": {"S": schema.vector_sk(item_sk, 0)}}, "Score": 0.1},
+            {"Item": {"pk": {"S": pk}, "sk": {"S": schema.vector_sk(item_sk, 1)}}, "Score": 0.3},
             {
-                "Item": {"pk": {"S": "m#other#"}, "sk": {"S": skeys.vector_sk(item_sk, 0)}},
+                "Item": {"pk": {"S": "m#other#"}, "sk": {"S": schema.vector_sk(item_sk, 0)}},
                 "Score": 0.5,
             },
             {"Item": {"pk": {"S": pk}, "sk": {"S": item_sk}}, "Score": 0.55},
@@ -155,7 +161,7 @@ def test_results_name_each_item_once_with_its_best_similarity() -> None:
         ]
     }
     hits = vector_index.hits_of(response)
-    assert [(h.key[keys.PK]["S"], h.key[keys.SK]["S"]) for h in hits] == [
+    assert [(h.key[schema.PK]["S"], h.key[schema.SK]["S"]) for h in hits] == [
         (pk, item_sk),
         ("m#other#", item_sk),
     ]
@@ -219,7 +225,7 @@ def test_a_native_search_is_one_search_vectors_then_one_batch_get() -> None:
         dims=DIMS,
         index_vectors=True,
     )
-    active = {**skeys.vector_index_definition(DIMS), "IndexStatus": "ACTIVE", "Backfilling": False}
+    active = {**schema.vector_index_definition(DIMS), "IndexStatus": "ACTIVE", "Backfilling": False}
     stub.add_response("describe_table", {"Table": _table([active])}, {"TableName": "memory"})
     stub.add_response(
         "search_vectors",
@@ -229,12 +235,12 @@ def test_a_native_search_is_one_search_vectors_then_one_batch_get() -> None:
         },
         {
             "TableName": "memory",
-            "IndexName": skeys.VECTOR_INDEX_NAME,
+            "IndexName": schema.VECTOR_INDEX_NAME,
             "SearchVector": vectors.to_attribute(embed(["tea"])[0], DIMS)["L"],
             "TopK": 11,
             "SearchConditionExpression": "#ns = :ns",
             "ExpressionAttributeNames": {"#ns": "ns1"},
-            "ExpressionAttributeValues": {":ns": {"S": skeys.prefix_value(("memories",))}},
+            "ExpressionAttributeValues": {":ns": {"S": schema.prefix_value(("memories",))}},
             "ReturnConsumedCapacity": "TOTAL",
         },
     )
@@ -260,12 +266,12 @@ def test_a_native_search_is_one_search_vectors_then_one_batch_get() -> None:
 @needs_search_vectors
 def test_setup_declares_the_index_in_a_new_table_and_adds_it_to_an_old_one() -> None:
     store, stub = _stubbed_store()
-    definition = skeys.vector_index_definition(DIMS)
+    definition = schema.vector_index_definition(DIMS)
     stub.add_client_error("describe_table", "ResourceNotFoundException")
     stub.add_response(
         "create_table",
         {"TableDescription": _table(None)},
-        {**keys.create_table_params("memory"), "VectorIndexes": [definition]},
+        {**schema.create_table_params("memory"), "VectorIndexes": [definition]},
     )
     stub.add_response("describe_table", {"Table": _table(None)}, {"TableName": "memory"})
     stub.add_response(
@@ -299,7 +305,7 @@ def test_setup_declares_the_index_in_a_new_table_and_adds_it_to_an_old_one() -> 
 @needs_search_vectors
 def test_auto_falls_back_when_search_vectors_is_refused() -> None:
     store, stub = _stubbed_store()
-    active = {**skeys.vector_index_definition(DIMS), "IndexStatus": "ACTIVE", "Backfilling": False}
+    active = {**schema.vector_index_definition(DIMS), "IndexStatus": "ACTIVE", "Backfilling": False}
     stub.add_response("describe_table", {"Table": _table([active])})
     stub.add_client_error("search_vectors", "AccessDeniedException", "not authorized")
     stub.add_response("query", {"Items": []})  # the directory of roots: empty

@@ -14,7 +14,7 @@ from botocore.parsers import create_parser
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from langgraph_dynamodb import _hooks, wire
+from langgraph_dynamodb import _clients
 
 _MODEL = botocore.session.get_session().get_service_model("dynamodb")
 
@@ -59,7 +59,7 @@ def _botocore(operation: str, body: bytes) -> dict[str, Any]:
 
 
 def _ours(operation: str, body: bytes) -> dict[str, Any]:
-    split = wire.split_response(operation, body)
+    split = _clients.split_response(operation, body)
     assert split is not None
     rest, taken = split
     parsed = _botocore(operation, rest)
@@ -112,22 +112,22 @@ def test_batch_get_responses_match_botocore(responses: dict[str, list[dict[str, 
     ],
 )
 def test_anything_unexpected_is_left_to_botocore(operation: str, body: bytes) -> None:
-    assert wire.split_response(operation, body) is None
+    assert _clients.split_response(operation, body) is None
 
 
 @pytest.fixture(autouse=True)
 def fast_items_state() -> Iterator[None]:
     """Each test starts with the fast parser on and unchecked, and leaves it so."""
-    saved = (_hooks._FastItems.enabled, _hooks._FastItems.compared)
-    _hooks._FastItems.enabled, _hooks._FastItems.compared = True, False
+    saved = (_clients._FastItems.enabled, _clients._FastItems.compared)
+    _clients._FastItems.enabled, _clients._FastItems.compared = True, False
     yield
-    _hooks._FastItems.enabled, _hooks._FastItems.compared = saved
+    _clients._FastItems.enabled, _clients._FastItems.compared = saved
 
 
 def _run_hook(status: int, content_type: str, body: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
     response = {"status_code": status, "headers": {"content-type": content_type}, "body": body}
     taken: dict[str, Any] = {}
-    _hooks._before_parse(response, taken, operation_model=_MODEL.operation_model("Query"))
+    _clients._before_parse(response, taken, operation_model=_MODEL.operation_model("Query"))
     return response, taken
 
 
@@ -145,11 +145,11 @@ def test_first_response_is_checked_against_botocore_and_a_mismatch_turns_it_off(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     body = b'{"Items": [{"p": {"B": "eA=="}}], "Count": 1}'
-    monkeypatch.setattr(wire, "item", lambda raw: {"p": {"B": b"not what botocore says"}})
+    monkeypatch.setattr(_clients, "item", lambda raw: {"p": {"B": b"not what botocore says"}})
     with caplog.at_level(logging.WARNING, "langgraph_dynamodb"):
         response, taken = _run_hook(200, "application/x-amz-json-1.0", body)
         assert taken == {} and response["body"] == body  # botocore parses this one
-        assert not _hooks._FastItems.enabled
+        assert not _clients._FastItems.enabled
         response, taken = _run_hook(200, "application/x-amz-json-1.0", body)
         assert taken == {} and response["body"] == body  # and every later one
     warnings = [r for r in caplog.records if "botocore's own parser" in r.getMessage()]
@@ -181,7 +181,7 @@ def _client() -> Any:
         aws_access_key_id="local",
         aws_secret_access_key="local",
     )
-    _hooks.install(client)
+    _clients.install(client)
     return client
 
 
@@ -193,7 +193,7 @@ def test_a_client_reads_converted_items_through_botocore() -> None:
         response = client.query(TableName="t", KeyConditionExpression="pk = :p")
         assert response["Items"] == [{"p": {"B": b"x"}, "s": {"S": "x"}}]
         assert response["Count"] == 1
-    assert _hooks._FastItems.enabled and _hooks._FastItems.compared
+    assert _clients._FastItems.enabled and _clients._FastItems.compared
 
 
 def test_an_endpoint_that_drops_converted_items_is_caught_and_mended(
@@ -213,6 +213,6 @@ def test_an_endpoint_that_drops_converted_items_is_caught_and_mended(
         for _ in range(3):
             response = client.query(TableName="t", KeyConditionExpression="pk = :p")
             assert response["Items"] == [{"p": {"B": b"x"}}]
-    assert not _hooks._FastItems.enabled
+    assert not _clients._FastItems.enabled
     warnings = [r for r in caplog.records if "customized_response_dict" in r.getMessage()]
     assert len(warnings) == 1, caplog.records

@@ -6,6 +6,6 @@
 - ``bundling.py``: the CDK app's code asset, bundled by CDK; the SAM template's code is
   built by ``sam build``. Both are ``examples/`` with ``examples/requirements.txt``.
 
-The checkpoint table's keys come from ``langgraph_dynamodb.keys.create_table_params`` (the
+The checkpoint table's keys come from ``langgraph_dynamodb.schema.create_table_params`` (the
 definition ``DynamoDBSaver.setup()`` creates); a test checks both templates against it.
 """

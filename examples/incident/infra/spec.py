@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from langgraph_dynamodb import keys
-from langgraph_dynamodb.store.keys import vector_index_definition
+from langgraph_dynamodb import schema
+from langgraph_dynamodb.schema import vector_index_definition
 
 from .. import observability as obs
 from ..events import DETAIL_TYPE, EVENT_SOURCE
@@ -26,7 +26,7 @@ TIMEOUT_S = 120
 MEMORY_MB = 1024
 LOG_RETENTION_DAYS = 30
 
-TTL_ATTRIBUTE = keys.TTL
+TTL_ATTRIBUTE = schema.TTL
 """The table's TTL attribute (the saver writes it when given ``ttl=``)."""
 
 CHECKPOINT_TTL_DAYS = 30

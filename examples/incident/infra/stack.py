@@ -1,7 +1,7 @@
 """The incident investigator as an AWS CDK (Python) stack; same resources as ``template.yaml``.
 
 The checkpoint table's keys, billing and encryption are read from
-``langgraph_dynamodb.keys.create_table_params`` (what ``DynamoDBSaver.setup()`` creates),
+``langgraph_dynamodb.schema.create_table_params`` (what ``DynamoDBSaver.setup()`` creates),
 so the stack cannot drift from the library; actions, alarms and names come from
 :mod:`examples.incident.infra.spec`.
 """
@@ -22,7 +22,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from langgraph_dynamodb import keys
+from langgraph_dynamodb import schema
 
 from .. import observability as obs
 from ..model import AGENTS
@@ -36,13 +36,13 @@ _ATTRIBUTE_TYPES = {
 
 
 def checkpoint_table(scope: Construct, construct_id: str) -> dynamodb.Table:
-    """The checkpoint table, built from ``keys.create_table_params``.
+    """The checkpoint table, built from ``schema.create_table_params``.
 
     It also holds the incident memory (``DynamoDBStore``, same key schema, with its vector
     index) and powertools' idempotency records. Adds what the library leaves to
     deployments: TTL on ``ttl``, point-in-time recovery, retention on stack deletion.
     """
-    params = keys.create_table_params("unused")
+    params = schema.create_table_params("unused")
     types = {a["AttributeName"]: a["AttributeType"] for a in params["AttributeDefinitions"]}
     key = {k["KeyType"]: k["AttributeName"] for k in params["KeySchema"]}
     on_demand = params["BillingMode"] == "PAY_PER_REQUEST"

@@ -13,21 +13,18 @@ from typing import Any
 
 from rich.text import Text
 
-from langgraph_dynamodb import keys
-from langgraph_dynamodb.calls import Failure, Flow
+from langgraph_dynamodb import schema
 from langgraph_dynamodb.cli import doctor as checks
 from langgraph_dynamodb.cli import survey
 from langgraph_dynamodb.cli.connect import Settings, UsageError, make_saver
 from langgraph_dynamodb.cli.inspect import NotFound
 from langgraph_dynamodb.cli.ui import STATUS_STYLE, UI
-from langgraph_dynamodb.errors import DynamoDBSaverError
-from langgraph_dynamodb.flows.batch import query_all
-from langgraph_dynamodb.flows.context import TableCtx
+from langgraph_dynamodb.errors import DynamoDBSaverError, TableNotFoundError
 from langgraph_dynamodb.flows.maintenance import thread_of
 from langgraph_dynamodb.local import is_local_endpoint
 from langgraph_dynamodb.saver import DynamoDBSaver
+from langgraph_dynamodb.schema import get_s
 from langgraph_dynamodb.storage import requests
-from langgraph_dynamodb.storage.attrs import get_s
 
 # On-demand prices of the Standard table class in us-east-1 (USD), for estimates only:
 WRITE_USD_PER_MILLION = 0.625
@@ -51,32 +48,29 @@ def setup(settings: Settings, args: Any, ui: UI) -> int:
     return 0
 
 
-def _describe(ctx: TableCtx) -> Flow[tuple[Any, Any, Any]]:
-    described = yield ctx.call("describe_table", expect=("ResourceNotFoundException",))
-    if isinstance(described, Failure):
-        return None, None, None
-    ttl = yield ctx.call("describe_time_to_live")
-    backups: Any = None
+def _describe(saver: DynamoDBSaver) -> tuple[Any, Any, Any]:
+    """The table's description, its TTL's and its continuous backups' (``None`` where
+    DynamoDB Local has none); all ``None`` when there is no table."""
     try:
-        backups = yield ctx.call(
-            "describe_continuous_backups", expect=("UnknownOperationException",)
-        )
-    except DynamoDBSaverError:
-        backups = None
-    if isinstance(backups, Failure):
+        described = saver.request("describe_table")
+    except TableNotFoundError:
+        return None, None, None
+    ttl = saver.request("describe_time_to_live")
+    try:
+        backups = saver.request("describe_continuous_backups")
+    except DynamoDBSaverError:  # DynamoDB Local: UnknownOperationException
         backups = None
     return described["Table"], ttl, backups
 
 
 def _endpoint(saver: DynamoDBSaver) -> str | None:
-    client = saver._clients.sync()
-    return str(client.meta.endpoint_url)
+    return str(saver.client.meta.endpoint_url)
 
 
 def doctor(settings: Settings, args: Any, ui: UI) -> int:
     """Every check; exit code 1 when one is a problem."""
     with make_saver(settings) as saver:
-        table, ttl, backups = saver._run(_describe(saver._ctx()), "cli.describe")
+        table, ttl, backups = _describe(saver)
         endpoint = _endpoint(saver)
     found = checks.checks(
         settings.require_table(), table, ttl, backups, local=is_local_endpoint(endpoint)
@@ -116,9 +110,9 @@ def stats(settings: Settings, args: Any, ui: UI) -> int:
                     k["items"] += 1
                     k["bytes"] += size
                     largest = max(largest, size)
-                    expiring += keys.TTL in item
-                    pk = get_s(item, keys.PK) or ""
-                    if pk.startswith(keys.THREAD_PREFIX):
+                    expiring += schema.TTL in item
+                    pk = get_s(item, schema.PK) or ""
+                    if pk.startswith(schema.THREAD_PREFIX):
                         thread = thread_of(item)
                         if thread is not None:
                             threads.add(thread)
@@ -206,10 +200,9 @@ def _stats_figures(
 
 def _count(saver: DynamoDBSaver, thread: str) -> int:
     """A thread's checkpoints, counted from its keys (no payload read)."""
-    flow = query_all(saver._ctx(), keys.thread_pk(thread), keys.CHECKPOINT_PREFIX, keys_only=True)
     summary = survey.ThreadSummary(thread)
-    for item in saver._run(flow, "cli.count"):
-        sk = get_s(item, keys.SK)
+    for item in saver.thread_items(thread, keys_only=True):
+        sk = get_s(item, schema.SK)
         if sk is not None:
             summary.add(sk)
     return summary.checkpoints

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from langgraph_dynamodb import keys
+from langgraph_dynamodb import schema
 
 OK, WARN, PROBLEM, SKIP = "ok", "warn", "problem", "skip"
 
@@ -60,19 +60,19 @@ def checks(
     types = {
         a["AttributeName"]: a["AttributeType"] for a in described.get("AttributeDefinitions", [])
     }
-    schema = {
+    key_schema = {
         (k["AttributeName"], k["KeyType"], types.get(k["AttributeName"], "?"))
         for k in described.get("KeySchema", [])
     }
-    found = ", ".join(f"{n} ({t}, {kt})" for n, kt, t in sorted(schema))
+    found = ", ".join(f"{n} ({t}, {kt})" for n, kt, t in sorted(key_schema))
     out.append(
         Check("key schema", OK, found)
-        if schema == keys.EXPECTED_KEY_SCHEMA
+        if key_schema == schema.EXPECTED_KEY_SCHEMA
         else Check(
             "key schema",
             PROBLEM,
             found,
-            f"this library needs {keys.PK!r} (S, HASH) and {keys.SK!r} (S, RANGE): use another "
+            f"this library needs {schema.PK!r} (S, HASH) and {schema.SK!r} (S, RANGE): use another "
             "table name and create it with 'setup'",
         )
     )
@@ -99,13 +99,13 @@ def checks(
 def _ttl(table: str, ttl: Mapping[str, Any] | None) -> Check:
     desc = (ttl or {}).get("TimeToLiveDescription", {})
     status, attr = desc.get("TimeToLiveStatus", "DISABLED"), desc.get("AttributeName")
-    if status in ("ENABLED", "ENABLING") and attr == keys.TTL:
+    if status in ("ENABLED", "ENABLING") and attr == schema.TTL:
         return Check("TTL", OK, f"{status.lower()} on {attr!r}")
     if status in ("ENABLED", "ENABLING"):
         return Check(
             "TTL",
             PROBLEM,
-            f"enabled on {attr!r}, but expiry is written to {keys.TTL!r}: nothing expires",
+            f"enabled on {attr!r}, but expiry is written to {schema.TTL!r}: nothing expires",
             "disable TTL and enable it on 'ttl' (it can change once an hour), or use another table",
         )
     return Check(
@@ -115,7 +115,7 @@ def _ttl(table: str, ttl: Mapping[str, Any] | None) -> Check:
         _aws(
             table,
             "update-time-to-live --table-name {table} "
-            f"--time-to-live-specification Enabled=true,AttributeName={keys.TTL}",
+            f"--time-to-live-specification Enabled=true,AttributeName={schema.TTL}",
         )
         + " (or 'setup --ttl')",
     )

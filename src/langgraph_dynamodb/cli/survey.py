@@ -11,13 +11,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from langgraph_dynamodb import keys
-from langgraph_dynamodb.calls import Flow
-from langgraph_dynamodb.flows.context import TableCtx
+from langgraph_dynamodb import schema
 from langgraph_dynamodb.flows.maintenance import thread_of
 from langgraph_dynamodb.saver import DynamoDBSaver
+from langgraph_dynamodb.schema import AttrMap, get_s
 from langgraph_dynamodb.storage import requests
-from langgraph_dynamodb.storage.attrs import AttrMap, get_s
 
 DEFAULT_SEGMENTS = 4
 """Parallel Scan segments (and threads) when ``--segments`` is not given."""
@@ -27,11 +25,6 @@ QUEUE_PAGES_PER_SEGMENT = 2
 
 ITEM_OVERHEAD_BYTES = 100
 """Per-item overhead DynamoDB adds to the table's storage size (not to capacity)."""
-
-
-def _page(ctx: TableCtx, params: dict[str, Any]) -> Flow[dict[str, Any]]:
-    resp: dict[str, Any] = yield ctx.call("scan", **params)
-    return resp
 
 
 Page = tuple[int, list[AttrMap], bool]
@@ -62,9 +55,7 @@ def pages(
         start: AttrMap | None = None
         try:
             while not stop.is_set():
-                resp = saver._run(
-                    _page(saver._ctx(), make_params(segment, segments, start)), "cli.scan"
-                )
+                resp = saver.request("scan", **make_params(segment, segments, start))
                 start = resp.get("LastEvaluatedKey")
                 if not put((segment, resp.get("Items", []), start is None)) or start is None:
                     return
@@ -101,12 +92,12 @@ class ThreadSummary:
 
     def add(self, sk: str) -> None:
         """Count one item of the thread by its sort key."""
-        parsed = keys.parse_sk(sk)
+        parsed = schema.parse_sk(sk)
         if parsed is None:
-            if sk.startswith(keys.CHUNK_PREFIX):
+            if sk.startswith(schema.CHUNK_PREFIX):
                 self.chunks += 1
             return
-        if parsed.kind == keys.KIND_CHECKPOINT:
+        if parsed.kind == schema.KIND_CHECKPOINT:
             self.checkpoints += 1
             self.namespaces.add(parsed.ns_component)
             self.latest_id = max(self.latest_id, parsed.checkpoint_id)
@@ -125,7 +116,7 @@ def threads(saver: DynamoDBSaver, segments: int) -> Iterator[ThreadSummary]:
     for segment, items, last in pages(saver, params, segments):
         for item in items:
             thread_id = thread_of(item)
-            sk = get_s(item, keys.SK)
+            sk = get_s(item, schema.SK)
             if thread_id is None or sk is None:
                 continue
             summary = current.get(segment)
@@ -173,11 +164,11 @@ def item_size(item: AttrMap) -> int:
 
 def item_kind(item: AttrMap) -> str:
     """``checkpoint``, ``writes``, ``chunk``, ``memory``, ``directory`` or ``other``."""
-    kind = get_s(item, keys.KIND)
+    kind = get_s(item, schema.KIND)
     return {
-        keys.KIND_CHECKPOINT: "checkpoint",
-        keys.KIND_WRITES: "writes",
-        keys.KIND_CHUNK: "chunk",
-        keys.KIND_MEMORY: "memory",
-        keys.KIND_DIRECTORY: "directory",
+        schema.KIND_CHECKPOINT: "checkpoint",
+        schema.KIND_WRITES: "writes",
+        schema.KIND_CHUNK: "chunk",
+        schema.KIND_MEMORY: "memory",
+        schema.KIND_DIRECTORY: "directory",
     }.get(kind or "", "other")

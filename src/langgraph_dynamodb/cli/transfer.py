@@ -21,7 +21,7 @@ from typing import IO, Any
 from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from langgraph_dynamodb import keys
+from langgraph_dynamodb import schema
 from langgraph_dynamodb.cli import records, survey
 from langgraph_dynamodb.cli.connect import (
     Settings,
@@ -32,9 +32,8 @@ from langgraph_dynamodb.cli.connect import (
 )
 from langgraph_dynamodb.cli.inspect import NotFound
 from langgraph_dynamodb.cli.ui import UI
-from langgraph_dynamodb.flows.batch import query_all
 from langgraph_dynamodb.saver import DynamoDBSaver
-from langgraph_dynamodb.storage.attrs import get_s
+from langgraph_dynamodb.schema import get_s
 
 IN_FLIGHT_PER_WORKER = 2
 """Threads an export reads ahead per worker (memory: a few threads' lines)."""
@@ -65,7 +64,7 @@ class _Workers:
         if found is None:
             found = DynamoDBSaver(
                 table_name=self.saver.table_name,
-                client=self.saver._clients.sync(),
+                client=self.saver.client,
                 serde=self.saver.serde,
             )
             self.local.saver = found
@@ -80,7 +79,7 @@ class _Workers:
 def _dump(workers: _Workers, serde: SerializerProtocol, thread_id: str) -> Dumped:
     saver = workers.get()
     before = saver.stats.skipped_checkpoints
-    dumped = saver._dump_thread(thread_id)
+    dumped = saver.dump_thread(thread_id)
     tuples: list[CheckpointTuple] = []
     paths: dict[str, dict[str, str]] = {}
     for t, task_paths in dumped:
@@ -180,16 +179,16 @@ class Importer:
     def _start(self, thread_id: str) -> None:
         self.thread_id = thread_id
         self.threads.add(thread_id)
-        flow = query_all(
-            self.saver._ctx(), keys.thread_pk(thread_id), keys.CHECKPOINT_PREFIX, keys_only=True
-        )
-        self.present = {get_s(item, keys.SK) or "" for item in self.saver._run(flow, "cli.import")}
+        self.present = {
+            get_s(item, schema.SK) or ""
+            for item in self.saver.thread_items(thread_id, keys_only=True)
+        }
 
     def write(self, r: records.Restored) -> bool:
         """Put one checkpoint (its writes first); False if it was already there."""
         if r.thread_id != self.thread_id:
             self._start(r.thread_id)
-        if keys.head_sk(r.checkpoint_ns, r.checkpoint_id) in self.present:
+        if schema.head_sk(r.checkpoint_ns, r.checkpoint_id) in self.present:
             self.skipped += 1
             return False
         for task_id, task_path, group in records.task_groups(r.writes):

@@ -17,7 +17,6 @@ from langgraph.checkpoint.base import CheckpointTuple
 
 INTERRUPT = "__interrupt__"
 ERROR = "__error__"
-RESUME = "__resume__"
 TASKS = "__pregel_tasks"
 BRANCH_TO = "branch:to:"
 """LangGraph's channel that triggers a node (``branch:to:<node>``)."""

@@ -1,5 +1,5 @@
 """Every saver operation, written once as a flow: a generator that yields requests
-(:class:`~langgraph_dynamodb.calls.Call`) and receives their responses. No I/O here; the
+(:class:`~langgraph_dynamodb.steps.Request`) and receives their responses. No I/O here; the
 sync and async drivers (:mod:`langgraph_dynamodb._drivers`) run every flow, so the two
 APIs cannot drift.
 
@@ -17,6 +17,7 @@ APIs cannot drift.
 
 from __future__ import annotations
 
+from langgraph_dynamodb.flows.bulk import query_all
 from langgraph_dynamodb.flows.context import Ctx, Target, target_of
 from langgraph_dynamodb.flows.listing import dump_thread, list_checkpoints
 from langgraph_dynamodb.flows.maintenance import (
@@ -42,6 +43,7 @@ __all__ = [
     "prune",
     "put",
     "put_writes",
+    "query_all",
     "setup",
     "target_of",
 ]

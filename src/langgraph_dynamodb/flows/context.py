@@ -11,27 +11,12 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from langgraph_dynamodb import keys
+from langgraph_dynamodb import schema
 from langgraph_dynamodb.caches import HeadKey, IndexCache, ReadHints
-from langgraph_dynamodb.calls import Call
 from langgraph_dynamodb.codec import Compression
 from langgraph_dynamodb.errors import InvalidInputError
-from langgraph_dynamodb.storage.plan import expiry
-
-CAPACITY_OPS = frozenset(
-    {
-        "get_item",
-        "put_item",
-        "delete_item",
-        "update_item",
-        "query",
-        "scan",
-        "batch_get_item",
-        "batch_write_item",
-        "search_vectors",
-    }
-)
-"""Operations that report consumed capacity when asked."""
+from langgraph_dynamodb.steps import OPERATIONS, Request
+from langgraph_dynamodb.storage.build import expiry_in_seconds
 
 
 def _ignore(reason: str) -> None:
@@ -46,13 +31,14 @@ class TableCtx:
     consistent_read: bool
     clock: Callable[[], float] = time.time
 
-    def call(self, op: str, expect: tuple[str, ...] = (), **params: Any) -> Call:
+    def request(self, op: str, expect: tuple[str, ...] = (), **params: Any) -> Request:
         """A request on this table, asking DynamoDB for its consumed capacity."""
-        if op in CAPACITY_OPS:
+        known = OPERATIONS.get(op)
+        if known is not None and known.reports_capacity:
             params.setdefault("ReturnConsumedCapacity", "TOTAL")
         if op not in ("batch_write_item", "batch_get_item"):
             params.setdefault("TableName", self.table)
-        return Call(op, params, expect)
+        return Request(op, params, expect)
 
 
 @dataclass(kw_only=True)
@@ -76,7 +62,7 @@ class Ctx(TableCtx):
         """Expiry (epoch seconds) of items written now, if a TTL is configured."""
         if self.ttl_seconds is None:
             return None
-        return expiry(self.clock(), self.ttl_seconds)
+        return expiry_in_seconds(self.clock(), self.ttl_seconds)
 
 
 @dataclass(frozen=True)
@@ -90,9 +76,9 @@ class Target:
     @property
     def pk(self) -> str:
         """The thread's partition key."""
-        return keys.thread_pk(self.thread_id)
+        return schema.thread_pk(self.thread_id)
 
-    def key(self, checkpoint_id: str | None = None) -> HeadKey:
+    def cache_key(self, checkpoint_id: str | None = None) -> HeadKey:
         """The cache key of a head of this namespace (this target's own by default)."""
         cp = checkpoint_id if checkpoint_id is not None else self.checkpoint_id
         return (self.thread_id, self.checkpoint_ns, cp or "")
@@ -110,13 +96,13 @@ def target_of(config: RunnableConfig | None, *, need_checkpoint: bool = False) -
             "config has no thread_id: pass {'configurable': {'thread_id': '...'}} when you "
             "invoke a graph that has a checkpointer"
         )
-    thread_id = keys.require_id(configurable["thread_id"], "thread_id")
-    ns = keys.require_id(
+    thread_id = schema.require_id(configurable["thread_id"], "thread_id")
+    ns = schema.require_id(
         configurable.get("checkpoint_ns", "") or "", "checkpoint_ns", allow_empty=True
     )
     cp = configurable.get("checkpoint_id")
     if cp is not None:
-        cp = keys.require_id(cp, "checkpoint_id")
+        cp = schema.require_id(cp, "checkpoint_id")
     elif need_checkpoint:
         raise InvalidInputError(
             "config has no checkpoint_id: writes belong to a checkpoint; pass the config "

@@ -10,15 +10,15 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 
-from langgraph_dynamodb import keys, limits
-from langgraph_dynamodb.calls import Emit, Flow
+from langgraph_dynamodb import limits, schema
 from langgraph_dynamodb.errors import InvalidInputError
-from langgraph_dynamodb.flows.batch import query_all, read_all
+from langgraph_dynamodb.flows.bulk import query_all, read_all
 from langgraph_dynamodb.flows.context import Ctx, Target, target_of
 from langgraph_dynamodb.flows.maintenance import thread_of
-from langgraph_dynamodb.flows.reader import Reader, readers_of_thread
+from langgraph_dynamodb.flows.read import Reader, readers_of_thread
+from langgraph_dynamodb.schema import AttrMap
+from langgraph_dynamodb.steps import Emit, Flow
 from langgraph_dynamodb.storage import requests
-from langgraph_dynamodb.storage.attrs import AttrMap
 from langgraph_dynamodb.storage.items import Head
 from langgraph_dynamodb.storage.resolve import Missing
 
@@ -46,7 +46,7 @@ def list_checkpoints(
             )
         before_id = configurable.get("checkpoint_id")
         if before_id is not None:
-            before_id = keys.require_id(before_id, "checkpoint_id of before")
+            before_id = schema.require_id(before_id, "checkpoint_id of before")
     if limit is not None and limit <= 0:
         return
     if config is None:
@@ -55,7 +55,7 @@ def list_checkpoints(
     target = target_of(config)
     configurable = config["configurable"]
     if configurable.get("checkpoint_ns") is None:
-        raw = yield from query_all(ctx, target.pk, keys.CHECKPOINT_PREFIX)
+        raw = yield from query_all(ctx, target.pk, schema.CHECKPOINT_PREFIX)
         readers = readers_of_thread(ctx, target.thread_id, raw)
         yield from _emit_merged(ctx, readers, target.checkpoint_id, filter, before_id, limit)
         return
@@ -75,7 +75,7 @@ def _matches(ctx: Ctx, reader: Reader, head: Head, filter: Mapping[str, Any] | N
 
 def _emit(ctx: Ctx, reader: Reader, head: Head, prefer_paging: bool) -> Flow[bool]:
     """Emit one checkpoint; False (said, not emitted) if it cannot be read."""
-    found = yield from reader.read(head, prefer_paging=prefer_paging)
+    found = yield from reader.checkpoint(head, prefer_paging=prefer_paging)
     if isinstance(found, Missing):
         ctx.on_skip(
             f"list() leaves out checkpoint {head.checkpoint_id!r} of thread "
@@ -94,16 +94,16 @@ def _list_ns(
     before_id: str | None,
     remaining: int | None,
 ) -> Flow[None]:
-    prefix = keys.ns_prefix(target.checkpoint_ns)
+    prefix = schema.checkpoint_ns_prefix(target.checkpoint_ns)
     if target.checkpoint_id is not None:
-        lo = keys.checkpoint_prefix(target.checkpoint_ns, target.checkpoint_id)
-        hi = lo + keys.HEAD_MARK
+        lo = schema.checkpoint_prefix(target.checkpoint_ns, target.checkpoint_id)
+        hi = lo + schema.HEAD_MARK
         if before_id is not None and target.checkpoint_id >= before_id:
             return
     else:
-        lo, hi = prefix, keys.range_end(prefix)
+        lo, hi = prefix, schema.range_end(prefix)
         if before_id is not None:
-            hi = keys.checkpoint_prefix(target.checkpoint_ns, before_id)
+            hi = schema.checkpoint_prefix(target.checkpoint_ns, before_id)
     page = limits.LIST_QUERY_LIMIT
     if remaining is not None:
         page = min(page, max(8, remaining * 4 + 8))
@@ -174,12 +174,12 @@ def dump_thread(ctx: Ctx, thread_id: str) -> Flow[None]:
     """Emit ``(tuple, task paths)`` for every checkpoint of a thread, each namespace oldest
     first (what an export writes; one read of the thread). A checkpoint that cannot be
     read is left out and said, as in ``list``."""
-    raw = yield from query_all(ctx, keys.thread_pk(thread_id), keys.CHECKPOINT_PREFIX)
+    raw = yield from query_all(ctx, schema.thread_pk(thread_id), schema.CHECKPOINT_PREFIX)
     readers = readers_of_thread(ctx, thread_id, raw)
     for ns in sorted(readers):
         reader = readers[ns]
         for head in sorted(reader.heads, key=lambda h: h.checkpoint_id):
-            found = yield from reader.read(head, prefer_paging=False)
+            found = yield from reader.checkpoint(head, prefer_paging=False)
             if isinstance(found, Missing):
                 ctx.on_skip(
                     f"checkpoint {head.checkpoint_id!r} of thread {thread_id!r} (namespace "

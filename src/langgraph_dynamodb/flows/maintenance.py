@@ -1,6 +1,5 @@
-"""Table and thread maintenance: ``setup``, ``delete_thread``, ``copy_thread``, ``prune``,
-``delete_for_runs``, and rewriting a head whole (what prune keeps, what a TTL refresh
-writes). Ordered so that a crash at any point leaves every visible checkpoint whole:
+"""Table and thread maintenance: ``setup``, ``delete_thread``, ``copy_thread``, ``prune``
+and ``delete_for_runs``. Ordered so that a crash at any point leaves every visible checkpoint whole:
 heads are deleted before what they depend on, copied after it. No I/O."""
 
 from __future__ import annotations
@@ -8,14 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from langgraph_dynamodb import keys, limits
-from langgraph_dynamodb.calls import Failure, Flow, Sleep
+from langgraph_dynamodb import limits, schema
 from langgraph_dynamodb.errors import InvalidInputError, TableSchemaError, UnavailableError
-from langgraph_dynamodb.flows.batch import batch_write, query_all, read_all
+from langgraph_dynamodb.flows.bulk import batch_write, query_all, read_all
 from langgraph_dynamodb.flows.context import Ctx, TableCtx
-from langgraph_dynamodb.flows.reader import Reader, readers_of_thread
-from langgraph_dynamodb.storage import requests
-from langgraph_dynamodb.storage.attrs import (
+from langgraph_dynamodb.flows.read import Reader, readers_of_thread, rewrite_whole
+from langgraph_dynamodb.schema import (
     AttrMap,
     get_s,
     is_expired,
@@ -24,10 +21,10 @@ from langgraph_dynamodb.storage.attrs import (
     sk_of,
     with_expiry,
 )
-from langgraph_dynamodb.storage.build import rebuild_head
+from langgraph_dynamodb.steps import Failure, Flow, Sleep
+from langgraph_dynamodb.storage import requests
 from langgraph_dynamodb.storage.deltas import chain_of
-from langgraph_dynamodb.storage.items import Head
-from langgraph_dynamodb.storage.resolve import Assembled, Missing
+from langgraph_dynamodb.storage.resolve import Missing
 
 
 # --- setup ------------------------------------------------------------------------------
@@ -36,16 +33,16 @@ def setup(
 ) -> Flow[dict[str, Any]]:
     """Create the table if missing (with ``vector_indexes``), wait until ACTIVE, check its
     keys, enable TTL (when ``ttl``); the table's description."""
-    described = yield ctx.call("describe_table", expect=("ResourceNotFoundException",))
+    described = yield ctx.request("describe_table", expect=("ResourceNotFoundException",))
     if isinstance(described, Failure):
-        params = keys.create_table_params(ctx.table)
+        params = schema.create_table_params(ctx.table)
         params.pop("TableName")
         if vector_indexes:
             params["VectorIndexes"] = [dict(v) for v in vector_indexes]
-        yield ctx.call("create_table", expect=("ResourceInUseException",), **params)
+        yield ctx.request("create_table", expect=("ResourceInUseException",), **params)
         waited = 0.0
         while True:
-            described = yield ctx.call("describe_table", expect=("ResourceNotFoundException",))
+            described = yield ctx.request("describe_table", expect=("ResourceNotFoundException",))
             if not isinstance(described, Failure) and (
                 described["Table"].get("TableStatus") == "ACTIVE"
             ):
@@ -60,14 +57,14 @@ def setup(
             waited += limits.TABLE_ACTIVE_POLL_S
     check_key_schema(ctx.table, described["Table"])
     if ttl:
-        ttl_desc = yield ctx.call("describe_time_to_live")
+        ttl_desc = yield ctx.request("describe_time_to_live")
         status = ttl_desc.get("TimeToLiveDescription", {})
         if status.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
-            yield ctx.call("update_time_to_live", **requests.enable_ttl())
-        elif status.get("AttributeName") not in (None, keys.TTL):
+            yield ctx.request("update_time_to_live", **requests.enable_ttl())
+        elif status.get("AttributeName") not in (None, schema.TTL):
             raise TableSchemaError(
                 f"table {ctx.table!r} has TTL on attribute {status.get('AttributeName')!r}, "
-                f"but this library writes expiry to {keys.TTL!r}; disable TTL on the table "
+                f"but this library writes expiry to {schema.TTL!r}; disable TTL on the table "
                 "or use another table"
             )
     return dict(described["Table"])
@@ -78,51 +75,17 @@ def check_key_schema(table: str, description: Mapping[str, Any]) -> None:
     types = {
         a["AttributeName"]: a["AttributeType"] for a in description.get("AttributeDefinitions", [])
     }
-    schema = {
+    key_schema = {
         (k["AttributeName"], k["KeyType"], types.get(k["AttributeName"], "?"))
         for k in description.get("KeySchema", [])
     }
-    if schema != keys.EXPECTED_KEY_SCHEMA:
-        found = ", ".join(f"{name} ({t}, {kt})" for name, kt, t in sorted(schema))
+    if key_schema != schema.EXPECTED_KEY_SCHEMA:
+        found = ", ".join(f"{name} ({t}, {kt})" for name, kt, t in sorted(key_schema))
         raise TableSchemaError(
             f"table {table!r} has keys {found}; this library needs partition key "
-            f"{keys.PK!r} (S, HASH) and sort key {keys.SK!r} (S, RANGE). Use another table "
+            f"{schema.PK!r} (S, HASH) and sort key {schema.SK!r} (S, RANGE). Use another table "
             "name, or create it with setup() or the template."
         )
-
-
-# --- rewriting a head whole -----------------------------------------------------------------
-def rewrite_whole(
-    ctx: Ctx, reader: Reader, head: Head, found: Assembled | None = None
-) -> Flow[bool]:
-    """Rewrite a head with every channel value in it (no references, no deltas) and a
-    fresh expiry, and its writes with that expiry; False (nothing written) if the head
-    cannot be read."""
-    if found is None:
-        read = yield from reader.read(head, prefer_paging=False)
-        if isinstance(read, Missing):
-            return False
-        found = read
-    expires_at = ctx.expires_at() if ctx.ttl_seconds is not None else head.expires_at
-    rebuilt = rebuild_head(
-        head,
-        ctx.compression,
-        ctx.serde,
-        found.parts,
-        found.tuple.checkpoint["channel_values"],
-        thread_id=reader.target.thread_id,
-        checkpoint_ns=reader.target.checkpoint_ns,
-        expires_at=expires_at,
-    )
-    writes = reader.writes.get(head.checkpoint_id, [])
-    refreshed = [with_expiry(w.raw, expires_at) for w in writes]
-    if rebuilt.chunks or refreshed:
-        yield from batch_write(ctx, puts=[*rebuilt.chunks, *refreshed])
-    yield ctx.call("put_item", Item=rebuilt.head)
-    head_key = reader.target.key(head.checkpoint_id)
-    ctx.index.put(head_key, rebuilt.index)
-    ctx.hints.note_head(head_key, head.parent_id, (w.sk for w in writes))
-    return True
 
 
 # --- delete / copy / prune ----------------------------------------------------------------
@@ -130,16 +93,16 @@ def _deletion_order(raw: Iterable[AttrMap]) -> list[AttrMap]:
     """Keys to delete so that a crash leaves only whole checkpoints visible: heads newest
     first (each before its own writes and before older heads it refers to), chunks last."""
     items = list(raw)
-    cps = [r for r in items if sk_of(r).startswith(keys.CHECKPOINT_PREFIX)]
-    rest = [r for r in items if not sk_of(r).startswith(keys.CHECKPOINT_PREFIX)]
+    cps = [r for r in items if sk_of(r).startswith(schema.CHECKPOINT_PREFIX)]
+    rest = [r for r in items if not sk_of(r).startswith(schema.CHECKPOINT_PREFIX)]
     cps.sort(key=sk_of, reverse=True)
     return [key_of(r) for r in [*cps, *rest]]
 
 
 def delete_thread(ctx: Ctx, thread_id: str) -> Flow[None]:
     """Delete every item of a thread: one Query page per 1 MB, one BatchWrite per 25."""
-    keys.require_id(thread_id, "thread_id")
-    raw = yield from query_all(ctx, keys.thread_pk(thread_id), keys_only=True)
+    schema.require_id(thread_id, "thread_id")
+    raw = yield from query_all(ctx, schema.thread_pk(thread_id), keys_only=True)
     yield from batch_write(ctx, deletes=_deletion_order(raw))
     ctx.index.discard_thread(thread_id)
     ctx.hints.discard_thread(thread_id)
@@ -151,11 +114,11 @@ def copy_thread(ctx: Ctx, source_thread_id: str, target_thread_id: str) -> Flow[
     Chunks and writes are copied before any head, heads oldest first, so a crash leaves
     the target with a consistent prefix of the source's history.
     """
-    keys.require_id(source_thread_id, "source_thread_id")
-    keys.require_id(target_thread_id, "target_thread_id")
-    raw = yield from query_all(ctx, keys.thread_pk(source_thread_id))
+    schema.require_id(source_thread_id, "source_thread_id")
+    schema.require_id(target_thread_id, "target_thread_id")
+    raw = yield from query_all(ctx, schema.thread_pk(source_thread_id))
     now = ctx.clock()
-    new_pk = keys.thread_pk(target_thread_id)
+    new_pk = schema.thread_pk(target_thread_id)
     expires_at = ctx.expires_at()
     first: list[AttrMap] = []
     heads: list[AttrMap] = []
@@ -163,11 +126,11 @@ def copy_thread(ctx: Ctx, source_thread_id: str, target_thread_id: str) -> Flow[
         if is_expired(item, now):
             continue
         copy = with_expiry(item, expires_at) if expires_at is not None else dict(item)
-        copy[keys.PK] = s(new_pk)
-        copy.pop(keys.THREAD, None)
-        if keys.decode_thread_pk(new_pk) is None:
-            copy[keys.THREAD] = s(target_thread_id)
-        (heads if get_s(copy, keys.KIND) == keys.KIND_CHECKPOINT else first).append(copy)
+        copy[schema.PK] = s(new_pk)
+        copy.pop(schema.THREAD, None)
+        if schema.decode_thread_pk(new_pk) is None:
+            copy[schema.THREAD] = s(target_thread_id)
+        (heads if get_s(copy, schema.KIND) == schema.KIND_CHECKPOINT else first).append(copy)
     heads.sort(key=sk_of)
     yield from batch_write(ctx, puts=first)
     yield from batch_write(ctx, puts=heads)
@@ -186,8 +149,8 @@ def prune(ctx: Ctx, thread_ids: Sequence[str], strategy: str) -> Flow[None]:
         if strategy in ("delete", "delete_all"):
             yield from delete_thread(ctx, thread_id)
             continue
-        keys.require_id(thread_id, "thread_id")
-        raw = yield from query_all(ctx, keys.thread_pk(thread_id))
+        schema.require_id(thread_id, "thread_id")
+        raw = yield from query_all(ctx, schema.thread_pk(thread_id))
         keep: set[str] = set()
         for reader in readers_of_thread(ctx, thread_id, raw).values():
             keep.update((yield from _keep_latest(ctx, reader)))
@@ -201,7 +164,7 @@ def _keep_latest(ctx: Ctx, reader: Reader) -> Flow[set[str]]:
     """Rewrite the newest readable head of a namespace whole (and the ancestors its
     DeltaChannels need); return the sort keys to keep."""
     for head in reader.heads:
-        found = yield from reader.read(head, prefer_paging=False)
+        found = yield from reader.checkpoint(head, prefer_paging=False)
         if isinstance(found, Missing):
             continue
         chain = [head]
@@ -222,11 +185,11 @@ def _keep_latest(ctx: Ctx, reader: Reader) -> Flow[set[str]]:
             if payload.refs or payload.deltas:
                 yield from rewrite_whole(ctx, reader, kept, found if kept is head else None)
             else:
-                keep.update(k[keys.SK]["S"] for k in kept.chunk_keys())
+                keep.update(k[schema.SK]["S"] for k in kept.chunk_keys())
             keep.add(kept.sk)
             for w in reader.writes.get(kept.checkpoint_id, []):
                 keep.add(w.sk)
-                keep.update(k[keys.SK]["S"] for k in w.chunk_keys())
+                keep.update(k[schema.SK]["S"] for k in w.chunk_keys())
         return keep
     return set()
 
@@ -237,7 +200,7 @@ def delete_for_runs(ctx: Ctx, run_ids: Sequence[str]) -> Flow[None]:
     Finds them with one filtered Scan of the table; remaining checkpoints that depend on
     a deleted one are rewritten whole first.
     """
-    wanted = [keys.require_id(r, "run_id") for r in run_ids]
+    wanted = [schema.require_id(r, "run_id") for r in run_ids]
     if not wanted:
         return
     threads: dict[str, str] = {}
@@ -246,10 +209,10 @@ def delete_for_runs(ctx: Ctx, run_ids: Sequence[str]) -> Flow[None]:
         for item in (yield from read_all(ctx, "scan", requests.scan_runs(group))):
             thread = thread_of(item)
             if thread is not None:
-                threads[item[keys.PK]["S"]] = thread
+                threads[item[schema.PK]["S"]] = thread
     doomed_runs = set(wanted)
     for thread_id in threads.values():
-        raw = yield from query_all(ctx, keys.thread_pk(thread_id))
+        raw = yield from query_all(ctx, schema.thread_pk(thread_id))
         doomed: list[AttrMap] = []
         for reader in readers_of_thread(ctx, thread_id, raw).values():
             gone = {h.checkpoint_id for h in reader.heads if h.run_id in doomed_runs}
@@ -280,8 +243,8 @@ def delete_for_runs(ctx: Ctx, run_ids: Sequence[str]) -> Flow[None]:
 
 def thread_of(item: AttrMap) -> str | None:
     """The plain thread id of an item (from its key, or its attribute when digested)."""
-    pk = get_s(item, keys.PK)
+    pk = get_s(item, schema.PK)
     if pk is None:
         return None
-    plain = keys.decode_thread_pk(pk)
-    return plain if plain is not None else get_s(item, keys.THREAD)
+    plain = schema.decode_thread_pk(pk)
+    return plain if plain is not None else get_s(item, schema.THREAD)

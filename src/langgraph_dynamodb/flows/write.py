@@ -1,5 +1,7 @@
-"""Writing checkpoints and writes: ``put`` (one PutItem: chunks first when large) and
-``put_writes`` (one PutItem per kind of write). No I/O.
+"""Writing checkpoints and writes: ``put`` (usually one PutItem: chunks first when large,
+a Query first when the saver knows nothing of the parent, with a TTL an UpdateItem per
+older head it needs once per window) and ``put_writes`` (one PutItem per kind of write,
+more on a conflict). No I/O.
 
 What ``put`` stores is a function of the checkpoint, its parent as stored and the
 options: the parent's channel index comes from the saver's cache when it wrote or read the
@@ -20,18 +22,23 @@ from langgraph.checkpoint.base import (
     get_checkpoint_metadata,
 )
 
-from langgraph_dynamodb import keys, limits
-from langgraph_dynamodb.calls import Failure, Flow
+from langgraph_dynamodb import limits, schema
 from langgraph_dynamodb.errors import ConflictError, CorruptItemError, InvalidInputError
-from langgraph_dynamodb.flows.batch import batch_get, batch_write
+from langgraph_dynamodb.flows.bulk import batch_get, batch_write
 from langgraph_dynamodb.flows.context import Ctx, Target, target_of
 from langgraph_dynamodb.flows.read import read_checkpoint
-from langgraph_dynamodb.storage import requests, schema
-from langgraph_dynamodb.storage.attrs import AttrMap, key, key_of, sk_of
-from langgraph_dynamodb.storage.build import PreparedWrites, build_head, build_writes, writes_item
+from langgraph_dynamodb.schema import AttrMap, key, key_of, sk_of
+from langgraph_dynamodb.steps import Failure, Flow
+from langgraph_dynamodb.storage import requests
+from langgraph_dynamodb.storage.build import (
+    PreparedWrites,
+    build_head,
+    build_writes,
+    plan_channels,
+    writes_item,
+)
 from langgraph_dynamodb.storage.index import ChannelIndex
 from langgraph_dynamodb.storage.items import Head, Writes, decode_item
-from langgraph_dynamodb.storage.plan import plan_channels
 from langgraph_dynamodb.storage.resolve import make_config
 
 
@@ -40,7 +47,7 @@ def parent_index(ctx: Ctx, target: Target) -> Flow[ChannelIndex | None]:
     remembered, or read; ``None`` when it is not in the table."""
     if target.checkpoint_id is None:
         return None
-    cached = ctx.index.get(target.key())
+    cached = ctx.index.get(target.cache_key())
     if cached is not None:
         return cached
     read = yield from read_checkpoint(ctx, target)
@@ -58,8 +65,8 @@ def put(
     target = target_of(config)
     if not isinstance(checkpoint, Mapping) or not isinstance(checkpoint.get("id"), str):
         raise InvalidInputError("checkpoint must be a Checkpoint dict with a string 'id'")
-    checkpoint_id = keys.require_id(checkpoint["id"], "checkpoint id")
-    keys.checkpoint_component(checkpoint_id)
+    checkpoint_id = schema.require_id(checkpoint["id"], "checkpoint id")
+    schema.checkpoint_component(checkpoint_id)
     expires_at = ctx.expires_at()
     parent = yield from parent_index(ctx, target)
     plan = plan_channels(checkpoint, new_versions, parent, expires_at=expires_at)
@@ -78,8 +85,8 @@ def put(
         yield from touch_heads(ctx, target, plan.touch, expires_at)
     if prepared.chunks:
         yield from batch_write(ctx, puts=prepared.chunks)
-    yield ctx.call("put_item", Item=prepared.head)
-    head_key = target.key(checkpoint_id)
+    yield ctx.request("put_item", Item=prepared.head)
+    head_key = target.cache_key(checkpoint_id)
     ctx.index.put(head_key, prepared.index)
     ctx.hints.note_head(head_key, target.checkpoint_id)
     return make_config(target.thread_id, target.checkpoint_ns, checkpoint_id)
@@ -93,8 +100,8 @@ def touch_heads(ctx: Ctx, target: Target, ids: Iterable[str], expires_at: int) -
         CorruptItemError: One of them is gone (the parent cannot be read either).
     """
     for checkpoint_id in sorted(ids):
-        head_key = key(target.pk, keys.head_sk(target.checkpoint_ns, checkpoint_id))
-        resp = yield ctx.call(
+        head_key = key(target.pk, schema.head_sk(target.checkpoint_ns, checkpoint_id))
+        resp = yield ctx.request(
             "update_item",
             expect=("ConditionalCheckFailedException",),
             **requests.set_expiry(head_key, expires_at, if_exists=True),
@@ -107,7 +114,7 @@ def touch_heads(ctx: Ctx, target: Target, ids: Iterable[str], expires_at: int) -
         decoded = decode_item(resp.get("Attributes", {}))
         if isinstance(decoded, Head):
             for chunk_key in decoded.chunk_keys():
-                yield ctx.call("update_item", **requests.set_expiry(chunk_key, expires_at))
+                yield ctx.request("update_item", **requests.set_expiry(chunk_key, expires_at))
 
 
 def put_writes(
@@ -121,7 +128,7 @@ def put_writes(
     wins per index) and one PutItem / BatchWriteItem for special channels (last wins)."""
     target = target_of(config, need_checkpoint=True)
     assert target.checkpoint_id is not None
-    keys.require_id(task_id, "task_id")
+    schema.require_id(task_id, "task_id")
     if not isinstance(task_path, str):
         raise InvalidInputError(f"task_path must be a string, got {task_path!r}")
     if not writes:
@@ -142,11 +149,11 @@ def put_writes(
     if prepared.regular is not None:
         yield from _put_regular(ctx, target, task_id, task_path, prepared)
     if len(prepared.special) == 1:
-        yield ctx.call("put_item", Item=prepared.special[0])
+        yield ctx.request("put_item", Item=prepared.special[0])
     elif prepared.special:
         yield from batch_write(ctx, puts=prepared.special)
     written = [sk_of(i) for i in [prepared.regular, *prepared.special] if i is not None]
-    ctx.hints.note_writes(target.key(), written)
+    ctx.hints.note_writes(target.cache_key(), written)
 
 
 def _put_regular(
@@ -157,13 +164,13 @@ def _put_regular(
     assert prepared.regular is not None and target.checkpoint_id is not None
     params = requests.put_new(prepared.regular)
     for _ in range(limits.WRITES_MERGE_MAX_ATTEMPTS):
-        resp = yield ctx.call("put_item", expect=("ConditionalCheckFailedException",), **params)
+        resp = yield ctx.request("put_item", expect=("ConditionalCheckFailedException",), **params)
         if not isinstance(resp, Failure):
             return
         old_raw: AttrMap | None = resp.response.get("Item")
         if not old_raw:  # it went away meanwhile, or the old item did not come back
             old_raw = (
-                yield ctx.call("get_item", Key=key_of(prepared.regular), ConsistentRead=True)
+                yield ctx.request("get_item", Key=key_of(prepared.regular), ConsistentRead=True)
             ).get("Item")
             if not old_raw:
                 params = requests.put_new(prepared.regular)
@@ -179,7 +186,7 @@ def _put_regular(
             assert old.chunk_ref is not None
             data = old.chunk_ref.join({sk_of(c): c for c in found})
             if data is None:  # its chunks are being replaced: try again on its nonce
-                params = requests.put_replacing(prepared.regular, old_raw[keys.NONCE])
+                params = requests.put_replacing(prepared.regular, old_raw[schema.NONCE])
                 continue
             old.set_chunk_data(data)
         have = old.payload(ctx.compression)
@@ -195,13 +202,13 @@ def _put_regular(
             checkpoint_id=target.checkpoint_id,
             task_id=task_id,
             task_path=have.task_path or task_path,
-            tag=keys.REGULAR_TAG,
+            tag=schema.REGULAR_TAG,
             entries=merged,
             expires_at=ctx.expires_at(),
         )
         if chunks:
             yield from batch_write(ctx, puts=chunks)
-        params = requests.put_replacing(item, old_raw[keys.NONCE])
+        params = requests.put_replacing(item, old_raw[schema.NONCE])
     raise ConflictError(
         f"writes of task {task_id!r} kept racing with concurrent writers "
         f"({limits.WRITES_MERGE_MAX_ATTEMPTS} attempts)"

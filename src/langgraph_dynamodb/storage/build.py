@@ -1,27 +1,122 @@
-"""Building items: a checkpoint's head (and its chunks), a task's writes items, and a head
-rewritten with every value whole. Pure."""
+"""What a put writes: which channels a new head stores and which it refers to (the plan),
+then the items: a checkpoint's head (and its chunks), a task's writes items, and a head
+rewritten with every value whole. Pure.
+
+Only channels in ``new_versions`` are serialized from the checkpoint (as LangGraph's own
+savers do: LangGraph may still be changing the objects of the other channels while a
+background ``put`` runs). An unchanged channel is stored again only from bytes already
+held (a small value's :attr:`~.index.ChannelRef.inline` bytes); otherwise it refers to the
+head that holds it, found in the parent's index, or, when the parent's index has no entry
+at that version, by version among older heads at read time.
+
+With a TTL, every head a new head needs must live at least as long as it: heads expiring
+earlier are listed in ``touch``, and the writer extends their expiry before it writes the
+new head. Expiries are rounded up to a window (:func:`expiry_in_seconds`), so a holder is touched at
+most once per window.
+"""
 
 from __future__ import annotations
 
+import math
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from langgraph.checkpoint.base import WRITES_IDX_MAP, Checkpoint, CheckpointMetadata
+from langgraph.checkpoint.base import (
+    WRITES_IDX_MAP,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+)
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from langgraph_dynamodb import keys
-from langgraph_dynamodb.codec import Compression
-from langgraph_dynamodb.storage import deltas, index, schema
-from langgraph_dynamodb.storage.attrs import AttrMap, n, s
-from langgraph_dynamodb.storage.chunks import frame
-from langgraph_dynamodb.storage.index import ChannelIndex
+from langgraph_dynamodb import limits, schema
+from langgraph_dynamodb.codec import (
+    Compression,
+    Parts,
+    channel_label,
+    dumps,
+    frame,
+    join,
+)
+from langgraph_dynamodb.schema import AttrMap, Ref, TypedValue, n, s
+from langgraph_dynamodb.storage import deltas, index
+from langgraph_dynamodb.storage.index import ChannelIndex, ChannelRef
 from langgraph_dynamodb.storage.items import Head
-from langgraph_dynamodb.storage.plan import ChannelPlan
-from langgraph_dynamodb.storage.values import Parts, TypedValue, channel_label, dumps, join
 
 
+# --- the plan -----------------------------------------------------------------------------
+def expiry_in_seconds(now: float, ttl_seconds: float) -> int:
+    """The expiry (epoch seconds) of items written at ``now``: at least ``ttl_seconds``
+    later, rounded up to a window of :data:`~langgraph_dynamodb.limits.TTL_WINDOW_FRACTION`
+    of the TTL, so that items written in one window expire together."""
+    window = max(1.0, ttl_seconds * limits.TTL_WINDOW_FRACTION)
+    return int(math.ceil((now + ttl_seconds) / window) * window)
+
+
+@dataclass(frozen=True)
+class ChannelPlan:
+    """What a new head does with each channel of its checkpoint.
+
+    Attributes:
+        stored: Channels serialized from the checkpoint (its ``new_versions``).
+        refs: Unchanged channels stored by reference.
+        copies: Unchanged small channels stored again from bytes held (their entries).
+        bases: The parent's entries of stored channels, for deltas.
+        referred: The entries of ``refs`` as the new head's index holds them.
+        touch: Heads whose expiry must be extended to the new head's first.
+    """
+
+    stored: tuple[str, ...]
+    refs: dict[str, Ref] = field(default_factory=dict)
+    copies: dict[str, ChannelRef] = field(default_factory=dict)
+    bases: dict[str, ChannelRef] = field(default_factory=dict)
+    referred: ChannelIndex = field(default_factory=dict)
+    touch: frozenset[str] = frozenset()
+
+
+def _outlived(entry: ChannelRef, expires_at: int | None) -> bool:
+    """Whether a head ``entry`` needs expires before a head written now."""
+    return expires_at is not None and (entry.expires is None or entry.expires < expires_at)
+
+
+def plan_channels(
+    checkpoint: Checkpoint,
+    new_versions: ChannelVersions,
+    parent_index: Mapping[str, ChannelRef] | None,
+    *,
+    expires_at: int | None,
+) -> ChannelPlan:
+    """Decide, per channel, whether the new head stores it, copies it or refers to it."""
+    versions: Mapping[str, Any] = checkpoint["channel_versions"]
+    parent = parent_index or {}
+    refs: dict[str, Ref] = {}
+    copies: dict[str, ChannelRef] = {}
+    referred: ChannelIndex = {}
+    touch: set[str] = set()
+    for ch, ver in versions.items():
+        if ch in new_versions:
+            continue
+        entry = parent.get(ch)
+        if entry is None or entry.version != ver:
+            refs[ch] = Ref(None, 0)
+            continue
+        if entry.inline is not None:
+            copies[ch] = entry
+            continue
+        refs[ch] = Ref(entry.holder, entry.depth + 1)
+        if _outlived(entry, expires_at):
+            touch.update(entry.heads())
+            referred[ch] = entry.referred(expires_at)
+        else:
+            referred[ch] = entry.referred()
+    stored = tuple(new_versions)
+    bases = {ch: parent[ch] for ch in stored if ch in parent}
+    return ChannelPlan(stored, refs, copies, bases, referred, frozenset(touch))
+
+
+# --- the items ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class PreparedHead:
     """The items of one head: chunk items (written first), the head, and its index."""
@@ -43,15 +138,23 @@ def _framed_item(
     expires_at: int | None,
 ) -> tuple[AttrMap, list[AttrMap]]:
     """An item holding a payload structure (framed, chunked if large), and its chunks."""
-    pk = keys.thread_pk(thread_id)
+    pk = schema.thread_pk(thread_id)
     framed = frame(structure, compression, pk, expires_at)
-    item: AttrMap = {keys.PK: s(pk), keys.SK: s(sk), keys.KIND: s(kind), **extra, **framed.attrs}
-    if keys.decode_thread_pk(pk) is None:  # the key holds a digest of it
-        item[keys.THREAD] = s(thread_id)
-    if keys.is_digest(keys.ns_prefix(checkpoint_ns)[len(keys.CHECKPOINT_PREFIX) : -1]):
-        item[keys.NAMESPACE] = s(checkpoint_ns)
+    item: AttrMap = {
+        schema.PK: s(pk),
+        schema.SK: s(sk),
+        schema.KIND: s(kind),
+        **extra,
+        **framed.attrs,
+    }
+    if schema.decode_thread_pk(pk) is None:  # the key holds a digest of it
+        item[schema.THREAD] = s(thread_id)
+    if schema.is_digest(
+        schema.checkpoint_ns_prefix(checkpoint_ns)[len(schema.CHECKPOINT_PREFIX) : -1]
+    ):
+        item[schema.NAMESPACE] = s(checkpoint_ns)
     if expires_at is not None:
-        item[keys.TTL] = n(expires_at)
+        item[schema.TTL] = n(expires_at)
     return item, framed.chunks
 
 
@@ -68,14 +171,14 @@ def _head_item(
 ) -> tuple[AttrMap, list[AttrMap]]:
     extra: AttrMap = {}
     if parent_id is not None:
-        extra[keys.PARENT] = keys.id_attr(parent_id)
+        extra[schema.PARENT] = schema.id_attr(parent_id)
     if isinstance(run_id, str) and run_id:
-        extra[keys.RUN_ID] = s(run_id)
+        extra[schema.RUN_ID] = s(run_id)
     return _framed_item(
         schema.encode_head(payload),
         compression,
-        sk=keys.head_sk(checkpoint_ns, checkpoint_id),
-        kind=keys.KIND_CHECKPOINT,
+        sk=schema.head_sk(checkpoint_ns, checkpoint_id),
+        kind=schema.KIND_CHECKPOINT,
         extra=extra,
         thread_id=thread_id,
         checkpoint_ns=checkpoint_ns,
@@ -236,14 +339,14 @@ def writes_item(
     expires_at: int | None,
 ) -> tuple[AttrMap, list[AttrMap]]:
     """One writes item (and its chunks, if large)."""
-    in_key = not keys.task_id_digested(task_id)
+    in_key = not schema.task_id_digested(task_id)
     payload = schema.WritesPayload(task_path, tuple(entries), None if in_key else task_id)
     return _framed_item(
         schema.encode_writes(payload),
         compression,
-        sk=keys.writes_sk(checkpoint_ns, checkpoint_id, task_id, tag),
-        kind=keys.KIND_WRITES,
-        extra={keys.NONCE: s(secrets.token_hex(8))},
+        sk=schema.writes_sk(checkpoint_ns, checkpoint_id, task_id, tag),
+        kind=schema.KIND_WRITES,
+        extra={schema.NONCE: s(secrets.token_hex(8))},
         thread_id=thread_id,
         checkpoint_ns=checkpoint_ns,
         expires_at=expires_at,
@@ -292,11 +395,11 @@ def build_writes(
     chunks: list[AttrMap] = []
     regular_item = None
     if regular:
-        regular_item, extra = one(keys.REGULAR_TAG, regular.values())
+        regular_item, extra = one(schema.REGULAR_TAG, regular.values())
         chunks.extend(extra)
     special_items = []
     for w_idx, entry in special.items():
-        item, extra = one(keys.write_tag(w_idx), [entry])
+        item, extra = one(schema.write_tag(w_idx), [entry])
         special_items.append(item)
         chunks.extend(extra)
     return PreparedWrites(regular_item, regular, special_items, chunks)

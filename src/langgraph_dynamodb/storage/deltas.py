@@ -11,7 +11,6 @@ long the list grows, and a read stays within a constant factor of the value's si
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,19 +18,18 @@ from typing import Any
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from langgraph_dynamodb import limits
-from langgraph_dynamodb.codec import Compression
-from langgraph_dynamodb.storage import index
-from langgraph_dynamodb.storage.index import ChannelRef, ListShape
-from langgraph_dynamodb.storage.items import Head
-from langgraph_dynamodb.storage.schema import Delta
-from langgraph_dynamodb.storage.values import (
-    TypedValue,
+from langgraph_dynamodb.codec import (
+    Compression,
     array_header,
     channel_label,
     dumps,
     is_encrypted,
     plain_list,
 )
+from langgraph_dynamodb.schema import Delta, TypedValue, digest
+from langgraph_dynamodb.storage import index
+from langgraph_dynamodb.storage.index import ChannelRef, ListShape
+from langgraph_dynamodb.storage.items import Head
 
 
 @dataclass(frozen=True)
@@ -77,14 +75,14 @@ def encode(
         return Encoded(entry, whole=typed)
     body = plain.body
     encrypted = is_encrypted(serde)
-    shape = ListShape(len(value), index.digest(body), len(body))
+    shape = ListShape(len(value), digest(body), len(body))
     old = _usable(base, expires_at)
     if (
         base is not None
         and old is not None
         and old.length <= len(value)
         and old.body_bytes <= len(body)
-        and hashlib.sha256(body[: old.body_bytes]).digest()[:16] == old.digest
+        and digest(body[: old.body_bytes]) == old.digest
     ):
         if encrypted:
             tail = dumps(serde, value[old.length :], channel_label(ch))

@@ -12,19 +12,14 @@ way whether its writer wrote the parent, read it, or read it cold; a test checks
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, replace
 from typing import Any
 
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from langgraph_dynamodb import limits
-from langgraph_dynamodb.storage.values import Parts, TypedValue, array_info, plain_list
-
-
-def digest(data: bytes | memoryview) -> bytes:
-    """The digest list shapes are compared by."""
-    return hashlib.sha256(data).digest()[:16]
+from langgraph_dynamodb.codec import Parts, array_info, plain_list
+from langgraph_dynamodb.schema import TypedValue, digest
 
 
 @dataclass(frozen=True)
@@ -95,7 +90,7 @@ def shape_of(
     array (no serialization), else by serializing it in plaintext (``serde`` given)."""
     if type(value) is not list:
         return None
-    h = hashlib.sha256()
+    bodies: list[memoryview] = []
     count = size = 0
     for (type_, data), _ in parts:
         parsed = array_info(data) if type_ == "msgpack" else None
@@ -103,11 +98,11 @@ def shape_of(
             break
         count += parsed[0]
         body = memoryview(data)[parsed[1] :]
-        h.update(body)
+        bodies.append(body)
         size += len(body)
     else:
         if count == len(value):
-            return ListShape(count, h.digest()[:16], size)
+            return ListShape(count, digest(*bodies), size)
     if serde is None:
         return None
     plain = plain_list(serde, value, ch)

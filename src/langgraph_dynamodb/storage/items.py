@@ -1,6 +1,7 @@
 """Decoded items: a raw head or writes item as the reader works with it, its payload
 decoded lazily (and once), its chunks loaded by the caller when it keeps them. Pure.
-Chunk items themselves are read by key only (see :mod:`.chunks`)."""
+Chunk items themselves are read by key only (their layout:
+:class:`~langgraph_dynamodb.schema.ChunkRef`)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,10 @@ from typing import Any
 
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from langgraph_dynamodb import keys
-from langgraph_dynamodb.codec import Compression
+from langgraph_dynamodb import schema
+from langgraph_dynamodb.codec import Compression, loads, unframe
 from langgraph_dynamodb.errors import CorruptItemError
-from langgraph_dynamodb.storage import schema
-from langgraph_dynamodb.storage.attrs import AttrMap, get_b, get_n, get_s
-from langgraph_dynamodb.storage.chunks import ChunkRef, chunk_ref_of, unframe
-from langgraph_dynamodb.storage.values import loads
+from langgraph_dynamodb.schema import AttrMap, ChunkRef, chunk_ref_of, get_b, get_n, get_s
 
 
 @dataclass(eq=False)
@@ -31,12 +29,12 @@ class ChunkedItem:
     @property
     def pk(self) -> str:
         """Partition key."""
-        return str(self.raw[keys.PK]["S"])
+        return str(self.raw[schema.PK]["S"])
 
     @property
     def sk(self) -> str:
         """Sort key."""
-        return str(self.raw[keys.SK]["S"])
+        return str(self.raw[schema.SK]["S"])
 
     def needs_chunks(self) -> bool:
         """Whether the payload still has to be joined from chunk items."""
@@ -75,15 +73,9 @@ class Head(_Loadable):
     _metadata: Any = field(default=None, repr=False)
 
     @property
-    def plain_ns(self) -> str | None:
-        """The namespace, from the key or (when digested there) from its attribute."""
-        value = keys.decode_component(self.ns_component)
-        return value if value is not None else get_s(self.raw, keys.NAMESPACE)
-
-    @property
     def run_id(self) -> str | None:
         """The run that wrote it (metadata ``run_id``), if recorded."""
-        return get_s(self.raw, keys.RUN_ID)
+        return get_s(self.raw, schema.RUN_ID)
 
     def payload(self, compression: Compression) -> schema.HeadPayload:
         """The decoded payload (its chunks must be loaded)."""
@@ -118,7 +110,7 @@ class Head(_Loadable):
 class Writes(_Loadable):
     """A pending-writes item: one task's regular writes, or one of its special writes."""
 
-    tag: str = keys.REGULAR_TAG
+    tag: str = schema.REGULAR_TAG
     task_component: str = ""
     _payload: schema.WritesPayload | None = field(default=None, repr=False)
 
@@ -127,7 +119,7 @@ class Writes(_Loadable):
         if self._payload is None:
             what = f"writes item {self.sk!r}"
             decoded = schema.decode_writes(self._structure(compression, what), what)
-            from_key = keys.decode_component(self.task_component)
+            from_key = schema.decode_component(self.task_component)
             if (decoded.task_id is None) == (from_key is None):
                 raise CorruptItemError(
                     f"{what} has its task id in {'neither' if from_key is None else 'both'} "
@@ -152,29 +144,24 @@ def decode_item(item: AttrMap) -> Decoded | None:
         CorruptItemError: An item of this library's layout that is of another format or
             has neither a payload nor a chunk list.
     """
-    sk = get_s(item, keys.SK)
-    parsed = keys.parse_sk(sk) if sk is not None else None
+    sk = get_s(item, schema.SK)
+    parsed = schema.parse_sk(sk) if sk is not None else None
     if parsed is None:
         return None
-    if keys.FORMAT in item and get_n(item, keys.FORMAT) != schema.FORMAT_VERSION:
-        raise CorruptItemError(
-            f"item {sk!r} has payload format {item[keys.FORMAT]!r}, which this version of "
-            f"langgraph-dynamodb does not read (it reads format {schema.FORMAT_VERSION}); "
-            "upgrade langgraph-dynamodb"
-        )
-    data = get_b(item, keys.PAYLOAD)
+    schema.check_format(item, f"item {sk!r}")
+    data = get_b(item, schema.PAYLOAD)
     chunk_ref = chunk_ref_of(item)
     if data is None and chunk_ref is None:
         raise CorruptItemError(f"item {sk!r} has neither a payload nor a chunk list")
-    if parsed.kind == keys.KIND_CHECKPOINT:
+    if parsed.kind == schema.KIND_CHECKPOINT:
         return Head(
             raw=item,
             ns_component=parsed.ns_component,
             checkpoint_id=parsed.checkpoint_id,
             chunk_ref=chunk_ref,
             _data=data,
-            parent_id=keys.id_from_attr(item.get(keys.PARENT)),
-            expires_at=get_n(item, keys.TTL),
+            parent_id=schema.id_from_attr(item.get(schema.PARENT)),
+            expires_at=get_n(item, schema.TTL),
         )
     return Writes(
         raw=item,
@@ -182,6 +169,6 @@ def decode_item(item: AttrMap) -> Decoded | None:
         checkpoint_id=parsed.checkpoint_id,
         chunk_ref=chunk_ref,
         _data=data,
-        tag=parsed.tag or keys.REGULAR_TAG,
+        tag=parsed.tag or schema.REGULAR_TAG,
         task_component=parsed.task_component or "",
     )

@@ -1,16 +1,27 @@
-"""Request parameters: every expression the saver sends, its attribute names taken from
-:mod:`~langgraph_dynamodb.keys` through placeholders. Pure; the flows add the table name
-and ``ReturnConsumedCapacity`` (:meth:`~langgraph_dynamodb.flows.context.Ctx.call`)."""
+"""Request parameters: every key condition, filter, condition and update expression the
+saver and the store send (the vector index's search condition is
+:mod:`~langgraph_dynamodb.store.vector_index`'s), their attribute names taken from
+:mod:`~langgraph_dynamodb.schema` through placeholders. Pure; the flows add the table
+name and ``ReturnConsumedCapacity`` (:meth:`~langgraph_dynamodb.flows.context.Ctx.call`).
+
+The live-item filter is spelled here once (:data:`LIVE_FILTER`): an item is live while it
+has no ``ttl`` or its ``ttl`` is after now. Readers that do not filter in DynamoDB (the
+saver's, which reads chunks and expired heads alike) apply the same rule with
+:func:`~langgraph_dynamodb.schema.is_expired`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from langgraph_dynamodb import keys
-from langgraph_dynamodb.storage.attrs import AttrMap, n, s
+from langgraph_dynamodb import schema
+from langgraph_dynamodb.schema import AttrMap, n, s
 
 Params = dict[str, Any]
+
+
+LIVE_FILTER = f"attribute_not_exists({schema.N_TTL}) OR {schema.N_TTL} > :now"
+"""The items whose TTL has not passed (``:now``: epoch seconds)."""
 
 
 def query(
@@ -23,24 +34,26 @@ def query(
     start: AttrMap | None = None,
     consistent: bool,
     keys_only: bool = False,
+    live_at: float | None = None,
 ) -> Params:
-    """A Query of one thread's items: all, under a sort-key prefix, or in a range."""
-    names = [keys.N_PK]
+    """A Query of one partition's items: all, under a sort-key prefix, or in a range;
+    with ``live_at`` (epoch seconds), only the items live then (:data:`LIVE_FILTER`)."""
+    names = [schema.N_PK]
     values: AttrMap = {":pk": s(pk)}
-    condition = f"{keys.N_PK} = :pk"
+    condition = f"{schema.N_PK} = :pk"
     if prefix:
-        condition += f" AND begins_with({keys.N_SK}, :pre)"
+        condition += f" AND begins_with({schema.N_SK}, :pre)"
         values[":pre"] = s(prefix)
-        names.append(keys.N_SK)
+        names.append(schema.N_SK)
     elif between is not None:
-        condition += f" AND {keys.N_SK} BETWEEN :lo AND :hi"
+        condition += f" AND {schema.N_SK} BETWEEN :lo AND :hi"
         values[":lo"], values[":hi"] = s(between[0]), s(between[1])
-        names.append(keys.N_SK)
-    if keys_only and keys.N_SK not in names:
-        names.append(keys.N_SK)
+        names.append(schema.N_SK)
+    if keys_only and schema.N_SK not in names:
+        names.append(schema.N_SK)
     params: Params = {
         "KeyConditionExpression": condition,
-        "ExpressionAttributeNames": keys.names(*names),
+        "ExpressionAttributeNames": schema.names(*names),
         "ExpressionAttributeValues": values,
         "ConsistentRead": consistent,
     }
@@ -51,7 +64,11 @@ def query(
     if start:
         params["ExclusiveStartKey"] = start
     if keys_only:
-        params["ProjectionExpression"] = f"{keys.N_PK}, {keys.N_SK}"
+        params["ProjectionExpression"] = f"{schema.N_PK}, {schema.N_SK}"
+    if live_at is not None:
+        params["FilterExpression"] = LIVE_FILTER
+        params["ExpressionAttributeNames"] |= schema.names(schema.N_TTL)
+        values[":now"] = n(int(live_at))
     return params
 
 
@@ -60,8 +77,8 @@ def put_new(item: AttrMap) -> Params:
     back on failure."""
     return {
         "Item": item,
-        "ConditionExpression": f"attribute_not_exists({keys.N_PK})",
-        "ExpressionAttributeNames": keys.names(keys.N_PK),
+        "ConditionExpression": f"attribute_not_exists({schema.N_PK})",
+        "ExpressionAttributeNames": schema.names(schema.N_PK),
         "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
     }
 
@@ -70,8 +87,8 @@ def put_replacing(item: AttrMap, nonce: AttrMap) -> Params:
     """Put an item only over the version of it that had ``nonce`` (an optimistic merge)."""
     return {
         "Item": item,
-        "ConditionExpression": f"{keys.N_NONCE} = :n",
-        "ExpressionAttributeNames": keys.names(keys.N_NONCE),
+        "ConditionExpression": f"{schema.N_NONCE} = :n",
+        "ExpressionAttributeNames": schema.names(schema.N_NONCE),
         "ExpressionAttributeValues": {":n": nonce},
         "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
     }
@@ -81,25 +98,37 @@ def set_expiry(key: AttrMap, expires_at: int, *, if_exists: bool = False) -> Par
     """Set an item's TTL; with ``if_exists``, only if it is there (the new item comes back)."""
     params: Params = {
         "Key": key,
-        "UpdateExpression": f"SET {keys.N_TTL} = :t",
-        "ExpressionAttributeNames": keys.names(keys.N_TTL),
+        "UpdateExpression": f"SET {schema.N_TTL} = :t",
+        "ExpressionAttributeNames": schema.names(schema.N_TTL),
         "ExpressionAttributeValues": {":t": n(expires_at)},
     }
     if if_exists:
-        params["ConditionExpression"] = f"attribute_exists({keys.N_PK})"
-        params["ExpressionAttributeNames"] = keys.names(keys.N_TTL, keys.N_PK)
+        params["ConditionExpression"] = f"attribute_exists({schema.N_PK})"
+        params["ExpressionAttributeNames"] = schema.names(schema.N_TTL, schema.N_PK)
         params["ReturnValues"] = "ALL_NEW"
+    return params
+
+
+def refresh_expiry(key: AttrMap, expires_at: int, *, nonce: AttrMap, now: float) -> Params:
+    """Extend a store item's expiry only if it is still the version read (its ``nonce``)
+    and still live: never brings back an item deleted, replaced or expired meanwhile."""
+    params = set_expiry(key, expires_at)
+    params["ConditionExpression"] = (
+        f"attribute_exists({schema.N_PK}) AND {schema.N_NONCE} = :v AND {schema.N_TTL} > :now"
+    )
+    params["ExpressionAttributeNames"] = schema.names(schema.N_TTL, schema.N_PK, schema.N_NONCE)
+    params["ExpressionAttributeValues"] |= {":v": nonce, ":now": n(int(now))}
     return params
 
 
 def scan_checkpoints() -> Params:
     """A Scan of every checkpoint-region item (``list(None)``)."""
     return {
-        "FilterExpression": f"begins_with({keys.N_PK}, :t) AND begins_with({keys.N_SK}, :c)",
-        "ExpressionAttributeNames": keys.names(keys.N_PK, keys.N_SK),
+        "FilterExpression": f"begins_with({schema.N_PK}, :t) AND begins_with({schema.N_SK}, :c)",
+        "ExpressionAttributeNames": schema.names(schema.N_PK, schema.N_SK),
         "ExpressionAttributeValues": {
-            ":t": s(keys.THREAD_PREFIX),
-            ":c": s(keys.CHECKPOINT_PREFIX),
+            ":t": s(schema.THREAD_PREFIX),
+            ":c": s(schema.CHECKPOINT_PREFIX),
         },
     }
 
@@ -111,15 +140,15 @@ def scan_segment(
     region (threads' items), keys and plain thread id only when ``keys_only`` (the
     command line's ``threads`` and ``export`` read no payloads)."""
     params: Params = {
-        "FilterExpression": f"begins_with({keys.N_PK}, :t)",
-        "ExpressionAttributeNames": keys.names(keys.N_PK),
-        "ExpressionAttributeValues": {":t": s(keys.THREAD_PREFIX)},
+        "FilterExpression": f"begins_with({schema.N_PK}, :t)",
+        "ExpressionAttributeNames": schema.names(schema.N_PK),
+        "ExpressionAttributeValues": {":t": s(schema.THREAD_PREFIX)},
         "Segment": segment,
         "TotalSegments": total,
     }
     if keys_only:
-        params["ProjectionExpression"] = f"{keys.N_PK}, {keys.N_SK}, {keys.N_THREAD}"
-        params["ExpressionAttributeNames"] = keys.names(keys.N_PK, keys.N_SK, keys.N_THREAD)
+        params["ProjectionExpression"] = f"{schema.N_PK}, {schema.N_SK}, {schema.N_THREAD}"
+        params["ExpressionAttributeNames"] = schema.names(schema.N_PK, schema.N_SK, schema.N_THREAD)
     if start is not None:
         params["ExclusiveStartKey"] = start
     return params
@@ -138,13 +167,15 @@ def scan_runs(run_ids: Sequence[str]) -> Params:
     """A Scan for heads written by some runs (at most 100 ids), keys and thread only."""
     placeholders = ", ".join(f":r{i}" for i in range(len(run_ids)))
     return {
-        "FilterExpression": f"{keys.N_RUN_ID} IN ({placeholders})",
-        "ExpressionAttributeNames": keys.names(keys.N_RUN_ID, keys.N_PK, keys.N_SK, keys.N_THREAD),
+        "FilterExpression": f"{schema.N_RUN_ID} IN ({placeholders})",
+        "ExpressionAttributeNames": schema.names(
+            schema.N_RUN_ID, schema.N_PK, schema.N_SK, schema.N_THREAD
+        ),
         "ExpressionAttributeValues": {f":r{i}": s(r) for i, r in enumerate(run_ids)},
-        "ProjectionExpression": f"{keys.N_PK}, {keys.N_SK}, {keys.N_THREAD}",
+        "ProjectionExpression": f"{schema.N_PK}, {schema.N_SK}, {schema.N_THREAD}",
     }
 
 
 def enable_ttl() -> Params:
     """UpdateTimeToLive on the attribute the library writes expiry to."""
-    return {"TimeToLiveSpecification": {"Enabled": True, "AttributeName": keys.TTL}}
+    return {"TimeToLiveSpecification": {"Enabled": True, "AttributeName": schema.TTL}}

@@ -3,7 +3,7 @@ chains among the items read so far, and the checkpoint tuple assembled from them
 
 :func:`resolve` never reads: it answers with the values, with a :class:`Need` (what to read
 before asking again) or with a :class:`Missing` (a part is gone for good; the checkpoint
-cannot be read). One loop in the reader (:mod:`..flows.reader`) turns needs into reads.
+cannot be read). One loop in the reader (:class:`..flows.read.Reader`) turns needs into reads.
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ from langgraph.checkpoint.base import Checkpoint, CheckpointTuple, PendingWrite,
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from langgraph_dynamodb import limits
-from langgraph_dynamodb.codec import Compression
+from langgraph_dynamodb.codec import Compression, Parts, channel_label, join, loads
 from langgraph_dynamodb.storage import index
 from langgraph_dynamodb.storage.index import ChannelIndex
 from langgraph_dynamodb.storage.items import Head, Writes
-from langgraph_dynamodb.storage.values import Parts, channel_label, join, loads
 
 
 @dataclass(frozen=True)

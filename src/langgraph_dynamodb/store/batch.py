@@ -1,6 +1,6 @@
 """A store batch as one flow: its ops checked, answered in order, reads before writes (as
 ``InMemoryStore`` and ``PostgresStore`` answer them: a get in a batch does not see that
-batch's puts), embeddings asked for with :class:`~langgraph_dynamodb.calls.Compute`
+batch's puts), embeddings asked for with :class:`~langgraph_dynamodb.steps.Compute`
 steps so that the same flow runs sync and async."""
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from langgraph.store.base import (
 )
 
 from langgraph_dynamodb.caches import VectorIndexState
-from langgraph_dynamodb.calls import Compute, Flow
 from langgraph_dynamodb.errors import ConfigurationError, InvalidInputError
+from langgraph_dynamodb.steps import Compute, Flow
 from langgraph_dynamodb.store import flows, match, vector_index
 from langgraph_dynamodb.store import items as si
 

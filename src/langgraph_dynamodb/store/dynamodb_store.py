@@ -24,13 +24,12 @@ from langgraph.store.base import (
 
 from langgraph_dynamodb import flows, limits
 from langgraph_dynamodb._clients import Clients
-from langgraph_dynamodb._lifecycle import OwnsClients
-from langgraph_dynamodb._observe import trace_ids_default
+from langgraph_dynamodb._drivers import OwnsClients
 from langgraph_dynamodb.caches import GroupDirectory, VectorIndexState
 from langgraph_dynamodb.codec import Compressor
 from langgraph_dynamodb.errors import ConfigurationError
 from langgraph_dynamodb.options import compression_of
-from langgraph_dynamodb.stats import Stats
+from langgraph_dynamodb.stats import Stats, trace_ids_default
 from langgraph_dynamodb.store import vector_index
 from langgraph_dynamodb.store.batch import index_settings, run_batch
 from langgraph_dynamodb.store.flows import StoreCtx
@@ -128,7 +127,8 @@ def _ttl_config(ttl: TTLConfig | None) -> TTLConfig | None:
 class DynamoDBStore(OwnsClients, BaseStore):
     """LangGraph long-term memory on Amazon DynamoDB: ``get``, ``put``, ``delete``,
     ``search`` (namespace prefix, filters, semantic search), ``list_namespaces``, sync and
-    native async (aiobotocore, no threads), with TTL and values of any size.
+    native async (aiobotocore, no threads; without the ``[async]`` extra, the sync client
+    on a thread pool), with TTL and values of any size.
 
     Example:
         ```python

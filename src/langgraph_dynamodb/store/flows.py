@@ -20,25 +20,23 @@ from typing import Any, TypeVar
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.store.base import ListNamespacesOp, MatchCondition, SearchItem, SearchOp
 
-from langgraph_dynamodb import keys, limits
+from langgraph_dynamodb import limits, schema
 from langgraph_dynamodb.caches import GroupDirectory, VectorIndexState
-from langgraph_dynamodb.calls import Failure, Flow, Fork
 from langgraph_dynamodb.codec import Compression
 from langgraph_dynamodb.errors import CorruptItemError
-from langgraph_dynamodb.flows.batch import batch_get, batch_write
+from langgraph_dynamodb.flows.bulk import batch_get, batch_write, query_all
 from langgraph_dynamodb.flows.context import TableCtx
-from langgraph_dynamodb.storage import requests
-from langgraph_dynamodb.storage.attrs import (
+from langgraph_dynamodb.schema import (
     AttrMap,
     approx_size,
     get_s,
     is_expired,
     key_of,
-    n,
     sk_of,
 )
+from langgraph_dynamodb.steps import Failure, Flow, Fork
+from langgraph_dynamodb.storage import requests
 from langgraph_dynamodb.store import items as si
-from langgraph_dynamodb.store import keys as skeys
 from langgraph_dynamodb.store import match
 
 Namespace = tuple[str, ...]
@@ -55,14 +53,6 @@ class StoreCtx(TableCtx):
     vector_state: VectorIndexState | None = None
     """The table's vector index as last seen; ``None``: semantic search ranks on the
     client, and puts write no vector items (``vector_search="client"``)."""
-
-    def live(self) -> dict[str, Any]:
-        """The filter that leaves expired items out of a read."""
-        return {
-            "FilterExpression": f"attribute_not_exists({keys.N_TTL}) OR {keys.N_TTL} > :now",
-            "ExpressionAttributeNames": keys.names(keys.N_TTL),
-            "ExpressionAttributeValues": {":now": n(int(self.clock()))},
-        }
 
 
 def _loaded(ctx: StoreCtx, found: Sequence[si.Memory]) -> Flow[list[si.Memory]]:
@@ -127,23 +117,18 @@ def refresh(ctx: StoreCtx, found: Iterable[si.Memory], *, now: float | None = No
         current = memory.expires_at
         if minutes is None or current is None:
             continue
-        fresh = si.expiry(at, minutes)
+        fresh = si.expiry_in_minutes(at, minutes)
         assert fresh is not None
         if fresh - current < minutes * 60 * limits.STORE_TTL_REFRESH_FRACTION:
             continue
-        params = requests.set_expiry(key_of(memory.raw), fresh)
-        params["ConditionExpression"] = (
-            f"attribute_exists({keys.N_PK}) AND {keys.N_NONCE} = :v AND {keys.N_TTL} > :now"
-        )
-        params["ExpressionAttributeNames"] = keys.names(keys.N_TTL, keys.N_PK, keys.N_NONCE)
-        params["ExpressionAttributeValues"] |= {":v": memory.nonce, ":now": n(int(at))}
-        response = yield ctx.call(
+        params = requests.refresh_expiry(key_of(memory.raw), fresh, nonce=memory.nonce, now=at)
+        response = yield ctx.request(
             "update_item", expect=("ConditionalCheckFailedException",), **params
         )
         if isinstance(response, Failure):
             continue  # gone, replaced or expired since it was read: nothing to extend
         for part_key in [*memory.chunk_keys(), *memory.vector_keys()]:
-            yield ctx.call("update_item", **requests.set_expiry(part_key, fresh))
+            yield ctx.request("update_item", **requests.set_expiry(part_key, fresh))
 
 
 # --- put and delete ---------------------------------------------------------------------
@@ -173,7 +158,7 @@ def write_many(ctx: StoreCtx, writes: Sequence[Write]) -> Flow[None]:
     if parts:
         yield from batch_write(ctx, puts=parts)
     puts = [w.prepared.item for w in writes if w.prepared is not None]
-    groups = {skeys.group_of(w.namespace) for w in writes if w.prepared is not None}
+    groups = {schema.group_of(w.namespace) for w in writes if w.prepared is not None}
     new_groups = ctx.directory.unknown(groups)
     if new_groups:  # first, so that a crash never leaves items no directory leads to
         yield from batch_write(ctx, puts=[si.directory_item(g) for g in new_groups])
@@ -192,7 +177,7 @@ def _replaced_parts(ctx: StoreCtx, writes: Sequence[Write]) -> Flow[list[AttrMap
         return []
     raw = yield from batch_get(ctx, [si.item_key(ns, k) for ns, k in wanted])
     keep = {sk_of(c) for w in writes if w.prepared is not None for c in w.prepared.chunks}
-    deleted = {si.item_key(w.namespace, w.key)[keys.SK]["S"] for w in writes if not w.prepared}
+    deleted = {si.item_key(w.namespace, w.key)[schema.SK]["S"] for w in writes if not w.prepared}
     out: list[AttrMap] = []
     for item in raw:
         memory = si.decode_item(item)
@@ -207,13 +192,13 @@ def _replaced_parts(ctx: StoreCtx, writes: Sequence[Write]) -> Flow[list[AttrMap
 def groups_under(ctx: StoreCtx, prefix: Namespace) -> Flow[list[Namespace]]:
     """The groups whose items may be under ``prefix``: its root's, or for ``()`` every
     root the directory lists (one Query)."""
-    if len(prefix) >= skeys.GROUP_DEPTH:
-        return [skeys.group_of(prefix)]
+    if len(prefix) >= schema.GROUP_DEPTH:
+        return [schema.group_of(prefix)]
     groups: list[Namespace] = []
-    entries = yield from _query_all(ctx, skeys.ROOT_DIRECTORY_PK, skeys.DIRECTORY_ENTRY)
+    entries = yield from query_all(ctx, schema.ROOT_DIRECTORY_PK, schema.DIRECTORY_ENTRY)
     for entry in entries:
-        labels = skeys.parse_directory_sk(sk_of(entry))
-        whole = get_s(entry, keys.NAMESPACE)  # a long label, digested in the key
+        labels = schema.parse_directory_sk(sk_of(entry))
+        whole = get_s(entry, schema.NAMESPACE)  # a long label, digested in the key
         if labels and all(label is not None for label in labels):
             groups.append(tuple(label for label in labels if label is not None))
         elif whole is not None:
@@ -241,36 +226,20 @@ def fork(ctx: StoreCtx, flows: Sequence[Flow[T]]) -> Flow[list[T]]:
     return list(results)
 
 
-def _query_all(ctx: StoreCtx, pk: str, prefix: str) -> Flow[list[AttrMap]]:
-    out: list[AttrMap] = []
-    start: AttrMap | None = None
-    while True:
-        params = requests.query(pk, prefix=prefix, start=start, consistent=ctx.consistent_read)
-        response = yield ctx.call("query", **params)
-        out.extend(response.get("Items", []))
-        start = response.get("LastEvaluatedKey")
-        if not start:
-            return out
-
-
 def _items_query(
     ctx: StoreCtx, group: Namespace, prefix: str, start: AttrMap | None, limit: int | None
 ) -> dict[str, Any]:
-    params = requests.query(
-        skeys.group_pk(group),
+    return requests.query(
+        schema.group_pk(group),
         # a range rather than begins_with: the same keys, and DynamoDB Local reads a
         # begins_with by walking the whole partition (one user's 100 items among 50,000:
         # 45 ms against 11 ms)
-        between=(prefix, keys.range_end(prefix)),
+        between=(prefix, schema.range_end(prefix)),
         start=start,
         limit=limit,
         consistent=ctx.consistent_read,
+        live_at=ctx.clock(),
     )
-    live = ctx.live()
-    params["FilterExpression"] = live["FilterExpression"]
-    params["ExpressionAttributeNames"] |= live["ExpressionAttributeNames"]
-    params["ExpressionAttributeValues"] |= live["ExpressionAttributeValues"]
-    return params
 
 
 def _search_group(
@@ -283,7 +252,7 @@ def _search_group(
     """The matching live items of one group under the search's prefix: in key order (at
     most ``enough``) without a query, else the group's own page of the best scored."""
     prefix = tuple(op.namespace_prefix)
-    sk_prefix = skeys.range_prefix(prefix) if len(prefix) > len(group) else skeys.ITEM_PREFIX
+    sk_prefix = schema.range_prefix(prefix) if len(prefix) > len(group) else schema.MEMORY_PREFIX
     out: list[tuple[match.Candidate, si.Memory]] = []
     top = (
         None
@@ -296,7 +265,7 @@ def _search_group(
     ask = None if enough is None else enough * (limits.STORE_LIST_PAGE_GROWTH if op.filter else 1)
     read = 0
     while enough is None or len(out) < enough:
-        response = yield ctx.call("query", **_items_query(ctx, group, sk_prefix, start, ask))
+        response = yield ctx.request("query", **_items_query(ctx, group, sk_prefix, start, ask))
         read += int(response.get("ScannedCount", 0))
         found = yield from _loaded(ctx, _decoded(ctx, response.get("Items", [])))
         page: list[tuple[match.Candidate, si.Memory]] = []
@@ -395,24 +364,21 @@ def _namespaces_of_group(
     read unit does (:func:`_next_list_page`).
     With ``wanted``, stops once that many namespaces are listed, in order."""
     found = _Found()
-    prefix = skeys.range_prefix(within)
-    lo, hi = prefix, keys.range_end(prefix)
+    prefix = schema.range_prefix(within)
+    lo, hi = prefix, schema.range_end(prefix)
     start: AttrMap | None = None
     page = limits.STORE_LIST_PAGE
     listed, listed_last = 0, None  # what the listing shows so far (while in order)
     while True:
         params = requests.query(
-            skeys.group_pk(group),
+            schema.group_pk(group),
             between=(lo, hi),
             start=start,
             limit=page,
             consistent=ctx.consistent_read,
+            live_at=ctx.clock(),
         )
-        live = ctx.live()
-        params["FilterExpression"] = live["FilterExpression"]
-        params["ExpressionAttributeNames"] |= live["ExpressionAttributeNames"]
-        params["ExpressionAttributeValues"] |= live["ExpressionAttributeValues"]
-        response = yield ctx.call("query", **params)
+        response = yield ctx.request("query", **params)
         last: Namespace | None = None
         seen = 0
         raw = response.get("Items", [])
@@ -441,9 +407,9 @@ def _namespaces_of_group(
         if matched and max_depth is not None and len(last) >= max_depth:
             if max_depth <= len(group):
                 return found  # every namespace of the group truncates to the same labels
-            lo = keys.range_end(skeys.range_prefix(last[:max_depth]))  # past the subtree
+            lo = schema.range_end(schema.range_prefix(last[:max_depth]))  # past the subtree
         else:
-            lo = keys.range_end(skeys.namespace_prefix(last))  # past its own items
+            lo = schema.range_end(schema.namespace_prefix(last))  # past its own items
         if lo >= hi:
             return found
 
@@ -469,7 +435,7 @@ def _next_list_page(page: int, namespaces: int, raw: Sequence[AttrMap], left: in
 
 def _namespace_of(ctx: StoreCtx, group: Namespace, memory: si.Memory, found: _Found) -> Namespace:
     """An item's namespace: from its sort key, or its payload when a label is digested."""
-    parsed = skeys.parse_item_sk(memory.sk)
+    parsed = schema.parse_memory_sk(memory.sk)
     if parsed is not None and all(label is not None for label in parsed.rest):
         return (*group, *(label for label in parsed.rest if label is not None))
     found.ordered = False
@@ -492,7 +458,7 @@ def list_namespaces(ctx: StoreCtx, op: ListNamespacesOp) -> Flow[list[Namespace]
     wanted = op.offset + op.limit
     groups = [
         g
-        for g in (yield from groups_under(ctx, literal[: skeys.GROUP_DEPTH]))
+        for g in (yield from groups_under(ctx, literal[: schema.GROUP_DEPTH]))
         if literal[: len(g)] == g[: len(literal)]
     ]
     kept: list[Namespace] = []

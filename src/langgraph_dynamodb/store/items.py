@@ -13,11 +13,12 @@ from typing import Any
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.store.base import Item, SearchItem
 
-from langgraph_dynamodb import keys
-from langgraph_dynamodb.codec import Compression
+from langgraph_dynamodb import schema
+from langgraph_dynamodb.codec import Compression, dumps, frame, loads
 from langgraph_dynamodb.errors import CorruptItemError
-from langgraph_dynamodb.storage.attrs import (
+from langgraph_dynamodb.schema import (
     AttrMap,
+    chunk_ref_of,
     get_b,
     get_n,
     get_s,
@@ -26,11 +27,8 @@ from langgraph_dynamodb.storage.attrs import (
     s,
     with_expiry,
 )
-from langgraph_dynamodb.storage.chunks import chunk_ref_of, frame
 from langgraph_dynamodb.storage.items import ChunkedItem
-from langgraph_dynamodb.storage.values import dumps, loads
-from langgraph_dynamodb.store import keys as skeys
-from langgraph_dynamodb.store import schema, vectors
+from langgraph_dynamodb.store import vectors
 from langgraph_dynamodb.store.match import Candidate
 
 Namespace = tuple[str, ...]
@@ -41,7 +39,7 @@ def micros(now: float) -> int:
     return int(now * 1_000_000)
 
 
-def expiry(now: float, ttl_minutes: float | None) -> int | None:
+def expiry_in_minutes(now: float, ttl_minutes: float | None) -> int | None:
     """The expiry (epoch seconds) of an item written or refreshed at ``now``."""
     if ttl_minutes is None:
         return None
@@ -78,10 +76,10 @@ def build_item(
     with ``index_vectors`` one vector item per embedding, what the vector index reads
     (the payload keeps every embedding as float32, for exact scores and the client path,
     so that no read of the item itself parses a list of numbers)."""
-    pk = skeys.group_pk(skeys.group_of(namespace))
-    sk = skeys.item_sk(namespace, key_)
+    pk = schema.group_pk(schema.group_of(namespace))
+    sk = schema.memory_sk(namespace, key_)
     stamp = micros(now)
-    expires_at = expiry(now, ttl_minutes)
+    expires_at = expiry_in_minutes(now, ttl_minutes)
     payload = schema.MemoryPayload(
         namespace=namespace,
         key=key_,
@@ -92,47 +90,47 @@ def build_item(
         embeddings={path: vectors.encode(v, dims) for path, v in embeddings.items()},
     )
     framed = frame(
-        schema.encode(payload),
+        schema.encode_memory(payload),
         compression,
         pk,
         expires_at,
-        nonce_prefix=skeys.chunk_prefix(namespace, key_),
+        nonce_prefix=schema.memory_chunk_prefix(namespace, key_),
     )
     item: AttrMap = {
         **key(pk, sk),
-        keys.KIND: s(keys.KIND_MEMORY),
-        keys.NONCE: s(secrets.token_hex(8)),
+        schema.KIND: s(schema.KIND_MEMORY),
+        schema.NONCE: s(secrets.token_hex(8)),
         **framed.attrs,
     }
     vector_items: list[AttrMap] = []
     if index_vectors and embeddings:
-        prefixes = skeys.prefix_attributes(namespace)
+        prefixes = schema.prefix_attributes(namespace)
         for slot, vector in enumerate(embeddings.values()):
             vector_item: AttrMap = {
-                **key(pk, skeys.vector_sk(sk, slot)),
-                keys.KIND: s(keys.KIND_VECTOR),
-                keys.VECTOR: vectors.to_attribute(vector, dims),
+                **key(pk, schema.vector_sk(sk, slot)),
+                schema.KIND: s(schema.KIND_VECTOR),
+                schema.VECTOR: vectors.to_attribute(vector, dims),
                 **prefixes,
             }
             vector_items.append(with_expiry(vector_item, expires_at))
-        item[keys.VECTOR_ITEMS] = n(len(vector_items))
+        item[schema.VECTOR_ITEMS] = n(len(vector_items))
     return PreparedPut(with_expiry(item, expires_at), framed.chunks, vector_items)
 
 
 def item_key(namespace: Namespace, key_: str) -> AttrMap:
     """The primary key of a store item."""
-    return key(skeys.group_pk(skeys.group_of(namespace)), skeys.item_sk(namespace, key_))
+    return key(schema.group_pk(schema.group_of(namespace)), schema.memory_sk(namespace, key_))
 
 
 def directory_item(group: Namespace) -> AttrMap:
     """The directory entry that makes a group (a root label) findable from ``()``
     (append-only); a label its sort key holds as a digest is kept whole in ``ns``."""
     item: AttrMap = {
-        **key(skeys.ROOT_DIRECTORY_PK, skeys.directory_sk(group)),
-        keys.KIND: s(keys.KIND_DIRECTORY),
+        **key(schema.ROOT_DIRECTORY_PK, schema.directory_sk(group)),
+        schema.KIND: s(schema.KIND_DIRECTORY),
     }
-    if skeys.label_digested(group[0]):
-        item[keys.NAMESPACE] = s(group[0])
+    if schema.label_digested(group[0]):
+        item[schema.NAMESPACE] = s(group[0])
     return item
 
 
@@ -145,18 +143,18 @@ class Memory(ChunkedItem):
     @property
     def nonce(self) -> AttrMap:
         """The attribute that names this version of the item."""
-        return dict(self.raw.get(keys.NONCE) or {})
+        return dict(self.raw.get(schema.NONCE) or {})
 
     @property
     def expires_at(self) -> int | None:
         """Its expiry, if it has a TTL."""
-        return get_n(self.raw, keys.TTL)
+        return get_n(self.raw, schema.TTL)
 
     def payload(self, compression: Compression) -> schema.MemoryPayload:
         """The decoded payload (its chunks must be loaded)."""
         if self._payload is None:
             what = f"store item {self.sk!r}"
-            self._payload = schema.decode(self._structure(compression, what), what)
+            self._payload = schema.decode_memory(self._structure(compression, what), what)
         return self._payload
 
     def embeddings(self, compression: Compression) -> list[list[float]]:
@@ -165,8 +163,8 @@ class Memory(ChunkedItem):
 
     def vector_keys(self) -> list[AttrMap]:
         """Primary keys of its vector items (its further fields, when indexed natively)."""
-        count = get_n(self.raw, keys.VECTOR_ITEMS) or 0
-        return [key(self.pk, skeys.vector_sk(self.sk, slot)) for slot in range(count)]
+        count = get_n(self.raw, schema.VECTOR_ITEMS) or 0
+        return [key(self.pk, schema.vector_sk(self.sk, slot)) for slot in range(count)]
 
     def value(self, serde: SerializerProtocol, compression: Compression) -> dict[str, Any]:
         """The stored value."""
@@ -179,12 +177,13 @@ class Memory(ChunkedItem):
 
 def decode_item(raw: AttrMap) -> Memory | None:
     """A raw store item; ``None`` for chunks, directory entries and foreign items."""
-    if get_s(raw, keys.KIND) != keys.KIND_MEMORY:
+    if get_s(raw, schema.KIND) != schema.KIND_MEMORY:
         return None
-    data = get_b(raw, keys.PAYLOAD)
+    schema.check_format(raw, f"store item {get_s(raw, schema.SK)!r}")
+    data = get_b(raw, schema.PAYLOAD)
     chunk_ref = chunk_ref_of(raw)
     if data is None and chunk_ref is None:
-        raise CorruptItemError(f"store item {get_s(raw, keys.SK)!r} has no payload")
+        raise CorruptItemError(f"store item {get_s(raw, schema.SK)!r} has no payload")
     return Memory(raw, chunk_ref, _data=data)
 
 

@@ -22,13 +22,12 @@ from typing import Any
 
 from langgraph.store.base import SearchOp
 
-from langgraph_dynamodb import keys, limits
-from langgraph_dynamodb.calls import Failure, Flow
-from langgraph_dynamodb.flows.batch import batch_get
+from langgraph_dynamodb import limits, schema
+from langgraph_dynamodb.flows.bulk import batch_get
 from langgraph_dynamodb.flows.maintenance import setup as setup_table
-from langgraph_dynamodb.storage.attrs import AttrMap, key, sk_of
+from langgraph_dynamodb.schema import AttrMap, key, sk_of
+from langgraph_dynamodb.steps import Failure, Flow
 from langgraph_dynamodb.store import items as si
-from langgraph_dynamodb.store import keys as skeys
 from langgraph_dynamodb.store import match, vectors
 from langgraph_dynamodb.store.flows import StoreCtx, loaded_live
 
@@ -65,9 +64,9 @@ class IndexStatus:
 
 def status_of(description: Mapping[str, Any], dims: int) -> IndexStatus:
     """Read ``DescribeTable``'s ``Table``: the store's index, ACTIVE, filled, as declared."""
-    wanted = skeys.vector_index_definition(dims)
+    wanted = schema.vector_index_definition(dims)
     for index in description.get("VectorIndexes") or []:
-        if index.get("IndexName") != skeys.VECTOR_INDEX_NAME:
+        if index.get("IndexName") != schema.VECTOR_INDEX_NAME:
             continue
         problems = [
             f"{field} is {index.get(field)!r}, not {wanted[field]!r}"
@@ -75,29 +74,29 @@ def status_of(description: Mapping[str, Any], dims: int) -> IndexStatus:
             if index.get(field) != wanted[field]
         ]
         declared = {e.get("AttributeName") for e in index.get("SearchSchema") or []}
-        missing = [a for a in skeys.PREFIX_ATTRIBUTES if a not in declared]
+        missing = [a for a in schema.PREFIX_ATTRIBUTES if a not in declared]
         if missing:
             problems.append(f"its search schema lacks {', '.join(missing)}")
         if problems:
             return IndexStatus(
                 False,
-                f"vector index {skeys.VECTOR_INDEX_NAME!r} is declared differently: "
+                f"vector index {schema.VECTOR_INDEX_NAME!r} is declared differently: "
                 f"{'; '.join(problems)}. Delete it (UpdateTable VectorIndexUpdates Delete) and "
                 "call setup() again, or change index={'dims': ...} to match",
                 broken=True,
             )
         if index.get("IndexStatus") != "ACTIVE":
             return IndexStatus(
-                False, f"vector index {skeys.VECTOR_INDEX_NAME!r} is {index.get('IndexStatus')}"
+                False, f"vector index {schema.VECTOR_INDEX_NAME!r} is {index.get('IndexStatus')}"
             )
         if index.get("Backfilling"):
             return IndexStatus(
-                False, f"vector index {skeys.VECTOR_INDEX_NAME!r} is still backfilling"
+                False, f"vector index {schema.VECTOR_INDEX_NAME!r} is still backfilling"
             )
         return IndexStatus(True, "")
     return IndexStatus(
         False,
-        f"the table has no vector index {skeys.VECTOR_INDEX_NAME!r}: setup() declares it "
+        f"the table has no vector index {schema.VECTOR_INDEX_NAME!r}: setup() declares it "
         "(on-demand tables, and not DynamoDB Local, which ignores vector indexes: "
         "'langgraph-dynamodb local' emulates them)",
     )
@@ -105,7 +104,7 @@ def status_of(description: Mapping[str, Any], dims: int) -> IndexStatus:
 
 def check(ctx: StoreCtx, dims: int) -> Flow[IndexStatus]:
     """Look at the table's vector index (one DescribeTable)."""
-    described = yield ctx.call(
+    described = yield ctx.request(
         "describe_table", expect=("ResourceNotFoundException", "AccessDeniedException")
     )
     if isinstance(described, Failure):
@@ -132,12 +131,12 @@ def declare(ctx: StoreCtx, dims: int, description: Mapping[str, Any]) -> Flow[In
     builds it in the background, nothing waits for it); the index's status after."""
     status = status_of(description, dims)
     known = {i.get("IndexName") for i in description.get("VectorIndexes") or []}
-    if skeys.VECTOR_INDEX_NAME in known:
+    if schema.VECTOR_INDEX_NAME in known:
         return status
-    response = yield ctx.call(
+    response = yield ctx.request(
         "update_table",
         expect=("ValidationException", "LimitExceededException", "ResourceInUseException"),
-        VectorIndexUpdates=[{"Create": skeys.vector_index_definition(dims)}],
+        VectorIndexUpdates=[{"Create": schema.vector_index_definition(dims)}],
     )
     if isinstance(response, Failure):
         return IndexStatus(
@@ -154,7 +153,7 @@ def setup(ctx: StoreCtx, dims: int) -> Flow[IndexStatus]:
     """The store's table set up (created with the vector index when missing, the index
     added when the table has none); the index's status."""
     description = yield from setup_table(
-        ctx, ttl=True, vector_indexes=[skeys.vector_index_definition(dims)]
+        ctx, ttl=True, vector_indexes=[schema.vector_index_definition(dims)]
     )
     return (yield from declare(ctx, dims, description))
 
@@ -179,14 +178,14 @@ def search_request(
 ) -> dict[str, Any]:
     """SearchVectors' parameters (the table name and capacity are the context's)."""
     params: dict[str, Any] = {
-        "IndexName": skeys.VECTOR_INDEX_NAME,
+        "IndexName": schema.VECTOR_INDEX_NAME,
         "SearchVector": vectors.to_attribute(query_vector, dims)["L"],
         "TopK": top_k,
     }
     if prefix:
         params["SearchConditionExpression"] = "#ns = :ns"
-        params["ExpressionAttributeNames"] = {"#ns": skeys.prefix_attribute(len(prefix))}
-        params["ExpressionAttributeValues"] = {":ns": {"S": skeys.prefix_value(prefix)}}
+        params["ExpressionAttributeNames"] = {"#ns": schema.prefix_attribute(len(prefix))}
+        params["ExpressionAttributeValues"] = {":ns": {"S": schema.prefix_value(prefix)}}
     return params
 
 
@@ -204,8 +203,8 @@ def hits_of(response: Mapping[str, Any]) -> list[Hit]:
     out: dict[str, Hit] = {}
     for result in response.get("SearchResults") or []:
         item = result.get("Item") or {}
-        pk = (item.get(keys.PK) or {}).get("S")
-        sk = skeys.item_sk_of(str((item.get(keys.SK) or {}).get("S", "")))
+        pk = (item.get(schema.PK) or {}).get("S")
+        sk = schema.memory_sk_of(str((item.get(schema.SK) or {}).get("S", "")))
         if not isinstance(pk, str) or sk is None:
             continue
         ident = pk + "\x00" + sk
@@ -244,7 +243,7 @@ def search(
         return Fallback(f"offset + limit is over {limits.SEARCH_VECTORS_MAX_TOP_K}")
     top_k = _top_k(op, wanted)
     while True:
-        response = yield ctx.call(
+        response = yield ctx.request(
             "search_vectors", expect=expect, **search_request(prefix, query_vector, top_k, dims)
         )
         if isinstance(response, Failure):
@@ -283,7 +282,7 @@ def _verified(
         found = yield from loaded_live(ctx, raw)
         by_key = {(m.pk, m.sk): m for m in found}
         for rank, hit in enumerate(wave, start=at):
-            memory = by_key.get((hit.key[keys.PK]["S"], sk_of(hit.key)))
+            memory = by_key.get((hit.key[schema.PK]["S"], sk_of(hit.key)))
             if memory is None:
                 continue  # deleted or expired since the index saw it
             candidate = si.to_candidate(memory, ctx.serde, ctx.compression, with_vectors=True)

@@ -7,16 +7,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from langgraph_dynamodb import keys, limits
-from langgraph_dynamodb.calls import Flow, Sleep, backoff
+from langgraph_dynamodb import limits, schema
 from langgraph_dynamodb.errors import UnavailableError
 from langgraph_dynamodb.flows.context import TableCtx
+from langgraph_dynamodb.schema import AttrMap
+from langgraph_dynamodb.steps import Flow, Sleep, backoff
 from langgraph_dynamodb.storage import requests
-from langgraph_dynamodb.storage.attrs import AttrMap
 
 
 def _ident(key: AttrMap) -> tuple[str, str]:
-    return key[keys.PK]["S"], key[keys.SK]["S"]
+    return key[schema.PK]["S"], key[schema.SK]["S"]
 
 
 def batch_write(
@@ -35,7 +35,7 @@ def batch_write(
         pending = batch[start : start + limits.BATCH_WRITE_MAX_ITEMS]
         attempt = 0
         while pending:
-            resp = yield ctx.call("batch_write_item", RequestItems={ctx.table: pending})
+            resp = yield ctx.request("batch_write_item", RequestItems={ctx.table: pending})
             pending = resp.get("UnprocessedItems", {}).get(ctx.table, [])
             if pending:
                 attempt += 1
@@ -58,7 +58,7 @@ def batch_get(ctx: TableCtx, keys_: Sequence[AttrMap]) -> Flow[list[AttrMap]]:
         }
         attempt = 0
         while pending:
-            resp = yield ctx.call("batch_get_item", RequestItems={ctx.table: pending})
+            resp = yield ctx.request("batch_get_item", RequestItems={ctx.table: pending})
             found.extend(resp.get("Responses", {}).get(ctx.table, []))
             pending = resp.get("UnprocessedKeys", {}).get(ctx.table)
             if pending:
@@ -82,7 +82,7 @@ def read_all(ctx: TableCtx, op: str, params: dict[str, Any]) -> Flow[list[AttrMa
             page["ConsistentRead"] = ctx.consistent_read
         if start:
             page["ExclusiveStartKey"] = start
-        resp = yield ctx.call(op, **page)
+        resp = yield ctx.request(op, **page)
         out.extend(resp.get("Items", []))
         start = resp.get("LastEvaluatedKey")
         if not start:

@@ -1,6 +1,6 @@
 """What flows ask the I/O shells to do, and how DynamoDB's answers and errors are read.
 
-A flow is a generator that yields :class:`Call` (one DynamoDB request), :class:`Sleep`
+A flow is a generator that yields :class:`Request` (one DynamoDB request), :class:`Sleep`
 (a backoff), :class:`Emit` (a result of an iterating operation), :class:`Compute` (work
 outside DynamoDB) or :class:`Fork` (independent sub-flows, run concurrently), and receives
 the response of each. The sync and async drivers in ``_drivers`` run every flow.
@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from langgraph_dynamodb import keys, limits
+from langgraph_dynamodb import limits, schema
 from langgraph_dynamodb.errors import (
     AccessDeniedError,
     ConfigurationError,
@@ -29,7 +29,7 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class Call:
+class Request:
     """One DynamoDB request: the low-level client method name and its parameters.
 
     Attributes:
@@ -101,13 +101,14 @@ class Compute:
 @dataclass(frozen=True)
 class Fork:
     """Independent sub-flows the driver runs concurrently; it sends back their results, in
-    order, or raises the first error once all have stopped. Sub-flows never emit. A flow
-    forks at most :data:`~langgraph_dynamodb.limits.MAX_PARALLEL_REQUESTS` at a time."""
+    order, or raises the first error once all have stopped. Sub-flows never emit. The
+    drivers run at most :data:`~langgraph_dynamodb.limits.MAX_PARALLEL_REQUESTS` of them
+    at a time (threads on the sync client, tasks on the async one)."""
 
     flows: tuple[Generator[Any, Any, Any], ...]
 
 
-Step = Call | Sleep | Emit | Compute | Fork
+Step = Request | Sleep | Emit | Compute | Fork
 Flow = Generator[Step, Any, T]
 
 
@@ -138,30 +139,53 @@ _DENIED_CODES = frozenset(
         "MissingAuthenticationTokenException",
     }
 )
-_ACTION_NAMES = {
-    "get_item": "GetItem",
-    "put_item": "PutItem",
-    "delete_item": "DeleteItem",
-    "update_item": "UpdateItem",
-    "query": "Query",
-    "scan": "Scan",
-    "batch_get_item": "BatchGetItem",
-    "batch_write_item": "BatchWriteItem",
-    "describe_table": "DescribeTable",
-    "create_table": "CreateTable",
-    "describe_time_to_live": "DescribeTimeToLive",
-    "update_time_to_live": "UpdateTimeToLive",
-    "update_table": "UpdateTable",
-    "search_vectors": "SearchVectors",
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What the library knows of one DynamoDB operation it sends.
+
+    Attributes:
+        action: The API name, and so the IAM action (``dynamodb:<action>``).
+        units: Which capacity its consumed capacity counts as (``"read"``, ``"write"``),
+            or ``None`` (table management; the vector index bills by bytes examined).
+        reports_capacity: Whether it returns consumed capacity when asked.
+    """
+
+    action: str
+    units: str | None = None
+    reports_capacity: bool = False
+
+
+OPERATIONS: dict[str, Operation] = {
+    "get_item": Operation("GetItem", "read", True),
+    "query": Operation("Query", "read", True),
+    "scan": Operation("Scan", "read", True),
+    "batch_get_item": Operation("BatchGetItem", "read", True),
+    "put_item": Operation("PutItem", "write", True),
+    "delete_item": Operation("DeleteItem", "write", True),
+    "update_item": Operation("UpdateItem", "write", True),
+    "batch_write_item": Operation("BatchWriteItem", "write", True),
+    "search_vectors": Operation("SearchVectors", None, True),
+    "describe_table": Operation("DescribeTable"),
+    "describe_continuous_backups": Operation("DescribeContinuousBackups"),
+    "create_table": Operation("CreateTable"),
+    "update_table": Operation("UpdateTable"),
+    "describe_time_to_live": Operation("DescribeTimeToLive"),
+    "update_time_to_live": Operation("UpdateTimeToLive"),
 }
+"""Every operation the library sends, by boto3 client method: the one table of them."""
 
 
 def action_name(op: str) -> str:
     """IAM action of a client method, e.g. ``dynamodb:PutItem``."""
-    return "dynamodb:" + _ACTION_NAMES.get(op, op)
+    known = OPERATIONS.get(op)
+    return "dynamodb:" + (known.action if known is not None else op)
 
 
-def translate_client_error(call: Call, code: str, message: str, where: Where) -> DynamoDBSaverError:
+def translate_client_error(
+    call: Request, code: str, message: str, where: Where
+) -> DynamoDBSaverError:
     """Turn a DynamoDB error code into the library's error, saying what to do."""
     action = action_name(call.op)
     table = where.table
@@ -191,7 +215,7 @@ def translate_client_error(call: Call, code: str, message: str, where: Where) ->
     ):
         return TableSchemaError(
             f"table {table!r} does not have the key schema this library writes "
-            f"(partition key {keys.PK!r} S, sort key {keys.SK!r} S): {message}. Use a "
+            f"(partition key {schema.PK!r} S, sort key {schema.SK!r} S): {message}. Use a "
             "table created by setup() or by the template."
         )
     if code == "ConditionalCheckFailedException":
@@ -215,7 +239,7 @@ _CONNECTION_ERRORS = frozenset(
 )
 
 
-def translate_exception(call: Call, exc: Exception, where: Where) -> DynamoDBSaverError | None:
+def translate_exception(call: Request, exc: Exception, where: Where) -> DynamoDBSaverError | None:
     """Translate a botocore exception; ``None`` if it is not one this layer knows."""
     response = getattr(exc, "response", None)
     if isinstance(response, dict) and "Error" in response:
