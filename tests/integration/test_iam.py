@@ -46,6 +46,12 @@ ACCOUNT = "123456789012"
 INDEX_NAME = "langgraph-store-vectors"
 
 
+def needs(*modules: str) -> None:
+    """Skip where an extra is not installed (the floors' test run has no [infra], [cli])."""
+    for module in modules:
+        pytest.importorskip(module)
+
+
 # --- recording ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Request:
@@ -308,6 +314,7 @@ def readme_lambda() -> str:
 def test_readme_lambda_cold_start_and_invocations_are_granted_by_every_template(
     local: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], ttl: int | None
 ) -> None:
+    needs("parliament", "samtranslator")  # the templates' checks: the [infra] extra
     name = template_table(local, f"lambda-{uuid.uuid4().hex[:8]}")
     monkeypatch.setenv("CHECKPOINT_TABLE", name)
     code = readme_lambda()
@@ -338,6 +345,7 @@ def test_incident_handler_cold_start_and_invocation_are_granted(
 ) -> None:
     """The incident example's handler, with the story's ``setup()`` at init, against its
     own templates (its store, its idempotency records and the saver on one table)."""
+    needs("parliament", "samtranslator", "aws_lambda_powertools")
     from examples.incident import handler
 
     name = template_table(local, f"incident-iam-{uuid.uuid4().hex[:8]}")
@@ -512,6 +520,7 @@ def test_store_vector_search_stays_within_its_row_and_the_index_grant(
         assert "dynamodb:SearchVectors" in got
         assert {r.index for r in seen if r.action == "dynamodb:SearchVectors"} == {INDEX_NAME}
         store.close()
+    needs("parliament", "samtranslator")
     for policy in incident_policies():  # its templates grant SearchVectors on the index only
         renamed = [Request(r.action, "CheckpointTable", r.index) for r in seen]
         assert policy.refused(renamed) == [], policy.name
@@ -520,6 +529,7 @@ def test_store_vector_search_stays_within_its_row_and_the_index_grant(
 def test_command_line_stays_within_its_rows(
     local: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    needs("rich")  # the [cli] extra
     from langgraph_dynamodb.cli import main
 
     table = template_table(local, f"iam-cli-{uuid.uuid4().hex[:8]}")

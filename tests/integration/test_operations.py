@@ -31,6 +31,7 @@ def state(saver: DynamoDBSaver, thread: str) -> Any:
 def test_restore_into_a_new_table_then_switch_or_copy_back(
     ddb_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    pytest.importorskip("rich")  # the command line's extra
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", ddb_endpoint)
     monkeypatch.setenv("AWS_REGION", REGION)
     live, restored = (f"ops-{kind}-{uuid.uuid4().hex[:8]}" for kind in ("live", "restored"))
