@@ -63,8 +63,7 @@ from typing import TYPE_CHECKING, Any, cast
 from langgraph_dynamodb import limits, stats
 from langgraph_dynamodb.errors import ClosedError, ConfigurationError
 from langgraph_dynamodb.options import default_boto_config
-from langgraph_dynamodb.stats import THROTTLE_CODES
-from langgraph_dynamodb.steps import Where
+from langgraph_dynamodb.steps import THROTTLE_CODES, Where
 
 if TYPE_CHECKING:
     import boto3

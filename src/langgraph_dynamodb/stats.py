@@ -41,10 +41,6 @@ from langgraph_dynamodb.steps import OPERATIONS, Where
 
 __all__ = ["CallStats", "OperationStats", "Stats", "StatsListener"]
 
-THROTTLE_CODES = frozenset(
-    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
-)
-
 
 def capacity_units(response: Mapping[str, Any]) -> float:
     """The capacity units a response says its request consumed."""

@@ -119,17 +119,17 @@ def backoff(attempt: int) -> float:
 
 
 # --- error translation -------------------------------------------------------------------
-TRANSIENT_CODES = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-        "ServiceUnavailable",
-        "ServiceUnavailableException",
-        "InternalFailure",
-    }
+THROTTLE_CODES = frozenset(
+    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 )
+"""Error codes of a throttled request (counted as throttles; botocore retries them)."""
+TRANSIENT_CODES = THROTTLE_CODES | {
+    "InternalServerError",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "InternalFailure",
+}
+"""Error codes worth retrying later: throttling and DynamoDB's own server errors."""
 _DENIED_CODES = frozenset(
     {
         "AccessDeniedException",

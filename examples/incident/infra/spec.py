@@ -64,15 +64,19 @@ CHECKPOINT_TABLE_ACTIONS: tuple[str, ...] = (
     "dynamodb:BatchGetItem",
     "dynamodb:BatchWriteItem",
     "dynamodb:DescribeTable",
+    "dynamodb:DescribeTimeToLive",
 )
 """Everything the function may do, on the checkpoint table only.
 
-The saver needs GetItem, PutItem, Query, BatchGetItem, BatchWriteItem; the incident memory
-(``DynamoDBStore``, same table) needs Query, BatchGetItem and BatchWriteItem, and
-DescribeTable to see that its vector index is ready (UpdateItem with a TTL refresh on read,
-which the example does not use); powertools' idempotency records (same table) need
-UpdateItem and DeleteItem. No Scan (the handler never lists across threads), no
-CreateTable/UpdateTable (the table and its vector index come from the template).
+The saver needs GetItem, PutItem, Query, BatchGetItem, BatchWriteItem, and UpdateItem with
+its ``ttl=`` (it extends the expiry of older checkpoints a new one needs); ``setup()`` in
+the init phase (the Lambda story of the README) needs DescribeTable and, with ``ttl=``,
+DescribeTimeToLive, both read-only; the incident memory (``DynamoDBStore``, same table)
+needs Query, BatchGetItem and BatchWriteItem, and DescribeTable to see that its vector
+index is ready; powertools' idempotency records (same table) need UpdateItem and
+DeleteItem. No Scan (the handler never lists across threads), no CreateTable,
+UpdateTimeToLive or UpdateTable (the table, its TTL and its vector index come from the
+template).
 """
 
 MEMORY_VECTOR_INDEX: dict[str, Any] = vector_index_definition(EMBEDDING_DIMS)
