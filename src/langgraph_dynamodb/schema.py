@@ -57,7 +57,8 @@ pa     B/S  a head's parent checkpoint id (16 bytes of a UUID, else the string)
 rid    S    a head's ``metadata["run_id"]`` (what ``delete_for_runs`` looks for)
 tid    S    the thread id, when ``pk`` holds a digest of it
 ns     S    the checkpoint namespace (or a store root label) when its key holds a digest
-n      S    a nonce per write (what an optimistic merge or a TTL refresh is conditional on)
+n      B    a nonce per write, 8 random bytes (what an optimistic merge or a TTL refresh is
+            conditional on; compared as read, so a string nonce of an older build works)
 ttl    N    epoch seconds after which the item is expired
 vn     N    how many vector items a store item has
 vec    L    a vector item's embedding (``L`` of ``N``), what the vector index reads
@@ -100,6 +101,7 @@ reader refuses an item of another version with advice to upgrade
 from __future__ import annotations
 
 import hashlib
+import secrets
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -129,6 +131,16 @@ ZSTD_D1_FILE = "zstd_d1.bin"
 """The dictionary of ``zstd+d1``, shipped in the package."""
 ZSTD_D1_SHA256 = "7123b8066f9aae2533fe0a412c7787b6cc7b4dd121ca5f74fe17af6ca008c894"
 """Its SHA-256: items compressed with it need exactly these bytes."""
+
+
+NONCE_BYTES = 8
+"""Random bytes of a write's nonce (``n``): a collision needs two writes of one item to
+draw the same 64 bits."""
+
+
+def new_nonce() -> dict[str, bytes]:
+    """A fresh nonce attribute for an item being written."""
+    return {"B": secrets.token_bytes(NONCE_BYTES)}
 
 
 # --- the digest -------------------------------------------------------------------------

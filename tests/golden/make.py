@@ -32,7 +32,7 @@ NAMESPACES = [("memories", "alice"), ("memories", "bob"), ("docs",)]
 TTL_MINUTES = 60 * 24 * 365 * 100
 """A century: the store item with TTL must not expire while these files are in use."""
 FORMAT = 1
-"""``storage.schema.FORMAT_VERSION`` when these items were written."""
+"""``langgraph_dynamodb.schema.FORMAT_VERSION`` when these items were written."""
 
 
 class State(TypedDict):

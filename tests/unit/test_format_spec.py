@@ -25,7 +25,7 @@ ATTRIBUTES = {
     schema.RUN_ID: "S",
     schema.THREAD: "S",
     schema.NAMESPACE: "S",
-    schema.NONCE: "S",
+    schema.NONCE: "B",
     schema.TTL: "N",
     schema.VECTOR_ITEMS: "N",
     schema.VECTOR: "L",

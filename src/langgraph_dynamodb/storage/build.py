@@ -18,7 +18,6 @@ most once per window.
 from __future__ import annotations
 
 import math
-import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -346,7 +345,7 @@ def writes_item(
         compression,
         sk=schema.writes_sk(checkpoint_ns, checkpoint_id, task_id, tag),
         kind=schema.KIND_WRITES,
-        extra={schema.NONCE: s(secrets.token_hex(8))},
+        extra={schema.NONCE: schema.new_nonce()},
         thread_id=thread_id,
         checkpoint_ns=checkpoint_ns,
         expires_at=expires_at,

@@ -4,7 +4,6 @@ entries, and reading one back as LangGraph's ``Item``. Pure."""
 from __future__ import annotations
 
 import math
-import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -99,7 +98,7 @@ def build_item(
     item: AttrMap = {
         **key(pk, sk),
         schema.KIND: s(schema.KIND_MEMORY),
-        schema.NONCE: s(secrets.token_hex(8)),
+        schema.NONCE: schema.new_nonce(),
         **framed.attrs,
     }
     vector_items: list[AttrMap] = []
