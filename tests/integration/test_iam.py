@@ -362,6 +362,7 @@ def test_incident_handler_cold_start_and_invocation_are_granted(
 
 @pytest.fixture(scope="session")
 def scenarios() -> dict[str, Any]:
+    needs("aws_lambda_powertools")  # the example's own dependencies: the [examples] extra
     from examples.incident.telemetry import load_scenarios
 
     return load_scenarios()
