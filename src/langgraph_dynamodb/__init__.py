@@ -1,8 +1,9 @@
-"""langgraph-dynamodb: LangGraph's checkpointer and long-term memory store on Amazon
-DynamoDB, sync and async."""
+"""langgraph-dynamodb: LangGraph's checkpointer, long-term memory store and node cache on
+Amazon DynamoDB, sync and async."""
 
 from __future__ import annotations
 
+from langgraph_dynamodb.cache import DynamoDBCache
 from langgraph_dynamodb.codec import Compressor, ZstdCompressor
 from langgraph_dynamodb.errors import (
     AccessDeniedError,
@@ -32,6 +33,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "CorruptItemError",
+    "DynamoDBCache",
     "DynamoDBRequestError",
     "DynamoDBSaver",
     "DynamoDBSaverError",

@@ -4,10 +4,11 @@ checkpointer and the store alike. This docstring is the format's specification;
 ``docs/table-design.md`` is checked against this module by a test. Pure: no I/O.
 
 **The table.** One key schema for every item kind: ``pk`` (S, hash) and ``sk`` (S,
-range), on-demand, encrypted at rest (:func:`create_table_params`). The checkpointer and
-the store may share a table: their partition keys never meet (``t#`` against ``m#`` and
-``r#``). TTL is the attribute ``ttl`` (epoch seconds); readers treat an item whose ``ttl``
-has passed as absent (DynamoDB deletes expired items lazily).
+range), on-demand, encrypted at rest (:func:`create_table_params`). The checkpointer, the
+store and the node cache may share a table: their partition keys never meet (``t#``;
+``m#`` and ``r#``; ``n#`` and ``q#``). TTL is the attribute ``ttl`` (epoch seconds);
+readers treat an item whose ``ttl`` has passed as absent (DynamoDB deletes expired items
+lazily).
 
 **Checkpointer items** (one partition per thread)::
 
@@ -33,6 +34,13 @@ Query from a head returns the head, then its writes, then older heads.
 children's, and every namespace under a prefix of at least one label is one contiguous
 sort-key range of one partition.
 
+**Node cache items** (one partition per namespace)::
+
+    pk = "n#" enc(label)...                  a cache namespace
+      sk = "e#" enc(key)                     an entry
+      sk = "x#" enc(key) nonce "#" seq       a chunk of an entry's payload
+    pk = "q#"    sk = "d#" pk                the namespaces ever written (append-only)
+
 **Components** (``enc``): an order-preserving, prefix-free escaping. Characters up to
 ``$`` are written as ``$`` and one character (``chr(0x40 + code)``); every component ends
 with ``#``. A component longer than its limit (``limits.MAX_THREAD_KEY_BYTES``,
@@ -48,7 +56,7 @@ name   type meaning
 pk     S    partition key
 sk     S    sort key
 k      S    item kind: ``c`` head, ``w`` writes, ``x`` chunk, ``m`` memory, ``d``
-            directory entry, ``v`` vector item
+            directory entry, ``v`` vector item, ``e`` cache entry
 p      B    the payload: msgpack, then compressed (see ``z``)
 z      S    the payload's codec (``zstd``, ``zstd+d1``); absent: not compressed
 v      N    the payload's format version; absent: format 1 (:data:`FORMAT_VERSION`)
@@ -79,6 +87,7 @@ ns1-8  S    a vector item's first 1 to 8 labels (encoded), the index's prefix fi
               "c": created, "u": updated,         microseconds since the epoch (UTC)
               "t": ttl_minutes,                   only with a TTL
               "e": {path: float32 bytes}}         only when indexed (little-endian)
+    cache    [type, bytes, expires | None]       expires: epoch seconds, exact
 
 **Chunks.** A payload over ``limits.MAX_INLINE_PAYLOAD_BYTES`` once compressed is cut
 into ``limits.CHUNK_BYTES`` pieces, written first as ``x#`` items; the item that refers
@@ -193,6 +202,7 @@ KIND_CHUNK = "x"
 KIND_MEMORY = "m"  # a store item
 KIND_DIRECTORY = "d"  # a store directory entry
 KIND_VECTOR = "v"  # a store item's embedding as the vector index reads it
+KIND_CACHE = "e"  # a node cache entry
 
 # --- expression placeholders: expressions name attributes only through these ------------
 N_PK, N_SK, N_TTL, N_NONCE, N_RUN_ID, N_THREAD = "#pk", "#sk", "#ttl", "#n", "#rid", "#tid"
@@ -754,6 +764,48 @@ def parse_directory_sk(sk: str) -> tuple[str | None, ...] | None:
     return tuple(decode_component(c) for c in parts)
 
 
+# --- node cache keys --------------------------------------------------------------------
+CACHE_PREFIX = "n#"
+"""A node cache namespace's partition key starts with it; its encoded labels follow."""
+CACHE_ENTRY = "e#"
+"""A cache entry's sort key starts with it; its encoded key follows."""
+CACHE_DIRECTORY_PK = "q#"
+"""The partition of the cache's directory: one entry per namespace it ever wrote to."""
+
+
+def cache_pk(namespace: Namespace) -> str:
+    """The partition key of a cache namespace (every label encoded, so ``("a", "b")``,
+    ``("a#b",)`` and ``()`` are three partitions).
+
+    Raises:
+        InvalidInputError: The namespace does not fit a partition key.
+    """
+    pk = CACHE_PREFIX + _labels(namespace)
+    if len(pk.encode("utf-8")) > limits.MAX_THREAD_KEY_BYTES:
+        raise InvalidInputError(
+            f"cache namespace {namespace!r} is too deep or long for a DynamoDB partition key; "
+            "use fewer or shorter labels"
+        )
+    return pk
+
+
+def cache_sk(key: str) -> str:
+    """The sort key of a cache entry (a long key becomes a digest)."""
+    return CACHE_ENTRY + encode_component(key, max_bytes=limits.STORE_LABEL_KEY_BYTES, what="key")
+
+
+def cache_directory_sk(pk: str) -> str:
+    """The sort key of a namespace's directory entry: its partition key."""
+    return DIRECTORY_ENTRY + pk
+
+
+def cache_pk_of_directory_sk(sk: str) -> str | None:
+    """Invert :func:`cache_directory_sk`; ``None`` for anything else."""
+    if not sk.startswith(DIRECTORY_ENTRY + CACHE_PREFIX):
+        return None
+    return sk[len(DIRECTORY_ENTRY) :]
+
+
 # --- chunk layout ---------------------------------------------------------------------
 def chunk_list(nonce: str, count: int, data: bytes) -> dict[str, Any]:
     """The ``ch`` attribute of an item whose payload ``data`` is in ``count`` chunks."""
@@ -1052,6 +1104,36 @@ def decode_memory(raw: Any, what: str) -> MemoryPayload:
             embeddings=dict(embeddings),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise CorruptItemError(f"{what} has a malformed payload: {exc!r}") from exc
+
+
+# --- payloads: node cache entries ---------------------------------------------------------
+@dataclass(frozen=True)
+class CacheEntryPayload:
+    """What a cache entry holds: the value through the cache's serializer, and when it
+    expires (epoch seconds, exact: ``ttl`` is rounded up for DynamoDB's own deletion)."""
+
+    value: TypedValue
+    expires: float | None
+
+
+def encode_cache_entry(payload: CacheEntryPayload) -> list[Any]:
+    """The msgpack structure of a cache entry: ``[type, bytes, expires | None]``."""
+    return [payload.value[0], payload.value[1], payload.expires]
+
+
+def decode_cache_entry(raw: Any, what: str) -> CacheEntryPayload:
+    """Invert :func:`encode_cache_entry`.
+
+    Raises:
+        CorruptItemError: Not a cache entry's payload.
+    """
+    try:
+        type_, data, expires = raw
+        if not isinstance(type_, str) or not isinstance(data, bytes):
+            raise TypeError("value")
+        return CacheEntryPayload((type_, data), None if expires is None else float(expires))
+    except (TypeError, ValueError) as exc:
         raise CorruptItemError(f"{what} has a malformed payload: {exc!r}") from exc
 
 

@@ -1,6 +1,6 @@
-"""docs/configuration.md names every public constructor option of ``DynamoDBSaver`` and
-``DynamoDBStore`` (their ``__init__``; ``from_table`` passes its keywords on), and every
-option it names exists."""
+"""docs/configuration.md names every public constructor option of ``DynamoDBSaver``,
+``DynamoDBStore`` and ``DynamoDBCache`` (their ``__init__``; ``from_table`` passes its
+keywords on), and every option it names exists."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from langgraph_dynamodb import DynamoDBSaver, DynamoDBStore
+from langgraph_dynamodb import DynamoDBCache, DynamoDBSaver, DynamoDBStore
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 FENCE = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
@@ -44,7 +44,9 @@ def table_names(section: str) -> set[str]:
     return set(re.findall(r"^\| `(\w+)` \|", section, flags=re.MULTILINE))
 
 
-@pytest.mark.parametrize("cls", [DynamoDBSaver, DynamoDBStore], ids=lambda c: c.__name__)
+@pytest.mark.parametrize(
+    "cls", [DynamoDBSaver, DynamoDBStore, DynamoDBCache], ids=lambda c: c.__name__
+)
 def test_the_page_names_every_option_and_nothing_else(cls: type) -> None:
     section = sections()[cls.__name__]
     assert signature_names(section, cls) == options(cls)
@@ -52,7 +54,9 @@ def test_the_page_names_every_option_and_nothing_else(cls: type) -> None:
     assert table_names(section), "no option table"
 
 
-@pytest.mark.parametrize("cls", [DynamoDBSaver, DynamoDBStore], ids=lambda c: c.__name__)
+@pytest.mark.parametrize(
+    "cls", [DynamoDBSaver, DynamoDBStore, DynamoDBCache], ids=lambda c: c.__name__
+)
 def test_from_table_passes_every_option_on(cls: type) -> None:
     params = inspect.signature(cls.from_table).parameters
     assert list(params)[:1] == ["table_name"]

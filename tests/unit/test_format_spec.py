@@ -64,6 +64,7 @@ def test_the_design_page_names_every_attribute(name: str) -> None:
         schema.KIND_MEMORY,
         schema.KIND_DIRECTORY,
         schema.KIND_VECTOR,
+        schema.KIND_CACHE,
     ],
 )
 def test_every_item_kind_is_documented(kind: str) -> None:
@@ -82,6 +83,9 @@ def test_key_prefixes_and_markers_are_the_documented_ones() -> None:
         schema.ROOT_DIRECTORY_PK,
         schema.DIRECTORY_ENTRY,
         schema.VECTOR_PREFIX,
+        schema.CACHE_PREFIX,
+        schema.CACHE_ENTRY,
+        schema.CACHE_DIRECTORY_PK,
     ):
         assert f'"{prefix}"' in SPEC and prefix in DOC
     assert f'"{schema.HEAD_MARK}"' in SPEC and f'"{schema.END_OF_NAMESPACE}"' in SPEC
@@ -149,3 +153,18 @@ def test_payload_fields_codecs_and_version_are_documented() -> None:
         assert f"`{codec}`" in DOC and f"``{codec}``" in SPEC
     assert f"Payloads (format {schema.FORMAT_VERSION})" in DOC
     assert f":data:`FORMAT_VERSION` is {schema.FORMAT_VERSION}" in SPEC
+
+
+def test_the_cache_keys_in_the_docs_are_what_the_module_makes() -> None:
+    namespace = ("__pregel_ns_writes", "m.f", "summarize")
+    pk = schema.cache_pk(namespace)
+    assert pk == "n#__pregel_ns_writes#m.f#summarize#"
+    assert f"pk = {pk}" in DOC
+    assert schema.cache_sk("3f2a...") == "e#3f2a...#" and "sk = e#3f2a...#" in DOC
+    assert f"sk = {schema.cache_directory_sk(pk)}" in DOC
+    assert schema.cache_pk_of_directory_sk(schema.cache_directory_sk(pk)) == pk
+    assert schema.cache_pk(()) == "n#" != schema.cache_pk(("",))
+    assert len({schema.cache_pk(ns) for ns in [("a", "b"), ("a#b",), ("ab",), ("a",)]}) == 4
+    payload = schema.CacheEntryPayload(("json", b"1"), 12.5)
+    assert schema.decode_cache_entry(schema.encode_cache_entry(payload), "e") == payload
+    assert "[type, bytes, expires | None]" in SPEC

@@ -1,0 +1,295 @@
+"""``DynamoDBCache``: LangGraph's node cache (``cache=``, with ``CachePolicy(ttl=...)`` on a
+node or ``@task``) on DynamoDB, in the checkpoint table or one of its own.
+
+It behaves as LangGraph's ``InMemoryCache``: ``get`` returns the entries present and not
+expired (an entry expires when its TTL in seconds has passed: ``now < expiry`` is a hit,
+so ``ttl=0`` is a miss at once; ``None`` never expires), ``set`` replaces entries,
+``clear(namespaces)`` removes exactly those namespaces (not their children) and
+``clear()`` everything. Values go through the cache's serializer (LangGraph's
+``JsonPlusSerializer`` without pickle by default), then the saver's compression and,
+over an item's size, its chunking.
+
+Layout (:mod:`.schema`): one partition per namespace (``n#`` and its encoded labels), an
+entry per key (``e#`` and the encoded key), so clearing a namespace is a keys-only Query
+of its partition and batched deletes, never a Scan; a directory partition (``q#``) lists
+every namespace the cache wrote to, for ``clear()``. Reads are strongly consistent: the
+next run sees what this one cached.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic
+
+from langgraph.cache.base import BaseCache, FullKey, Namespace, ValueT
+from langgraph.checkpoint.serde.base import SerializerProtocol
+
+from langgraph_dynamodb import flows, limits, schema
+from langgraph_dynamodb._clients import Clients
+from langgraph_dynamodb._drivers import OwnsClients
+from langgraph_dynamodb.codec import Compression, Compressor, frame, unframe
+from langgraph_dynamodb.errors import InvalidInputError
+from langgraph_dynamodb.flows.bulk import batch_get, batch_write, query_all
+from langgraph_dynamodb.flows.context import TableCtx
+from langgraph_dynamodb.options import compression_of
+from langgraph_dynamodb.schema import AttrMap, get_b, key, sk_of
+from langgraph_dynamodb.stats import Stats, trace_ids_default
+from langgraph_dynamodb.steps import Flow
+
+if TYPE_CHECKING:
+    import boto3
+    from aiobotocore.session import AioSession
+    from botocore.config import Config
+    from types_aiobotocore_dynamodb.client import DynamoDBClient as AsyncClient
+    from types_boto3_dynamodb.client import DynamoDBClient as SyncClient
+
+__all__ = ["DynamoDBCache"]
+
+
+@dataclass(kw_only=True)
+class _CacheCtx(TableCtx):
+    """What the cache's flows get beside the table: its compression and the namespaces
+    whose directory entries it wrote (entries are never deleted, so once is enough)."""
+
+    compression: Compression
+    known: set[str] | None = None
+
+
+def _require(full_key: Any) -> tuple[Namespace, str]:
+    """A ``(namespace, key)`` pair as LangGraph passes it, checked."""
+    if not (isinstance(full_key, tuple) and len(full_key) == 2):
+        raise InvalidInputError(f"a cache key must be (namespace, key), got {full_key!r}")
+    namespace, key_ = full_key
+    if not isinstance(namespace, tuple) or not all(isinstance(x, str) for x in namespace):
+        raise InvalidInputError(f"a cache namespace must be a tuple of strings, got {namespace!r}")
+    if not isinstance(key_, str):
+        raise InvalidInputError(f"a cache key must be a string, got {key_!r}")
+    return namespace, key_
+
+
+def _get(
+    ctx: _CacheCtx, serde: SerializerProtocol, keys: Sequence[FullKey], now: float
+) -> Flow[dict[FullKey, Any]]:
+    """The live entries of ``keys``: one round of BatchGetItem (100 keys a request), and
+    one more for the chunks of large values."""
+    wanted: dict[tuple[str, str], FullKey] = {}
+    for full_key in keys:
+        namespace, key_ = _require(full_key)
+        wanted[(schema.cache_pk(namespace), schema.cache_sk(key_))] = (namespace, key_)
+    if not wanted:
+        return {}
+    found = yield from batch_get(ctx, [key(pk, sk) for pk, sk in wanted])
+    chunked = [item for item in found if schema.chunk_ref_of(item) is not None]
+    parts: dict[tuple[str, str], AttrMap] = {}
+    if chunked:
+        chunk_keys = []
+        for item in chunked:
+            ref = schema.chunk_ref_of(item)
+            assert ref is not None
+            chunk_keys.extend(ref.keys(item[schema.PK]["S"]))
+        for chunk in (yield from batch_get(ctx, chunk_keys)):
+            parts[(chunk[schema.PK]["S"], sk_of(chunk))] = chunk
+    out: dict[FullKey, Any] = {}
+    for item in found:
+        pk, sk = item[schema.PK]["S"], sk_of(item)
+        what = f"cache entry {sk!r} of {pk!r}"
+        schema.check_format(item, what)
+        ref = schema.chunk_ref_of(item)
+        if ref is None:
+            data = get_b(item, schema.PAYLOAD)
+        else:
+            data = ref.join({s: c for (p, s), c in parts.items() if p == pk})
+        if data is None:
+            continue  # a value whose chunks are gone or being replaced: a miss, never half
+        entry = schema.decode_cache_entry(unframe(item, data, ctx.compression), what)
+        if entry.expires is not None and not now < entry.expires:
+            continue
+        out[wanted[(pk, sk)]] = serde.loads_typed(entry.value)
+    return out
+
+
+def _set(
+    ctx: _CacheCtx,
+    serde: SerializerProtocol,
+    pairs: Mapping[FullKey, tuple[Any, int | None]],
+    now: float,
+) -> Flow[None]:
+    """Write the entries (chunks first, then the entries, then directory entries of new
+    namespaces), 25 items a BatchWriteItem."""
+    chunks: list[AttrMap] = []
+    entries: list[AttrMap] = []
+    directory: dict[str, AttrMap] = {}
+    for full_key, (value, ttl) in pairs.items():
+        namespace, key_ = _require(full_key)
+        if ttl is not None and (not isinstance(ttl, (int, float)) or isinstance(ttl, bool)):
+            raise InvalidInputError(f"a cache TTL must be seconds or None, got {ttl!r}")
+        expires = None if ttl is None else now + ttl
+        expires_at = None if expires is None else math.ceil(expires)
+        pk, sk = schema.cache_pk(namespace), schema.cache_sk(key_)
+        typed = serde.dumps_typed(value)
+        structure = schema.encode_cache_entry(schema.CacheEntryPayload(typed, expires))
+        framed = frame(structure, ctx.compression, pk, expires_at, nonce_prefix=sk[2:])
+        item: AttrMap = {**key(pk, sk), schema.KIND: schema.s(schema.KIND_CACHE), **framed.attrs}
+        if expires_at is not None:
+            item[schema.TTL] = schema.n(expires_at)
+        chunks.extend(framed.chunks)
+        entries.append(item)
+        if ctx.known is None or pk not in ctx.known:
+            directory[pk] = {
+                **key(schema.CACHE_DIRECTORY_PK, schema.cache_directory_sk(pk)),
+                schema.KIND: schema.s(schema.KIND_DIRECTORY),
+            }
+    if chunks:
+        yield from batch_write(ctx, puts=chunks)
+    yield from batch_write(ctx, puts=[*entries, *directory.values()])
+    if ctx.known is not None:
+        ctx.known.update(directory)
+
+
+def _clear(ctx: _CacheCtx, namespaces: Sequence[Namespace] | None) -> Flow[None]:
+    """Delete every item of the namespaces' partitions (entries and chunks), or of every
+    namespace in the directory; directory entries stay (a later ``set`` may count on
+    them)."""
+    if namespaces is None:
+        listed = yield from query_all(ctx, schema.CACHE_DIRECTORY_PK, keys_only=True)
+        pks = [pk for pk in (schema.cache_pk_of_directory_sk(sk_of(i)) for i in listed) if pk]
+    else:
+        pks = [schema.cache_pk(_require((tuple(ns), ""))[0]) for ns in namespaces]
+    for pk in dict.fromkeys(pks):
+        doomed = yield from query_all(ctx, pk, keys_only=True)
+        yield from batch_write(ctx, deletes=[key(pk, sk_of(i)) for i in doomed])
+
+
+class DynamoDBCache(OwnsClients, BaseCache[ValueT], Generic[ValueT]):
+    """LangGraph's node cache on Amazon DynamoDB: cached node and ``@task`` results, with a
+    TTL per entry, in the checkpoint table (one table for everything LangGraph persists)
+    or one of its own. Sync and native async; the same client options as the saver.
+
+    Example:
+        ```python
+        from langgraph.types import CachePolicy
+
+        from langgraph_dynamodb import DynamoDBCache
+
+        cache = DynamoDBCache(table_name="checkpoints")
+        cache.setup()
+        cache.set({(("summaries",), "k1"): ({"text": "short"}, 3600)})
+        print(cache.get([(("summaries",), "k1"), (("summaries",), "k2")]))
+        policy = CachePolicy(ttl=3600)  # builder.add_node("summarize", fn, cache_policy=policy)
+        cache.close()
+        ```
+
+    Args:
+        table_name: The DynamoDB table (the checkpoint table is fine).
+        region_name: AWS region (else the session's, ``AWS_REGION``, ...).
+        endpoint_url: Another endpoint, e.g. DynamoDB Local.
+        profile_name: AWS profile of the clients the cache makes.
+        client: A boto3 DynamoDB client for sync calls (not closed by the cache).
+        aclient: An entered aiobotocore DynamoDB client for async calls (not closed).
+        session: A boto3 session to make the sync client from.
+        aiosession: An aiobotocore session to make the async client from.
+        boto_config: botocore ``Config`` merged over the library's defaults.
+        serde: Serializer of cached values (LangGraph's default: JSON-plus, no pickle).
+        compression: ``"zstd"`` (default), ``None``/``False``, or a ``Compressor``.
+        compression_level: zstd level.
+        compression_threshold: Values smaller than this many bytes are not compressed.
+        extra_codecs: Further codecs to read existing entries with, by name.
+        trace_ids: Put namespaces in span attributes (else ``LANGGRAPH_DYNAMODB_TRACE_IDS``).
+    """
+
+    def __init__(
+        self,
+        *,
+        table_name: str,
+        region_name: str | None = None,
+        endpoint_url: str | None = None,
+        profile_name: str | None = None,
+        client: SyncClient | None = None,
+        aclient: AsyncClient | None = None,
+        session: boto3.session.Session | None = None,
+        aiosession: AioSession | Any = None,
+        boto_config: Config | None = None,
+        serde: SerializerProtocol | None = None,
+        compression: str | Compressor | bool | None = "zstd",
+        compression_level: int | None = None,
+        compression_threshold: int = limits.DEFAULT_COMPRESSION_THRESHOLD_BYTES,
+        extra_codecs: Mapping[str, Compressor] | None = None,
+        trace_ids: bool | None = None,
+    ) -> None:
+        self._clients = Clients(
+            table=table_name,
+            region_name=region_name,
+            endpoint_url=endpoint_url,
+            profile_name=profile_name,
+            boto_config=boto_config,
+            client=client,
+            aclient=aclient,
+            session=session,
+            aiosession=aiosession,
+        )
+        super().__init__(serde=serde)
+        self.table_name = table_name
+        self._compression = compression_of(
+            compression, compression_level, compression_threshold, extra_codecs
+        )
+        self._known: set[str] = set()
+        self.stats = Stats()
+        self._trace_ids = trace_ids_default(trace_ids)
+
+    @classmethod
+    def from_table(cls, table_name: str, **kwargs: Any) -> DynamoDBCache[Any]:
+        """A cache that owns its clients; use it as a (sync or async) context manager."""
+        return cls(table_name=table_name, **kwargs)
+
+    def _ctx(self) -> _CacheCtx:
+        return _CacheCtx(
+            table=self.table_name,
+            consistent_read=True,
+            compression=self._compression,
+            known=self._known,
+        )
+
+    # --- the table ------------------------------------------------------------------------
+    def setup(self, *, prepare_async: bool = True) -> None:
+        """Create the table if missing (on-demand, encrypted), wait until it is ACTIVE,
+        check its keys and enable TTL (DynamoDB then deletes expired entries, for free).
+        Idempotent; the saver's table is fine."""
+        self._run(flows.setup(self._ctx(), ttl=True), "cache.setup")
+        if prepare_async:
+            self._clients.prepare_async()
+
+    async def asetup(self) -> None:
+        """Async :meth:`setup`."""
+        await self._arun(flows.setup(self._ctx(), ttl=True), "cache.setup")
+
+    # --- BaseCache ------------------------------------------------------------------------
+    def get(self, keys: Sequence[FullKey]) -> dict[FullKey, ValueT]:
+        """The cached values of the keys that have one, not expired (strongly consistent:
+        one BatchGetItem per 100 keys, and one more for large values' chunks)."""
+        return self._run(_get(self._ctx(), self.serde, keys, time.time()), "cache.get")
+
+    async def aget(self, keys: Sequence[FullKey]) -> dict[FullKey, ValueT]:
+        """Async :meth:`get`."""
+        return await self._arun(_get(self._ctx(), self.serde, keys, time.time()), "cache.get")
+
+    def set(self, pairs: Mapping[FullKey, tuple[ValueT, int | None]]) -> None:
+        """Cache values, each with its TTL in seconds (``None``: never expires); one
+        BatchWriteItem per 25 items."""
+        self._run(_set(self._ctx(), self.serde, pairs, time.time()), "cache.set")
+
+    async def aset(self, pairs: Mapping[FullKey, tuple[ValueT, int | None]]) -> None:
+        """Async :meth:`set`."""
+        await self._arun(_set(self._ctx(), self.serde, pairs, time.time()), "cache.set")
+
+    def clear(self, namespaces: Sequence[Namespace] | None = None) -> None:
+        """Delete the entries of exactly these namespaces (not their children), or of every
+        namespace with ``None``: a keys-only Query of each namespace's partition and
+        batched deletes, never a Scan."""
+        self._run(_clear(self._ctx(), namespaces), "cache.clear")
+
+    async def aclear(self, namespaces: Sequence[Namespace] | None = None) -> None:
+        """Async :meth:`clear`."""
+        await self._arun(_clear(self._ctx(), namespaces), "cache.clear")
