@@ -58,16 +58,21 @@ class _CacheCtx(TableCtx):
     known: set[str] | None = None
 
 
+def _require_namespace(namespace: Any) -> Namespace:
+    """A cache namespace as LangGraph passes it (a tuple of strings), checked."""
+    if not isinstance(namespace, tuple) or not all(isinstance(x, str) for x in namespace):
+        raise InvalidInputError(f"a cache namespace must be a tuple of strings, got {namespace!r}")
+    return namespace
+
+
 def _require(full_key: Any) -> tuple[Namespace, str]:
     """A ``(namespace, key)`` pair as LangGraph passes it, checked."""
     if not (isinstance(full_key, tuple) and len(full_key) == 2):
         raise InvalidInputError(f"a cache key must be (namespace, key), got {full_key!r}")
     namespace, key_ = full_key
-    if not isinstance(namespace, tuple) or not all(isinstance(x, str) for x in namespace):
-        raise InvalidInputError(f"a cache namespace must be a tuple of strings, got {namespace!r}")
     if not isinstance(key_, str):
         raise InvalidInputError(f"a cache key must be a string, got {key_!r}")
-    return namespace, key_
+    return _require_namespace(namespace), key_
 
 
 def _get(
@@ -82,26 +87,18 @@ def _get(
     if not wanted:
         return {}
     found = yield from batch_get(ctx, [key(pk, sk) for pk, sk in wanted])
-    chunked = [item for item in found if schema.chunk_ref_of(item) is not None]
-    parts: dict[tuple[str, str], AttrMap] = {}
-    if chunked:
-        chunk_keys = []
-        for item in chunked:
-            ref = schema.chunk_ref_of(item)
-            assert ref is not None
-            chunk_keys.extend(ref.keys(item[schema.PK]["S"]))
+    refs = [(item, schema.chunk_ref_of(item)) for item in found]
+    chunk_keys = [k for item, ref in refs if ref for k in ref.keys(item[schema.PK]["S"])]
+    parts: dict[str, dict[str, AttrMap]] = {}  # by partition, then sort key
+    if chunk_keys:
         for chunk in (yield from batch_get(ctx, chunk_keys)):
-            parts[(chunk[schema.PK]["S"], sk_of(chunk))] = chunk
+            parts.setdefault(chunk[schema.PK]["S"], {})[sk_of(chunk)] = chunk
     out: dict[FullKey, Any] = {}
-    for item in found:
+    for item, ref in refs:
         pk, sk = item[schema.PK]["S"], sk_of(item)
         what = f"cache entry {sk!r} of {pk!r}"
         schema.check_format(item, what)
-        ref = schema.chunk_ref_of(item)
-        if ref is None:
-            data = get_b(item, schema.PAYLOAD)
-        else:
-            data = ref.join({s: c for (p, s), c in parts.items() if p == pk})
+        data = get_b(item, schema.PAYLOAD) if ref is None else ref.join(parts.get(pk, {}))
         if data is None:
             continue  # a value whose chunks are gone or being replaced: a miss, never half
         entry = schema.decode_cache_entry(unframe(item, data, ctx.compression), what)
@@ -157,7 +154,7 @@ def _clear(ctx: _CacheCtx, namespaces: Sequence[Namespace] | None) -> Flow[None]
         listed = yield from query_all(ctx, schema.CACHE_DIRECTORY_PK, keys_only=True)
         pks = [pk for pk in (schema.cache_pk_of_directory_sk(sk_of(i)) for i in listed) if pk]
     else:
-        pks = [schema.cache_pk(_require((tuple(ns), ""))[0]) for ns in namespaces]
+        pks = [schema.cache_pk(_require_namespace(tuple(ns))) for ns in namespaces]
     for pk in dict.fromkeys(pks):
         doomed = yield from query_all(ctx, pk, keys_only=True)
         yield from batch_write(ctx, deletes=[key(pk, sk_of(i)) for i in doomed])
