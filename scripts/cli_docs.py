@@ -110,6 +110,16 @@ SECTIONS: list[tuple[str, str, list[str]]] = [
         ["stats"],
     ),
     (
+        "The node cache",
+        "`cache` shows what a `DynamoDBCache` in the table holds, by node (LangGraph's node "
+        "namespaces show their node and function; other namespaces are shown whole): "
+        "entries, the share expired (misses already; DynamoDB's TTL deletes them later) and "
+        "bytes. `--clear NODE...` and `--clear-all` empty it, one Query of each namespace's "
+        "partition, never a Scan. The incident example keeps its analysts' answers there, "
+        "one namespace per agent:",
+        ["cache", "cache --clear incident-answers/deterministic/metrics --yes", "cache"],
+    ),
+    (
         "Export and import",
         "`export` writes JSON Lines (every thread when none is named; a header, a line per "
         "checkpoint, a footer), lossless: an import reads back exactly what LangGraph read, "
@@ -208,11 +218,14 @@ def _fill(endpoint: str) -> dict[str, str]:
     """The incidents and the approval thread; the thread ids the commands name."""
     from examples.incident.investigation import Investigator
     from examples.incident.telemetry import load_scenarios
-    from langgraph_dynamodb import DynamoDBSaver
+    from langgraph_dynamodb import DynamoDBCache, DynamoDBSaver
 
     names: dict[str, str] = {}
-    with DynamoDBSaver.from_table(TABLE, endpoint_url=endpoint) as saver:
-        investigator = Investigator(saver)
+    with (
+        DynamoDBSaver.from_table(TABLE, endpoint_url=endpoint) as saver,
+        DynamoDBCache.from_table(TABLE, endpoint_url=endpoint) as answers,
+    ):
+        investigator = Investigator(saver, answers=answers)
         for scenario in load_scenarios().values():
             outcome = investigator.investigate(copy.deepcopy(scenario["event"]))
             names.setdefault("incident", outcome.thread_id)

@@ -9,7 +9,9 @@
 5. Crashes a real process mid-graph (SIGKILL after five agents finished) and resumes it:
    only the sixth agent runs again; the result equals the uncrashed one.
 6. Fires the same alarm again (a new event): the investigation recalls the first one from
-   the incident memory (``DynamoDBStore``, semantic search in the same table).
+   the incident memory (``DynamoDBStore``, semantic search in the same table), and each
+   agent's analyst answer for the same evidence comes from the node cache
+   (``DynamoDBCache``, the same table; :mod:`examples.incident.answers`).
 7. Calls the Lambda handler twice with one event (powertools idempotency) and once with a
    bad event (a 400, no exception).
 
@@ -33,7 +35,7 @@ from contextlib import ExitStack, redirect_stdout
 from datetime import timedelta
 from typing import Any
 
-from langgraph_dynamodb import DynamoDBSaver, DynamoDBStore, schema
+from langgraph_dynamodb import DynamoDBCache, DynamoDBSaver, DynamoDBStore, schema
 from langgraph_dynamodb.local import (
     DynamoDBLocal,
     DynamoDBLocalError,
@@ -259,7 +261,10 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         store.setup()  # the same table: nothing to create
-        investigator = Investigator(saver, store)
+        answers = stack.enter_context(
+            DynamoDBCache.from_table(args.table, endpoint_url=endpoint, region_name=args.region)
+        )
+        investigator = Investigator(saver, store, answers=answers)
 
         print(f"\n== Incident: {scenario['title']}")
         detail = event["detail"]
@@ -332,7 +337,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\n== The same alarm again: recalled from the incident memory")
         recurrence = {**event, "id": str(uuid.uuid4())}
         store.stats.reset()
-        second = investigator.investigate(recurrence).result
+        again_answers = investigator.investigate(recurrence)
+        second = again_answers.result
         print(
             f"   execution {second['execution_id']}: {second['status']}, "
             f"{len(second['precedents'])} similar past incident(s) of {detail['service']} "
@@ -341,11 +347,16 @@ def main(argv: list[str] | None = None) -> int:
         if second["precedents"]:
             print(precedents_table(second["precedents"]))
             print(f"   rationale: {second['recommendation']['rationale'][-1]}")
+        print(
+            f"   analyst answers reused for the same evidence (DynamoDBCache, same table): "
+            f"{len(again_answers.answers_reused)} of {len(again_answers.agents_run)} agents"
+        )
         store_requests = dict(store.stats.requests)
         print(
             f"   memory requests: {sum(store_requests.values())} "
             f"({', '.join(f'{k} {v}' for k, v in sorted(store_requests.items()))}): "
-            "one Query to recall, one BatchWriteItem to remember"
+            "one Query to recall; to remember, a BatchWriteItem of the vector item, then one of "
+            "the memory"
         )
         if not any(p["execution_id"] == result["execution_id"] for p in second["precedents"]):
             return 1

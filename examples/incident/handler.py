@@ -62,6 +62,8 @@ Environment:
 | ``IDEMPOTENCY`` | ``on`` | ``off`` keeps only the checkpointer's idempotency |
 | ``IDEMPOTENCY_TTL_S`` | 86400 | how long powertools keeps a response |
 | ``INCIDENT_MEMORY`` | ``on`` | ``off`` runs without the store (no precedents recalled) |
+| ``ANSWER_CACHE`` | ``on`` | ``off``: ask the analyst every time (see :mod:`.answers`) |
+| ``ANSWER_CACHE_TTL_S`` | 21600 | how long an analyst answer is reused |
 | ``POWERTOOLS_SERVICE_NAME`` | ``incident-investigator`` | log and metric ``service`` |
 | ``POWERTOOLS_METRICS_NAMESPACE`` | ``IncidentInvestigator`` | metric namespace |
 """
@@ -97,11 +99,12 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
-from langgraph_dynamodb import DynamoDBSaver, DynamoDBSaverError, DynamoDBStore
+from langgraph_dynamodb import DynamoDBCache, DynamoDBSaver, DynamoDBSaverError, DynamoDBStore
 
 from . import memory
 from . import observability as obs
 from .analysts import Analyst, DeterministicAnalyst, LLMAnalyst, Throttled
+from .answers import ANSWERS_TTL_S
 from .events import InvalidEventError, parse_incident
 from .investigation import Investigator
 from .telemetry import ActionGroups, Boto3Provider, FixtureProvider
@@ -134,6 +137,8 @@ class Settings:
     idempotency: bool = True
     idempotency_ttl_s: int = 86400
     memory: bool = True
+    answer_cache: bool = True
+    answer_cache_ttl_s: int = ANSWERS_TTL_S
     function_name: str = "local"
 
     @classmethod
@@ -162,6 +167,8 @@ class Settings:
             idempotency=env.get("IDEMPOTENCY", "on").lower() not in ("off", "false", "0"),
             idempotency_ttl_s=int(env.get("IDEMPOTENCY_TTL_S", "86400")),
             memory=env.get("INCIDENT_MEMORY", "on").lower() not in ("off", "false", "0"),
+            answer_cache=env.get("ANSWER_CACHE", "on").lower() not in ("off", "false", "0"),
+            answer_cache_ttl_s=int(env.get("ANSWER_CACHE_TTL_S", str(ANSWERS_TTL_S))),
             function_name=env.get("AWS_LAMBDA_FUNCTION_NAME", "local"),
         )
 
@@ -254,11 +261,23 @@ def build_runtime(settings: Settings, *, client: Any = None) -> Runtime:
         analyst = LLMAnalyst.bedrock(settings.bedrock_model_id, region_name=settings.region)
     else:
         analyst = DeterministicAnalyst()
+    answers = (
+        DynamoDBCache(
+            table_name=settings.table,
+            client=client,
+            region_name=settings.region,
+            endpoint_url=settings.endpoint_url,
+        )
+        if settings.answer_cache
+        else None
+    )
     investigator = Investigator(
         saver,
         store,
         provider=provider,
         analyst=analyst,
+        answers=answers,
+        answers_ttl_s=settings.answer_cache_ttl_s,
         budget_usd=settings.budget_usd,
         agent_timeout_s=settings.agent_timeout_s,
     )

@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.cache.base import BaseCache
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.store.base import BaseStore
 from langgraph.types import StateSnapshot
 
 from .analysts import Analyst, DeterministicAnalyst
+from .answers import ANSWERS_TTL_S, CachedAnalyst
 from .events import parse_incident
 from .faults import Faults
 from .graph import AGENT_RETRY, InvestigationContext, RunLog, build_graph
@@ -46,6 +48,7 @@ class Outcome:
         thread_id: The checkpoint thread.
         agents_run: Agents executed by this call (sorted).
         log: This call's agent executions, with durations.
+        answers_reused: Agents whose analyst answer came from the answer cache (sorted).
     """
 
     result: Result
@@ -53,6 +56,7 @@ class Outcome:
     thread_id: str
     agents_run: list[str]
     log: RunLog
+    answers_reused: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,9 @@ class Investigator:
             runs without memory.
         provider: Telemetry source (default: the recorded fixtures).
         analyst: Reasoning (default: deterministic).
+        answers: A node cache (a ``DynamoDBCache``) that keeps analyst answers for the
+            same evidence (:mod:`examples.incident.answers`); ``None`` asks every time.
+        answers_ttl_s: How long an answer is reused, in seconds.
         budget_usd: Cost budget of one investigation.
         agent_timeout_s: Time budget of one agent.
         tool_timeout_s: Time bound of one action-group call.
@@ -101,6 +108,8 @@ class Investigator:
     store: BaseStore | None = None
     provider: ActionGroups = field(default_factory=FixtureProvider)
     analyst: Analyst = field(default_factory=DeterministicAnalyst)
+    answers: BaseCache[Any] | None = None
+    answers_ttl_s: int = ANSWERS_TTL_S
     budget_usd: float = 0.10
     agent_timeout_s: float = 20.0
     tool_timeout_s: float = TOOL_TIMEOUT_S
@@ -125,7 +134,11 @@ class Investigator:
                 max_bytes=self.tool_max_bytes,
                 faults=faults,
             ),
-            analyst=self.analyst,
+            analyst=(
+                self.analyst
+                if self.answers is None
+                else CachedAnalyst(self.analyst, self.answers, self.answers_ttl_s)
+            ),
             faults=faults,
             budget_usd=self.budget_usd,
             agent_timeout_s=self.agent_timeout_s,
@@ -163,7 +176,7 @@ class Investigator:
         mode: Mode = "resumed" if snapshot.next else "fresh"
         state_in = None if snapshot.next else State(event=event)
         out = self.graph.invoke(state_in, config, context=ctx)
-        return Outcome(out["result"], mode, thread, ctx.log.agents(), ctx.log)
+        return Outcome(out["result"], mode, thread, ctx.log.agents(), ctx.log, _reused(ctx))
 
     async def ainvestigate(self, event: dict[str, Any], *, thread_id: str | None = None) -> Outcome:
         """Async :meth:`investigate` (aiobotocore): same graph, same checkpoints."""
@@ -178,7 +191,7 @@ class Investigator:
         mode: Mode = "resumed" if snapshot.next else "fresh"
         state_in = None if snapshot.next else State(event=event)
         out = await self.graph.ainvoke(state_in, config, context=ctx)
-        return Outcome(out["result"], mode, thread, ctx.log.agents(), ctx.log)
+        return Outcome(out["result"], mode, thread, ctx.log.agents(), ctx.log, _reused(ctx))
 
     def trail(self, thread_id: str) -> list[TrailRow]:
         """The thread's checkpoints, oldest first, with the nodes each one saved work of."""
@@ -194,6 +207,11 @@ class Investigator:
             if channel == "hypotheses" and isinstance(value, dict):
                 done.update(a for a in value if a in AGENTS)
         return sorted(done)
+
+
+def _reused(ctx: InvestigationContext) -> list[str]:
+    """The agents whose answer the run's answer cache served."""
+    return sorted(ctx.analyst.reused) if isinstance(ctx.analyst, CachedAnalyst) else []
 
 
 def _rows(history: Iterable[StateSnapshot]) -> list[TrailRow]:

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from types_aiobotocore_dynamodb.client import DynamoDBClient as AsyncClient
     from types_boto3_dynamodb.client import DynamoDBClient as SyncClient
 
-__all__ = ["DynamoDBCache"]
+__all__ = ["CacheNamespaceSummary", "DynamoDBCache"]
 
 
 @dataclass(kw_only=True)
@@ -95,17 +95,25 @@ def _get(
             parts.setdefault(chunk[schema.PK]["S"], {})[sk_of(chunk)] = chunk
     out: dict[FullKey, Any] = {}
     for item, ref in refs:
-        pk, sk = item[schema.PK]["S"], sk_of(item)
-        what = f"cache entry {sk!r} of {pk!r}"
-        schema.check_format(item, what)
-        data = get_b(item, schema.PAYLOAD) if ref is None else ref.join(parts.get(pk, {}))
-        if data is None:
-            continue  # a value whose chunks are gone or being replaced: a miss, never half
-        entry = schema.decode_cache_entry(unframe(item, data, ctx.compression), what)
-        if entry.expires is not None and not now < entry.expires:
+        pk = item[schema.PK]["S"]
+        entry = _entry_of(ctx, item, ref, parts.get(pk, {}))
+        if entry is None or (entry.expires is not None and not now < entry.expires):
             continue
-        out[wanted[(pk, sk)]] = serde.loads_typed(entry.value)
+        out[wanted[(pk, sk_of(item))]] = serde.loads_typed(entry.value)
     return out
+
+
+def _entry_of(
+    ctx: _CacheCtx, item: AttrMap, ref: schema.ChunkRef | None, chunks: Mapping[str, AttrMap]
+) -> schema.CacheEntryPayload | None:
+    """An entry item's payload (its value still serialized), its chunks (by sort key) put
+    together; ``None`` when they are gone or being replaced: a miss, never half a value."""
+    what = f"cache entry {sk_of(item)!r} of {item[schema.PK]['S']!r}"
+    schema.check_format(item, what)
+    data = get_b(item, schema.PAYLOAD) if ref is None else ref.join(chunks)
+    if data is None:
+        return None
+    return schema.decode_cache_entry(unframe(item, data, ctx.compression), what)
 
 
 def _set(
@@ -158,6 +166,60 @@ def _clear(ctx: _CacheCtx, namespaces: Sequence[Namespace] | None) -> Flow[None]
     for pk in dict.fromkeys(pks):
         doomed = yield from query_all(ctx, pk, keys_only=True)
         yield from batch_write(ctx, deletes=[key(pk, sk_of(i)) for i in doomed])
+
+
+@dataclass(frozen=True)
+class CacheNamespaceSummary:
+    """One namespace of a cache, counted by :meth:`DynamoDBCache.summarize`.
+
+    Attributes:
+        namespace: Its labels, as LangGraph gave them (``None`` for a label so long
+            that its key keeps only a digest). LangGraph's node namespaces are
+            ``("__pregel_ns_writes", "<module>.<function>", "<node>")``.
+        entries: Cached values, expired ones included.
+        expired: Entries whose expiry second has passed (misses already; DynamoDB's TTL
+            deletes them later, usually within days).
+        bytes: The items' size as DynamoDB bills storage (entries and the chunks of large
+            values), without its 100 bytes of overhead per item.
+    """
+
+    namespace: tuple[str | None, ...]
+    entries: int
+    expired: int
+    bytes: int
+
+
+def _summarize(ctx: _CacheCtx, now: float) -> Flow[list[CacheNamespaceSummary]]:
+    """Every namespace in the directory, counted from its partition (one Query each, the
+    items read whole to size them)."""
+    listed = yield from query_all(ctx, schema.CACHE_DIRECTORY_PK, keys_only=True)
+    out = []
+    for pk in (schema.cache_pk_of_directory_sk(sk_of(i)) for i in listed):
+        namespace = None if pk is None else schema.cache_namespace_of(pk)
+        if pk is None or namespace is None:
+            continue
+        items = yield from query_all(ctx, pk)
+        chunks = {sk_of(i): i for i in items if schema.get_s(i, schema.KIND) != schema.KIND_CACHE}
+        entries = expired = 0
+        for item in items:
+            if schema.get_s(item, schema.KIND) == schema.KIND_CACHE:
+                entries += 1
+                expired += _expired(ctx, item, chunks, now)
+        size = sum(schema.approx_size(i) for i in items)
+        out.append(CacheNamespaceSummary(namespace, entries, expired, size))
+    return out
+
+
+def _expired(ctx: _CacheCtx, item: AttrMap, chunks: Mapping[str, AttrMap], now: float) -> bool:
+    """Whether an entry has expired: from its TTL attribute (its expiry rounded up to the
+    second), or, within that second, from the exact expiry in its payload."""
+    ttl = schema.get_n(item, schema.TTL)
+    if ttl is None or ttl - 1 >= now:
+        return False
+    if ttl <= now:
+        return True
+    entry = _entry_of(ctx, item, schema.chunk_ref_of(item), chunks)
+    return entry is None or (entry.expires is not None and not now < entry.expires)
 
 
 class DynamoDBCache(OwnsClients, BaseCache[ValueT], Generic[ValueT]):
@@ -290,3 +352,14 @@ class DynamoDBCache(OwnsClients, BaseCache[ValueT], Generic[ValueT]):
     async def aclear(self, namespaces: Sequence[Namespace] | None = None) -> None:
         """Async :meth:`clear`."""
         await self._arun(_clear(self._ctx(), namespaces), "cache.clear")
+
+    # --- tooling --------------------------------------------------------------------------
+    def summarize(self) -> list[CacheNamespaceSummary]:
+        """Every namespace the cache wrote to, with its entries, expired share and bytes
+        (for the command line's ``cache``): one Query of the directory and one of each
+        namespace, reading its items whole. Not for a hot path."""
+        return self._run(_summarize(self._ctx(), time.time()), "cache.summarize")
+
+    async def asummarize(self) -> list[CacheNamespaceSummary]:
+        """Async :meth:`summarize`."""
+        return await self._arun(_summarize(self._ctx(), time.time()), "cache.summarize")

@@ -806,6 +806,17 @@ def cache_pk_of_directory_sk(sk: str) -> str | None:
     return sk[len(DIRECTORY_ENTRY) :]
 
 
+def cache_namespace_of(pk: str) -> tuple[str | None, ...] | None:
+    """Invert :func:`cache_pk`: the namespace's labels (``None`` for a label kept as a
+    digest); ``None`` for a key that is not a cache namespace's partition."""
+    if not pk.startswith(CACHE_PREFIX):
+        return None
+    parts, rest = split_components(pk[len(CACHE_PREFIX) :])
+    if rest:
+        return None
+    return tuple(decode_component(c) for c in parts)
+
+
 # --- chunk layout ---------------------------------------------------------------------
 def chunk_list(nonce: str, count: int, data: bytes) -> dict[str, Any]:
     """The ``ch`` attribute of an item whose payload ``data`` is in ``count`` chunks."""

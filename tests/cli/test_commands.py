@@ -200,3 +200,62 @@ def test_missing_extra_is_named(tmp_path) -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 2 and "langgraph-dynamodb[cli]" in done.stderr
     assert json  # the module uses json through Result.json
+
+
+def test_cache_by_node_and_clearing(cli, ddb_endpoint, new_table) -> None:
+    from typing import TypedDict
+
+    from langgraph.graph import START, StateGraph
+    from langgraph.types import CachePolicy
+
+    from langgraph_dynamodb import DynamoDBCache
+
+    class State(TypedDict):
+        text: str
+
+    def summarize(state: State) -> State:
+        return {"text": state["text"][:3]}
+
+    def shout(state: State) -> State:
+        return {"text": state["text"].upper()}
+
+    table = new_table()
+    builder = StateGraph(State)
+    builder.add_node("summarize", summarize, cache_policy=CachePolicy())
+    builder.add_node("shout", shout, cache_policy=CachePolicy(ttl=0))  # expired at once
+    builder.add_edge(START, "summarize")
+    builder.add_edge("summarize", "shout")
+    with DynamoDBCache(table_name=table, endpoint_url=ddb_endpoint, region_name=REGION) as c:
+        graph = builder.compile(cache=c)
+        for text in ("alpha", "beta", "gamma"):
+            graph.invoke({"text": text})
+        big = base64.b64encode(os.urandom(300_000)).decode()  # chunked, not a node's
+        c.set({(("notes", "a#b"), "k"): (big, None)})
+
+        listed = cli("cache", "--json", table=table)
+        assert listed.rc == 0, listed.err
+        rows = {r["node"]: r for r in listed.json()}
+        assert set(rows) == {"summarize", "shout", "notes/a#b"}
+        assert rows["summarize"]["entries"] == 3 and rows["summarize"]["expired"] == 0
+        assert rows["summarize"]["function"].endswith("summarize")
+        assert rows["shout"]["entries"] == 3 and rows["shout"]["expired"] == 3
+        assert rows["notes/a#b"]["namespace"] == ["notes", "a#b"]
+        assert rows["notes/a#b"]["bytes"] > 300_000 > rows["summarize"]["bytes"] > 0
+
+        text = cli("cache", table=table)
+        assert text.rc == 0 and "summarize" in text.out and "100%" in text.out
+
+        refused = cli("cache", "--clear", "summarize", table=table)
+        assert refused.rc == 2 and "--yes" in refused.err
+        some = cli("cache", "--clear", "summarize", "nobody", "--yes", table=table)
+        assert some.rc == 1 and "'nobody'" in some.err and "cleared 3 entries" in some.out
+        after = {r["node"]: r["entries"] for r in cli("cache", "--json", table=table).json()}
+        assert after == {"shout": 3, "notes/a#b": 1}  # a cleared namespace is not listed
+        assert graph.invoke({"text": "alpha"}) == {"text": "ALP"}  # runs again, caches again
+
+        assert cli("cache", "--clear", "nobody", "--yes", table=table).rc == 1
+        assert cli("cache", "--clear-all", "--yes", table=table).rc == 0
+        assert c.get([(("notes", "a#b"), "k")]) == {}
+        assert cli("cache", "--json", table=table).json() == []
+    empty = cli("cache", table=new_table())
+    assert empty.rc == 0 and "no node cache entries" in empty.out

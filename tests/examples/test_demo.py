@@ -34,6 +34,7 @@ def test_demo(ddb_endpoint: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert "SIGKILL -> exit status -9" in out
     assert "agents re-run: ['runbooks']" in out
     assert "result identical to the uncrashed run: yes" in out
+    assert "answers reused for the same evidence (DynamoDBCache, same table): 6 of 6" in out
     assert "redelivery: 200 SUCCESS redelivered=True" in out
     assert "bad event:  400 InvalidEvent" in out
     assert "Execution/Count" in out and "Replay/Count" in out

@@ -484,6 +484,33 @@ def test_store_options_stay_within_their_rows(local: Any) -> None:
         store.close()
 
 
+CACHE = "the cache's `get`, `set`, `clear`"
+
+
+def test_cache_stays_within_its_rows(local: Any) -> None:
+    from langgraph_dynamodb import DynamoDBCache
+
+    table = template_table(local, f"iam-cache-{uuid.uuid4().hex[:8]}")
+    with recording() as rec:
+        cache = DynamoDBCache(table_name=table)
+        cache.setup(prepare_async=False)
+        got = check(rec.take(), ["the cache's `setup()` on an existing table"])
+        assert got == {"dynamodb:DescribeTable", "dynamodb:DescribeTimeToLive"}
+        big = os.urandom(400_000).hex()  # chunked
+        cache.set({(("n",), "k"): ("v", 60), (("n",), "big"): (big, None)})
+        assert cache.get([(("n",), "k"), (("n",), "big")])[(("n",), "big")] == big
+        cache.clear([("n",)])
+        cache.clear()
+        got = check(rec.take(), [CACHE])
+        assert got == {"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:Query"}
+        cache.close()
+    new_table = f"iam-cache-new-{uuid.uuid4().hex[:8]}"
+    with recording() as rec:
+        with DynamoDBCache(table_name=new_table) as cache:
+            cache.setup(prepare_async=False)
+        check(rec.take(), ["the cache's `setup()` that creates the table"])
+
+
 def test_store_vector_search_stays_within_its_row_and_the_index_grant(
     vector_emulator: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -529,6 +556,10 @@ def test_command_line_stays_within_its_rows(
     other = f"iam-cli-copy-{uuid.uuid4().hex[:8]}"
     with DynamoDBSaver(table_name=table) as saver:
         run_graph(saver, "c-1")
+    from langgraph_dynamodb import DynamoDBCache
+
+    with DynamoDBCache(table_name=table) as cache:
+        cache.set({(("n",), "k"): ("v", None)})
     dump = str(tmp_path / "all.jsonl")
     commands: list[tuple[list[str], str]] = [
         (["doctor"], "`doctor`"),
@@ -541,6 +572,8 @@ def test_command_line_stays_within_its_rows(
         (["copy", "c-1", "c-2"], "`copy`"),
         (["prune", "c-2", "--keep-latest", "--yes"], "`prune --keep-latest`"),
         (["delete", "c-2", "--yes"], "`delete`, `prune --delete`"),
+        (["cache"], "`cache`"),
+        (["cache", "--clear-all", "--yes"], "`cache --clear`, `cache --clear-all`"),
     ]
     with recording() as rec:
         for argv, row in commands:

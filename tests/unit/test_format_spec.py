@@ -163,6 +163,11 @@ def test_the_cache_keys_in_the_docs_are_what_the_module_makes() -> None:
     assert schema.cache_sk("3f2a...") == "e#3f2a...#" and "sk = e#3f2a...#" in DOC
     assert f"sk = {schema.cache_directory_sk(pk)}" in DOC
     assert schema.cache_pk_of_directory_sk(schema.cache_directory_sk(pk)) == pk
+    for ns in [namespace, (), ("",), ("a#b", "~x", "é")]:
+        assert schema.cache_namespace_of(schema.cache_pk(ns)) == ns
+    long_label = ("x" * 2000,)
+    assert schema.cache_namespace_of(schema.cache_pk(long_label)) == (None,)
+    assert schema.cache_namespace_of("t#thread#") is None
     assert schema.cache_pk(()) == "n#" != schema.cache_pk(("",))
     assert len({schema.cache_pk(ns) for ns in [("a", "b"), ("a#b",), ("ab",), ("a",)]}) == 4
     payload = schema.CacheEntryPayload(("json", b"1"), 12.5)

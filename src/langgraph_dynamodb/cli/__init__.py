@@ -10,6 +10,7 @@
 ``inspect``   ``threads``, ``history``, ``show``, ``diff``
 ``admin``     ``setup``, ``doctor``, ``stats``, ``delete``, ``prune``, ``copy``, ``local``
 ``transfer``  ``export``, ``import``
+``cache``     ``cache``: the node cache by node, and clearing it
 ``records``   the export format (pure)
 ``values``    what is shown of a checkpoint, diffs (pure)
 ``doctor``    the table's checks (pure)

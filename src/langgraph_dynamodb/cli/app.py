@@ -12,6 +12,7 @@ from typing import Any
 
 from langgraph_dynamodb.cli import admin, inspect, transfer
 from langgraph_dynamodb.cli import args as grammar
+from langgraph_dynamodb.cli.cache import cache
 from langgraph_dynamodb.cli.connect import Settings, UsageError
 from langgraph_dynamodb.cli.records import ExportFormatError
 from langgraph_dynamodb.cli.ui import UI
@@ -33,6 +34,7 @@ COMMANDS: dict[str, Callable[[Settings, Any, UI], int]] = {
     "import": transfer.import_,
     "stats": admin.stats,
     "local": admin.local,
+    "cache": cache,
 }
 
 

@@ -155,6 +155,19 @@ def parser() -> argparse.ArgumentParser:
     _json(p)
     _segments(p)
 
+    p = command("cache", "the node cache (DynamoDBCache) by node: entries, expired, bytes")
+    clear = p.add_mutually_exclusive_group()
+    clear.add_argument(
+        "--clear",
+        nargs="+",
+        default=[],
+        metavar="NODE",
+        help="clear these nodes' entries (a node name, or a namespace as listed)",
+    )
+    clear.add_argument("--clear-all", action="store_true", help="clear every entry")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask")
+    _json(p)
+
     p = command(
         "local",
         "run DynamoDB Local for development (persistent, shared), vector indexes emulated",

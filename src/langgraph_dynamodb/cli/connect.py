@@ -14,6 +14,7 @@ from typing import Any
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
+from langgraph_dynamodb.cache import DynamoDBCache
 from langgraph_dynamodb.cli.preserve import PreservingSerializer
 from langgraph_dynamodb.errors import ConfigurationError
 from langgraph_dynamodb.local import is_local_endpoint
@@ -169,4 +170,16 @@ def make_saver(settings: Settings, *, preserve: bool = False, **kwargs: Any) -> 
         profile_name=settings.profile,
         serde=table_serde(settings, preserve=preserve),
         **kwargs,
+    )
+
+
+def make_cache(settings: Settings) -> DynamoDBCache[Any]:
+    """The node cache in the table the options name (its values are not decoded by the
+    command line, so no serializer is needed)."""
+    _local_credentials(settings)
+    return DynamoDBCache(
+        table_name=settings.require_table(),
+        endpoint_url=settings.endpoint_url,
+        region_name=settings.region,
+        profile_name=settings.profile,
     )

@@ -163,7 +163,8 @@ def item_size(item: AttrMap) -> int:
 
 
 def item_kind(item: AttrMap) -> str:
-    """``checkpoint``, ``writes``, ``chunk``, ``memory``, ``directory`` or ``other``."""
+    """``checkpoint``, ``writes``, ``chunk``, ``memory``, ``directory``, ``cache`` (a node
+    cache entry) or ``other``."""
     kind = get_s(item, schema.KIND)
     return {
         schema.KIND_CHECKPOINT: "checkpoint",
@@ -171,4 +172,5 @@ def item_kind(item: AttrMap) -> str:
         schema.KIND_CHUNK: "chunk",
         schema.KIND_MEMORY: "memory",
         schema.KIND_DIRECTORY: "directory",
+        schema.KIND_CACHE: "cache",
     }.get(kind or "", "other")
