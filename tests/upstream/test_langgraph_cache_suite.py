@@ -3,7 +3,7 @@ release installed here that take its ``cache`` fixture (in ``test_pregel.py`` an
 ``test_pregel_async.py``), and every test of ``test_delta_channel_node_cache.py`` (which
 makes its caches with ``InMemoryCache`` itself), run from langgraph's sdist, unmodified.
 
-The module downloads that sdist (``pip download --no-binary :all:``), keeps its ``tests/``
+The module downloads that sdist (``pip download --no-binary langgraph``), keeps its ``tests/``
 and ``pyproject.toml`` (pytest's settings) under ``.venvs/``, and runs pytest on the three
 files in ``.venvs/langgraph-tests``: a virtualenv with this package (editable, ``[async]``),
 the same langgraph and what its tests import (pinned by ``constraints.txt`` and
@@ -175,8 +175,10 @@ def langgraph_tests() -> Path:
                 "download",
                 "-q",
                 "--disable-pip-version-check",
+                # the sdist; its build tools (pip reads its metadata) may come as wheels:
+                # with :all: they are built from source too, two minutes without pip's cache
                 "--no-binary",
-                ":all:",
+                "langgraph",
                 "--no-deps",
                 "--dest",
                 tmp,
