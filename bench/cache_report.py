@@ -216,7 +216,7 @@ def tables(results: dict[str, Any], caches: tuple[str, ...]) -> list[str]:
     ran = [s for s in caches if "cache" in results["savers"].get(s, {}).get("workloads", {})]
     skipped = {s: r for s, r in (results.get("skipped") or {}).items() if s in caches}
     if not ran:
-        return [f"{spec}: not run ({reason})." for spec, reason in skipped.items()]
+        return [f"{spec} not run: {reason}." for spec, reason in skipped.items()]
     labels = [results["savers"][s].get("label", s) for s in ran]
     first = _phases(results["savers"][ran[0]])[1]
     rtts = max((_phases(results["savers"][s])[1].get("rtts_ms", [0]) for s in ran), key=len)
@@ -229,7 +229,7 @@ def tables(results: dict[str, Any], caches: tuple[str, ...]) -> list[str]:
     for size, title in SIZES:
         out.append(_size_table(results, ran, labels, size, title, tags))
     for spec, reason in skipped.items():
-        out.append(f"{spec}: not run ({reason}).")
+        out.append(f"{spec} not run: {reason}.")
     return out
 
 

@@ -214,4 +214,4 @@ def test_tables_show_in_process_caches_as_on_loopback_and_skipped_ones() -> None
     assert len(out) == 4  # the legend, two sizes, the skipped line
     assert "| 10 ms round trip: get on a hit | – | as on loopback (in the process) |" in out[1]
     assert "| requests per run, miss | 2 (BatchGetItem 1, BatchWriteItem 1) |" in out[1]
-    assert out[3] == "redis-cache: not run (no redis-server on this machine)."
+    assert out[3] == "redis-cache not run: no redis-server on this machine."
