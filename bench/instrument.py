@@ -14,7 +14,8 @@ if installed). Two pieces:
   API family of the current phase (sync or async) count as calls: when a peer's ``aput``
   runs its ``put`` in a worker thread, the context is lost, so the inner ``put`` tags the
   requests but is not counted again. Swapping the class (not wrapping bound methods)
-  survives LangGraph's ``with_allowlist`` copies.
+  survives LangGraph's ``with_allowlist`` copies. A node cache (LangGraph's ``BaseCache``)
+  gets its ``get``, ``set`` and ``clear`` (and their async twins) wrapped instead.
 """
 
 from __future__ import annotations
@@ -70,6 +71,16 @@ METHODS: dict[str, tuple[str, str]] = {
     "adelete_for_runs": ("delete_for_runs", "async"),
 }
 """Saver method -> (operation name in the report, API family)."""
+
+CACHE_METHODS: dict[str, tuple[str, str]] = {
+    "get": ("get", "sync"),
+    "aget": ("get", "async"),
+    "set": ("set", "sync"),
+    "aset": ("set", "async"),
+    "clear": ("clear", "sync"),
+    "aclear": ("clear", "async"),
+}
+"""The same for LangGraph's node caches (``BaseCache``): what the cache workload counts."""
 
 
 class CallStats:
@@ -303,6 +314,15 @@ def _wrap(fn: Callable[..., Any], op: str, family: str) -> Callable[..., Any]:
 _SUBCLASSES: dict[type, type] = {}
 
 
+def _methods(cls: type) -> dict[str, tuple[str, str]]:
+    """The methods to wrap: a node cache's, or a checkpointer's (and a store's)."""
+    try:
+        from langgraph.cache.base import BaseCache
+    except ImportError:  # pragma: no cover - every venv has langgraph
+        return METHODS
+    return CACHE_METHODS if issubclass(cls, BaseCache) else METHODS
+
+
 def instrument(saver: Any) -> Any:
     """Make ``saver`` an instance of an instrumented subclass of its class; returns it."""
     cls = type(saver)
@@ -311,7 +331,7 @@ def instrument(saver: Any) -> Any:
     sub = _SUBCLASSES.get(cls)
     if sub is None:
         namespace: dict[str, Any] = {"_bench_instrumented": True}
-        for name, (op, family) in METHODS.items():
+        for name, (op, family) in _methods(cls).items():
             fn = getattr(cls, name, None)
             if fn is not None and callable(fn):
                 namespace[name] = _wrap(fn, op, family)

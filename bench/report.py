@@ -277,7 +277,9 @@ def _table(
 
 def tables(results: dict[str, Any]) -> str:
     """The side-by-side tables in Markdown, one per workload."""
-    savers = list(results["savers"])
+    from bench import savers as saver_specs
+
+    savers = [s for s in results["savers"] if s not in saver_specs.CACHES]
     labels = {s: results["savers"][s].get("label", s) for s in savers}
     figs = {s: results["savers"][s].get("figures") or figures(results["savers"][s]) for s in savers}
     out: list[str] = []
@@ -547,13 +549,15 @@ def tables(results: dict[str, Any]) -> str:
                 rows,
             )
         )
-    from bench import savers as saver_specs
     from bench import store_report
 
     out.extend(store_report.tables(results, saver_specs.STORES))
     from bench import cli_report
 
     out.extend(cli_report.tables(results))
+    from bench import cache_report
+
+    out.extend(cache_report.tables(results, saver_specs.CACHES))
     return "\n\n".join(out)
 
 
@@ -936,6 +940,13 @@ def markdown(results: dict[str, Any]) -> str:
             if k in ("langgraph", "langgraph-checkpoint", "langchain-core", "boto3", "aiobotocore")
         )
         lines.append(f"| {labels[name]} | {entry.get('note', '')} | {shown} |")
+    from bench import savers as saver_specs
+
+    for name, reason in (results.get("skipped") or {}).items():
+        spec = saver_specs.SAVERS.get(name)
+        lines.append(f"| {spec.label if spec else name} | not run: {reason} | – |")
+    if results.get("meta", {}).get("redis_server") and "redis-cache" in results["savers"]:
+        lines += ["", f"Redis: {results['meta']['redis_server']}."]
     lines += ["", tables(results)]
     if results.get("goals"):
         lines += ["", goals_table(results["goals"], labels)]

@@ -72,6 +72,7 @@ savers = load("savers")
 workloads = load("workloads")
 store_workloads = load("store_workloads")
 cli_workloads = load("cli_workloads")
+cache_workloads = load("cache_workloads")
 
 
 def log(message: str) -> None:
@@ -115,6 +116,22 @@ class Harness:
         self._samples: dict[str, list[float]] = {}
         self._started = time.monotonic()
         self._phase: str | None = None
+        # Counters of traffic that does not go to DynamoDB (the Redis proxy of the cache
+        # workload): ``take(scope)`` gives a phase's, kept as the phase's ``wire``.
+        self.wire: Any = None
+
+    state = instrument.STATE
+    """The running phase's scope and simulated delay (for an in-process proxy)."""
+
+    @staticmethod
+    def load(name: str) -> ModuleType:
+        """Another module of the bench, ``bench/<name>.py`` (loaded by path)."""
+        return load(name)
+
+    def table_bytes(self, table: str) -> dict[str, Any]:
+        """Items and bytes of ``table`` now, every item sized as DynamoDB does (a Scan of
+        DynamoDB Local itself, not counted)."""
+        return table_bytes(_client(self.args.direct, self.args.region), [table])
 
     # --- sizes, time, facts --------------------------------------------------------------
     def size(self, key: str) -> Any:
@@ -233,6 +250,7 @@ class Harness:
                 "response_bytes": p.get("response_bytes", 0),
                 "upstream_ms": p.get("upstream_ms", 0.0),
             }
+        wire = self.wire.take(scope) if self.wire is not None else None
         targets: dict[str, int] = {}
         for entry in ops.values():
             for target, n in entry["targets"].items():
@@ -241,6 +259,7 @@ class Harness:
             "api": api,
             "wall_s": round(wall, 4),
             "error": error,
+            **({"wire": wire} if wire is not None else {}),
             "ops": ops,
             "samples": {k: summarize(v) for k, v in self._samples.items()},
             "totals": {
@@ -341,11 +360,15 @@ def run_workload(
     started = time.perf_counter()
     try:
         with h.phase("setup"):
-            saver = savers.make_saver(args.saver, table, args.endpoint, args.region)
+            if args.saver in savers.CACHES:
+                saver = cache_workloads.make_cache(h, table)
+            else:
+                saver = savers.make_saver(args.saver, table, args.endpoint, args.region)
         h.saver = instrument.instrument(saver)
         run = (
             workloads.WORKLOADS.get(name)
             or store_workloads.WORKLOADS.get(name)
+            or cache_workloads.WORKLOADS.get(name)
             or cli_workloads.WORKLOADS[name]
         )
         run(h)
@@ -358,6 +381,8 @@ def run_workload(
         for opened in [h.saver, *h.extra]:
             if opened is not None:
                 savers.close_saver(opened)
+        if h.wire is not None:
+            h.wire.close()
     created = sorted(list_tables(direct) - before)
     try:
         h.result["storage"] = table_bytes(direct, created)

@@ -26,7 +26,7 @@ class SaverSpec:
         label: What the report's column says.
         package: PyPI distribution (``None`` for ours).
         requirements: What ``pip install`` gets in the saver's own venv (``None``: ours,
-            run in the project's venv).
+            and LangGraph's in-process caches, run in the project's venv).
         venv: Name of the venv folder (variants of one peer share it).
         default_workloads: Workloads it runs unless ``--workloads`` says otherwise
             (``None``: all).
@@ -163,6 +163,47 @@ SAVERS: dict[str, SaverSpec] = {
             aliases=("langgraph-dynamodb-store",),
         ),
         SaverSpec(
+            "ours-cache",
+            "langgraph-dynamodb DynamoDBCache (ours)",
+            None,
+            None,
+            None,
+            default_workloads=("cache",),
+            note="defaults: zstd, strongly consistent reads, values over 350 KB chunked",
+            aliases=("dynamodbcache",),
+        ),
+        SaverSpec(
+            "memory-cache",
+            "langgraph InMemoryCache",
+            "langgraph",
+            None,
+            None,
+            default_workloads=("cache",),
+            note="langgraph.cache.memory, in the process (no network, nothing kept)",
+            aliases=("inmemorycache",),
+        ),
+        SaverSpec(
+            "sqlite-cache",
+            "langgraph-checkpoint-sqlite SqliteCache",
+            "langgraph-checkpoint-sqlite",
+            None,
+            None,
+            default_workloads=("cache",),
+            note="langgraph.cache.sqlite on a file in a temporary folder (WAL), in the process",
+            aliases=("sqlitecache",),
+        ),
+        SaverSpec(
+            "redis-cache",
+            "langgraph RedisCache on redis-server",
+            "redis",
+            ("langgraph", "redis", "boto3"),
+            "redis",
+            default_workloads=("cache",),
+            note="langgraph.cache.redis with redis-py, on a redis-server the bench starts on "
+            "loopback (in memory), through a counting TCP proxy; skipped without redis-server",
+            aliases=("rediscache",),
+        ),
+        SaverSpec(
             "ddbcp",
             "langgraph-dynamodb-checkpoint 0.5.0",
             "langgraph_dynamodb_checkpoint",
@@ -231,6 +272,8 @@ def _create_pk_sk_table(table: str, endpoint: str, region: str) -> None:
 def make_saver(name: str, table: str, endpoint: str, region: str) -> Any:
     """Build saver ``name`` on a new table ``table``, talking to ``endpoint`` (a store,
     without semantic search, for the store specs)."""
+    if name in CACHES:
+        raise KeyError(f"{name!r} is a cache: bench/cache_workloads.py makes it")
     if name in STORES:
         return make_store(name, table, endpoint, region)
     if name in ("ours", "ours-eventual", "ours-cli"):
@@ -287,6 +330,13 @@ STORES = (
     "dds-store",
 )
 """The specs that are stores (they run the store workload, the others the checkpointers')."""
+
+CACHES = ("ours-cache", "memory-cache", "sqlite-cache", "redis-cache")
+"""The specs that are node caches (LangGraph's ``BaseCache``): they run the cache workload."""
+
+OPTIONAL = {"redis-cache": "redis-server"}
+"""Specs that need a program on this machine (spec -> executable): skipped, with the
+reason in the results, when it is missing or their venv cannot be made."""
 
 
 def make_store(

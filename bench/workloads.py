@@ -580,6 +580,9 @@ SIZES: dict[str, dict[str, Any]] = {
         "rtt_ms": 10,
         "rtt_turns": 20,
         "memory_scale_memories": 100_000,
+        "cache_runs": 40,
+        "cache_work_ms": 200,
+        "cache_rtt_ms": 10,
     },
     "quick": {
         "memory_scale_memories": 5_000,
@@ -602,6 +605,9 @@ SIZES: dict[str, dict[str, Any]] = {
         "cpu_state_chars": 100_000,
         "rtt_ms": 10,
         "rtt_turns": 5,
+        "cache_runs": 8,
+        "cache_work_ms": 200,
+        "cache_rtt_ms": 10,
     },
 }
 """Sizes for a full run and for ``--quick``."""
