@@ -5,6 +5,8 @@ changes what is stored (a writer that misses its parent's index reads it).
 - :class:`IndexCache`: a head's channel index, for the writer of its child.
 - :class:`ReadHints`: which items a read of a head brings (its writes, the heads its values
   need), so that the read is one Query with the right ``Limit``.
+- :class:`RunMarks`: the runs whose marker this saver wrote in a thread, and until when
+  it lasts, so that a run's later ``put`` in the thread writes only its head.
 - :class:`GroupDirectory`: the store's groups whose directory entries this store wrote
   (entries are never deleted, so a group noted once stays listed).
 - :class:`VectorIndexState`: whether the store's table has a usable vector index, as
@@ -72,6 +74,40 @@ class IndexCache:
         """Forget every head of a thread (deleted or pruned)."""
         with self._lru.lock:
             self._lru.discard_thread(thread_id)
+
+
+class RunMarks:
+    """Run markers this saver wrote: ``(run id, thread id)`` and the marker's expiry
+    (``None``: it never expires). A miss writes the marker again (the same item)."""
+
+    def __init__(self, size: int = limits.CHANNEL_INDEX_CACHE_SIZE) -> None:
+        self._marks: OrderedDict[tuple[str, str], int | None] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def needed(self, run_id: str, thread_id: str, expires_at: int | None, window: float) -> bool:
+        """Whether a ``put`` of the run in the thread must (re)write the marker: never
+        written here, or it expires over half a TTL ``window`` before the new head."""
+        with self._lock:
+            if (run_id, thread_id) not in self._marks:
+                return True
+            self._marks.move_to_end((run_id, thread_id))
+            marked = self._marks[(run_id, thread_id)]
+        return expires_at is not None and (marked is None or expires_at - marked > window / 2)
+
+    def note(self, run_id: str, thread_id: str, expires_at: int | None) -> None:
+        """Remember a marker written (or extended) until ``expires_at``."""
+        with self._lock:
+            self._marks[(run_id, thread_id)] = expires_at
+            self._marks.move_to_end((run_id, thread_id))
+            while len(self._marks) > self._size:
+                self._marks.popitem(last=False)
+
+    def discard_thread(self, thread_id: str) -> None:
+        """Forget the markers of a thread (deleted: its markers are gone too)."""
+        with self._lock:
+            for mark in [m for m in self._marks if m[1] == thread_id]:
+                del self._marks[mark]
 
 
 _UNKNOWN_PARENT = "\x00unknown"

@@ -82,10 +82,6 @@ UNPROCESSED_MAX_ATTEMPTS = 10
 UNPROCESSED_BASE_DELAY_S = 0.05
 UNPROCESSED_MAX_DELAY_S = 2.0
 
-#: DynamoDB: at most 100 values in an ``IN`` of a filter expression (``delete_for_runs``
-#: scans for this many run ids at a time).
-SCAN_IN_MAX_VALUES = 100
-
 #: Optimistic merges of a task's regular writes (a rare race) before giving up.
 WRITES_MERGE_MAX_ATTEMPTS = 8
 

@@ -22,7 +22,7 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph_dynamodb import flows, limits, schema
 from langgraph_dynamodb._clients import Clients
 from langgraph_dynamodb._drivers import OwnsClients
-from langgraph_dynamodb.caches import IndexCache, ReadHints
+from langgraph_dynamodb.caches import IndexCache, ReadHints, RunMarks
 from langgraph_dynamodb.codec import Compressor
 from langgraph_dynamodb.errors import ConfigurationError
 from langgraph_dynamodb.options import compression_of, default_boto_config, ttl_seconds
@@ -141,6 +141,7 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
         self._consistent = bool(consistent_reads)
         self._index = IndexCache()
         self._hints = ReadHints()
+        self._runs = RunMarks()
         self.stats = Stats()
         self._trace_ids = trace_ids_default(trace_ids)
 
@@ -187,6 +188,7 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
             ttl_refresh_on_read=self._ttl_refresh,
             index=self._index,
             hints=self._hints,
+            runs=self._runs,
             on_skip=self._skipped,
         )
 

@@ -5,8 +5,8 @@ checkpointer and the store alike. This docstring is the format's specification;
 
 **The table.** One key schema for every item kind: ``pk`` (S, hash) and ``sk`` (S,
 range), on-demand, encrypted at rest (:func:`create_table_params`). The checkpointer, the
-store and the node cache may share a table: their partition keys never meet (``t#``;
-``m#`` and ``r#``; ``n#`` and ``q#``). TTL is the attribute ``ttl`` (epoch seconds);
+store and the node cache may share a table: their partition keys never meet (``t#`` and
+``u#``; ``m#`` and ``r#``; ``n#`` and ``q#``). TTL is the attribute ``ttl`` (epoch seconds);
 readers treat an item whose ``ttl`` has passed as absent (DynamoDB deletes expired items
 lazily).
 
@@ -41,6 +41,15 @@ sort-key range of one partition.
       sk = "x#" enc(key) nonce "#" seq       a chunk of an entry's payload
     pk = "q#"    sk = "d#" pk                the namespaces ever written (append-only)
 
+**Run markers** (one partition per run)::
+
+    pk = "u#" enc(run_id)
+      sk = "t#" enc(thread_id)               the run wrote checkpoints in this thread
+
+A run's first ``put`` in a thread (as far as the writing process knows) writes its marker
+in the same BatchWriteItem as the head; ``delete_for_runs`` Queries the markers of each
+run instead of scanning the table. A marker expires with the heads it stands for.
+
 **Components** (``enc``): an order-preserving, prefix-free escaping. Characters up to
 ``$`` are written as ``$`` and one character (``chr(0x40 + code)``); every component ends
 with ``#``. A component longer than its limit (``limits.MAX_THREAD_KEY_BYTES``,
@@ -56,7 +65,7 @@ name   type meaning
 pk     S    partition key
 sk     S    sort key
 k      S    item kind: ``c`` head, ``w`` writes, ``x`` chunk, ``m`` memory, ``d``
-            directory entry, ``v`` vector item, ``e`` cache entry
+            directory entry, ``v`` vector item, ``e`` cache entry, ``u`` run marker
 p      B    the payload: msgpack, then compressed (see ``z``)
 z      S    the payload's codec (``zstd``, ``zstd+d1``); absent: not compressed
 v      N    the payload's format version; absent: format 1 (:data:`FORMAT_VERSION`)
@@ -203,6 +212,7 @@ KIND_MEMORY = "m"  # a store item
 KIND_DIRECTORY = "d"  # a store directory entry
 KIND_VECTOR = "v"  # a store item's embedding as the vector index reads it
 KIND_CACHE = "e"  # a node cache entry
+KIND_RUN = "u"  # a run marker: a run wrote checkpoints in a thread
 
 # --- expression placeholders: expressions name attributes only through these ------------
 N_PK, N_SK, N_TTL, N_NONCE, N_RUN_ID, N_THREAD = "#pk", "#sk", "#ttl", "#n", "#rid", "#tid"
@@ -559,6 +569,40 @@ def decode_thread_pk(pk: str) -> str | None:
         return decode_component(pk[len(THREAD_PREFIX) : -1])
     except (StopIteration, ValueError):
         return None
+
+
+# --- run markers ------------------------------------------------------------------------
+RUN_PREFIX = "u#"
+"""A run marker's partition key starts with it; the encoded run id follows."""
+
+
+def run_pk(run_id: str) -> str:
+    """The partition of a run's markers: one item per thread the run wrote a checkpoint
+    in, so ``delete_for_runs`` finds its threads with a Query, never a Scan."""
+    return RUN_PREFIX + encode_component(
+        run_id, max_bytes=limits.MAX_THREAD_KEY_BYTES, what="run_id"
+    )
+
+
+def run_marker(run_id: str, thread_id: str, expires_at: int | None) -> AttrMap:
+    """The marker saying that run ``run_id`` wrote checkpoints in thread ``thread_id``:
+    its sort key is the thread's partition key (``tid`` holds the thread id when that is
+    a digest)."""
+    pk = thread_pk(thread_id)
+    item: AttrMap = {**key(run_pk(run_id), pk), KIND: s(KIND_RUN)}
+    if decode_thread_pk(pk) is None:
+        item[THREAD] = s(thread_id)
+    if expires_at is not None:
+        item[TTL] = n(expires_at)
+    return item
+
+
+def thread_of_run_marker(item: AttrMap) -> str | None:
+    """The thread a run marker names (``None`` for another item)."""
+    pk, sk = get_s(item, PK), get_s(item, SK)
+    if pk is None or sk is None or not pk.startswith(RUN_PREFIX):
+        return None
+    return decode_thread_pk(sk) or get_s(item, THREAD)
 
 
 # --- store keys -------------------------------------------------------------------------

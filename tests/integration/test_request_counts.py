@@ -279,3 +279,64 @@ async def test_fanout_request_counts(counting: CountingSaver, mode: str) -> None
 
     assert_one_request_each(counting, ("get_tuple", "put", "put_writes"))
     assert_list_pages(counting)
+
+
+async def test_runs_are_marked_in_the_put_and_deleted_without_a_scan(
+    counting: CountingSaver, mode: str
+) -> None:
+    """As under the Agent Server (a ``run_id`` in every run's metadata): a run's first
+    ``put`` in a thread is still one request (a BatchWriteItem of the head and the run's
+    marker); ``delete_for_runs`` Queries the markers, never scans, and makes as many
+    requests on a table of 40 other threads as on one of none."""
+    graph = workloads.build_chat_graph().compile(checkpointer=counting)
+    run = Runner(graph, mode)
+    thread = f"runs-{uuid.uuid4()}"
+    runs = [str(uuid.uuid4()) for _ in range(3)]
+
+    def in_run(run_id: str) -> dict[str, Any]:
+        return {**_config(thread), "metadata": {"run_id": run_id}}
+
+    for turn, run_id in enumerate(runs):
+        await run.invoke(workloads.chat_input(turn), in_run(run_id))
+    puts = counting.of("put")
+    assert_one_request_each(counting, ("get_tuple", "put", "put_writes"))
+    assert [c.requests for c in puts] == [  # each run's first put carries its marker
+        {"batch_write_item": 1} if i % 3 == 0 else {"put_item": 1} for i in range(9)
+    ]
+
+    async def delete(run_ids: list[str]) -> dict[str, int]:
+        before = dict(counting.stats.requests)
+        if mode == "sync":
+            await asyncio.to_thread(counting.delete_for_runs, run_ids)
+        else:
+            await counting.adelete_for_runs(run_ids)
+        return _delta(before, counting.stats.requests)
+
+    alone = await delete([runs[2]])  # the latest run: no survivor is made of its heads
+    assert alone == {"query": 2, "batch_write_item": 1}  # markers, the thread, deletes
+    for other in range(40):  # the table grows; the next deletion's cost does not
+        await run.invoke(
+            workloads.chat_input(0),
+            {
+                "configurable": {"thread_id": f"{thread}-{other}"},
+                "metadata": {"run_id": f"o{other}"},
+            },
+        )
+    assert await delete([runs[1]]) == alone
+    state = await run.get_state(_config(thread))
+    assert len(state.values["messages"]) == 2  # the first run's turn is left
+    assert await delete(["never-ran"]) == {"query": 1}
+    raw = counting.client.query(
+        TableName=counting.table_name,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"u#{runs[0]}#"}},
+    )["Items"]
+    assert [i["sk"]["S"] for i in raw] == [f"t#{thread}#"]
+    await asyncio.to_thread(counting.delete_thread, thread)
+    for run_id in runs:  # the thread's markers went with it
+        gone = counting.client.query(
+            TableName=counting.table_name,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"u#{run_id}#"}},
+        )["Items"]
+        assert gone == []

@@ -14,7 +14,7 @@ from langgraph.checkpoint.base import WRITES_IDX_MAP, Checkpoint, empty_checkpoi
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 from langgraph_dynamodb import flows, limits, schema
-from langgraph_dynamodb.caches import IndexCache, ReadHints
+from langgraph_dynamodb.caches import IndexCache, ReadHints, RunMarks
 from langgraph_dynamodb.codec import Compression, ZstdCompressor
 from langgraph_dynamodb.errors import (
     InvalidInputError,
@@ -53,6 +53,7 @@ def make_ctx(
         ttl_refresh_on_read=False,
         index=IndexCache(),
         hints=ReadHints(),
+        runs=RunMarks(),
         clock=clock or Clock(),
     )
 
@@ -807,3 +808,22 @@ def test_every_checkpoint_reads_back_as_written(steps: list[tuple[dict[str, str]
     assert [t.checkpoint["channel_values"] for t in listed] == [
         expected[i] for i in sorted(expected, reverse=True)
     ]
+
+
+def test_run_marks_say_when_a_put_writes_the_marker() -> None:
+    marks = RunMarks(size=2)
+    assert marks.needed("r", "t", None, 0.0)  # never written here
+    marks.note("r", "t", None)
+    assert not marks.needed("r", "t", None, 0.0)  # no TTL: once is for good
+    marks.note("r", "t", 1_000)
+    assert not marks.needed("r", "t", 1_040, 100.0)  # within half a window
+    assert marks.needed("r", "t", 1_051, 100.0)  # it would expire too soon: again
+    marks.note("a", "t2", None)
+    marks.note("b", "t2", None)  # the oldest is forgotten: written again, harmlessly
+    assert marks.needed("r", "t", None, 0.0)
+    marks.discard_thread("t2")
+    assert marks.needed("a", "t2", None, 0.0)
+    ctx = make_ctx()
+    assert ctx.run_marker(None, "t", None) == [] and ctx.run_marker("", "t", None) == []
+    (marker,) = ctx.run_marker("r", "t", 5)
+    assert marker[schema.TTL] == {"N": "5"} and schema.thread_of_run_marker(marker) == "t"

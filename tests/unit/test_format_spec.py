@@ -65,6 +65,7 @@ def test_the_design_page_names_every_attribute(name: str) -> None:
         schema.KIND_DIRECTORY,
         schema.KIND_VECTOR,
         schema.KIND_CACHE,
+        schema.KIND_RUN,
     ],
 )
 def test_every_item_kind_is_documented(kind: str) -> None:
@@ -104,6 +105,15 @@ def test_the_checkpointer_keys_in_the_docs_are_what_the_module_makes() -> None:
         "x#<nonce>#00000",
     ):
         assert shown in DOC
+
+
+def test_the_run_marker_in_the_docs_is_what_the_module_makes() -> None:
+    marker = schema.run_marker("run-7", "chat-1", None)
+    assert f"pk = {marker[schema.PK]['S']}` `sk = {marker[schema.SK]['S']}" in DOC
+    assert schema.thread_of_run_marker(marker) == "chat-1"
+    long_thread = "t" * 3000  # a digest in the key, the plain id in `tid`
+    assert schema.thread_of_run_marker(schema.run_marker("r", long_thread, 5)) == long_thread
+    assert schema.thread_of_run_marker(schema.key("t#x#", "c#")) is None
 
 
 def test_the_store_keys_in_the_docs_are_what_the_module_makes() -> None:

@@ -90,10 +90,11 @@ def read_all(ctx: TableCtx, op: str, params: dict[str, Any]) -> Flow[list[AttrMa
 
 
 def query_all(
-    ctx: TableCtx, pk: str, prefix: str = "", *, keys_only: bool = False
+    ctx: TableCtx, pk: str, prefix: str = "", *, keys_only: bool = False, also: Sequence[str] = ()
 ) -> Flow[list[AttrMap]]:
-    """Every item of a thread (optionally under a sort-key prefix), ascending."""
+    """Every item of a partition (optionally under a sort-key prefix), ascending;
+    ``keys_only``: keys and the attributes ``also`` names (placeholders)."""
     params = requests.query(
-        pk, prefix=prefix or None, consistent=ctx.consistent_read, keys_only=keys_only
+        pk, prefix=prefix or None, consistent=ctx.consistent_read, keys_only=keys_only, also=also
     )
     return (yield from read_all(ctx, "query", params))

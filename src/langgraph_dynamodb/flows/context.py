@@ -12,9 +12,10 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from langgraph_dynamodb import schema
-from langgraph_dynamodb.caches import HeadKey, IndexCache, ReadHints
+from langgraph_dynamodb.caches import HeadKey, IndexCache, ReadHints, RunMarks
 from langgraph_dynamodb.codec import Compression
 from langgraph_dynamodb.errors import InvalidInputError
+from langgraph_dynamodb.schema import AttrMap
 from langgraph_dynamodb.steps import OPERATIONS, Request
 from langgraph_dynamodb.storage.build import expiry_in_seconds
 
@@ -56,6 +57,7 @@ class Ctx(TableCtx):
     ttl_refresh_on_read: bool
     index: IndexCache
     hints: ReadHints
+    runs: RunMarks
     on_skip: Callable[[str], None] = _ignore
 
     def expires_at(self) -> int | None:
@@ -63,6 +65,16 @@ class Ctx(TableCtx):
         if self.ttl_seconds is None:
             return None
         return expiry_in_seconds(self.clock(), self.ttl_seconds)
+
+    def run_marker(self, run_id: Any, thread_id: str, expires_at: int | None) -> list[AttrMap]:
+        """The marker of a run in a thread (:func:`schema.run_marker`) when this saver has
+        not written it, or it would expire over half a TTL window before ``expires_at``;
+        else nothing. ``delete_for_runs`` finds a run's threads through it."""
+        if not isinstance(run_id, str) or not run_id:
+            return []
+        if not self.runs.needed(run_id, thread_id, expires_at, self.ttl_seconds or 0.0):
+            return []
+        return [schema.run_marker(run_id, thread_id, expires_at)]
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 
 from langgraph_dynamodb import limits, schema
 from langgraph_dynamodb.errors import InvalidInputError, TableSchemaError, UnavailableError
-from langgraph_dynamodb.flows.bulk import batch_write, query_all, read_all
+from langgraph_dynamodb.flows.bulk import batch_write, query_all
 from langgraph_dynamodb.flows.context import Ctx, TableCtx
 from langgraph_dynamodb.flows.read import Reader, readers_of_thread, rewrite_whole
 from langgraph_dynamodb.schema import (
@@ -100,19 +100,26 @@ def _deletion_order(raw: Iterable[AttrMap]) -> list[AttrMap]:
 
 
 def delete_thread(ctx: Ctx, thread_id: str) -> Flow[None]:
-    """Delete every item of a thread: one Query page per 1 MB, one BatchWrite per 25."""
+    """Delete every item of a thread, and its runs' markers: one Query page per 1 MB,
+    one BatchWrite per 25."""
     schema.require_id(thread_id, "thread_id")
-    raw = yield from query_all(ctx, schema.thread_pk(thread_id), keys_only=True)
-    yield from batch_write(ctx, deletes=_deletion_order(raw))
+    raw = yield from query_all(
+        ctx, schema.thread_pk(thread_id), keys_only=True, also=(schema.N_RUN_ID,)
+    )
+    runs = sorted({r for r in (get_s(i, schema.RUN_ID) for i in raw) if r})
+    markers = [key_of(schema.run_marker(r, thread_id, None)) for r in runs]
+    yield from batch_write(ctx, deletes=[*_deletion_order(raw), *markers])
     ctx.index.discard_thread(thread_id)
     ctx.hints.discard_thread(thread_id)
+    ctx.runs.discard_thread(thread_id)
 
 
 def copy_thread(ctx: Ctx, source_thread_id: str, target_thread_id: str) -> Flow[None]:
     """Copy every checkpoint and write of a thread to another thread id.
 
-    Chunks and writes are copied before any head, heads oldest first, so a crash leaves
-    the target with a consistent prefix of the source's history.
+    Chunks, writes and the markers of the heads' runs are copied before any head, heads
+    oldest first, so a crash leaves the target with a consistent prefix of the source's
+    history (and ``delete_for_runs`` finds the copies as it found the originals).
     """
     schema.require_id(source_thread_id, "source_thread_id")
     schema.require_id(target_thread_id, "target_thread_id")
@@ -132,7 +139,9 @@ def copy_thread(ctx: Ctx, source_thread_id: str, target_thread_id: str) -> Flow[
             copy[schema.THREAD] = s(target_thread_id)
         (heads if get_s(copy, schema.KIND) == schema.KIND_CHECKPOINT else first).append(copy)
     heads.sort(key=sk_of)
-    yield from batch_write(ctx, puts=first)
+    runs = sorted({r for r in (get_s(h, schema.RUN_ID) for h in heads) if r})
+    markers = [schema.run_marker(r, target_thread_id, expires_at) for r in runs]
+    yield from batch_write(ctx, puts=[*first, *markers])
     yield from batch_write(ctx, puts=heads)
 
 
@@ -197,21 +206,19 @@ def _keep_latest(ctx: Ctx, reader: Reader) -> Flow[set[str]]:
 def delete_for_runs(ctx: Ctx, run_ids: Sequence[str]) -> Flow[None]:
     """Delete the checkpoints (and their writes) whose metadata ``run_id`` is listed.
 
-    Finds them with one filtered Scan of the table; remaining checkpoints that depend on
-    a deleted one are rewritten whole first.
+    Finds their threads with one Query of each run's markers (never a Scan: the cost
+    follows the runs' own items, not the table's size); remaining checkpoints that depend
+    on a deleted one are rewritten whole first; the markers go last.
     """
-    wanted = [schema.require_id(r, "run_id") for r in run_ids]
-    if not wanted:
-        return
-    threads: dict[str, str] = {}
-    for start in range(0, len(wanted), limits.SCAN_IN_MAX_VALUES):
-        group = wanted[start : start + limits.SCAN_IN_MAX_VALUES]
-        for item in (yield from read_all(ctx, "scan", requests.scan_runs(group))):
-            thread = thread_of(item)
+    wanted = list(dict.fromkeys(schema.require_id(r, "run_id") for r in run_ids))
+    threads: dict[str, list[AttrMap]] = {}  # thread id -> the markers naming it
+    for run_id in wanted:
+        for marker in (yield from query_all(ctx, schema.run_pk(run_id))):
+            thread = schema.thread_of_run_marker(marker)
             if thread is not None:
-                threads[item[schema.PK]["S"]] = thread
+                threads.setdefault(thread, []).append(key_of(marker))
     doomed_runs = set(wanted)
-    for thread_id in threads.values():
+    for thread_id, markers in threads.items():
         raw = yield from query_all(ctx, schema.thread_pk(thread_id))
         doomed: list[AttrMap] = []
         for reader in readers_of_thread(ctx, thread_id, raw).values():
@@ -236,9 +243,10 @@ def delete_for_runs(ctx: Ctx, run_ids: Sequence[str]) -> Flow[None]:
                     for w in reader.writes.get(head.checkpoint_id, []):
                         doomed.append(w.raw)
                         doomed.extend(w.chunk_keys())
-        yield from batch_write(ctx, deletes=_deletion_order(doomed))
+        yield from batch_write(ctx, deletes=[*_deletion_order(doomed), *markers])
         ctx.index.discard_thread(thread_id)
         ctx.hints.discard_thread(thread_id)
+        ctx.runs.discard_thread(thread_id)
 
 
 def thread_of(item: AttrMap) -> str | None:

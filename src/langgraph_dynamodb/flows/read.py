@@ -321,8 +321,12 @@ def rewrite_whole(
     )
     writes = reader.writes.get(head.checkpoint_id, [])
     refreshed = [with_expiry(w.raw, expires_at) for w in writes]
-    if rebuilt.chunks or refreshed:
-        yield from batch_write(ctx, puts=[*rebuilt.chunks, *refreshed])
+    thread_id = reader.target.thread_id
+    marker = ctx.run_marker(head.run_id, thread_id, expires_at)  # it lasts as its heads do
+    if rebuilt.chunks or refreshed or marker:
+        yield from batch_write(ctx, puts=[*rebuilt.chunks, *refreshed, *marker])
+    if marker:
+        ctx.runs.note(str(head.run_id), thread_id, expires_at)
     yield ctx.request("put_item", Item=rebuilt.head)
     head_key = reader.target.cache_key(head.checkpoint_id)
     ctx.index.put(head_key, rebuilt.index)

@@ -70,22 +70,29 @@ def put(
     expires_at = ctx.expires_at()
     parent = yield from parent_index(ctx, target)
     plan = plan_channels(checkpoint, new_versions, parent, expires_at=expires_at)
+    full_metadata = get_checkpoint_metadata(config, metadata)
     prepared = build_head(
         serde=ctx.serde,
         compression=ctx.compression,
         thread_id=target.thread_id,
         checkpoint_ns=target.checkpoint_ns,
         checkpoint=checkpoint,
-        metadata=get_checkpoint_metadata(config, metadata),
+        metadata=full_metadata,
         parent_id=target.checkpoint_id,
         plan=plan,
         expires_at=expires_at,
     )
     if plan.touch and expires_at is not None:
         yield from touch_heads(ctx, target, plan.touch, expires_at)
+    marker = ctx.run_marker(full_metadata.get("run_id"), target.thread_id, expires_at)
     if prepared.chunks:
-        yield from batch_write(ctx, puts=prepared.chunks)
-    yield ctx.request("put_item", Item=prepared.head)
+        yield from batch_write(ctx, puts=[*prepared.chunks, *marker])
+    if marker and not prepared.chunks:  # the marker with the head: still one request
+        yield from batch_write(ctx, puts=[*marker, prepared.head])
+    else:
+        yield ctx.request("put_item", Item=prepared.head)
+    if marker:
+        ctx.runs.note(full_metadata["run_id"], target.thread_id, expires_at)
     head_key = target.cache_key(checkpoint_id)
     ctx.index.put(head_key, prepared.index)
     ctx.hints.note_head(head_key, target.checkpoint_id)
@@ -115,6 +122,9 @@ def touch_heads(ctx: Ctx, target: Target, ids: Iterable[str], expires_at: int) -
         if isinstance(decoded, Head):
             for chunk_key in decoded.chunk_keys():
                 yield ctx.request("update_item", **requests.set_expiry(chunk_key, expires_at))
+            for marker in ctx.run_marker(decoded.run_id, target.thread_id, expires_at):
+                yield ctx.request("put_item", Item=marker)  # it lasts as long as its heads
+                ctx.runs.note(str(decoded.run_id), target.thread_id, expires_at)
 
 
 def put_writes(

@@ -34,10 +34,12 @@ def query(
     start: AttrMap | None = None,
     consistent: bool,
     keys_only: bool = False,
+    also: Sequence[str] = (),
     live_at: float | None = None,
 ) -> Params:
     """A Query of one partition's items: all, under a sort-key prefix, or in a range;
-    with ``live_at`` (epoch seconds), only the items live then (:data:`LIVE_FILTER`)."""
+    ``keys_only``: their keys, and the attributes ``also`` names (placeholders); with
+    ``live_at`` (epoch seconds), only the items live then (:data:`LIVE_FILTER`)."""
     names = [schema.N_PK]
     values: AttrMap = {":pk": s(pk)}
     condition = f"{schema.N_PK} = :pk"
@@ -64,7 +66,8 @@ def query(
     if start:
         params["ExclusiveStartKey"] = start
     if keys_only:
-        params["ProjectionExpression"] = f"{schema.N_PK}, {schema.N_SK}"
+        params["ProjectionExpression"] = ", ".join([schema.N_PK, schema.N_SK, *also])
+        params["ExpressionAttributeNames"] |= schema.names(*also)
     if live_at is not None:
         params["FilterExpression"] = LIVE_FILTER
         params["ExpressionAttributeNames"] |= schema.names(schema.N_TTL)
@@ -161,19 +164,6 @@ def scan_table_segment(segment: int, total: int, start: AttrMap | None = None) -
     if start is not None:
         params["ExclusiveStartKey"] = start
     return params
-
-
-def scan_runs(run_ids: Sequence[str]) -> Params:
-    """A Scan for heads written by some runs (at most 100 ids), keys and thread only."""
-    placeholders = ", ".join(f":r{i}" for i in range(len(run_ids)))
-    return {
-        "FilterExpression": f"{schema.N_RUN_ID} IN ({placeholders})",
-        "ExpressionAttributeNames": schema.names(
-            schema.N_RUN_ID, schema.N_PK, schema.N_SK, schema.N_THREAD
-        ),
-        "ExpressionAttributeValues": {f":r{i}": s(r) for i, r in enumerate(run_ids)},
-        "ProjectionExpression": f"{schema.N_PK}, {schema.N_SK}, {schema.N_THREAD}",
-    }
 
 
 def enable_ttl() -> Params:
