@@ -47,6 +47,18 @@ class ConflictError(DynamoDBSaverError):
     """A conditional write kept conflicting with concurrent writers."""
 
 
+class FencedError(ConflictError):
+    """With ``fencing=True``: a newer run holds the thread, so this run's write was
+    refused whole (nothing of it is visible). ``thread_id``, ``run_id`` and ``holder``
+    say which thread, which run was refused and which run holds it."""
+
+    def __init__(self, message: str, *, thread_id: str, run_id: str, holder: str | None):
+        super().__init__(message)
+        self.thread_id = thread_id
+        self.run_id = run_id
+        self.holder = holder
+
+
 class ClosedError(DynamoDBSaverError, RuntimeError):
     """The saver was closed (``close()``, ``aclose()`` or the end of its ``with`` block)."""
 

@@ -85,6 +85,10 @@ UNPROCESSED_MAX_DELAY_S = 2.0
 #: Optimistic merges of a task's regular writes (a rare race) before giving up.
 WRITES_MERGE_MAX_ATTEMPTS = 8
 
+#: With ``fencing=True``: attempts of a write whose transaction met a concurrent one on
+#: the thread's fence (``TransactionConflict``, parallel tasks of one step) before giving up.
+FENCE_CONFLICT_MAX_ATTEMPTS = 10
+
 #: Attempts of a request whose connection is refused (nothing listens at the endpoint)
 #: before it fails: a few seconds of botocore's backoff, instead of its whole retry
 #: budget (about 40 s of silence). Other connection errors keep the budget.

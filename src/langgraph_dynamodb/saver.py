@@ -87,6 +87,14 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
         trace_ids: Put thread ids, namespaces and checkpoint ids on the OpenTelemetry
             spans (they can be personal data; default: ``LANGGRAPH_DYNAMODB_TRACE_IDS``,
             else off). Values are never traced.
+        fencing: One writer per thread: every ``put``/``put_writes`` names its run (the
+            ``run_id`` LangGraph's Agent Server puts in each run's config; uuid7, so it
+            sorts in start order) and is one TransactWriteItems with a claim of the
+            thread's fence; once a newer run has written to the thread, a write of an
+            older one raises :class:`~langgraph_dynamodb.errors.FencedError` and stores
+            nothing. Every writer of the table must use it. Default off (LangGraph's
+            behaviour: the last writer wins); each write then costs twice the write
+            units and one more for the fence.
 
     Attributes:
         stats: Requests, capacity, latency, retries and throttles per operation
@@ -114,6 +122,7 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
         extra_codecs: Mapping[str, Compressor] | None = None,
         consistent_reads: bool = True,
         trace_ids: bool | None = None,
+        fencing: bool = False,
     ) -> None:
         super().__init__(serde=serde)
         # validates the table name and the client options, before anything else
@@ -142,6 +151,7 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
         self._index = IndexCache()
         self._hints = ReadHints()
         self._runs = RunMarks()
+        self._fencing = bool(fencing)
         self.stats = Stats()
         self._trace_ids = trace_ids_default(trace_ids)
 
@@ -189,6 +199,7 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
             index=self._index,
             hints=self._hints,
             runs=self._runs,
+            fencing=self._fencing,
             on_skip=self._skipped,
         )
 

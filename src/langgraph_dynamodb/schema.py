@@ -41,6 +41,17 @@ sort-key range of one partition.
       sk = "x#" enc(key) nonce "#" seq       a chunk of an entry's payload
     pk = "q#"    sk = "d#" pk                the namespaces ever written (append-only)
 
+**Fences** (``fencing=True``)::
+
+    pk = "t#" enc(thread_id)
+      sk = "f#"                              ho: the newest run that wrote to the thread
+
+Every ``put`` and ``put_writes`` of a fencing saver is one TransactWriteItems: an update of
+the fence, on condition that no newer run holds the thread (run ids compare as strings:
+LangGraph's Agent Server makes uuid7, time-ordered), then the items. A superseded run's
+write fails whole. The fence stays when the thread is deleted (a late write of an older
+run is still refused) and expires with the thread's items.
+
 **Run markers** (one partition per run)::
 
     pk = "u#" enc(run_id)
@@ -65,7 +76,8 @@ name   type meaning
 pk     S    partition key
 sk     S    sort key
 k      S    item kind: ``c`` head, ``w`` writes, ``x`` chunk, ``m`` memory, ``d``
-            directory entry, ``v`` vector item, ``e`` cache entry, ``u`` run marker
+            directory entry, ``v`` vector item, ``e`` cache entry, ``u`` run marker,
+            ``f`` fence
 p      B    the payload: msgpack, then compressed (see ``z``)
 z      S    the payload's codec (``zstd``, ``zstd+d1``); absent: not compressed
 v      N    the payload's format version; absent: format 1 (:data:`FORMAT_VERSION`)
@@ -78,6 +90,7 @@ n      B    a nonce per write, 8 random bytes (what an optimistic merge or a TTL
             conditional on; compared as read, so a string nonce of an older build works)
 ttl    N    epoch seconds after which the item is expired
 vn     N    how many vector items a store item has
+ho     S    a fence's holder: the newest run that wrote to its thread
 vec    L    a vector item's embedding (``L`` of ``N``), what the vector index reads
 ns1-8  S    a vector item's first 1 to 8 labels (encoded), the index's prefix filters
 ====== ==== ==================================================================
@@ -204,6 +217,7 @@ NONCE = "n"  # S: per-write nonce, for optimistic merges of regular writes
 TTL = "ttl"  # N: epoch seconds after which the item is expired
 VECTOR = "vec"  # L of N: an embedding in a store vector item, what the vector index reads
 VECTOR_ITEMS = "vn"  # N: how many vector items a store item has (one per embedding)
+HOLDER = "ho"  # S: the run that holds a thread (its fence item, with fencing=True)
 
 KIND_CHECKPOINT = "c"
 KIND_WRITES = "w"
@@ -213,10 +227,21 @@ KIND_DIRECTORY = "d"  # a store directory entry
 KIND_VECTOR = "v"  # a store item's embedding as the vector index reads it
 KIND_CACHE = "e"  # a node cache entry
 KIND_RUN = "u"  # a run marker: a run wrote checkpoints in a thread
+KIND_FENCE = "f"  # a thread's fence: the run that holds it (fencing=True)
 
 # --- expression placeholders: expressions name attributes only through these ------------
 N_PK, N_SK, N_TTL, N_NONCE, N_RUN_ID, N_THREAD = "#pk", "#sk", "#ttl", "#n", "#rid", "#tid"
-NAMES = {N_PK: PK, N_SK: SK, N_TTL: TTL, N_NONCE: NONCE, N_RUN_ID: RUN_ID, N_THREAD: THREAD}
+N_HOLDER, N_KIND = "#ho", "#k"
+NAMES = {
+    N_PK: PK,
+    N_SK: SK,
+    N_TTL: TTL,
+    N_NONCE: NONCE,
+    N_RUN_ID: RUN_ID,
+    N_THREAD: THREAD,
+    N_HOLDER: HOLDER,
+    N_KIND: KIND,
+}
 """``ExpressionAttributeNames`` of every expression (pass only the ones an expression uses)."""
 
 
@@ -569,6 +594,17 @@ def decode_thread_pk(pk: str) -> str | None:
         return decode_component(pk[len(THREAD_PREFIX) : -1])
     except (StopIteration, ValueError):
         return None
+
+
+# --- fences -----------------------------------------------------------------------------
+FENCE_SK = "f#"
+"""The sort key of a thread's fence item (in the thread's partition), with ``fencing=True``:
+``ho`` holds the newest run that wrote to the thread; a write of an older run is refused."""
+
+
+def fence_key(thread_id: str) -> AttrMap:
+    """The key of a thread's fence item."""
+    return key(thread_pk(thread_id), FENCE_SK)
 
 
 # --- run markers ------------------------------------------------------------------------

@@ -166,6 +166,7 @@ OPERATIONS: dict[str, Operation] = {
     "delete_item": Operation("DeleteItem", "write", True),
     "update_item": Operation("UpdateItem", "write", True),
     "batch_write_item": Operation("BatchWriteItem", "write", True),
+    "transact_write_items": Operation("TransactWriteItems", "write", True),
     "search_vectors": Operation("SearchVectors", None, True),
     "describe_table": Operation("DescribeTable"),
     "describe_continuous_backups": Operation("DescribeContinuousBackups"),

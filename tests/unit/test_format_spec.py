@@ -29,6 +29,7 @@ ATTRIBUTES = {
     schema.TTL: "N",
     schema.VECTOR_ITEMS: "N",
     schema.VECTOR: "L",
+    schema.HOLDER: "S",
 }
 
 
@@ -66,6 +67,7 @@ def test_the_design_page_names_every_attribute(name: str) -> None:
         schema.KIND_VECTOR,
         schema.KIND_CACHE,
         schema.KIND_RUN,
+        schema.KIND_FENCE,
     ],
 )
 def test_every_item_kind_is_documented(kind: str) -> None:

@@ -164,7 +164,7 @@ def item_size(item: AttrMap) -> int:
 
 def item_kind(item: AttrMap) -> str:
     """``checkpoint``, ``writes``, ``chunk``, ``memory``, ``directory``, ``cache`` (a node
-    cache entry) or ``other``."""
+    cache entry), ``run marker``, ``fence`` or ``other``."""
     kind = get_s(item, schema.KIND)
     return {
         schema.KIND_CHECKPOINT: "checkpoint",
@@ -173,4 +173,6 @@ def item_kind(item: AttrMap) -> str:
         schema.KIND_MEMORY: "memory",
         schema.KIND_DIRECTORY: "directory",
         schema.KIND_CACHE: "cache",
+        schema.KIND_RUN: "run marker",
+        schema.KIND_FENCE: "fence",
     }.get(kind or "", "other")

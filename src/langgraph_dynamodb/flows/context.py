@@ -37,7 +37,7 @@ class TableCtx:
         known = OPERATIONS.get(op)
         if known is not None and known.reports_capacity:
             params.setdefault("ReturnConsumedCapacity", "TOTAL")
-        if op not in ("batch_write_item", "batch_get_item"):
+        if op not in ("batch_write_item", "batch_get_item", "transact_write_items"):
             params.setdefault("TableName", self.table)
         return Request(op, params, expect)
 
@@ -58,6 +58,7 @@ class Ctx(TableCtx):
     index: IndexCache
     hints: ReadHints
     runs: RunMarks
+    fencing: bool = False
     on_skip: Callable[[str], None] = _ignore
 
     def expires_at(self) -> int | None:

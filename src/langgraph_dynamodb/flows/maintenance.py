@@ -106,6 +106,7 @@ def delete_thread(ctx: Ctx, thread_id: str) -> Flow[None]:
     raw = yield from query_all(
         ctx, schema.thread_pk(thread_id), keys_only=True, also=(schema.N_RUN_ID,)
     )
+    raw = [i for i in raw if sk_of(i) != schema.FENCE_SK]  # it refuses late older runs
     runs = sorted({r for r in (get_s(i, schema.RUN_ID) for i in raw) if r})
     markers = [key_of(schema.run_marker(r, thread_id, None)) for r in runs]
     yield from batch_write(ctx, deletes=[*_deletion_order(raw), *markers])
@@ -130,8 +131,8 @@ def copy_thread(ctx: Ctx, source_thread_id: str, target_thread_id: str) -> Flow[
     first: list[AttrMap] = []
     heads: list[AttrMap] = []
     for item in raw:
-        if is_expired(item, now):
-            continue
+        if is_expired(item, now) or sk_of(item) == schema.FENCE_SK:
+            continue  # a fence belongs to its thread's runs, not to a copy
         copy = with_expiry(item, expires_at) if expires_at is not None else dict(item)
         copy[schema.PK] = s(new_pk)
         copy.pop(schema.THREAD, None)

@@ -1,7 +1,9 @@
 """Writing checkpoints and writes: ``put`` (usually one PutItem: chunks first when large,
 a Query first when the saver knows nothing of the parent, with a TTL an UpdateItem per
-older head it needs once per window) and ``put_writes`` (one PutItem per kind of write,
-more on a conflict). No I/O.
+older head it needs once per window; a run's first in a thread a BatchWriteItem with its
+run marker) and ``put_writes`` (one PutItem per kind of write, more on a conflict); with
+``fencing``, each of them one TransactWriteItems that claims the thread's fence first
+(:func:`fenced`). No I/O.
 
 What ``put`` stores is a function of the checkpoint, its parent as stored and the
 options: the parent's channel index comes from the saver's cache when it wrote or read the
@@ -12,6 +14,7 @@ parent, and is read from the table otherwise (the same index either way, see
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -23,12 +26,17 @@ from langgraph.checkpoint.base import (
 )
 
 from langgraph_dynamodb import limits, schema
-from langgraph_dynamodb.errors import ConflictError, CorruptItemError, InvalidInputError
+from langgraph_dynamodb.errors import (
+    ConflictError,
+    CorruptItemError,
+    FencedError,
+    InvalidInputError,
+)
 from langgraph_dynamodb.flows.bulk import batch_get, batch_write
 from langgraph_dynamodb.flows.context import Ctx, Target, target_of
 from langgraph_dynamodb.flows.read import read_checkpoint
-from langgraph_dynamodb.schema import AttrMap, key, key_of, sk_of
-from langgraph_dynamodb.steps import Failure, Flow
+from langgraph_dynamodb.schema import AttrMap, get_s, key, key_of, sk_of
+from langgraph_dynamodb.steps import Failure, Flow, Sleep, backoff
 from langgraph_dynamodb.storage import requests
 from langgraph_dynamodb.storage.build import (
     PreparedWrites,
@@ -84,10 +92,14 @@ def put(
     )
     if plan.touch and expires_at is not None:
         yield from touch_heads(ctx, target, plan.touch, expires_at)
+    fence = _fence_of(ctx, target, full_metadata.get("run_id"))
     marker = ctx.run_marker(full_metadata.get("run_id"), target.thread_id, expires_at)
     if prepared.chunks:
-        yield from batch_write(ctx, puts=[*prepared.chunks, *marker])
-    if marker and not prepared.chunks:  # the marker with the head: still one request
+        yield from batch_write(ctx, puts=[*prepared.chunks, *([] if fence else marker)])
+    if fence is not None:  # the claim, the marker and the head: one transaction
+        puts = [{"Item": m} for m in marker] + [{"Item": prepared.head}]
+        yield from fenced(ctx, fence, puts)
+    elif marker and not prepared.chunks:  # the marker with the head: still one request
         yield from batch_write(ctx, puts=[*marker, prepared.head])
     else:
         yield ctx.request("put_item", Item=prepared.head)
@@ -97,6 +109,91 @@ def put(
     ctx.index.put(head_key, prepared.index)
     ctx.hints.note_head(head_key, target.checkpoint_id)
     return make_config(target.thread_id, target.checkpoint_ns, checkpoint_id)
+
+
+@dataclass(frozen=True)
+class Fence:
+    """Who writes, with ``fencing=True``: the run, the thread, the fence's expiry."""
+
+    thread_id: str
+    run_id: str
+    expires_at: int | None
+
+
+def _fence_of(ctx: Ctx, target: Target, run_id: Any) -> Fence | None:
+    """The fence a write must claim (``None`` without ``fencing``).
+
+    Raises:
+        InvalidInputError: ``fencing=True`` and the write names no run.
+    """
+    if not ctx.fencing:
+        return None
+    if not isinstance(run_id, str) or not run_id:
+        raise InvalidInputError(
+            f"fencing=True: a write to thread {target.thread_id!r} names no run; give every "
+            "run a run_id that sorts in start order (uuid7), in the config's metadata "
+            "({'metadata': {'run_id': ...}}) or configurable, as LangGraph's Agent Server does"
+        )
+    return Fence(target.thread_id, run_id, ctx.expires_at())
+
+
+def run_of(config: RunnableConfig) -> Any:
+    """The run a config belongs to: its metadata's ``run_id``, else its configurable's."""
+    for part in (config.get("metadata"), config.get("configurable")):
+        if isinstance(part, Mapping) and part.get("run_id"):
+            return str(part["run_id"])
+    return None
+
+
+def fenced(ctx: Ctx, fence: Fence, puts: Sequence[Mapping[str, Any]]) -> Flow[Any]:
+    """Write ``puts`` (PutItem parameters) in one TransactWriteItems with the claim of the
+    thread's fence first: all of them, or, when a newer run holds the thread, none.
+
+    Returns:
+        The response; or a :class:`Failure` carrying the item found (``Item``) when a
+        conditional put's own condition failed.
+
+    Raises:
+        FencedError: A newer run holds the thread.
+        ConflictError: Concurrent transactions on the fence kept cancelling this one.
+    """
+    claim = requests.claim_fence(fence.thread_id, fence.run_id, fence.expires_at)
+    items = requests.fenced_writes(ctx.table, claim, puts)
+    for attempt in range(limits.FENCE_CONFLICT_MAX_ATTEMPTS):
+        resp = yield ctx.request(
+            "transact_write_items", expect=("TransactionCanceledException",), TransactItems=items
+        )
+        if not isinstance(resp, Failure):
+            return resp
+        reasons = resp.response.get("CancellationReasons") or []
+        codes = [r.get("Code") for r in reasons]
+        if codes and codes[0] == "ConditionalCheckFailed":
+            holder = get_s(reasons[0].get("Item") or {}, schema.HOLDER)
+            raise FencedError(
+                f"thread {fence.thread_id!r} is held by run {holder!r}, newer than run "
+                f"{fence.run_id!r}: this write of {fence.run_id!r} was refused and nothing of "
+                "it was stored. The run was superseded (a rollback, an interrupt or a "
+                "newer run on the thread); stop it, do not retry it.",
+                thread_id=fence.thread_id,
+                run_id=fence.run_id,
+                holder=holder,
+            )
+        for reason in reasons[1:]:
+            if reason.get("Code") == "ConditionalCheckFailed":
+                return Failure(
+                    "ConditionalCheckFailedException",
+                    str(reason.get("Message", "")),
+                    {"Item": reason.get("Item") or {}},
+                )
+        if not any(c in ("TransactionConflict", "ThrottlingError") for c in codes):
+            raise ConflictError(
+                f"a fenced write to thread {fence.thread_id!r} was cancelled: {codes}"
+            )
+        yield Sleep(backoff(attempt + 1))
+    raise ConflictError(
+        f"fenced writes to thread {fence.thread_id!r} kept meeting concurrent ones on its "
+        f"fence ({limits.FENCE_CONFLICT_MAX_ATTEMPTS} attempts)"
+    )
 
 
 def touch_heads(ctx: Ctx, target: Target, ids: Iterable[str], expires_at: int) -> Flow[None]:
@@ -154,11 +251,14 @@ def put_writes(
         task_path=task_path,
         expires_at=ctx.expires_at(),
     )
+    fence = _fence_of(ctx, target, run_of(config))
     if prepared.chunks:
         yield from batch_write(ctx, puts=prepared.chunks)
     if prepared.regular is not None:
-        yield from _put_regular(ctx, target, task_id, task_path, prepared)
-    if len(prepared.special) == 1:
+        yield from _put_regular(ctx, target, task_id, task_path, prepared, fence)
+    if fence is not None and prepared.special:
+        yield from fenced(ctx, fence, [{"Item": i} for i in prepared.special])
+    elif len(prepared.special) == 1:
         yield ctx.request("put_item", Item=prepared.special[0])
     elif prepared.special:
         yield from batch_write(ctx, puts=prepared.special)
@@ -167,14 +267,26 @@ def put_writes(
 
 
 def _put_regular(
-    ctx: Ctx, target: Target, task_id: str, task_path: str, prepared: PreparedWrites
+    ctx: Ctx,
+    target: Target,
+    task_id: str,
+    task_path: str,
+    prepared: PreparedWrites,
+    fence: Fence | None,
 ) -> Flow[None]:
     """Put the task's regular-writes item, or merge into the one a concurrent writer put
-    (first write wins per index), optimistically on its nonce."""
+    (first write wins per index), optimistically on its nonce; fenced, each put is one
+    transaction with the fence's claim."""
     assert prepared.regular is not None and target.checkpoint_id is not None
     params = requests.put_new(prepared.regular)
     for _ in range(limits.WRITES_MERGE_MAX_ATTEMPTS):
-        resp = yield ctx.request("put_item", expect=("ConditionalCheckFailedException",), **params)
+        if fence is not None:
+            put = {k: v for k, v in params.items() if k != "ReturnValuesOnConditionCheckFailure"}
+            resp = yield from fenced(ctx, fence, [put])
+        else:
+            resp = yield ctx.request(
+                "put_item", expect=("ConditionalCheckFailedException",), **params
+            )
         if not isinstance(resp, Failure):
             return
         old_raw: AttrMap | None = resp.response.get("Item")

@@ -11,7 +11,7 @@ saver's, which reads chunks and expired heads alike) apply the same rule with
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from langgraph_dynamodb import schema
@@ -164,6 +164,42 @@ def scan_table_segment(segment: int, total: int, start: AttrMap | None = None) -
     if start is not None:
         params["ExclusiveStartKey"] = start
     return params
+
+
+def claim_fence(thread_id: str, run_id: str, expires_at: int | None) -> Params:
+    """The update of a thread's fence to ``run_id``, on condition that no newer run holds
+    it (run ids compare as strings; an equal one is the same run writing again); the
+    fence as it was comes back when the condition fails."""
+    values: AttrMap = {":r": s(run_id), ":f": s(schema.KIND_FENCE)}
+    update = f"SET {schema.N_HOLDER} = :r, {schema.N_KIND} = :f"
+    names = [schema.N_HOLDER, schema.N_KIND]
+    if expires_at is not None:
+        update += f", {schema.N_TTL} = :e"
+        values[":e"] = n(expires_at)
+        names.append(schema.N_TTL)
+    return {
+        "Key": schema.fence_key(thread_id),
+        "UpdateExpression": update,
+        "ConditionExpression": (
+            f"attribute_not_exists({schema.N_HOLDER}) OR {schema.N_HOLDER} <= :r"
+        ),
+        "ExpressionAttributeNames": schema.names(*names),
+        "ExpressionAttributeValues": values,
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+
+
+def fenced_writes(table: str, claim: Params, puts: Sequence[Mapping[str, Any]]) -> list[AttrMap]:
+    """``TransactItems``: the fence's claim first, then the puts (each a PutItem's
+    parameters; a conditional one gives back the item it found when its condition
+    fails)."""
+    items: list[AttrMap] = [{"Update": {"TableName": table, **claim}}]
+    for put in puts:
+        body = {"TableName": table, **put}
+        if "ConditionExpression" in put:
+            body["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        items.append({"Put": body})
+    return items
 
 
 def enable_ttl() -> Params:
