@@ -108,4 +108,4 @@ def test_the_module_runs_it_until_interrupted(tmp_path: Path) -> None:
         assert f"DynamoDB Local at http://127.0.0.1:{port} (in memory)" in line, line
     finally:
         proc.send_signal(2)  # Ctrl-C
-        assert proc.wait(timeout=30) == 0
+        assert proc.wait(timeout=90) == 0
