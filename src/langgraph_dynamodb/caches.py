@@ -5,6 +5,7 @@ changes what is stored (a writer that misses its parent's index reads it).
 - :class:`IndexCache`: a head's channel index, for the writer of its child.
 - :class:`ReadHints`: which items a read of a head brings (its writes, the heads its values
   need), so that the read is one Query with the right ``Limit``.
+- :class:`Watermarks`: the tombstone watermark of namespaces this saver read.
 - :class:`RunMarks`: the runs whose marker this saver wrote in a thread, and until when
   it lasts, so that a run's later ``put`` in the thread writes only its head.
 - :class:`GroupDirectory`: the store's groups whose directory entries this store wrote
@@ -55,25 +56,58 @@ class _Lru(Generic[V]):
 
 
 class IndexCache:
-    """Channel indexes of heads this saver wrote or read whole (``get_tuple``)."""
+    """Channel indexes of heads this saver wrote or read whole (``get_tuple``), with each
+    head's lineage (what its children inherit)."""
 
     def __init__(self, size: int = limits.CHANNEL_INDEX_CACHE_SIZE) -> None:
-        self._lru: _Lru[ChannelIndex] = _Lru(size)
+        self._lru: _Lru[tuple[ChannelIndex, str]] = _Lru(size)
 
     def get(self, key: HeadKey) -> ChannelIndex | None:
         """The index of a head, if remembered."""
         with self._lru.lock:
-            return self._lru.get(key)
+            found = self._lru.get(key)
+        return None if found is None else found[0]
 
-    def put(self, key: HeadKey, index: ChannelIndex) -> None:
-        """Remember the index of a head."""
+    def lineage(self, key: HeadKey) -> str | None:
+        """The lineage of a head, if remembered (with its index)."""
         with self._lru.lock:
-            self._lru.put(key, index)
+            found = self._lru.get(key)
+        return None if found is None else found[1]
+
+    def put(self, key: HeadKey, index: ChannelIndex, lineage: str) -> None:
+        """Remember the index and the lineage of a head."""
+        with self._lru.lock:
+            self._lru.put(key, (index, lineage))
 
     def discard_thread(self, thread_id: str) -> None:
         """Forget every head of a thread (deleted or pruned)."""
         with self._lru.lock:
             self._lru.discard_thread(thread_id)
+
+
+class Watermarks:
+    """Namespaces' tombstone watermarks as this saver last read (or wrote) them: a root it
+    writes then starts a lineage above the watermark, and a read of part of a namespace
+    that does not reach its tombstone still leaves the deleted lineages out."""
+
+    def __init__(self, size: int = limits.CHANNEL_INDEX_CACHE_SIZE) -> None:
+        self._size = size
+        self._marks: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, thread_id: str, checkpoint_ns: str) -> str | None:
+        """The watermark of a namespace's tombstone (``None``: none seen)."""
+        with self._lock:
+            return self._marks.get((thread_id, checkpoint_ns))
+
+    def note(self, thread_id: str, checkpoint_ns: str, watermark: str) -> None:
+        """Remember a namespace's tombstone watermark (the higher one of two)."""
+        with self._lock:
+            ns_key = (thread_id, checkpoint_ns)
+            self._marks[ns_key] = max(watermark, self._marks.get(ns_key, watermark))
+            self._marks.move_to_end(ns_key)
+            while len(self._marks) > self._size:
+                self._marks.popitem(last=False)
 
 
 class RunMarks:

@@ -22,7 +22,7 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph_dynamodb import flows, limits, schema
 from langgraph_dynamodb._clients import Clients
 from langgraph_dynamodb._drivers import OwnsClients
-from langgraph_dynamodb.caches import IndexCache, ReadHints, RunMarks
+from langgraph_dynamodb.caches import IndexCache, ReadHints, RunMarks, Watermarks
 from langgraph_dynamodb.codec import Compressor
 from langgraph_dynamodb.errors import ConfigurationError
 from langgraph_dynamodb.options import compression_of, default_boto_config, ttl_seconds
@@ -151,6 +151,7 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
         self._index = IndexCache()
         self._hints = ReadHints()
         self._runs = RunMarks()
+        self._watermarks = Watermarks()
         self._fencing = bool(fencing)
         self.stats = Stats()
         self._trace_ids = trace_ids_default(trace_ids)
@@ -199,6 +200,7 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
             index=self._index,
             hints=self._hints,
             runs=self._runs,
+            watermarks=self._watermarks,
             fencing=self._fencing,
             on_skip=self._skipped,
         )
@@ -275,10 +277,14 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
         Args:
             thread_id: The thread.
             keys_only: Only ``pk`` and ``sk`` of each item (a Query still reads, and
-                bills, whole items).
+                bills, whole items), and a tombstone's watermark.
+
+        A deleted thread's tombstones are among the items (kind ``z``); the saver then
+        starts new roots above them, so a restore (an import) of the thread is live.
         """
-        pk = schema.thread_pk(schema.require_id(thread_id, "thread_id"))
-        flow = flows.query_all(self._ctx(), pk, schema.CHECKPOINT_PREFIX, keys_only=keys_only)
+        flow = flows.thread_items(
+            self._ctx(), schema.require_id(thread_id, "thread_id"), keys_only=keys_only
+        )
         ids = self._ids({"configurable": {"thread_id": thread_id}})
         return self._run(flow, "checkpoint.thread_items", ids)
 

@@ -41,6 +41,20 @@ sort-key range of one partition.
       sk = "x#" enc(key) nonce "#" seq       a chunk of an entry's payload
     pk = "q#"    sk = "d#" pk                the namespaces ever written (append-only)
 
+**Tombstones** (one per deleted namespace)::
+
+    pk = "t#" enc(thread_id)
+      sk = "c#" enc(ns) U+10FFFF              wm: lineages up to it were deleted
+
+Every head carries its **lineage** (``lr``): the id of the root checkpoint its parent
+chain starts from (a root's own id), inherited by each child. ``delete_thread`` writes a
+tombstone per namespace first, its watermark the highest lineage and id deleted, then
+deletes. A reader of a namespace meets the tombstone first (the highest sort key) and
+treats every head of a lineage up to the watermark as deleted: a late ``put`` of a run
+that was in flight (its parent deleted, or a child of such a put) never makes the thread
+readable again. A new run starts a lineage after the watermark. Tombstones expire after
+``limits.TOMBSTONE_TTL_SECONDS``.
+
 **Fences** (``fencing=True``)::
 
     pk = "t#" enc(thread_id)
@@ -77,7 +91,7 @@ pk     S    partition key
 sk     S    sort key
 k      S    item kind: ``c`` head, ``w`` writes, ``x`` chunk, ``m`` memory, ``d``
             directory entry, ``v`` vector item, ``e`` cache entry, ``u`` run marker,
-            ``f`` fence
+            ``f`` fence, ``z`` tombstone
 p      B    the payload: msgpack, then compressed (see ``z``)
 z      S    the payload's codec (``zstd``, ``zstd+d1``); absent: not compressed
 v      N    the payload's format version; absent: format 1 (:data:`FORMAT_VERSION`)
@@ -91,6 +105,8 @@ n      B    a nonce per write, 8 random bytes (what an optimistic merge or a TTL
 ttl    N    epoch seconds after which the item is expired
 vn     N    how many vector items a store item has
 ho     S    a fence's holder: the newest run that wrote to its thread
+lr     B/S  a head's lineage: its root checkpoint's id (as ``pa``)
+wm     S    a tombstone's watermark: heads of lineages up to it are deleted
 vec    L    a vector item's embedding (``L`` of ``N``), what the vector index reads
 ns1-8  S    a vector item's first 1 to 8 labels (encoded), the index's prefix filters
 ====== ==== ==================================================================
@@ -218,6 +234,8 @@ TTL = "ttl"  # N: epoch seconds after which the item is expired
 VECTOR = "vec"  # L of N: an embedding in a store vector item, what the vector index reads
 VECTOR_ITEMS = "vn"  # N: how many vector items a store item has (one per embedding)
 HOLDER = "ho"  # S: the run that holds a thread (its fence item, with fencing=True)
+LINEAGE = "lr"  # B or S: a head's lineage: its root checkpoint's id (see id_attr)
+WATERMARK = "wm"  # S: a tombstone's watermark: lineages up to it were deleted
 
 KIND_CHECKPOINT = "c"
 KIND_WRITES = "w"
@@ -228,10 +246,11 @@ KIND_VECTOR = "v"  # a store item's embedding as the vector index reads it
 KIND_CACHE = "e"  # a node cache entry
 KIND_RUN = "u"  # a run marker: a run wrote checkpoints in a thread
 KIND_FENCE = "f"  # a thread's fence: the run that holds it (fencing=True)
+KIND_TOMBSTONE = "z"  # a namespace's tombstone: its lineages up to a watermark were deleted
 
 # --- expression placeholders: expressions name attributes only through these ------------
 N_PK, N_SK, N_TTL, N_NONCE, N_RUN_ID, N_THREAD = "#pk", "#sk", "#ttl", "#n", "#rid", "#tid"
-N_HOLDER, N_KIND = "#ho", "#k"
+N_HOLDER, N_KIND, N_WATERMARK, N_LINEAGE, N_NAMESPACE = "#ho", "#k", "#wm", "#lr", "#ns"
 NAMES = {
     N_PK: PK,
     N_SK: SK,
@@ -241,6 +260,9 @@ NAMES = {
     N_THREAD: THREAD,
     N_HOLDER: HOLDER,
     N_KIND: KIND,
+    N_WATERMARK: WATERMARK,
+    N_LINEAGE: LINEAGE,
+    N_NAMESPACE: NAMESPACE,
 }
 """``ExpressionAttributeNames`` of every expression (pass only the ones an expression uses)."""
 
@@ -498,6 +520,10 @@ def checkpoint_ns_prefix(checkpoint_ns: str) -> str:
 def checkpoint_component(checkpoint_id: str) -> str:
     """Encoded checkpoint id; never digested, because its order matters."""
     _utf8_len(checkpoint_id, "checkpoint_id")
+    if checkpoint_id.startswith(TOMBSTONE_MARK):
+        raise InvalidInputError(
+            "checkpoint_id may not start with U+10FFFF (it marks a namespace's tombstone)"
+        )
     enc = _escape(checkpoint_id) + TERMINATOR
     if len(enc.encode("utf-8")) > limits.MAX_CHECKPOINT_ID_BYTES:
         raise InvalidInputError(
@@ -594,6 +620,57 @@ def decode_thread_pk(pk: str) -> str | None:
         return decode_component(pk[len(THREAD_PREFIX) : -1])
     except (StopIteration, ValueError):
         return None
+
+
+# --- tombstones -------------------------------------------------------------------------
+TOMBSTONE_MARK = "\U0010ffff"
+"""What follows a namespace's prefix in its tombstone's sort key: the highest code point,
+so the tombstone is the first item of a descending Query of the namespace (checkpoint
+ids may not start with it)."""
+
+
+def tombstone_sk(checkpoint_ns: str) -> str:
+    """The sort key of a namespace's tombstone."""
+    return checkpoint_ns_prefix(checkpoint_ns) + TOMBSTONE_MARK
+
+
+def is_tombstone_sk(sk: str) -> bool:
+    """Whether a sort key is a tombstone's."""
+    return sk.startswith(CHECKPOINT_PREFIX) and sk.endswith(TERMINATOR + TOMBSTONE_MARK)
+
+
+def tombstone_ns_component(sk: str) -> str:
+    """The encoded namespace component (no terminator) of a tombstone's sort key."""
+    return sk[len(CHECKPOINT_PREFIX) : -len(TOMBSTONE_MARK) - len(TERMINATOR)]
+
+
+def tombstone(
+    thread_id: str, checkpoint_ns: str, watermark: str, expires_at: int | None
+) -> AttrMap:
+    """A namespace's tombstone: every head whose lineage is at most ``watermark`` was
+    deleted, and a head of such a lineage written later is dead too."""
+    item: AttrMap = {
+        **key(thread_pk(thread_id), tombstone_sk(checkpoint_ns)),
+        KIND: s(KIND_TOMBSTONE),
+        WATERMARK: s(watermark),
+    }
+    if ns_is_digested(checkpoint_ns):
+        item[NAMESPACE] = s(checkpoint_ns)
+    if expires_at is not None:
+        item[TTL] = n(expires_at)
+    return item
+
+
+def ns_is_digested(checkpoint_ns: str) -> bool:
+    """Whether a namespace's key component is a digest (its plain value then goes in
+    ``ns``)."""
+    return is_digest(checkpoint_ns_prefix(checkpoint_ns)[len(CHECKPOINT_PREFIX) : -1])
+
+
+def lineage_after(watermark: str) -> str:
+    """A lineage that sorts after ``watermark`` (a new root whose own id does not, when a
+    clock runs behind the one that wrote the deleted checkpoints)."""
+    return watermark + "+"
 
 
 # --- fences -----------------------------------------------------------------------------

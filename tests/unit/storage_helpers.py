@@ -62,6 +62,7 @@ def write_head(
         checkpoint=checkpoint,
         metadata=metadata if metadata is not None else {"source": "loop", "step": 1},  # type: ignore[arg-type]
         parent_id=parent_id,
+        lineage=parent_id or checkpoint["id"],
         plan=plan,
         expires_at=expires_at,
     )

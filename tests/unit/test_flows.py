@@ -14,7 +14,7 @@ from langgraph.checkpoint.base import WRITES_IDX_MAP, Checkpoint, empty_checkpoi
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 from langgraph_dynamodb import flows, limits, schema
-from langgraph_dynamodb.caches import IndexCache, ReadHints, RunMarks
+from langgraph_dynamodb.caches import IndexCache, ReadHints, RunMarks, Watermarks
 from langgraph_dynamodb.codec import Compression, ZstdCompressor
 from langgraph_dynamodb.errors import (
     InvalidInputError,
@@ -54,6 +54,7 @@ def make_ctx(
         index=IndexCache(),
         hints=ReadHints(),
         runs=RunMarks(),
+        watermarks=Watermarks(),
         clock=clock or Clock(),
     )
 
@@ -237,7 +238,7 @@ def test_expires_at() -> None:
 def knows(ctx: flows.Ctx, *checkpoint_ids: str, thread_id: str = "t1") -> flows.Ctx:
     """A saver that wrote (or read) these checkpoints: it has their (empty) index."""
     for cp_id in checkpoint_ids:
-        ctx.index.put((thread_id, "", cp_id), {})
+        ctx.index.put((thread_id, "", cp_id), {}, cp_id)
     return ctx
 
 
@@ -742,10 +743,12 @@ def test_delete_thread_deletes_heads_before_what_they_depend_on() -> None:
     table.items[("other", "c#x")] = {schema.PK: {"S": "other"}, schema.SK: {"S": "c#x"}}
     table.calls.clear()
     run(flows.delete_thread(ctx, "t1"), table)
-    assert table.ops() == ["query", "batch_write_item"]
+    assert table.ops() == ["query", "batch_write_item", "batch_write_item"]  # tombstone first
+    (tombstone,) = table.calls[1].params["RequestItems"][TABLE]
+    assert tombstone["PutRequest"]["Item"][schema.WATERMARK] == {"S": "2"}
     deleted = [
         r["DeleteRequest"]["Key"][schema.SK]["S"]
-        for r in table.calls[1].params["RequestItems"][TABLE]
+        for r in table.calls[2].params["RequestItems"][TABLE]
     ]
     assert deleted[:3] == [
         schema.head_sk("", "2"),
@@ -753,7 +756,10 @@ def test_delete_thread_deletes_heads_before_what_they_depend_on() -> None:
         schema.head_sk("", "1"),
     ]
     assert all(sk.startswith(schema.CHUNK_PREFIX) for sk in deleted[3:])
-    assert list(table.items) == [("other", "c#x")]
+    assert list(table.items) == [
+        ("other", "c#x"),
+        (schema.thread_pk("t1"), schema.tombstone_sk("")),
+    ]
 
 
 # --- a model-based round trip ---------------------------------------------------------------

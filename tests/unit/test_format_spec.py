@@ -30,6 +30,8 @@ ATTRIBUTES = {
     schema.VECTOR_ITEMS: "N",
     schema.VECTOR: "L",
     schema.HOLDER: "S",
+    schema.LINEAGE: "B/S",
+    schema.WATERMARK: "S",
 }
 
 
@@ -68,6 +70,7 @@ def test_the_design_page_names_every_attribute(name: str) -> None:
         schema.KIND_CACHE,
         schema.KIND_RUN,
         schema.KIND_FENCE,
+        schema.KIND_TOMBSTONE,
     ],
 )
 def test_every_item_kind_is_documented(kind: str) -> None:

@@ -666,11 +666,12 @@ def test_with_expiry() -> None:
 def test_the_index_cache_is_a_bounded_lru() -> None:
     cache = IndexCache(size=2)
     entry = {"a": index.ChannelRef("1", "x", 0, None, 10)}
-    cache.put(("t", "", "1"), entry)
-    cache.put(("t", "", "2"), entry)
+    cache.put(("t", "", "1"), entry, "1")
+    cache.put(("t", "", "2"), entry, "1")
     assert cache.get(("t", "", "1")) == entry  # refreshes "1"
-    cache.put(("u", "", "3"), entry)
+    cache.put(("u", "", "3"), entry, "3")
     assert cache.get(("t", "", "2")) is None and cache.get(("t", "", "1")) == entry
+    assert cache.lineage(("t", "", "1")) == "1" and cache.lineage(("t", "", "2")) is None
     cache.discard_thread("t")
     assert cache.get(("t", "", "1")) is None and cache.get(("u", "", "3")) == entry
 

@@ -5,13 +5,14 @@ APIs cannot drift.
 
 ================  ===========================================================
 ``context``       :class:`Ctx` (settings and memory of a saver), config targets
-``batch``         batched writes and reads with retries, paginated reads
-``reader``        reading one namespace newest first; the one loop of reads
-``write``         ``put``, ``put_writes``
-``read``          ``get_tuple``, ``get_delta_channel_history``
+``bulk``          batched writes and reads with retries, paginated reads
+``read``          the :class:`~.read.Reader` of one namespace (the one loop of
+                  reads), ``get_tuple``, ``get_delta_channel_history``, a
+                  thread's items, rewriting a head whole
+``write``         ``put``, ``put_writes``, fenced writes
 ``listing``       ``list``, a thread's dump (for exports)
-``maintenance``   ``setup``, ``delete_thread``, ``copy_thread``, ``prune``,
-                  ``delete_for_runs``, rewriting a head whole
+``maintenance``   ``setup``, ``delete_thread`` (tombstones), ``copy_thread``,
+                  ``prune``, ``delete_for_runs`` (run markers)
 ================  ===========================================================
 """
 
@@ -27,7 +28,7 @@ from langgraph_dynamodb.flows.maintenance import (
     prune,
     setup,
 )
-from langgraph_dynamodb.flows.read import delta_channel_history, get_tuple
+from langgraph_dynamodb.flows.read import delta_channel_history, get_tuple, thread_items
 from langgraph_dynamodb.flows.write import put, put_writes
 
 __all__ = [
@@ -46,4 +47,5 @@ __all__ = [
     "query_all",
     "setup",
     "target_of",
+    "thread_items",
 ]

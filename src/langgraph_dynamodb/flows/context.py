@@ -12,7 +12,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from langgraph_dynamodb import schema
-from langgraph_dynamodb.caches import HeadKey, IndexCache, ReadHints, RunMarks
+from langgraph_dynamodb.caches import HeadKey, IndexCache, ReadHints, RunMarks, Watermarks
 from langgraph_dynamodb.codec import Compression
 from langgraph_dynamodb.errors import InvalidInputError
 from langgraph_dynamodb.schema import AttrMap
@@ -58,6 +58,7 @@ class Ctx(TableCtx):
     index: IndexCache
     hints: ReadHints
     runs: RunMarks
+    watermarks: Watermarks
     fencing: bool = False
     on_skip: Callable[[str], None] = _ignore
 

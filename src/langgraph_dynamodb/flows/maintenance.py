@@ -23,6 +23,7 @@ from langgraph_dynamodb.schema import (
 )
 from langgraph_dynamodb.steps import Failure, Flow, Sleep
 from langgraph_dynamodb.storage import requests
+from langgraph_dynamodb.storage.build import expiry_in_seconds
 from langgraph_dynamodb.storage.deltas import chain_of
 from langgraph_dynamodb.storage.resolve import Missing
 
@@ -101,18 +102,70 @@ def _deletion_order(raw: Iterable[AttrMap]) -> list[AttrMap]:
 
 def delete_thread(ctx: Ctx, thread_id: str) -> Flow[None]:
     """Delete every item of a thread, and its runs' markers: one Query page per 1 MB,
-    one BatchWrite per 25."""
+    one BatchWrite per 25. A tombstone per namespace goes first (see :mod:`..schema`): a
+    late write of a run that was still writing never makes the thread readable again."""
     schema.require_id(thread_id, "thread_id")
-    raw = yield from query_all(
-        ctx, schema.thread_pk(thread_id), keys_only=True, also=(schema.N_RUN_ID,)
-    )
-    raw = [i for i in raw if sk_of(i) != schema.FENCE_SK]  # it refuses late older runs
+    also = (schema.N_RUN_ID, schema.N_LINEAGE, schema.N_WATERMARK, schema.N_NAMESPACE)
+    raw = yield from query_all(ctx, schema.thread_pk(thread_id), keys_only=True, also=also)
+    tombstones = _tombstones(ctx, thread_id, raw)
+    raw = [
+        i for i in raw if sk_of(i) != schema.FENCE_SK and not schema.is_tombstone_sk(sk_of(i))
+    ]  # the fence refuses late older runs; tombstones are replaced
     runs = sorted({r for r in (get_s(i, schema.RUN_ID) for i in raw) if r})
     markers = [key_of(schema.run_marker(r, thread_id, None)) for r in runs]
+    yield from batch_write(ctx, puts=tombstones)
     yield from batch_write(ctx, deletes=[*_deletion_order(raw), *markers])
     ctx.index.discard_thread(thread_id)
     ctx.hints.discard_thread(thread_id)
     ctx.runs.discard_thread(thread_id)
+
+
+def _tombstones(ctx: Ctx, thread_id: str, raw: Iterable[AttrMap]) -> list[AttrMap]:
+    """A tombstone per namespace of the thread's heads (and of its tombstones): its
+    watermark the highest lineage, checkpoint id and earlier watermark there."""
+    marks: dict[str, str] = {}  # plain namespace -> watermark
+    for item in raw:
+        sk = sk_of(item)
+        if schema.is_tombstone_sk(sk):
+            component = schema.tombstone_ns_component(sk)
+            mark = get_s(item, schema.WATERMARK)
+        else:
+            parsed = schema.parse_sk(sk)
+            if parsed is None or parsed.kind != schema.KIND_CHECKPOINT:
+                continue
+            component = parsed.ns_component
+            lineage = schema.id_from_attr(item.get(schema.LINEAGE))
+            mark = max(parsed.checkpoint_id, lineage or parsed.checkpoint_id)
+        name = schema.decode_component(component)
+        name = name if name is not None else get_s(item, schema.NAMESPACE)
+        if name is None or mark is None:
+            continue
+        marks[name] = max(mark, marks.get(name, mark))
+    expires_at = expiry_in_seconds(ctx.clock(), limits.TOMBSTONE_TTL_SECONDS)
+    for ns, mark in marks.items():
+        ctx.watermarks.note(thread_id, ns, mark)
+    return [schema.tombstone(thread_id, ns, mark, expires_at) for ns, mark in marks.items()]
+
+
+def _dead_checkpoints(raw: Sequence[AttrMap]) -> set[tuple[str, str]]:
+    """(namespace component, checkpoint id) of the heads under their namespace's
+    tombstone: late writes of a deleted lineage."""
+    marks: dict[str, str] = {}
+    for item in raw:
+        sk = sk_of(item)
+        mark = get_s(item, schema.WATERMARK)
+        if schema.is_tombstone_sk(sk) and mark is not None:
+            marks[schema.tombstone_ns_component(sk)] = mark
+    dead: set[tuple[str, str]] = set()
+    for item in raw if marks else ():
+        parsed = schema.parse_sk(sk_of(item))
+        if parsed is None or parsed.kind != schema.KIND_CHECKPOINT:
+            continue
+        mark = marks.get(parsed.ns_component)
+        lineage = schema.id_from_attr(item.get(schema.LINEAGE)) or parsed.checkpoint_id
+        if mark is not None and lineage <= mark:
+            dead.add((parsed.ns_component, parsed.checkpoint_id))
+    return dead
 
 
 def copy_thread(ctx: Ctx, source_thread_id: str, target_thread_id: str) -> Flow[None]:
@@ -130,9 +183,15 @@ def copy_thread(ctx: Ctx, source_thread_id: str, target_thread_id: str) -> Flow[
     expires_at = ctx.expires_at()
     first: list[AttrMap] = []
     heads: list[AttrMap] = []
+    dead = _dead_checkpoints(raw)
     for item in raw:
         if is_expired(item, now) or sk_of(item) == schema.FENCE_SK:
             continue  # a fence belongs to its thread's runs, not to a copy
+        parsed = schema.parse_sk(sk_of(item))
+        if schema.is_tombstone_sk(sk_of(item)) or (
+            parsed is not None and (parsed.ns_component, parsed.checkpoint_id) in dead
+        ):
+            continue  # a deleted lineage's late writes are not the thread's
         copy = with_expiry(item, expires_at) if expires_at is not None else dict(item)
         copy[schema.PK] = s(new_pk)
         copy.pop(schema.THREAD, None)

@@ -21,7 +21,7 @@ from langgraph.checkpoint.base import CheckpointTuple, DeltaChannelHistory, Pend
 from langgraph_dynamodb import limits, schema
 from langgraph_dynamodb.codec import channel_label, join
 from langgraph_dynamodb.errors import CorruptItemError
-from langgraph_dynamodb.flows.bulk import batch_get, batch_write
+from langgraph_dynamodb.flows.bulk import batch_get, batch_write, query_all
 from langgraph_dynamodb.flows.context import Ctx, Target, target_of
 from langgraph_dynamodb.schema import AttrMap, is_expired, key, sk_of, with_expiry
 from langgraph_dynamodb.steps import Flow
@@ -61,6 +61,13 @@ class Reader:
     last_sk: str | None = None
     floor: str | None = None
     """Everything in the range at or above this sort key has been read."""
+    watermark: str | None = None
+    """The namespace's tombstone watermark: heads of lineages up to it are deleted."""
+    dead: set[str] = field(default_factory=set)
+    """Heads left out as deleted (under the tombstone), whose writes are left out too."""
+
+    def __post_init__(self) -> None:
+        self.watermark = self.ctx.watermarks.get(self.target.thread_id, self.target.checkpoint_ns)
 
     @classmethod
     def of(cls, ctx: Ctx, target: Target, page_limit: int) -> Reader:
@@ -101,12 +108,27 @@ class Reader:
             self.last_sk = sk_of(raw)
             if is_expired(raw, now):
                 continue
+            if schema.is_tombstone_sk(self.last_sk):
+                self._tombstone(raw)
+                continue
             decoded = decode_item(raw)
             if isinstance(decoded, Head):
+                if self.watermark is not None and decoded.lineage <= self.watermark:
+                    self.dead.add(decoded.checkpoint_id)  # a deleted lineage's late write
+                    self.missing.add(decoded.checkpoint_id)
+                    continue
                 self.heads.append(decoded)
                 self.by_id.setdefault(decoded.checkpoint_id, decoded)
-            elif isinstance(decoded, Writes):
+            elif isinstance(decoded, Writes) and decoded.checkpoint_id not in self.dead:
                 self.writes.setdefault(decoded.checkpoint_id, []).append(decoded)
+
+    def _tombstone(self, raw: AttrMap) -> None:
+        """Take the namespace's tombstone (read first: it has the highest sort key)."""
+        mark = schema.get_s(raw, schema.WATERMARK)
+        if mark is None:
+            return
+        self.ctx.watermarks.note(self.target.thread_id, self.target.checkpoint_ns, mark)
+        self.watermark = max(mark, self.watermark or mark)
 
     def _query_from(self, lo: str, limit: int | None) -> Flow[None]:
         """One Query of the range from ``lo`` up, newest first, after what was read."""
@@ -274,7 +296,12 @@ def readers_of_thread(ctx: Ctx, thread_id: str, raw: Iterable[AttrMap]) -> dict[
     by_ns: dict[str, list[AttrMap]] = {}
     plain: dict[str, str] = {}
     for item in raw:
-        parsed = schema.parse_sk(sk_of(item))
+        sk = sk_of(item)
+        if schema.is_tombstone_sk(sk):  # its namespace's reader takes it first
+            component = schema.tombstone_ns_component(sk)
+            by_ns.setdefault(component, []).append(item)
+            continue
+        parsed = schema.parse_sk(sk)
         if parsed is None:
             continue
         by_ns.setdefault(parsed.ns_component, []).append(item)
@@ -329,12 +356,28 @@ def rewrite_whole(
         ctx.runs.note(str(head.run_id), thread_id, expires_at)
     yield ctx.request("put_item", Item=rebuilt.head)
     head_key = reader.target.cache_key(head.checkpoint_id)
-    ctx.index.put(head_key, rebuilt.index)
+    ctx.index.put(head_key, rebuilt.index, head.lineage)
     ctx.hints.note_head(head_key, head.parent_id, (w.sk for w in writes))
     return True
 
 
 # --- operations -------------------------------------------------------------------------
+def thread_items(ctx: Ctx, thread_id: str, *, keys_only: bool) -> Flow[list[AttrMap]]:
+    """A thread's checkpoint-region items (chunks left out), ascending; the watermarks of
+    its tombstones are remembered (a root written next starts a lineage above them)."""
+    also = (schema.N_WATERMARK,) if keys_only else ()
+    items = yield from query_all(
+        ctx, schema.thread_pk(thread_id), schema.CHECKPOINT_PREFIX, keys_only=keys_only, also=also
+    )
+    for item in items:
+        mark = schema.get_s(item, schema.WATERMARK)
+        if mark is not None and schema.is_tombstone_sk(sk_of(item)):
+            name = schema.decode_component(schema.tombstone_ns_component(sk_of(item)))
+            if name is not None:
+                ctx.watermarks.note(thread_id, name, mark)
+    return items
+
+
 def read_checkpoint(
     ctx: Ctx, target: Target, config: RunnableConfig | None = None
 ) -> Flow[tuple[Reader, Assembled] | None]:
@@ -360,7 +403,7 @@ def read_checkpoint(
     found = yield from reader.checkpoint(head, prefer_paging=False, config=config)
     if isinstance(found, Missing):
         raise unreadable(target, head.checkpoint_id, found)
-    ctx.index.put(target.cache_key(head.checkpoint_id), found.index)
+    ctx.index.put(target.cache_key(head.checkpoint_id), found.index, head.lineage)
     return reader, found
 
 

@@ -77,6 +77,7 @@ def put(
     schema.checkpoint_component(checkpoint_id)
     expires_at = ctx.expires_at()
     parent = yield from parent_index(ctx, target)
+    lineage = _lineage(ctx, target, checkpoint_id, parent is not None)
     plan = plan_channels(checkpoint, new_versions, parent, expires_at=expires_at)
     full_metadata = get_checkpoint_metadata(config, metadata)
     prepared = build_head(
@@ -87,6 +88,7 @@ def put(
         checkpoint=checkpoint,
         metadata=full_metadata,
         parent_id=target.checkpoint_id,
+        lineage=lineage,
         plan=plan,
         expires_at=expires_at,
     )
@@ -106,9 +108,23 @@ def put(
     if marker:
         ctx.runs.note(full_metadata["run_id"], target.thread_id, expires_at)
     head_key = target.cache_key(checkpoint_id)
-    ctx.index.put(head_key, prepared.index)
+    ctx.index.put(head_key, prepared.index, lineage)
     ctx.hints.note_head(head_key, target.checkpoint_id)
     return make_config(target.thread_id, target.checkpoint_ns, checkpoint_id)
+
+
+def _lineage(ctx: Ctx, target: Target, checkpoint_id: str, parent_found: bool) -> str:
+    """The lineage of a new head: its parent's (remembered when the parent was written or
+    read here); a parent that is not in the table (deleted) is its own lineage, so a late
+    write of a deleted thread stays under its tombstone; a root starts a lineage after
+    the namespace's tombstone, if this saver has read one."""
+    if target.checkpoint_id is not None:
+        known = ctx.index.lineage(target.cache_key()) if parent_found else None
+        return known or target.checkpoint_id
+    watermark = ctx.watermarks.get(target.thread_id, target.checkpoint_ns)
+    if watermark is not None and checkpoint_id <= watermark:
+        return schema.lineage_after(watermark)
+    return checkpoint_id
 
 
 @dataclass(frozen=True)

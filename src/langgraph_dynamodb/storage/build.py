@@ -148,9 +148,7 @@ def _framed_item(
     }
     if schema.decode_thread_pk(pk) is None:  # the key holds a digest of it
         item[schema.THREAD] = s(thread_id)
-    if schema.is_digest(
-        schema.checkpoint_ns_prefix(checkpoint_ns)[len(schema.CHECKPOINT_PREFIX) : -1]
-    ):
+    if schema.ns_is_digested(checkpoint_ns):
         item[schema.NAMESPACE] = s(checkpoint_ns)
     if expires_at is not None:
         item[schema.TTL] = n(expires_at)
@@ -166,9 +164,10 @@ def _head_item(
     checkpoint_id: str,
     parent_id: str | None,
     run_id: Any,
+    lineage: str,
     expires_at: int | None,
 ) -> tuple[AttrMap, list[AttrMap]]:
-    extra: AttrMap = {}
+    extra: AttrMap = {schema.LINEAGE: schema.id_attr(lineage)}
     if parent_id is not None:
         extra[schema.PARENT] = schema.id_attr(parent_id)
     if isinstance(run_id, str) and run_id:
@@ -194,10 +193,12 @@ def build_head(
     checkpoint: Checkpoint,
     metadata: CheckpointMetadata,
     parent_id: str | None,
+    lineage: str,
     plan: ChannelPlan,
     expires_at: int | None,
 ) -> PreparedHead:
-    """Build the head item (and chunks) of a checkpoint, and its channel index."""
+    """Build the head item (and chunks) of a checkpoint, and its channel index; it
+    records its ``lineage`` (see :mod:`..schema`, tombstones)."""
     cp_id = checkpoint["id"]
     values = checkpoint["channel_values"]
     versions = checkpoint["channel_versions"]
@@ -254,6 +255,7 @@ def build_head(
         checkpoint_id=cp_id,
         parent_id=parent_id,
         run_id=metadata.get("run_id"),
+        lineage=lineage,
         expires_at=expires_at,
     )
     return PreparedHead(head, chunks, entries)
@@ -307,6 +309,7 @@ def rebuild_head(
         checkpoint_id=head.checkpoint_id,
         parent_id=head.parent_id,
         run_id=head.run_id,
+        lineage=head.lineage,
         expires_at=expires_at,
     )
     return PreparedHead(item, chunks, entries)

@@ -77,6 +77,12 @@ class Head(_Loadable):
         """The run that wrote it (metadata ``run_id``), if recorded."""
         return get_s(self.raw, schema.RUN_ID)
 
+    @property
+    def lineage(self) -> str:
+        """The root checkpoint id its parent chain starts from (its own id when it has
+        none recorded)."""
+        return schema.id_from_attr(self.raw.get(schema.LINEAGE)) or self.checkpoint_id
+
     def payload(self, compression: Compression) -> schema.HeadPayload:
         """The decoded payload (its chunks must be loaded)."""
         if self._payload is None:
