@@ -35,12 +35,15 @@ def _ms(summary: dict[str, Any] | None) -> str:
 
 
 def per_call(p: dict[str, Any] | None, calls: int) -> dict[str, Any] | None:
-    """Requests (and by operation), RCU and WCU per call of a phase of ``calls`` calls."""
+    """Requests (and by operation), RCU, WCU and DynamoDB Local's time (the proxy's wait
+    for its answers, ``upstream_ms``) per call of a phase of ``calls`` calls."""
     if p is None or p.get("error") or calls <= 0:
         return None
     totals = p.get("totals", {})
+    upstream = sum(e.get("upstream_ms", 0.0) for e in p.get("ops", {}).values())
     return {
         "calls": calls,
+        "upstream_ms": upstream / calls,
         "requests": totals.get("requests", 0) / calls,
         "targets": {k: v / calls for k, v in sorted(totals.get("targets", {}).items())},
         "rcu": totals.get("rcu", 0.0) / calls,
@@ -124,6 +127,12 @@ def _requests_cell(c: dict[str, Any] | None) -> str:
     return f"{_num(c['requests'])} ({inner})" if inner else _num(c["requests"])
 
 
+def _latency_cell(c: dict[str, Any] | None) -> str:
+    if c is None:
+        return "–"
+    return f"{_ms(c.get('latency'))} ({_num(round(c['upstream_ms'], 1))})"
+
+
 def _capacity_cell(c: dict[str, Any] | None) -> str:
     return "–" if c is None else f"{_num(c['rcu'])} / {_num(c['wcu'])}"
 
@@ -148,6 +157,31 @@ def _table_cell(n: int, notes: dict[str, Any]) -> str:
     if items is None or size is None:
         return f"{n:,} threads"
     return f"{n:,} threads: {items:,} items, {_bytes(size)}"
+
+
+def _pages_line(notes: dict[str, Any], points: list[int], sizes: list[str]) -> str:
+    """The Scan's pages and what one page took (the first rollback's Scan), per size."""
+    parts = []
+    for n, size in zip(points, sizes, strict=True):
+        pages, times = (
+            notes.get(f"rollback_scan@{n}_pages"),
+            notes.get(f"rollback_scan@{n}_page_ms"),
+        )
+        if not pages or not times:
+            continue
+        first, median, last = times
+        if pages[0] == 1:
+            parts.append(f"{size}: 1 page, {first:,.0f} ms")
+        else:
+            parts.append(
+                f"{size}: {pages[0]:,} pages, the first {first:,.0f} ms, the median "
+                f"{median:,.0f} ms, the last {last:,.0f} ms"
+            )
+    if not parts:
+        return ""
+    return (
+        "The Scan's pages, one after another (the first rollback's Scan): " + "; ".join(parts) + "."
+    )
 
 
 def _checks_cell(notes: dict[str, Any], points: list[int]) -> str:
@@ -191,7 +225,8 @@ def tables(results: dict[str, Any]) -> list[str]:
         "(`FilterExpression: #rid IN (...)`, `ProjectionExpression: #pk, #sk, #tid`, "
         "`ConsistentRead`), paginated to the end: only the finding of the threads, the part "
         "the markers replace; the Queries and deletes of each thread came after it as they "
-        "do now. Per call; p50 / p95 over the calls."
+        "do now. Per call; p50 / p95 over the calls, and in brackets the mean time per call "
+        "DynamoDB Local took to answer its requests (from the proxy: the rest is the client)."
     ]
     head = ["(r) delete_for_runs, per call"]
     for s in sizes:
@@ -207,11 +242,7 @@ def tables(results: dict[str, Any]) -> list[str]:
             cells = []
             for n in points:
                 c = found[n].get(way)
-                cells += [
-                    _requests_cell(c),
-                    _capacity_cell(c),
-                    _ms(c.get("latency") if c else None),
-                ]
+                cells += [_requests_cell(c), _capacity_cell(c), _latency_cell(c)]
             rows.append([f"{case}: {what}", *cells])
     table = [
         "| " + " | ".join(head) + " |",
@@ -222,6 +253,9 @@ def tables(results: dict[str, Any]) -> list[str]:
     if w.get("error"):
         table.append(f"| error | {str(w['error'])[:120]} |" + " |" * (len(head) - 2))
     out.append("\n".join(table))
+    pages = _pages_line(notes, points, sizes)
+    if pages:
+        out.append(pages)
     out.append(_write_table(phases, notes, base))
     return out
 

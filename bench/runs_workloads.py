@@ -79,18 +79,22 @@ def old_scan(table: str, run_ids: list[str]) -> dict[str, Any]:
     }
 
 
-def paginate(client: Any, op: str, params: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
-    """Every item of a Query or Scan, following ``LastEvaluatedKey``; and the pages."""
+def paginate(
+    client: Any, op: str, params: dict[str, Any]
+) -> tuple[list[dict[str, Any]], list[float]]:
+    """Every item of a Query or Scan, following ``LastEvaluatedKey``; and each page's
+    time in ms (as many as pages)."""
     items: list[dict[str, Any]] = []
-    pages = 0
+    times: list[float] = []
     page = dict(params)
     while True:
+        started = time.perf_counter()
         resp = getattr(client, op)(**page)
-        pages += 1
+        times.append((time.perf_counter() - started) * 1000)
         items.extend(resp.get("Items", []))
         start = resp.get("LastEvaluatedKey")
         if not start:
-            return items, pages
+            return items, times
         page["ExclusiveStartKey"] = start
 
 
@@ -159,10 +163,10 @@ def runs(h: Any) -> None:
         h.note(f"stored@{n}", _stored(h, table))
         if done == 0:
             _plain_twin(h, n, per_thread)
-        first = done
+        start = done
         done = n
-        cases = [("rollback", [[i] for i in range(first, first + rollbacks)])]
-        start = first + rollbacks
+        cases = [("rollback", [[i] for i in range(start, start + rollbacks)])]
+        start += rollbacks
         cases.append(
             (
                 "batch",
@@ -172,16 +176,23 @@ def runs(h: Any) -> None:
         for case, groups in cases:
             wanted = [[run_id(i, per_thread - 1) for i in group] for group in groups]
             scanned: list[set[str]] = []
-            pages: list[int] = []
+            pages: list[list[float]] = []
             with h.phase(f"{case}_scan@{n}"):
                 for ids in wanted:
-                    (items, got), ms = _timed(
+                    (items, times), ms = _timed(
                         lambda ids=ids: paginate(client, "scan", old_scan(table, ids))
                     )
                     h.sample("scan", ms)
-                    pages.append(got)
+                    pages.append(times)
                     scanned.append(threads_of_scan(items))
-            h.note(f"{case}_scan@{n}_pages", pages)
+            h.note(f"{case}_scan@{n}_pages", [len(t) for t in pages])
+            # A page's time (the client's, through the proxy) of the first Scan: the first
+            # page's, the median, the last page's.
+            ordered = sorted(pages[0])
+            h.note(
+                f"{case}_scan@{n}_page_ms",
+                [round(t, 1) for t in (pages[0][0], ordered[len(ordered) // 2], pages[0][-1])],
+            )
             found: list[set[str]] = []
             with h.phase(f"{case}_find@{n}"):
                 for ids in wanted:

@@ -75,8 +75,8 @@ def test_paginate_follows_last_evaluated_key_and_threads_come_from_the_keys() ->
             [{"pk": {"S": t1}, "sk": {"S": "c#b"}}, {"pk": {"S": t2}, "sk": {"S": "c#c"}}],
         ]
     )
-    items, pages = runs_workloads.paginate(client, "scan", {"TableName": "tbl"})
-    assert pages == 3 and len(items) == 3
+    items, times = runs_workloads.paginate(client, "scan", {"TableName": "tbl"})
+    assert len(times) == 3 and len(items) == 3  # a time per page
     assert [a.get("ExclusiveStartKey") for a in client.asked] == [
         None,
         {"pk": {"S": "page-0"}},
@@ -126,10 +126,16 @@ PHASES = {
         {"Query": 10, "BatchWriteItem": 5},
         20.0,
         30.0,
-        ops={"delete_for_runs": {"calls": 5, "latency": LAT}},
+        ops={"delete_for_runs": {"calls": 5, "latency": LAT, "upstream_ms": 26.5}},
     ),
     "rollback_find@50": phase({"Query": 5}, 5.0, 0.0, samples={"find": LAT}),
-    "rollback_scan@50": phase({"Scan": 15}, 2_770.0, 0.0, samples={"scan": LAT}),
+    "rollback_scan@50": phase(
+        {"Scan": 15},
+        2_770.0,
+        0.0,
+        ops={"-": {"calls": 0, "upstream_ms": 60.0}},
+        samples={"scan": LAT},
+    ),
 }
 
 
@@ -143,6 +149,9 @@ def test_costs_are_per_call_of_each_way() -> None:
     assert found["scan"]["rcu"] == 554.0
     assert runs_report._requests_cell(found["delete"]) == "3 (BatchWriteItem 1, Query 2)"
     assert runs_report._capacity_cell(found["scan"]) == "554 / 0"
+    assert found["delete"]["upstream_ms"] == 5.3  # DynamoDB Local's part of a call, mean
+    assert runs_report._latency_cell(found["delete"]) == "9.0 / 12.0 ms (5.3)"
+    assert runs_report._latency_cell(found["scan"]) == "9.0 / 12.0 ms (12)"
     assert runs_report.costs(PHASES, "batch", 50) == {}
     assert runs_report.per_call({**PHASES["rollback@50"], "error": "boom"}, 5) is None
 
@@ -201,16 +210,24 @@ def test_tables_put_both_sizes_side_by_side() -> None:
         "fill@50_runs": 150,
         "fill_no_run_id_runs": 150,
         "stored@50": {"items": 900, "bytes": 470_000, "by_kind": {}},
+        "rollback_scan@50_pages": [1, 1, 1, 1, 1],
+        "rollback_scan@50_page_ms": [12.4, 12.4, 12.4],
+        "rollback_scan@5000_pages": [45] * 5,
+        "rollback_scan@5000_page_ms": [540.2, 300.0, 70.6],
     }
     results = {"savers": {"ours-runs": {"workloads": {"runs": {"phases": phases, "notes": notes}}}}}
-    legend, sizes, write = runs_report.tables(results)
+    legend, sizes, pages, write = runs_report.tables(results)
     assert "1x = 50 threads: 900 items, 470.0 KB; 100x = 5,000 threads" in legend
     assert "a batch the latest runs of 10 threads: 1 call of 10 runs each" in legend
     assert "| 1x: requests | 1x: RCU / WCU | 1x: p50 / p95 | 100x: requests |" in sizes
     assert (
         "| rollback: finding the threads the old way: the Scan | 3 (Scan 3) | 554 / 0 | "
-        "9.0 / 12.0 ms | 300 (Scan 300) | 55,400 / 0 | 9.0 / 12.0 ms |"
+        "9.0 / 12.0 ms (12) | 300 (Scan 300) | 55,400 / 0 | 9.0 / 12.0 ms (0) |"
     ) in sizes
+    assert pages == (
+        "The Scan's pages, one after another (the first rollback's Scan): 1x: 1 page, 12 ms; "
+        "100x: 45 pages, the first 540 ms, the median 300 ms, the last 71 ms."
+    )
     assert "| requests (by operation) | 6 (BatchWriteItem 1, PutItem 4, Query 1) |" in write
     assert "0 requests, 1 WCU; 1 marker item of 84 B, and 241 B on its 3 checkpoints" in write
     assert runs_report.tables({"savers": {}}) == []
