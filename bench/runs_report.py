@@ -130,7 +130,7 @@ def _requests_cell(c: dict[str, Any] | None) -> str:
 def _latency_cell(c: dict[str, Any] | None) -> str:
     if c is None:
         return "–"
-    return f"{_ms(c.get('latency'))} ({_num(round(c['upstream_ms'], 1))})"
+    return f"{_ms(c.get('latency'))} ({c['upstream_ms']:,.1f})"
 
 
 def _capacity_cell(c: dict[str, Any] | None) -> str:

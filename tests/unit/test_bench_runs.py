@@ -151,7 +151,7 @@ def test_costs_are_per_call_of_each_way() -> None:
     assert runs_report._capacity_cell(found["scan"]) == "554 / 0"
     assert found["delete"]["upstream_ms"] == 5.3  # DynamoDB Local's part of a call, mean
     assert runs_report._latency_cell(found["delete"]) == "9.0 / 12.0 ms (5.3)"
-    assert runs_report._latency_cell(found["scan"]) == "9.0 / 12.0 ms (12)"
+    assert runs_report._latency_cell(found["scan"]) == "9.0 / 12.0 ms (12.0)"
     assert runs_report.costs(PHASES, "batch", 50) == {}
     assert runs_report.per_call({**PHASES["rollback@50"], "error": "boom"}, 5) is None
 
@@ -222,7 +222,7 @@ def test_tables_put_both_sizes_side_by_side() -> None:
     assert "| 1x: requests | 1x: RCU / WCU | 1x: p50 / p95 | 100x: requests |" in sizes
     assert (
         "| rollback: finding the threads the old way: the Scan | 3 (Scan 3) | 554 / 0 | "
-        "9.0 / 12.0 ms (12) | 300 (Scan 300) | 55,400 / 0 | 9.0 / 12.0 ms (0) |"
+        "9.0 / 12.0 ms (12.0) | 300 (Scan 300) | 55,400 / 0 | 9.0 / 12.0 ms (0.0) |"
     ) in sizes
     assert pages == (
         "The Scan's pages, one after another (the first rollback's Scan): 1x: 1 page, 12 ms; "
