@@ -70,14 +70,18 @@ def attribute_sizes(item: dict[str, dict[str, Any]]) -> dict[str, int]:
 
 
 def item_kind(item: dict[str, dict[str, Any]]) -> str:
-    """A coarse label (``checkpoint``, ``writes``, ``chunk``, ``other``) for breakdowns.
+    """A coarse label (``checkpoint``, ``writes``, ``chunk``, ``run_marker``, ``other``)
+    for breakdowns.
 
-    Our items carry ``k`` (``c`` head, ``w`` writes, ``x`` chunk); for the peers the key
+    Our items carry ``k`` (``c`` head, ``w`` writes, ``x`` chunk, ``u`` run marker; other
+    kinds keep their letter); for the peers the key
     text says it (``CHECKPOINT_...``, ``...#write#...``, ``writes$...``, ``CHUNK_...``).
     """
     kind = item.get("k", {}).get("S")
     if kind is not None:
-        return {"c": "checkpoint", "w": "writes", "x": "chunk"}.get(str(kind), str(kind))
+        return {"c": "checkpoint", "w": "writes", "x": "chunk", "u": "run_marker"}.get(
+            str(kind), str(kind)
+        )
     text = " ".join(
         str(item[name]["S"]).lower()
         for name in ("PK", "SK", "pk", "sk", "checkpoint_key")

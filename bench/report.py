@@ -279,7 +279,9 @@ def tables(results: dict[str, Any]) -> str:
     """The side-by-side tables in Markdown, one per workload."""
     from bench import savers as saver_specs
 
-    savers = [s for s in results["savers"] if s not in saver_specs.CACHES]
+    savers = [
+        s for s in results["savers"] if s not in saver_specs.CACHES and s not in saver_specs.RUNS
+    ]
     labels = {s: results["savers"][s].get("label", s) for s in savers}
     figs = {s: results["savers"][s].get("figures") or figures(results["savers"][s]) for s in savers}
     out: list[str] = []
@@ -558,6 +560,9 @@ def tables(results: dict[str, Any]) -> str:
     from bench import cache_report
 
     out.extend(cache_report.tables(results, saver_specs.CACHES))
+    from bench import runs_report
+
+    out.extend(runs_report.tables(results))
     return "\n\n".join(out)
 
 

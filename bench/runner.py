@@ -73,6 +73,7 @@ workloads = load("workloads")
 store_workloads = load("store_workloads")
 cli_workloads = load("cli_workloads")
 cache_workloads = load("cache_workloads")
+runs_workloads = load("runs_workloads")
 
 
 def log(message: str) -> None:
@@ -369,6 +370,7 @@ def run_workload(
             workloads.WORKLOADS.get(name)
             or store_workloads.WORKLOADS.get(name)
             or cache_workloads.WORKLOADS.get(name)
+            or runs_workloads.WORKLOADS.get(name)
             or cli_workloads.WORKLOADS[name]
         )
         run(h)

@@ -65,6 +65,16 @@ SAVERS: dict[str, SaverSpec] = {
             note="the console script on a table the saver filled",
         ),
         SaverSpec(
+            "ours-runs",
+            "langgraph-dynamodb delete_for_runs (ours)",
+            None,
+            None,
+            None,
+            default_workloads=("runs",),
+            note="defaults; delete_for_runs through the run markers, beside the Scan it "
+            "replaced (the old request, sent by the bench)",
+        ),
+        SaverSpec(
             "ours-eventual",
             "langgraph-dynamodb (ours) +eventual",
             None,
@@ -276,7 +286,7 @@ def make_saver(name: str, table: str, endpoint: str, region: str) -> Any:
         raise KeyError(f"{name!r} is a cache: bench/cache_workloads.py makes it")
     if name in STORES:
         return make_store(name, table, endpoint, region)
-    if name in ("ours", "ours-eventual", "ours-cli"):
+    if name in ("ours", "ours-eventual", "ours-cli", "ours-runs"):
         from langgraph_dynamodb import DynamoDBSaver
 
         saver = DynamoDBSaver(
@@ -333,6 +343,9 @@ STORES = (
 
 CACHES = ("ours-cache", "memory-cache", "sqlite-cache", "redis-cache")
 """The specs that are node caches (LangGraph's ``BaseCache``): they run the cache workload."""
+
+RUNS = ("ours-runs",)
+"""The specs of the run-deletion workload (r): ours only, a section of the report of its own."""
 
 OPTIONAL = {"redis-cache": "redis-server"}
 """Specs that need a program on this machine (spec -> executable): skipped, with the

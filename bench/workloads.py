@@ -583,6 +583,12 @@ SIZES: dict[str, dict[str, Any]] = {
         "cache_runs": 40,
         "cache_work_ms": 200,
         "cache_rtt_ms": 10,
+        "runs_threads": [50, 5000],
+        "runs_per_thread": 3,
+        "runs_rollbacks": 5,
+        "runs_batch": 10,
+        "runs_batches": 3,
+        "runs_fill_workers": 4,
     },
     "quick": {
         "memory_scale_memories": 5_000,
@@ -608,6 +614,12 @@ SIZES: dict[str, dict[str, Any]] = {
         "cache_runs": 8,
         "cache_work_ms": 200,
         "cache_rtt_ms": 10,
+        "runs_threads": [15, 1500],
+        "runs_per_thread": 3,
+        "runs_rollbacks": 3,
+        "runs_batch": 10,
+        "runs_batches": 1,
+        "runs_fill_workers": 4,
     },
 }
 """Sizes for a full run and for ``--quick``."""
