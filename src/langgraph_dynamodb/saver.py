@@ -350,7 +350,9 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
         await self._arun(flow, "checkpoint.put_writes", self._ids(config))
 
     def delete_thread(self, thread_id: str) -> None:
-        """Delete every checkpoint and write of a thread."""
+        """Delete every checkpoint and write of a thread, leaving a tombstone per namespace:
+        a late write of a run that was still writing never makes the thread readable
+        again; a new run on the thread id starts afresh."""
         ids = self._ids({"configurable": {"thread_id": thread_id}})
         self._run(flows.delete_thread(self._ctx(), thread_id), "checkpoint.delete_thread", ids)
 
@@ -362,7 +364,8 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
         )
 
     def delete_for_runs(self, run_ids: Sequence[str]) -> None:
-        """Delete the checkpoints (and writes) created by these runs (a filtered Scan)."""
+        """Delete the checkpoints (and writes) created by these runs: a Query of each run's
+        markers, then of each thread they name (never a Scan)."""
         self._run(flows.delete_for_runs(self._ctx(), run_ids), "checkpoint.delete_for_runs")
 
     async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:

@@ -332,8 +332,17 @@ async def test_runs_are_marked_in_the_put_and_deleted_without_a_scan(
         ExpressionAttributeValues={":pk": {"S": f"u#{runs[0]}#"}},
     )["Items"]
     assert [i["sk"]["S"] for i in raw] == [f"t#{thread}#"]
+    await run.invoke(workloads.chat_input(5), in_run("last"))
+    await asyncio.to_thread(counting.prune, [thread], strategy="keep_latest")
+    for run_id, left in ((runs[0], []), ("last", [f"t#{thread}#"])):  # pruned runs' markers go
+        found = counting.client.query(
+            TableName=counting.table_name,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"u#{run_id}#"}},
+        )["Items"]
+        assert [i["sk"]["S"] for i in found] == left
     await asyncio.to_thread(counting.delete_thread, thread)
-    for run_id in runs:  # the thread's markers went with it
+    for run_id in [*runs, "last"]:  # the thread's markers went with it
         gone = counting.client.query(
             TableName=counting.table_name,
             KeyConditionExpression="pk = :pk",

@@ -220,11 +220,15 @@ def prune(ctx: Ctx, thread_ids: Sequence[str], strategy: str) -> Flow[None]:
             continue
         schema.require_id(thread_id, "thread_id")
         raw = yield from query_all(ctx, schema.thread_pk(thread_id))
-        keep: set[str] = set()
+        keep: set[str] = {schema.FENCE_SK}  # and the tombstones: late writes stay out
+        keep.update(sk_of(r) for r in raw if schema.is_tombstone_sk(sk_of(r)))
         for reader in readers_of_thread(ctx, thread_id, raw).values():
             keep.update((yield from _keep_latest(ctx, reader)))
         doomed = [r for r in raw if sk_of(r) not in keep]
-        yield from batch_write(ctx, deletes=_deletion_order(doomed))
+        kept_runs = {get_s(r, schema.RUN_ID) for r in raw if sk_of(r) in keep}
+        gone_runs = sorted({r for r in (get_s(d, schema.RUN_ID) for d in doomed) if r} - kept_runs)
+        markers = [key_of(schema.run_marker(r, thread_id, None)) for r in gone_runs]
+        yield from batch_write(ctx, deletes=[*_deletion_order(doomed), *markers])
         ctx.index.discard_thread(thread_id)
         ctx.hints.discard_thread(thread_id)
 
