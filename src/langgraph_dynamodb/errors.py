@@ -43,6 +43,12 @@ class UnavailableError(DynamoDBSaverError):
     """DynamoDB could not be reached, or kept failing (throttling, 5xx) after all retries."""
 
 
+class ReplicationLagError(UnavailableError):
+    """With ``replication_wait`` (a global table): a checkpoint whose own item reached this
+    region before items it is made of (chunks, older checkpoints it refers to) still
+    missed them after the wait. Retryable: the items arrive with replication."""
+
+
 class ConflictError(DynamoDBSaverError):
     """A conditional write kept conflicting with concurrent writers."""
 

@@ -85,6 +85,10 @@ UNPROCESSED_MAX_DELAY_S = 2.0
 #: Optimistic merges of a task's regular writes (a rare race) before giving up.
 WRITES_MERGE_MAX_ATTEMPTS = 8
 
+#: With ``replication_wait`` (a global table): reads of a checkpoint whose parts have not
+#: replicated yet, at most, within the wait.
+REPLICATION_MAX_ATTEMPTS = 8
+
 #: How long a namespace's tombstone refuses late writes of its deleted lineages (a run
 #: still writing to a thread when it is deleted finishes well within it).
 TOMBSTONE_TTL_SECONDS = 30 * 24 * 3600

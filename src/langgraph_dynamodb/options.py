@@ -34,8 +34,8 @@ def default_boto_config(user: Config | None = None) -> Config:
     return default.merge(user) if user is not None else default
 
 
-def ttl_seconds(ttl: float | timedelta | None) -> float | None:
-    """A ``ttl=`` option in seconds (None: no TTL)."""
+def ttl_seconds(ttl: float | timedelta | None, name: str = "ttl") -> float | None:
+    """A ``ttl=`` option (or another duration, ``name``) in seconds (None: none)."""
     if ttl is None:
         return None
     if isinstance(ttl, timedelta):
@@ -43,9 +43,11 @@ def ttl_seconds(ttl: float | timedelta | None) -> float | None:
     elif isinstance(ttl, (int, float)) and not isinstance(ttl, bool):
         seconds = float(ttl)
     else:
-        raise ConfigurationError(f"ttl must be seconds (int or float) or a timedelta, got {ttl!r}")
+        raise ConfigurationError(
+            f"{name} must be seconds (int or float) or a timedelta, got {ttl!r}"
+        )
     if not seconds > 0:
-        raise ConfigurationError(f"ttl must be positive, got {ttl!r}")
+        raise ConfigurationError(f"{name} must be positive, got {ttl!r}")
     return seconds
 
 

@@ -95,6 +95,13 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
             nothing. Every writer of the table must use it. Default off (LangGraph's
             behaviour: the last writer wins); each write then costs twice the write
             units and one more for the fence.
+        replication_wait: On a global table read in a region other than the writer's
+            (seconds or timedelta): a checkpoint whose own item has replicated before
+            what it is made of (its chunks, older checkpoints it refers to) is read
+            again for up to this long, then raises
+            :class:`~langgraph_dynamodb.errors.ReplicationLagError` (retryable). Default
+            none: such a checkpoint raises ``CorruptItemError`` at once, as on a table in
+            one region, where it means an item was lost. See docs/global-tables.md.
 
     Attributes:
         stats: Requests, capacity, latency, retries and throttles per operation
@@ -123,6 +130,7 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
         consistent_reads: bool = True,
         trace_ids: bool | None = None,
         fencing: bool = False,
+        replication_wait: float | timedelta | None = None,
     ) -> None:
         super().__init__(serde=serde)
         # validates the table name and the client options, before anything else
@@ -153,6 +161,7 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
         self._runs = RunMarks()
         self._watermarks = Watermarks()
         self._fencing = bool(fencing)
+        self._replication_wait = ttl_seconds(replication_wait, "replication_wait") or 0.0
         self.stats = Stats()
         self._trace_ids = trace_ids_default(trace_ids)
 
@@ -202,6 +211,7 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
             runs=self._runs,
             watermarks=self._watermarks,
             fencing=self._fencing,
+            replication_wait=self._replication_wait,
             on_skip=self._skipped,
         )
 

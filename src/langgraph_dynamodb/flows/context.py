@@ -60,6 +60,7 @@ class Ctx(TableCtx):
     runs: RunMarks
     watermarks: Watermarks
     fencing: bool = False
+    replication_wait: float = 0.0
     on_skip: Callable[[str], None] = _ignore
 
     def expires_at(self) -> int | None:

@@ -20,11 +20,11 @@ from langgraph.checkpoint.base import CheckpointTuple, DeltaChannelHistory, Pend
 
 from langgraph_dynamodb import limits, schema
 from langgraph_dynamodb.codec import channel_label, join
-from langgraph_dynamodb.errors import CorruptItemError
+from langgraph_dynamodb.errors import CorruptItemError, ReplicationLagError
 from langgraph_dynamodb.flows.bulk import batch_get, batch_write, query_all
 from langgraph_dynamodb.flows.context import Ctx, Target, target_of
 from langgraph_dynamodb.schema import AttrMap, is_expired, key, sk_of, with_expiry
-from langgraph_dynamodb.steps import Flow
+from langgraph_dynamodb.steps import Flow, Sleep, backoff
 from langgraph_dynamodb.storage import requests
 from langgraph_dynamodb.storage.build import rebuild_head
 from langgraph_dynamodb.storage.items import Head, Writes, decode_item
@@ -392,19 +392,32 @@ def read_checkpoint(
     expected = ctx.hints.expected_items(
         target.thread_id, target.checkpoint_ns, target.checkpoint_id, ctx.index.get
     )
-    reader = Reader.of(ctx, target, expected or limits.GET_TUPLE_QUERY_LIMIT)
-    while not reader.heads and not reader.exhausted:
-        yield from reader.next_page()
-    if not reader.heads:
-        return None
-    head = reader.heads[0]
-    if target.checkpoint_id is not None and head.checkpoint_id != target.checkpoint_id:
-        return None
-    found = yield from reader.checkpoint(head, prefer_paging=False, config=config)
-    if isinstance(found, Missing):
-        raise unreadable(target, head.checkpoint_id, found)
-    ctx.index.put(target.cache_key(head.checkpoint_id), found.index, head.lineage)
-    return reader, found
+    started = ctx.clock()
+    for attempt in range(1, limits.REPLICATION_MAX_ATTEMPTS + 1):
+        reader = Reader.of(ctx, target, expected or limits.GET_TUPLE_QUERY_LIMIT)
+        while not reader.heads and not reader.exhausted:
+            yield from reader.next_page()
+        if not reader.heads:
+            return None
+        head = reader.heads[0]
+        if target.checkpoint_id is not None and head.checkpoint_id != target.checkpoint_id:
+            return None
+        found = yield from reader.checkpoint(head, prefer_paging=False, config=config)
+        if not isinstance(found, Missing):
+            ctx.index.put(target.cache_key(head.checkpoint_id), found.index, head.lineage)
+            return reader, found
+        waited = ctx.clock() - started
+        if not ctx.replication_wait:
+            raise unreadable(target, head.checkpoint_id, found)
+        if waited >= ctx.replication_wait or attempt == limits.REPLICATION_MAX_ATTEMPTS:
+            raise ReplicationLagError(
+                f"checkpoint {head.checkpoint_id!r} of thread {target.thread_id!r} (namespace "
+                f"{target.checkpoint_ns!r}) reached this region before what it is made of "
+                f"({found.reason}), still after {waited:.1f} s (replication_wait="
+                f"{ctx.replication_wait:g}); retry, or read where it was written"
+            )
+        yield Sleep(min(backoff(attempt), max(ctx.replication_wait - waited, 0.0)))
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def get_tuple(ctx: Ctx, config: RunnableConfig) -> Flow[CheckpointTuple | None]:
