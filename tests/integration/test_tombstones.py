@@ -64,6 +64,11 @@ async def test_a_late_put_from_another_process_stays_deleted(
                 Driver(fresh, mode), thread_id, late["configurable"]["checkpoint_id"], 3
             )
             assert await Driver(fresh, mode)("get_tuple", cfg(thread_id)) is None
+            assert fresh.stats.skipped_checkpoints == 0  # its parent is there (dead)
+            gone = first["configurable"]["checkpoint_id"]
+            await _late_put(Driver(fresh, mode), thread_id, gone, 4)  # its parent is gone:
+            assert fresh.stats.skipped_checkpoints == 1  # a warning, counted
+            assert await Driver(fresh, mode)("get_tuple", cfg(thread_id)) is None
         await delete("prune", [thread_id], strategy="delete")  # again: the watermark rises
         assert await run("get_tuple", cfg(thread_id)) is None
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from langgraph.checkpoint.base.id import uuid6
+
 from langgraph_dynamodb import limits, schema
 from langgraph_dynamodb.errors import InvalidInputError, TableSchemaError, UnavailableError
 from langgraph_dynamodb.flows.bulk import batch_write, query_all
@@ -121,9 +123,13 @@ def delete_thread(ctx: Ctx, thread_id: str) -> Flow[None]:
 
 
 def _tombstones(ctx: Ctx, thread_id: str, raw: Iterable[AttrMap]) -> list[AttrMap]:
-    """A tombstone per namespace of the thread's heads (and of its tombstones): its
-    watermark the highest lineage, checkpoint id and earlier watermark there."""
-    marks: dict[str, str] = {}  # plain namespace -> watermark
+    """A tombstone per namespace of the thread's heads (and of its tombstones), and of the
+    root namespace always: its watermark the highest lineage, checkpoint id and earlier
+    watermark there, and at least a checkpoint id made now, so that a run that started
+    before the deletion and had not written yet stays deleted too (a run that starts
+    after it reads the tombstone and starts its lineage above it)."""
+    now = str(uuid6(clock_seq=-1))
+    marks: dict[str, str] = {"": now}  # plain namespace -> watermark
     for item in raw:
         sk = sk_of(item)
         if schema.is_tombstone_sk(sk):
@@ -140,7 +146,7 @@ def _tombstones(ctx: Ctx, thread_id: str, raw: Iterable[AttrMap]) -> list[AttrMa
         name = name if name is not None else get_s(item, schema.NAMESPACE)
         if name is None or mark is None:
             continue
-        marks[name] = max(mark, marks.get(name, mark))
+        marks[name] = max(mark, marks.get(name, now))
     expires_at = expiry_in_seconds(ctx.clock(), limits.TOMBSTONE_TTL_SECONDS)
     for ns, mark in marks.items():
         ctx.watermarks.note(thread_id, ns, mark)

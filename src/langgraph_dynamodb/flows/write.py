@@ -78,6 +78,13 @@ def put(
     expires_at = ctx.expires_at()
     parent = yield from parent_index(ctx, target)
     lineage = _lineage(ctx, target, checkpoint_id, parent is not None)
+    if parent is None and target.checkpoint_id is not None:
+        ctx.on_skip(
+            f"put() of checkpoint {checkpoint_id!r} in thread {target.thread_id!r}: its parent "
+            f"{target.checkpoint_id!r} is not in the table. If the thread was deleted while "
+            "this run was writing, this checkpoint stays deleted (under the thread's "
+            "tombstone); otherwise it starts from nothing"
+        )
     plan = plan_channels(checkpoint, new_versions, parent, expires_at=expires_at)
     full_metadata = get_checkpoint_metadata(config, metadata)
     prepared = build_head(
