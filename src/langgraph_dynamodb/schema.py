@@ -48,7 +48,8 @@ sort-key range of one partition.
 
 Every head carries its **lineage** (``lr``): the id of the root checkpoint its parent
 chain starts from (a root's own id), inherited by each child. ``delete_thread`` writes a
-tombstone per namespace first, its watermark the highest lineage and id deleted, then
+tombstone per namespace first (the root namespace always), its watermark the highest
+lineage and id deleted, or a checkpoint id made at the deletion if higher, then
 deletes. A reader of a namespace meets the tombstone first (the highest sort key) and
 treats every head of a lineage up to the watermark as deleted: a late ``put`` of a run
 that was in flight (its parent deleted, or a child of such a put) never makes the thread
