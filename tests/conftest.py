@@ -74,3 +74,13 @@ def table_name(ddb_endpoint: str) -> str:
     with DynamoDBSaver(table_name=name, endpoint_url=ddb_endpoint, region_name=REGION) as saver:
         saver.setup()
     return name
+
+
+def ctrl_c_as_at_a_terminal() -> None:
+    """``preexec_fn`` of a child a test interrupts with SIGINT: a test session run as a
+    background job (``cmd &``) ignores SIGINT and its children inherit that, so Python in
+    the child would never raise KeyboardInterrupt; a user's Ctrl-C reaches a process whose
+    SIGINT is at its default."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -16,6 +16,7 @@ import pytest
 
 from tests.cli import threads as th
 from tests.cli.conftest import ROOT, script
+from tests.conftest import ctrl_c_as_at_a_terminal
 
 pytestmark = pytest.mark.integration
 
@@ -109,6 +110,7 @@ def test_interrupted_import_resumes(cli, ddb_endpoint, new_table, saver_of, tmp_
     }
     proc = subprocess.Popen(
         [script(), "--table", copy, "import", str(out), "--parallel", "1"],  # slower
+        preexec_fn=ctrl_c_as_at_a_terminal,
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

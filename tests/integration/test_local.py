@@ -14,7 +14,7 @@ import pytest
 from langgraph_dynamodb import local
 from langgraph_dynamodb.local import DynamoDBLocal, DynamoDBLocalError
 
-from ..conftest import REGION
+from ..conftest import REGION, ctrl_c_as_at_a_terminal
 
 pytestmark = pytest.mark.integration
 
@@ -97,6 +97,7 @@ def test_the_module_runs_it_until_interrupted(tmp_path: Path) -> None:
     port = local.free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "langgraph_dynamodb.local", "run", "--port", str(port)],
+        preexec_fn=ctrl_c_as_at_a_terminal,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
