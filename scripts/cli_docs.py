@@ -272,6 +272,9 @@ def _start_local(
 ) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
         [exe, "local", "--port", str(port), "--db-path", db],
+        # Ctrl-C as at a terminal, even when this runs as a background job (which
+        # ignores SIGINT, and its children with it): the stop below sends one
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
