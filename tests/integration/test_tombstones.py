@@ -44,6 +44,9 @@ async def test_a_late_put_from_the_deleting_saver_stays_deleted(
     latest = await drive("get_tuple", cfg(thread_id))
     assert latest is not None and latest.config == new
     assert [t.config for t in await drive("list", cfg(thread_id))] == [new]
+    await drive("copy_thread", thread_id, f"{thread_id}-copy")  # the late writes stay behind
+    copied = await drive("list", cfg(f"{thread_id}-copy"))
+    assert [t.checkpoint["id"] for t in copied] == [new["configurable"]["checkpoint_id"]]
 
 
 async def test_a_late_put_from_another_process_stays_deleted(
@@ -143,3 +146,42 @@ def test_a_run_in_flight_when_its_thread_is_deleted_does_not_bring_it_back(
             "log": ["again", "first", "second", "third"]
         }
         assert len(list(fresh.get_state_history(config))) == 5
+
+
+def test_a_late_subgraph_stays_out_of_the_whole_threads_listing(
+    ddb_endpoint: str, table_name: str, thread_id: str
+) -> None:
+    """The run in flight goes on into a subgraph after the deletion: the subgraph's
+    checkpoints (a namespace the deletion never saw) belong to the deleted run."""
+
+    def sub_step(state: State) -> dict[str, list[str]]:
+        return {"log": ["inside"]}
+
+    sub = StateGraph(State)
+    sub.add_node("inner", sub_step)
+    sub.add_edge(START, "inner")
+    sub.add_edge("inner", END)
+    kw = {"table_name": table_name, "endpoint_url": ddb_endpoint, "region_name": REGION}
+    with DynamoDBSaver(**kw) as saver, DynamoDBSaver(**kw) as other_process:
+
+        def deleting(state: State) -> dict[str, list[str]]:
+            other_process.delete_thread(thread_id)
+            return {"log": ["deleted"]}
+
+        builder = StateGraph(State)
+        builder.add_node("deleting", deleting)
+        builder.add_node("sub", sub.compile())
+        builder.add_edge(START, "deleting")
+        builder.add_edge("deleting", "sub")
+        builder.add_edge("sub", END)
+        graph = builder.compile(checkpointer=saver)
+        config = {"configurable": {"thread_id": thread_id}}
+        graph.invoke({"log": ["hi"]}, config)
+        assert graph.get_state(config).values == {}
+        assert other_process.get_tuple(config) is None
+        assert list(other_process.list(config)) == []  # every namespace of the thread
+        assert [
+            t
+            for t in other_process.list(None)
+            if t.config["configurable"]["thread_id"] == thread_id
+        ] == []

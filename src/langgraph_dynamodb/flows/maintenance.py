@@ -153,24 +153,15 @@ def _tombstones(ctx: Ctx, thread_id: str, raw: Iterable[AttrMap]) -> list[AttrMa
     return [schema.tombstone(thread_id, ns, mark, expires_at) for ns, mark in marks.items()]
 
 
-def _dead_checkpoints(raw: Sequence[AttrMap]) -> set[tuple[str, str]]:
-    """(namespace component, checkpoint id) of the heads under their namespace's
-    tombstone: late writes of a deleted lineage."""
-    marks: dict[str, str] = {}
-    for item in raw:
-        sk = sk_of(item)
-        mark = get_s(item, schema.WATERMARK)
-        if schema.is_tombstone_sk(sk) and mark is not None:
-            marks[schema.tombstone_ns_component(sk)] = mark
+def _dead_checkpoints(ctx: Ctx, thread_id: str, raw: Sequence[AttrMap]) -> set[tuple[str, str]]:
+    """(namespace component, checkpoint id) of the heads the thread's readers leave out:
+    late writes of a deleted lineage (one rule, :class:`~.read.Reader`'s)."""
+    if not any(schema.is_tombstone_sk(sk_of(i)) for i in raw):
+        return set()
     dead: set[tuple[str, str]] = set()
-    for item in raw if marks else ():
-        parsed = schema.parse_sk(sk_of(item))
-        if parsed is None or parsed.kind != schema.KIND_CHECKPOINT:
-            continue
-        mark = marks.get(parsed.ns_component)
-        lineage = schema.id_from_attr(item.get(schema.LINEAGE)) or parsed.checkpoint_id
-        if mark is not None and lineage <= mark:
-            dead.add((parsed.ns_component, parsed.checkpoint_id))
+    for ns, reader in readers_of_thread(ctx, thread_id, raw).items():
+        component = schema.checkpoint_ns_prefix(ns)[len(schema.CHECKPOINT_PREFIX) : -1]
+        dead.update((component, cp) for cp in reader.dead)
     return dead
 
 
@@ -189,7 +180,7 @@ def copy_thread(ctx: Ctx, source_thread_id: str, target_thread_id: str) -> Flow[
     expires_at = ctx.expires_at()
     first: list[AttrMap] = []
     heads: list[AttrMap] = []
-    dead = _dead_checkpoints(raw)
+    dead = _dead_checkpoints(ctx, source_thread_id, raw)
     for item in raw:
         if is_expired(item, now) or sk_of(item) == schema.FENCE_SK:
             continue  # a fence belongs to its thread's runs, not to a copy

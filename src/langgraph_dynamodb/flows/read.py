@@ -65,6 +65,9 @@ class Reader:
     """The namespace's tombstone watermark: heads of lineages up to it are deleted."""
     dead: set[str] = field(default_factory=set)
     """Heads left out as deleted (under the tombstone), whose writes are left out too."""
+    dead_lineages: set[str] = field(default_factory=set)
+    """Lineages that are deleted whatever the watermark: a subgraph's, when it is the id
+    of a deleted checkpoint of the root graph it ran under."""
 
     def __post_init__(self) -> None:
         self.watermark = self.ctx.watermarks.get(self.target.thread_id, self.target.checkpoint_ns)
@@ -113,7 +116,10 @@ class Reader:
                 continue
             decoded = decode_item(raw)
             if isinstance(decoded, Head):
-                if self.watermark is not None and decoded.lineage <= self.watermark:
+                lineage = decoded.lineage
+                if (
+                    self.watermark is not None and lineage <= self.watermark
+                ) or lineage in self.dead_lineages:
                     self.dead.add(decoded.checkpoint_id)  # a deleted lineage's late write
                     self.missing.add(decoded.checkpoint_id)
                     continue
@@ -291,6 +297,17 @@ def unreadable(target: Target, checkpoint_id: str, missing: Missing) -> CorruptI
     )
 
 
+def _root_watermark(by_ns: Mapping[str, Sequence[AttrMap]]) -> str | None:
+    """The watermark of the root namespace's tombstone among a thread's items."""
+    root = schema.checkpoint_ns_prefix("")[len(schema.CHECKPOINT_PREFIX) : -1]
+    marks = [
+        schema.get_s(i, schema.WATERMARK)
+        for i in by_ns.get(root, ())
+        if schema.is_tombstone_sk(sk_of(i))
+    ]
+    return max((m for m in marks if m is not None), default=None)
+
+
 def readers_of_thread(ctx: Ctx, thread_id: str, raw: Iterable[AttrMap]) -> dict[str, Reader]:
     """Readers (fed and complete) for every namespace found among a thread's items."""
     by_ns: dict[str, list[AttrMap]] = {}
@@ -312,12 +329,21 @@ def readers_of_thread(ctx: Ctx, thread_id: str, raw: Iterable[AttrMap]) -> dict[
                 continue
         plain[parsed.ns_component] = name
     readers: dict[str, Reader] = {}
-    for component, items in by_ns.items():
+    root_mark = _root_watermark(by_ns)
+    root = schema.checkpoint_ns_prefix("")[len(schema.CHECKPOINT_PREFIX) : -1]
+    dead_roots: set[str] = set()
+    for component, items in sorted(by_ns.items(), key=lambda kv: kv[0] != root):
         if component not in plain:
             continue
         target = Target(thread_id, plain[component], None)
         reader = Reader.of(ctx, target, 1)
+        if root_mark is not None and component != root:
+            # the root graph's deletion covers the subgraphs its runs went into
+            reader.watermark = max(root_mark, reader.watermark or root_mark)
+            reader.dead_lineages = dead_roots
         reader.feed(sorted(items, key=sk_of, reverse=True))
+        if component == root:
+            dead_roots = reader.dead
         reader.exhausted = True
         readers[target.checkpoint_ns] = reader
     return readers

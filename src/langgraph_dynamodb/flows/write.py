@@ -77,7 +77,7 @@ def put(
     schema.checkpoint_component(checkpoint_id)
     expires_at = ctx.expires_at()
     parent = yield from parent_index(ctx, target)
-    lineage = _lineage(ctx, target, checkpoint_id, parent is not None)
+    lineage = _lineage(ctx, target, checkpoint_id, parent is not None, config)
     if parent is None and target.checkpoint_id is not None:
         ctx.on_skip(
             f"put() of checkpoint {checkpoint_id!r} in thread {target.thread_id!r}: its parent "
@@ -120,14 +120,23 @@ def put(
     return make_config(target.thread_id, target.checkpoint_ns, checkpoint_id)
 
 
-def _lineage(ctx: Ctx, target: Target, checkpoint_id: str, parent_found: bool) -> str:
+def _lineage(
+    ctx: Ctx, target: Target, checkpoint_id: str, parent_found: bool, config: RunnableConfig
+) -> str:
     """The lineage of a new head: its parent's (remembered when the parent was written or
     read here); a parent that is not in the table (deleted) is its own lineage, so a late
-    write of a deleted thread stays under its tombstone; a root starts a lineage after
-    the namespace's tombstone, if this saver has read one."""
+    write of a deleted thread stays under its tombstone; a subgraph's first checkpoint
+    takes the lineage of the checkpoint of the root graph it runs under (LangGraph's
+    ``checkpoint_map``), so the root namespace's tombstone covers it; another root starts
+    a lineage after the namespace's tombstone, if this saver has read one."""
     if target.checkpoint_id is not None:
         known = ctx.index.lineage(target.cache_key()) if parent_found else None
         return known or target.checkpoint_id
+    outer = (config.get("configurable") or {}).get("checkpoint_map") or {}
+    if target.checkpoint_ns and isinstance(outer.get(""), str):
+        # the root graph's checkpoint may still be being written (LangGraph puts in the
+        # background): its id stands for its lineage, which readers look up
+        return ctx.index.lineage((target.thread_id, "", outer[""])) or outer[""]
     watermark = ctx.watermarks.get(target.thread_id, target.checkpoint_ns)
     if watermark is not None and checkpoint_id <= watermark:
         return schema.lineage_after(watermark)
