@@ -119,18 +119,18 @@ class RunMarks:
         self._size = size
         self._lock = threading.Lock()
 
-    def needed(self, run_id: str, thread_id: str, expires_at: int | None, window: float) -> bool:
+    def needed(self, run_id: str, thread_id: str, expires_at: int | None) -> bool:
         """Whether a ``put`` of the run in the thread must (re)write the marker: never
-        written here, or it expires over half a TTL ``window`` before the new head."""
+        written here, or it would expire before the new head (``expires_at``)."""
         with self._lock:
             if (run_id, thread_id) not in self._marks:
                 return True
             self._marks.move_to_end((run_id, thread_id))
             marked = self._marks[(run_id, thread_id)]
-        return expires_at is not None and (marked is None or expires_at - marked > window / 2)
+        return expires_at is not None and marked is not None and marked < expires_at
 
     def note(self, run_id: str, thread_id: str, expires_at: int | None) -> None:
-        """Remember a marker written (or extended) until ``expires_at``."""
+        """Remember a marker written (or extended) until ``expires_at`` (its own)."""
         with self._lock:
             self._marks[(run_id, thread_id)] = expires_at
             self._marks.move_to_end((run_id, thread_id))

@@ -85,12 +85,13 @@ UNPROCESSED_MAX_DELAY_S = 2.0
 #: Optimistic merges of a task's regular writes (a rare race) before giving up.
 WRITES_MERGE_MAX_ATTEMPTS = 8
 
-#: With ``replication_wait`` (a global table): reads of a checkpoint whose parts have not
-#: replicated yet, at most, within the wait.
-REPLICATION_MAX_ATTEMPTS = 8
+#: With ``replication_wait`` (a global table): the shortest pause between two reads of a
+#: checkpoint whose parts have not replicated yet (the backoff's jitter can be near 0).
+REPLICATION_MIN_PAUSE_SECONDS = 0.1
 
-#: How long a namespace's tombstone refuses late writes of its deleted lineages (a run
-#: still writing to a thread when it is deleted finishes well within it).
+#: With a TTL, how long a namespace's tombstone hides late writes of its deleted
+#: lineages at least (twice the saver's TTL if longer: a late write expires before it);
+#: without a TTL, tombstones do not expire, as nothing they hide does.
 TOMBSTONE_TTL_SECONDS = 30 * 24 * 3600
 
 #: With ``fencing=True``: attempts of a write whose transaction met a concurrent one on

@@ -53,8 +53,9 @@ lineage and id deleted, or a checkpoint id made at the deletion if higher, then
 deletes. A reader of a namespace meets the tombstone first (the highest sort key) and
 treats every head of a lineage up to the watermark as deleted: a late ``put`` of a run
 that was in flight (its parent deleted, or a child of such a put) never makes the thread
-readable again. A new run starts a lineage after the watermark. Tombstones expire after
-``limits.TOMBSTONE_TTL_SECONDS``.
+readable again. A new run starts a lineage after the watermark. A tombstone outlives what
+it hides: no expiry without a TTL, else twice the TTL or
+``limits.TOMBSTONE_TTL_SECONDS``, whichever is longer.
 
 **Fences** (``fencing=True``)::
 
@@ -74,7 +75,8 @@ run is still refused) and expires with the thread's items.
 
 A run's first ``put`` in a thread (as far as the writing process knows) writes its marker
 in the same BatchWriteItem as the head; ``delete_for_runs`` Queries the markers of each
-run instead of scanning the table. A marker expires with the heads it stands for.
+run instead of scanning the table. A marker expires a TTL after the head it was written
+with, and is written again before a later head of its run would outlive it.
 
 **Components** (``enc``): an order-preserving, prefix-free escaping. Characters up to
 ``$`` are written as ``$`` and one character (``chr(0x40 + code)``); every component ends

@@ -7,6 +7,7 @@ asks for the opposite, and the test says so)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any, TypedDict
 
 import pytest
@@ -47,6 +48,14 @@ async def test_a_late_put_from_the_deleting_saver_stays_deleted(
     await drive("copy_thread", thread_id, f"{thread_id}-copy")  # the late writes stay behind
     copied = await drive("list", cfg(f"{thread_id}-copy"))
     assert [t.checkpoint["id"] for t in copied] == [new["configurable"]["checkpoint_id"]]
+    # a copy into a thread id deleted before is live (above that thread's tombstone)
+    reused = f"{thread_id}-reused"
+    await drive("delete_thread", reused)
+    await drive("copy_thread", thread_id, reused)
+    assert (await drive("get_tuple", cfg(reused))).config["configurable"]["thread_id"] == reused
+    before = sum(drive.saver.stats.requests.values())
+    await drive("get_tuple", cfg(reused))  # a reused thread id: still one request
+    assert sum(drive.saver.stats.requests.values()) == before + 1
 
 
 async def test_a_late_put_from_another_process_stays_deleted(
@@ -161,8 +170,10 @@ def test_a_late_subgraph_stays_out_of_the_whole_threads_listing(
     sub.add_node("inner", sub_step)
     sub.add_edge(START, "inner")
     sub.add_edge("inner", END)
-    kw = {"table_name": table_name, "endpoint_url": ddb_endpoint, "region_name": REGION}
+    own_table = f"tomb-{uuid.uuid4().hex[:8]}"  # list(None) scans: a table of its own
+    kw = {"table_name": own_table, "endpoint_url": ddb_endpoint, "region_name": REGION}
     with DynamoDBSaver(**kw) as saver, DynamoDBSaver(**kw) as other_process:
+        saver.setup(prepare_async=False)
 
         def deleting(state: State) -> dict[str, list[str]]:
             other_process.delete_thread(thread_id)

@@ -746,6 +746,7 @@ def test_delete_thread_deletes_heads_before_what_they_depend_on() -> None:
     assert table.ops() == ["query", "batch_write_item", "batch_write_item"]  # tombstone first
     (tombstone,) = table.calls[1].params["RequestItems"][TABLE]
     assert tombstone["PutRequest"]["Item"][schema.WATERMARK] == {"S": "2"}
+    assert schema.TTL not in tombstone["PutRequest"]["Item"]  # no TTL: it lasts as they do
     deleted = [
         r["DeleteRequest"]["Key"][schema.SK]["S"]
         for r in table.calls[2].params["RequestItems"][TABLE]
@@ -818,18 +819,20 @@ def test_every_checkpoint_reads_back_as_written(steps: list[tuple[dict[str, str]
 
 def test_run_marks_say_when_a_put_writes_the_marker() -> None:
     marks = RunMarks(size=2)
-    assert marks.needed("r", "t", None, 0.0)  # never written here
+    assert marks.needed("r", "t", None)  # never written here
     marks.note("r", "t", None)
-    assert not marks.needed("r", "t", None, 0.0)  # no TTL: once is for good
-    marks.note("r", "t", 1_000)
-    assert not marks.needed("r", "t", 1_040, 100.0)  # within half a window
-    assert marks.needed("r", "t", 1_051, 100.0)  # it would expire too soon: again
+    assert not marks.needed("r", "t", None)  # no TTL: once is for good
+    marks.note("r", "t", 1_100)  # the marker's own expiry
+    assert not marks.needed("r", "t", 1_100)  # it outlives this head
+    assert marks.needed("r", "t", 1_101)  # it would expire before this one: again
     marks.note("a", "t2", None)
     marks.note("b", "t2", None)  # the oldest is forgotten: written again, harmlessly
-    assert marks.needed("r", "t", None, 0.0)
+    assert marks.needed("r", "t", None)
     marks.discard_thread("t2")
-    assert marks.needed("a", "t2", None, 0.0)
+    assert marks.needed("a", "t2", None)
     ctx = make_ctx()
     assert ctx.run_marker(None, "t", None) == [] and ctx.run_marker("", "t", None) == []
-    (marker,) = ctx.run_marker("r", "t", 5)
-    assert marker[schema.TTL] == {"N": "5"} and schema.thread_of_run_marker(marker) == "t"
+    (marker,) = ctx.run_marker("r", "t", None)
+    assert schema.TTL not in marker and schema.thread_of_run_marker(marker) == "t"
+    (marker,) = make_ctx(ttl_seconds=60).run_marker("r", "t", 500)
+    assert marker[schema.TTL] == {"N": "560"}  # a TTL after the head: it outlives the run

@@ -3,6 +3,7 @@ config addresses (:func:`target_of`). No I/O."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -71,13 +72,18 @@ class Ctx(TableCtx):
 
     def run_marker(self, run_id: Any, thread_id: str, expires_at: int | None) -> list[AttrMap]:
         """The marker of a run in a thread (:func:`schema.run_marker`) when this saver has
-        not written it, or it would expire over half a TTL window before ``expires_at``;
-        else nothing. ``delete_for_runs`` finds a run's threads through it."""
+        not written it, or it would expire before a head that expires at ``expires_at``;
+        else nothing. It expires a TTL after the head, so it outlives every head of the
+        run written until its next rewrite. ``delete_for_runs`` finds a run's threads
+        through it; the caller notes it (``runs.note``) once written."""
         if not isinstance(run_id, str) or not run_id:
             return []
-        if not self.runs.needed(run_id, thread_id, expires_at, self.ttl_seconds or 0.0):
+        if not self.runs.needed(run_id, thread_id, expires_at):
             return []
-        return [schema.run_marker(run_id, thread_id, expires_at)]
+        marker_expires = None
+        if expires_at is not None and self.ttl_seconds is not None:
+            marker_expires = expires_at + math.ceil(self.ttl_seconds)
+        return [schema.run_marker(run_id, thread_id, marker_expires)]
 
 
 @dataclass(frozen=True)

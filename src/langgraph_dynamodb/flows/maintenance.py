@@ -147,7 +147,12 @@ def _tombstones(ctx: Ctx, thread_id: str, raw: Iterable[AttrMap]) -> list[AttrMa
         if name is None or mark is None:
             continue
         marks[name] = max(mark, marks.get(name, now))
-    expires_at = expiry_in_seconds(ctx.clock(), limits.TOMBSTONE_TTL_SECONDS)
+    # A tombstone outlives what it hides: late writes carry the writer's TTL (or none)
+    expires_at = (
+        None
+        if ctx.ttl_seconds is None
+        else expiry_in_seconds(ctx.clock(), max(limits.TOMBSTONE_TTL_SECONDS, 2 * ctx.ttl_seconds))
+    )
     for ns, mark in marks.items():
         ctx.watermarks.note(thread_id, ns, mark)
     return [schema.tombstone(thread_id, ns, mark, expires_at) for ns, mark in marks.items()]
@@ -170,11 +175,26 @@ def copy_thread(ctx: Ctx, source_thread_id: str, target_thread_id: str) -> Flow[
 
     Chunks, writes and the markers of the heads' runs are copied before any head, heads
     oldest first, so a crash leaves the target with a consistent prefix of the source's
-    history (and ``delete_for_runs`` finds the copies as it found the originals).
+    history (and ``delete_for_runs`` finds the copies as it found the originals). Into a
+    thread id that was deleted before, the copied heads take a lineage above its
+    tombstones (one more Query, of the target), so the copy is live.
     """
     schema.require_id(source_thread_id, "source_thread_id")
     schema.require_id(target_thread_id, "target_thread_id")
     raw = yield from query_all(ctx, schema.thread_pk(source_thread_id))
+    into = yield from query_all(
+        ctx,
+        schema.thread_pk(target_thread_id),
+        schema.CHECKPOINT_PREFIX,
+        keys_only=True,
+        also=(schema.N_WATERMARK,),
+    )
+    marks = [
+        mark
+        for i in into
+        if schema.is_tombstone_sk(sk_of(i)) and (mark := get_s(i, schema.WATERMARK)) is not None
+    ]
+    above = schema.lineage_after(max(marks)) if marks else None
     now = ctx.clock()
     new_pk = schema.thread_pk(target_thread_id)
     expires_at = ctx.expires_at()
@@ -194,7 +214,10 @@ def copy_thread(ctx: Ctx, source_thread_id: str, target_thread_id: str) -> Flow[
         copy.pop(schema.THREAD, None)
         if schema.decode_thread_pk(new_pk) is None:
             copy[schema.THREAD] = s(target_thread_id)
-        (heads if get_s(copy, schema.KIND) == schema.KIND_CHECKPOINT else first).append(copy)
+        is_head = get_s(copy, schema.KIND) == schema.KIND_CHECKPOINT
+        if is_head and above is not None:
+            copy[schema.LINEAGE] = schema.id_attr(above)
+        (heads if is_head else first).append(copy)
     heads.sort(key=sk_of)
     runs = sorted({r for r in (get_s(h, schema.RUN_ID) for h in heads) if r})
     markers = [schema.run_marker(r, target_thread_id, expires_at) for r in runs]
@@ -228,6 +251,7 @@ def prune(ctx: Ctx, thread_ids: Sequence[str], strategy: str) -> Flow[None]:
         yield from batch_write(ctx, deletes=[*_deletion_order(doomed), *markers])
         ctx.index.discard_thread(thread_id)
         ctx.hints.discard_thread(thread_id)
+        ctx.runs.discard_thread(thread_id)
 
 
 def _keep_latest(ctx: Ctx, reader: Reader) -> Flow[set[str]]:
@@ -269,17 +293,19 @@ def delete_for_runs(ctx: Ctx, run_ids: Sequence[str]) -> Flow[None]:
 
     Finds their threads with one Query of each run's markers (never a Scan: the cost
     follows the runs' own items, not the table's size); remaining checkpoints that depend
-    on a deleted one are rewritten whole first; the markers go last.
+    on a deleted one are rewritten whole first. The markers stay (they expire with the
+    run's checkpoints): a process still writing the run knows its marker is written, so
+    what it writes next is found by the next ``delete_for_runs``.
     """
     wanted = list(dict.fromkeys(schema.require_id(r, "run_id") for r in run_ids))
-    threads: dict[str, list[AttrMap]] = {}  # thread id -> the markers naming it
+    threads: dict[str, None] = {}  # the threads the markers name, in order
     for run_id in wanted:
         for marker in (yield from query_all(ctx, schema.run_pk(run_id))):
             thread = schema.thread_of_run_marker(marker)
             if thread is not None:
-                threads.setdefault(thread, []).append(key_of(marker))
+                threads[thread] = None
     doomed_runs = set(wanted)
-    for thread_id, markers in threads.items():
+    for thread_id in threads:
         raw = yield from query_all(ctx, schema.thread_pk(thread_id))
         doomed: list[AttrMap] = []
         for reader in readers_of_thread(ctx, thread_id, raw).values():
@@ -304,10 +330,9 @@ def delete_for_runs(ctx: Ctx, run_ids: Sequence[str]) -> Flow[None]:
                     for w in reader.writes.get(head.checkpoint_id, []):
                         doomed.append(w.raw)
                         doomed.extend(w.chunk_keys())
-        yield from batch_write(ctx, deletes=[*_deletion_order(doomed), *markers])
+        yield from batch_write(ctx, deletes=_deletion_order(doomed))
         ctx.index.discard_thread(thread_id)
         ctx.hints.discard_thread(thread_id)
-        ctx.runs.discard_thread(thread_id)
 
 
 def thread_of(item: AttrMap) -> str | None:

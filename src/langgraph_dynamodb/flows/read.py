@@ -379,7 +379,7 @@ def rewrite_whole(
     if rebuilt.chunks or refreshed or marker:
         yield from batch_write(ctx, puts=[*rebuilt.chunks, *refreshed, *marker])
     if marker:
-        ctx.runs.note(str(head.run_id), thread_id, expires_at)
+        ctx.runs.note(str(head.run_id), thread_id, schema.get_n(marker[0], schema.TTL))
     yield ctx.request("put_item", Item=rebuilt.head)
     head_key = reader.target.cache_key(head.checkpoint_id)
     ctx.index.put(head_key, rebuilt.index, head.lineage)
@@ -418,8 +418,13 @@ def read_checkpoint(
     expected = ctx.hints.expected_items(
         target.thread_id, target.checkpoint_ns, target.checkpoint_id, ctx.index.get
     )
+    latest = target.checkpoint_id is None
+    if expected and latest and ctx.watermarks.get(target.thread_id, target.checkpoint_ns):
+        expected += 1  # the namespace's tombstone comes first
     started = ctx.clock()
-    for attempt in range(1, limits.REPLICATION_MAX_ATTEMPTS + 1):
+    attempt = 0
+    while True:
+        attempt += 1
         reader = Reader.of(ctx, target, expected or limits.GET_TUPLE_QUERY_LIMIT)
         while not reader.heads and not reader.exhausted:
             yield from reader.next_page()
@@ -435,15 +440,15 @@ def read_checkpoint(
         waited = ctx.clock() - started
         if not ctx.replication_wait:
             raise unreadable(target, head.checkpoint_id, found)
-        if waited >= ctx.replication_wait or attempt == limits.REPLICATION_MAX_ATTEMPTS:
+        if waited >= ctx.replication_wait:
             raise ReplicationLagError(
                 f"checkpoint {head.checkpoint_id!r} of thread {target.thread_id!r} (namespace "
                 f"{target.checkpoint_ns!r}) reached this region before what it is made of "
                 f"({found.reason}), still after {waited:.1f} s (replication_wait="
                 f"{ctx.replication_wait:g}); retry, or read where it was written"
             )
-        yield Sleep(min(backoff(attempt), max(ctx.replication_wait - waited, 0.0)))
-    raise AssertionError("unreachable")  # pragma: no cover
+        pause = max(backoff(attempt), limits.REPLICATION_MIN_PAUSE_SECONDS)
+        yield Sleep(min(pause, ctx.replication_wait - waited))
 
 
 def get_tuple(ctx: Ctx, config: RunnableConfig) -> Flow[CheckpointTuple | None]:

@@ -35,7 +35,7 @@ from langgraph_dynamodb.errors import (
 from langgraph_dynamodb.flows.bulk import batch_get, batch_write
 from langgraph_dynamodb.flows.context import Ctx, Target, target_of
 from langgraph_dynamodb.flows.read import read_checkpoint
-from langgraph_dynamodb.schema import AttrMap, get_s, key, key_of, sk_of
+from langgraph_dynamodb.schema import AttrMap, get_n, get_s, key, key_of, sk_of
 from langgraph_dynamodb.steps import Failure, Flow, Sleep, backoff
 from langgraph_dynamodb.storage import requests
 from langgraph_dynamodb.storage.build import (
@@ -113,7 +113,7 @@ def put(
     else:
         yield ctx.request("put_item", Item=prepared.head)
     if marker:
-        ctx.runs.note(full_metadata["run_id"], target.thread_id, expires_at)
+        ctx.runs.note(full_metadata["run_id"], target.thread_id, get_n(marker[0], schema.TTL))
     head_key = target.cache_key(checkpoint_id)
     ctx.index.put(head_key, prepared.index, lineage)
     ctx.hints.note_head(head_key, target.checkpoint_id)
@@ -253,7 +253,7 @@ def touch_heads(ctx: Ctx, target: Target, ids: Iterable[str], expires_at: int) -
                 yield ctx.request("update_item", **requests.set_expiry(chunk_key, expires_at))
             for marker in ctx.run_marker(decoded.run_id, target.thread_id, expires_at):
                 yield ctx.request("put_item", Item=marker)  # it lasts as long as its heads
-                ctx.runs.note(str(decoded.run_id), target.thread_id, expires_at)
+                ctx.runs.note(str(decoded.run_id), target.thread_id, get_n(marker, schema.TTL))
 
 
 def put_writes(
