@@ -642,6 +642,18 @@ def is_tombstone_sk(sk: str) -> bool:
     return sk.startswith(CHECKPOINT_PREFIX) and sk.endswith(TERMINATOR + TOMBSTONE_MARK)
 
 
+def ns_component(checkpoint_ns: str) -> str:
+    """A namespace's encoded key component, without its terminator (what
+    :func:`parse_sk` gives as ``ns_component``)."""
+    return checkpoint_ns_prefix(checkpoint_ns)[len(CHECKPOINT_PREFIX) : -len(TERMINATOR)]
+
+
+def watermark_of(item: AttrMap) -> str | None:
+    """A tombstone's watermark; ``None`` for any other item."""
+    sk = get_s(item, SK)
+    return get_s(item, WATERMARK) if sk is not None and is_tombstone_sk(sk) else None
+
+
 def tombstone_ns_component(sk: str) -> str:
     """The encoded namespace component (no terminator) of a tombstone's sort key."""
     return sk[len(CHECKPOINT_PREFIX) : -len(TOMBSTONE_MARK) - len(TERMINATOR)]
@@ -667,7 +679,7 @@ def tombstone(
 def ns_is_digested(checkpoint_ns: str) -> bool:
     """Whether a namespace's key component is a digest (its plain value then goes in
     ``ns``)."""
-    return is_digest(checkpoint_ns_prefix(checkpoint_ns)[len(CHECKPOINT_PREFIX) : -1])
+    return is_digest(ns_component(checkpoint_ns))
 
 
 def lineage_after(watermark: str) -> str:

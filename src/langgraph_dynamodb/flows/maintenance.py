@@ -134,7 +134,7 @@ def _tombstones(ctx: Ctx, thread_id: str, raw: Iterable[AttrMap]) -> list[AttrMa
         sk = sk_of(item)
         if schema.is_tombstone_sk(sk):
             component = schema.tombstone_ns_component(sk)
-            mark = get_s(item, schema.WATERMARK)
+            mark = schema.watermark_of(item)
         else:
             parsed = schema.parse_sk(sk)
             if parsed is None or parsed.kind != schema.KIND_CHECKPOINT:
@@ -165,7 +165,7 @@ def _dead_checkpoints(ctx: Ctx, thread_id: str, raw: Sequence[AttrMap]) -> set[t
         return set()
     dead: set[tuple[str, str]] = set()
     for ns, reader in readers_of_thread(ctx, thread_id, raw).items():
-        component = schema.checkpoint_ns_prefix(ns)[len(schema.CHECKPOINT_PREFIX) : -1]
+        component = schema.ns_component(ns)
         dead.update((component, cp) for cp in reader.dead)
     return dead
 
@@ -189,11 +189,7 @@ def copy_thread(ctx: Ctx, source_thread_id: str, target_thread_id: str) -> Flow[
         keys_only=True,
         also=(schema.N_WATERMARK,),
     )
-    marks = [
-        mark
-        for i in into
-        if schema.is_tombstone_sk(sk_of(i)) and (mark := get_s(i, schema.WATERMARK)) is not None
-    ]
+    marks = [mark for mark in map(schema.watermark_of, into) if mark is not None]
     above = schema.lineage_after(max(marks)) if marks else None
     now = ctx.clock()
     new_pk = schema.thread_pk(target_thread_id)

@@ -130,7 +130,7 @@ class Reader:
 
     def _tombstone(self, raw: AttrMap) -> None:
         """Take the namespace's tombstone (read first: it has the highest sort key)."""
-        mark = schema.get_s(raw, schema.WATERMARK)
+        mark = schema.watermark_of(raw)
         if mark is None:
             return
         self.ctx.watermarks.note(self.target.thread_id, self.target.checkpoint_ns, mark)
@@ -299,12 +299,7 @@ def unreadable(target: Target, checkpoint_id: str, missing: Missing) -> CorruptI
 
 def _root_watermark(by_ns: Mapping[str, Sequence[AttrMap]]) -> str | None:
     """The watermark of the root namespace's tombstone among a thread's items."""
-    root = schema.checkpoint_ns_prefix("")[len(schema.CHECKPOINT_PREFIX) : -1]
-    marks = [
-        schema.get_s(i, schema.WATERMARK)
-        for i in by_ns.get(root, ())
-        if schema.is_tombstone_sk(sk_of(i))
-    ]
+    marks = (schema.watermark_of(i) for i in by_ns.get(schema.ns_component(""), ()))
     return max((m for m in marks if m is not None), default=None)
 
 
@@ -330,7 +325,7 @@ def readers_of_thread(ctx: Ctx, thread_id: str, raw: Iterable[AttrMap]) -> dict[
         plain[parsed.ns_component] = name
     readers: dict[str, Reader] = {}
     root_mark = _root_watermark(by_ns)
-    root = schema.checkpoint_ns_prefix("")[len(schema.CHECKPOINT_PREFIX) : -1]
+    root = schema.ns_component("")
     dead_roots: set[str] = set()
     for component, items in sorted(by_ns.items(), key=lambda kv: kv[0] != root):
         if component not in plain:
@@ -396,8 +391,8 @@ def thread_items(ctx: Ctx, thread_id: str, *, keys_only: bool) -> Flow[list[Attr
         ctx, schema.thread_pk(thread_id), schema.CHECKPOINT_PREFIX, keys_only=keys_only, also=also
     )
     for item in items:
-        mark = schema.get_s(item, schema.WATERMARK)
-        if mark is not None and schema.is_tombstone_sk(sk_of(item)):
+        mark = schema.watermark_of(item)
+        if mark is not None:
             name = schema.decode_component(schema.tombstone_ns_component(sk_of(item)))
             if name is not None:
                 ctx.watermarks.note(thread_id, name, mark)
