@@ -46,6 +46,19 @@ def _per_call(p: dict[str, Any] | None, op: str) -> tuple[float | None, int | No
     return e["requests"] / e["calls"], worst
 
 
+def _wcu_per_turn(f: dict[str, Any]) -> str:
+    """A chat turn's write units, by call, beside the floor: one unit per write call
+    (what a turn costs when every item it writes fits in one unit)."""
+    turns = f.get("chat.turns")
+    parts = [f.get(f"chat.{op}.wcu") for op in ("put", "put_writes")]
+    calls = [f.get(f"chat.{op}.calls") for op in ("put", "put_writes")]
+    if not turns or None in parts or None in calls:
+        return "–"
+    put, writes = (p / turns for p in parts)  # type: ignore[operator]
+    floor = sum(calls) / turns  # type: ignore[arg-type]
+    return f"{put:.2f} + {writes:.2f} = {put + writes:.2f} ({floor:.0f})"
+
+
 def figures(saver: dict[str, Any]) -> dict[str, Any]:
     """The headline figures of one saver (``None`` where it has none)."""
     f: dict[str, Any] = {}
@@ -73,6 +86,11 @@ def figures(saver: dict[str, Any]) -> dict[str, Any]:
             f[f"{wl}.{op}.p50_ms"] = lat.get("p50_ms")
             f[f"{wl}.{op}.p95_ms"] = lat.get("p95_ms")
             f[f"{wl}.{op}.cpu_p50_ms"] = g.get("ops", {}).get(op, {}).get("cpu", {}).get("p50_ms")
+            f[f"{wl}.{op}.wcu"] = g.get("ops", {}).get(op, {}).get("wcu")
+            f[f"{wl}.{op}.calls"] = g.get("ops", {}).get(op, {}).get("calls")
+        expected = ((w or {}).get("notes") or {}).get("messages_expected")
+        if wl == "chat" and expected:
+            f["chat.turns"] = expected / 2
         storage = (w or {}).get("storage", {})
         f[f"{wl}.bytes"] = storage.get("bytes")
         f[f"{wl}.items"] = storage.get("items")
@@ -318,6 +336,8 @@ def tables(results: dict[str, Any]) -> str:
                     ),
                 )
             )
+        if wl == "chat":
+            rows.append(row("WCU per turn: put + put_writes (floor)", _wcu_per_turn))
         rows += [
             row("WCU", lambda f, wl=wl: _num(f.get(f"{wl}.wcu"), 1)),
             row("RCU", lambda f, wl=wl: _num(f.get(f"{wl}.rcu"), 1)),

@@ -5,6 +5,11 @@ changes what is stored (a writer that misses its parent's index reads it).
 - :class:`IndexCache`: a head's channel index, for the writer of its child.
 - :class:`ReadHints`: which items a read of a head brings (its writes, the heads its values
   need), so that the read is one Query with the right ``Limit``.
+- :class:`StoredWrites`: the regular pending writes of heads, as stored (written here, or
+  read), so that a child's tail can refer to them rather than store them again.
+- :class:`WritesInFlight`: the ``put_writes`` calls still running, per head, so that the
+  ``put`` of its child can wait for them (LangGraph stores a step's writes and its next
+  checkpoint concurrently) and refer to them once they are stored.
 - :class:`Watermarks`: the tombstone watermark of namespaces this saver read.
 - :class:`RunMarks`: the runs whose marker this saver wrote in a thread, and until when
   it lasts, so that a run's later ``put`` in the thread writes only its head.
@@ -16,12 +21,15 @@ changes what is stored (a writer that misses its parent's index reads it).
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Generic, TypeVar
 
 from langgraph_dynamodb import limits
+from langgraph_dynamodb.storage.deltas import StoredWrite, in_order
 from langgraph_dynamodb.storage.index import ChannelIndex
 
 HeadKey = tuple[str, str, str]
@@ -83,6 +91,107 @@ class IndexCache:
         """Forget every head of a thread (deleted or pruned)."""
         with self._lru.lock:
             self._lru.discard_thread(thread_id)
+
+
+class StoredWrites:
+    """Regular pending writes known to be stored with no expiry, per head: the ones this
+    saver wrote (as the table kept them) or read. Bounded by heads and by bytes; a head
+    whose writes are not all known here gets its tails stored in it instead."""
+
+    def __init__(
+        self,
+        size: int = limits.CHANNEL_INDEX_CACHE_SIZE,
+        max_bytes: int = limits.STORED_WRITES_CACHE_BYTES,
+    ) -> None:
+        self._lru: _Lru[dict[tuple[str, int], StoredWrite]] = _Lru(size)
+        self._max_bytes = max_bytes
+        self._bytes = 0
+
+    @staticmethod
+    def _size(writes: dict[tuple[str, int], StoredWrite]) -> int:
+        return sum(len(w.entry.value[1]) for w in writes.values())
+
+    def get(self, key: HeadKey) -> list[StoredWrite]:
+        """A head's writes noted here, in ``writes_sort_key`` order."""
+        with self._lru.lock:
+            found = self._lru.get(key)
+            return in_order(found.values()) if found is not None else []
+
+    def add(self, key: HeadKey, writes: Iterable[StoredWrite], *, replace: bool = False) -> None:
+        """Note writes of a head (``replace``: they are all of its writes, as read)."""
+        with self._lru.lock:
+            known = self._lru.data.pop(key, None)
+            if known is not None:
+                self._bytes -= self._size(known)
+            merged = {} if replace or known is None else known
+            for w in writes:
+                merged.setdefault((w.task_id, w.entry.idx), w)
+            self._bytes += self._size(merged)
+            self._lru.data[key] = merged
+            while self._lru.data and (
+                self._bytes > self._max_bytes or len(self._lru.data) > self._lru.size
+            ):
+                _, evicted = self._lru.data.popitem(last=False)
+                self._bytes -= self._size(evicted)
+
+    def discard_thread(self, thread_id: str) -> None:
+        """Forget every head of a thread (deleted or pruned)."""
+        with self._lru.lock:
+            for key in [k for k in self._lru.data if k[0] == thread_id]:
+                self._bytes -= self._size(self._lru.data.pop(key))
+
+
+class WritesInFlight:
+    """The ``put_writes`` calls of one saver still running, per head; thread-safe, and
+    awaitable from any event loop."""
+
+    def __init__(self) -> None:
+        self._running: dict[HeadKey, int] = {}
+        self._idle = threading.Condition()
+        self._waiters: dict[HeadKey, list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]]]
+        self._waiters = {}
+
+    @contextmanager
+    def writing(self, key: HeadKey) -> Iterator[None]:
+        """Count a ``put_writes`` of the head ``key`` as running while the block runs."""
+        with self._idle:
+            self._running[key] = self._running.get(key, 0) + 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                left = self._running.pop(key) - 1
+                waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+                if left:
+                    self._running[key] = left
+                else:
+                    self._idle.notify_all()
+                    waiters = self._waiters.pop(key, [])
+            for loop, future in waiters:
+                loop.call_soon_threadsafe(_finish, future)
+
+    def wait(self, key: HeadKey, timeout: float) -> None:
+        """Wait (at most ``timeout`` seconds) until no ``put_writes`` of ``key`` runs."""
+        with self._idle:
+            self._idle.wait_for(lambda: key not in self._running, timeout)
+
+    async def await_idle(self, key: HeadKey, timeout: float) -> None:
+        """Async :meth:`wait`."""
+        loop = asyncio.get_running_loop()
+        with self._idle:
+            if key not in self._running:
+                return
+            future: asyncio.Future[None] = loop.create_future()
+            self._waiters.setdefault(key, []).append((loop, future))
+        try:
+            await asyncio.wait_for(future, timeout)
+        except asyncio.TimeoutError:
+            pass  # the child stores the elements itself
+
+
+def _finish(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 class Watermarks:

@@ -76,6 +76,16 @@ CULPRIT_MAX_PARTS = 1000
 #: Heads whose channel layout the saver remembers (for references), per saver instance.
 CHANNEL_INDEX_CACHE_SIZE = 4096
 
+#: Bytes of pending writes a saver keeps (per instance) so that a child checkpoint can
+#: refer to its parent's writes instead of storing the same list elements again; past it,
+#: the oldest heads' writes are forgotten (their children store the elements).
+STORED_WRITES_CACHE_BYTES = 32 * 1024 * 1024
+
+#: How long a ``put`` waits for the same saver's ``put_writes`` of its parent that are still
+#: running (LangGraph stores a step's writes and the next checkpoint concurrently), so
+#: that it can refer to those writes; past it, the checkpoint stores the elements itself.
+PARENT_WRITES_WAIT_SECONDS = 2.0
+
 #: Retries of work DynamoDB hands back (UnprocessedItems / UnprocessedKeys) before
 #: giving up with a clear error; each waits with bounded, jittered backoff.
 UNPROCESSED_MAX_ATTEMPTS = 10

@@ -22,9 +22,17 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph_dynamodb import flows, limits, schema
 from langgraph_dynamodb._clients import Clients
 from langgraph_dynamodb._drivers import OwnsClients
-from langgraph_dynamodb.caches import IndexCache, ReadHints, RunMarks, Watermarks
+from langgraph_dynamodb.caches import (
+    HeadKey,
+    IndexCache,
+    ReadHints,
+    RunMarks,
+    StoredWrites,
+    Watermarks,
+    WritesInFlight,
+)
 from langgraph_dynamodb.codec import Compressor
-from langgraph_dynamodb.errors import ConfigurationError
+from langgraph_dynamodb.errors import ConfigurationError, InvalidInputError
 from langgraph_dynamodb.options import compression_of, default_boto_config, ttl_seconds
 from langgraph_dynamodb.stats import Stats, trace_ids_default
 
@@ -38,6 +46,14 @@ if TYPE_CHECKING:
 __all__ = ["DynamoDBSaver", "default_boto_config"]
 
 logger = logging.getLogger("langgraph_dynamodb")
+
+
+def _parent_key(config: RunnableConfig) -> HeadKey:
+    """The head a config addresses, as the caches key it (the flow checks the config)."""
+    try:
+        return flows.target_of(config).cache_key()
+    except InvalidInputError:
+        return ("", "", "")
 
 
 class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
@@ -160,6 +176,8 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
         self._hints = ReadHints()
         self._runs = RunMarks()
         self._watermarks = Watermarks()
+        self._stored_writes = StoredWrites()
+        self._in_flight = WritesInFlight()
         self._fencing = bool(fencing)
         self._replication_wait = ttl_seconds(replication_wait, "replication_wait") or 0.0
         self.stats = Stats()
@@ -210,6 +228,7 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
             hints=self._hints,
             runs=self._runs,
             watermarks=self._watermarks,
+            stored_writes=self._stored_writes,
             fencing=self._fencing,
             replication_wait=self._replication_wait,
             on_skip=self._skipped,
@@ -322,6 +341,7 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
     ) -> RunnableConfig:
         """Store a checkpoint (usually one PutItem; see docs/table-design.md for when it
         takes more); returns the config that addresses it."""
+        self._in_flight.wait(_parent_key(config), limits.PARENT_WRITES_WAIT_SECONDS)
         flow = flows.put(self._ctx(), config, checkpoint, metadata, new_versions)
         return self._run(flow, "checkpoint.put", self._ids(config))
 
@@ -333,6 +353,7 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
         """Async :meth:`put`."""
+        await self._in_flight.await_idle(_parent_key(config), limits.PARENT_WRITES_WAIT_SECONDS)
         flow = flows.put(self._ctx(), config, checkpoint, metadata, new_versions)
         return await self._arun(flow, "checkpoint.put", self._ids(config))
 
@@ -346,7 +367,8 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
         """Store a task's pending writes for the config's checkpoint (one PutItem per kind
         of write, regular or special; more when another writer got there first)."""
         flow = flows.put_writes(self._ctx(), config, writes, task_id, task_path)
-        self._run(flow, "checkpoint.put_writes", self._ids(config))
+        with self._in_flight.writing(_parent_key(config)):
+            self._run(flow, "checkpoint.put_writes", self._ids(config))
 
     async def aput_writes(
         self,
@@ -357,7 +379,8 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
     ) -> None:
         """Async :meth:`put_writes`."""
         flow = flows.put_writes(self._ctx(), config, writes, task_id, task_path)
-        await self._arun(flow, "checkpoint.put_writes", self._ids(config))
+        with self._in_flight.writing(_parent_key(config)):
+            await self._arun(flow, "checkpoint.put_writes", self._ids(config))
 
     def delete_thread(self, thread_id: str) -> None:
         """Delete every checkpoint and write of a thread, leaving a tombstone per namespace:

@@ -121,7 +121,9 @@ ns1-8  S    a vector item's first 1 to 8 labels (encoded), the index's prefix fi
               "s": {ch: [type, bytes] | None},    values stored whole (None: removed)
               "sv": {ch: version},                versions of the channels stored here
               "r": {ch: [holder, depth]},         unchanged channels: where they are
-              "d": {ch: [base, base_len, floor, type, bytes]}}   appended list tails
+              "d": {ch: [base, base_len, floor, type, bytes]},   appended list tails
+              "dw": {ch: [base | None, base_len, floor,          appended list tails that
+                          checkpoint_id, [[task_id, idx], ...]]}} are the parent's writes
     writes   {"p": task_path, "w": [[idx, channel, type, bytes], ...],
               "t": task_id}                       only when the key holds a digest of it
     memory   {"n": [label, ...], "k": key, "v": [type, bytes],
@@ -129,6 +131,16 @@ ns1-8  S    a vector item's first 1 to 8 labels (encoded), the index's prefix fi
               "t": ttl_minutes,                   only with a TTL
               "e": {path: float32 bytes}}         only when indexed (little-endian)
     cache    [type, bytes, expires | None]       expires: epoch seconds, exact
+
+**Tails from writes.** When a list channel's appended elements are exactly what its
+parent checkpoint's tasks wrote to it (LangGraph applies a step's writes to the next
+checkpoint), the head refers to those pending writes (``dw``) instead of storing the
+elements again: each listed regular write contributes its list's elements (a value that
+is not a list: itself, one element), and the tail is a msgpack array of their encodings,
+back to back. ``base`` ``None`` means the whole value is that tail. The writes sort just
+below the parent's head, so the read that reaches the parent brings them. A writer refers
+only to writes it knows are stored (written by it, or read), never with a TTL (the
+writes expire on their own clock) and never with an encrypting serializer.
 
 **Chunks.** A payload over ``limits.MAX_INLINE_PAYLOAD_BYTES`` once compressed is cut
 into ``limits.CHUNK_BYTES`` pieces, written first as ``x#`` items; the item that refers
@@ -1059,6 +1071,7 @@ STORED = "s"
 STORED_VERSIONS = "sv"
 REFS = "r"
 DELTAS = "d"
+DELTAS_FROM_WRITES = "dw"
 
 # --- writes payload fields --------------------------------------------------------------
 TASK_PATH = "p"
@@ -1082,21 +1095,38 @@ class Ref:
 
 
 @dataclass(frozen=True)
+class WritesTail:
+    """Appended elements stored as pending writes of the head's parent, not in the head.
+
+    Attributes:
+        checkpoint_id: The checkpoint whose pending writes they are (the head's parent).
+        writes: The regular writes, as ``(task id, index)``, in ``writes_sort_key`` order:
+            each contributes its list's elements (a value that is not a list: itself).
+    """
+
+    checkpoint_id: str
+    writes: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
 class Delta:
     """A list channel that only grew: the appended tail on top of an older head's value.
 
     Attributes:
-        base: The head whose value for this channel the tail appends to.
-        base_len: Length of the base list.
-        floor: The oldest head of the chain (the keyframe, stored whole): a read down to it
-            brings every head the value needs, in one Query.
-        tail: The appended elements, serialized as one list.
+        base: The head whose value for this channel the tail appends to; ``None`` when
+            the value is the tail alone (only for a :class:`WritesTail`).
+        base_len: Length of the base list (0 without a base).
+        floor: The oldest head of the chain (the keyframe, stored whole, or the checkpoint
+            whose writes a tail is): a read down to it brings every item the value needs,
+            in one Query.
+        tail: The appended elements, serialized as one list, or the parent's pending
+            writes that are exactly those elements.
     """
 
-    base: str
+    base: str | None
     base_len: int
     floor: str
-    tail: TypedValue
+    tail: TypedValue | WritesTail
 
 
 @dataclass(frozen=True)
@@ -1150,11 +1180,18 @@ def encode_head(payload: HeadPayload) -> dict[str, Any]:
         STORED_VERSIONS: dict(payload.versions),
         REFS: {ch: [r.holder, r.depth] for ch, r in payload.refs.items()},
     }
-    if payload.deltas:
-        out[DELTAS] = {
-            ch: [d.base, d.base_len, d.floor, d.tail[0], d.tail[1]]
-            for ch, d in payload.deltas.items()
-        }
+    stored_tails: dict[str, Any] = {}
+    writes_tails: dict[str, Any] = {}
+    for ch, d in payload.deltas.items():
+        if isinstance(d.tail, WritesTail):
+            refs = [[task_id, idx] for task_id, idx in d.tail.writes]
+            writes_tails[ch] = [d.base, d.base_len, d.floor, d.tail.checkpoint_id, refs]
+        else:
+            stored_tails[ch] = [d.base, d.base_len, d.floor, d.tail[0], d.tail[1]]
+    if stored_tails:
+        out[DELTAS] = stored_tails
+    if writes_tails:
+        out[DELTAS_FROM_WRITES] = writes_tails
     return out
 
 
@@ -1170,9 +1207,16 @@ def decode_head(raw: Any, what: str) -> HeadPayload:
             if holder is not None and not isinstance(holder, str):
                 raise TypeError(f"holder {holder!r}")
             refs[str(ch)] = Ref(holder, int(depth))
-        deltas = {}
+        deltas: dict[str, Delta] = {}
         for ch, (base, base_len, floor, type_, data) in raw.get(DELTAS, {}).items():
             deltas[str(ch)] = Delta(str(base), int(base_len), str(floor), _typed((type_, data)))
+        for ch, (base, base_len, floor, source, pairs) in raw.get(DELTAS_FROM_WRITES, {}).items():
+            if base is not None and not isinstance(base, str):
+                raise TypeError(f"base {base!r}")
+            writes = tuple((str(task_id), int(idx)) for task_id, idx in pairs)
+            if not writes or not isinstance(source, str) or (base is None and base_len):
+                raise ValueError(f"a tail from writes of {ch!r} names no writes")
+            deltas[str(ch)] = Delta(base, int(base_len), str(floor), WritesTail(source, writes))
         return HeadPayload(
             skeleton=_typed(raw[SKELETON]),
             metadata=_typed(raw[METADATA]),

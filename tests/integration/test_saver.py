@@ -867,7 +867,14 @@ def _layout(saver: DynamoDBSaver, thread_id: str) -> list[dict[str, Any]]:
                 "stored": dict(payload.stored),
                 "refs": {ch: (position.get(r.holder), r.depth) for ch, r in payload.refs.items()},
                 "deltas": {
-                    ch: (position[d.base], d.base_len, position[d.floor], d.tail)
+                    ch: (
+                        position.get(d.base or ""),
+                        d.base_len,
+                        position[d.floor],
+                        (position[d.tail.checkpoint_id], d.tail.writes)
+                        if isinstance(d.tail, schema.WritesTail)
+                        else d.tail,
+                    )
                     for ch, d in payload.deltas.items()
                 },
             }

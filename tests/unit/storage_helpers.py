@@ -22,6 +22,7 @@ from langgraph_dynamodb.storage.build import (
     build_writes,
     plan_channels,
 )
+from langgraph_dynamodb.storage.deltas import StoredWrite
 from langgraph_dynamodb.storage.index import ChannelIndex
 
 SERDE = JsonPlusSerializer()
@@ -51,6 +52,7 @@ def write_head(
     expires_at: int | None = None,
     compression: Compression = COMP,
     serde: Any = SERDE,
+    parent_writes: Sequence[StoredWrite] = (),
 ) -> tuple[PreparedHead, ChannelPlan]:
     """Plan and build a head, as ``put`` does."""
     plan = plan_channels(checkpoint, dict(new_versions), parent_index, expires_at=expires_at)
@@ -65,6 +67,7 @@ def write_head(
         lineage=parent_id or checkpoint["id"],
         plan=plan,
         expires_at=expires_at,
+        parent_writes=parent_writes,
     )
     return prepared, plan
 
@@ -86,6 +89,7 @@ class Table:
     heads: dict[str, it.Head] = field(default_factory=dict)
     gone: set[str] = field(default_factory=set)
     exhausted: bool = True
+    writes: dict[str, list[it.Writes]] = field(default_factory=dict)
 
     def head(self, checkpoint_id: str) -> it.Head | None:
         return self.heads.get(checkpoint_id)
@@ -100,9 +104,22 @@ class Table:
             reverse=True,
         )
 
+    def writes_of(self, checkpoint_id: str) -> list[it.Writes] | None:
+        if checkpoint_id in self.writes or self.exhausted:
+            return self.writes.get(checkpoint_id, [])
+        return None
+
 
 def table_of(items: Iterable[dict[str, Any]], *, exhausted: bool = True) -> Table:
-    return Table({h.checkpoint_id: h for h in map(decode_head, items)}, exhausted=exhausted)
+    """What a reader knows after reading ``items`` (heads, and writes items)."""
+    table = Table(exhausted=exhausted)
+    for item in items:
+        decoded = it.decode_item(item)
+        if isinstance(decoded, it.Head):
+            table.heads[decoded.checkpoint_id] = decoded
+        elif isinstance(decoded, it.Writes):
+            table.writes.setdefault(decoded.checkpoint_id, []).append(decoded)
+    return table
 
 
 def resolved(

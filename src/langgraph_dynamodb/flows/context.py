@@ -6,14 +6,21 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from langgraph_dynamodb import schema
-from langgraph_dynamodb.caches import HeadKey, IndexCache, ReadHints, RunMarks, Watermarks
+from langgraph_dynamodb.caches import (
+    HeadKey,
+    IndexCache,
+    ReadHints,
+    RunMarks,
+    StoredWrites,
+    Watermarks,
+)
 from langgraph_dynamodb.codec import Compression
 from langgraph_dynamodb.errors import InvalidInputError
 from langgraph_dynamodb.schema import AttrMap
@@ -48,6 +55,8 @@ class Ctx(TableCtx):
     """Everything a checkpoint flow needs from the saver, read at call time.
 
     Attributes:
+        stored_writes: Regular pending writes known to be stored, that a child's list
+            tails may refer to (the saver's; a fresh one for a flow on its own).
         on_skip: Called with a message when ``list`` leaves out a checkpoint that cannot
             be read (the saver logs a warning and counts it).
     """
@@ -60,6 +69,7 @@ class Ctx(TableCtx):
     hints: ReadHints
     runs: RunMarks
     watermarks: Watermarks
+    stored_writes: StoredWrites = field(default_factory=StoredWrites)
     fencing: bool = False
     replication_wait: float = 0.0
     on_skip: Callable[[str], None] = _ignore

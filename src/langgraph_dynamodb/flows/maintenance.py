@@ -119,6 +119,7 @@ def delete_thread(ctx: Ctx, thread_id: str) -> Flow[None]:
     yield from batch_write(ctx, deletes=[*_deletion_order(raw), *markers])
     ctx.index.discard_thread(thread_id)
     ctx.hints.discard_thread(thread_id)
+    ctx.stored_writes.discard_thread(thread_id)
     ctx.runs.discard_thread(thread_id)
 
 
@@ -247,6 +248,7 @@ def prune(ctx: Ctx, thread_ids: Sequence[str], strategy: str) -> Flow[None]:
         yield from batch_write(ctx, deletes=[*_deletion_order(doomed), *markers])
         ctx.index.discard_thread(thread_id)
         ctx.hints.discard_thread(thread_id)
+        ctx.stored_writes.discard_thread(thread_id)
         ctx.runs.discard_thread(thread_id)
 
 
@@ -329,6 +331,7 @@ def delete_for_runs(ctx: Ctx, run_ids: Sequence[str]) -> Flow[None]:
         yield from batch_write(ctx, deletes=_deletion_order(doomed))
         ctx.index.discard_thread(thread_id)
         ctx.hints.discard_thread(thread_id)
+        ctx.stored_writes.discard_thread(thread_id)
 
 
 def thread_of(item: AttrMap) -> str | None:

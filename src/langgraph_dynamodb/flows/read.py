@@ -19,7 +19,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import CheckpointTuple, DeltaChannelHistory, PendingWrite
 
 from langgraph_dynamodb import limits, schema
-from langgraph_dynamodb.codec import channel_label, join
+from langgraph_dynamodb.codec import Compression, channel_label, join
 from langgraph_dynamodb.errors import CorruptItemError, ReplicationLagError
 from langgraph_dynamodb.flows.bulk import batch_get, batch_write, query_all
 from langgraph_dynamodb.flows.context import Ctx, Target, target_of
@@ -27,6 +27,7 @@ from langgraph_dynamodb.schema import AttrMap, is_expired, key, sk_of, with_expi
 from langgraph_dynamodb.steps import Flow, Sleep, backoff
 from langgraph_dynamodb.storage import requests
 from langgraph_dynamodb.storage.build import rebuild_head
+from langgraph_dynamodb.storage.deltas import StoredWrite
 from langgraph_dynamodb.storage.items import Head, Writes, decode_item
 from langgraph_dynamodb.storage.resolve import (
     Assembled,
@@ -56,6 +57,8 @@ class Reader:
     by_id: dict[str, Head] = field(default_factory=dict)
     writes: dict[str, list[Writes]] = field(default_factory=dict)
     missing: set[str] = field(default_factory=set)
+    broken: set[Writes] = field(default_factory=set)
+    """Writes items whose chunks are missing or corrupt."""
     start: AttrMap | None = None
     exhausted: bool = False
     last_sk: str | None = None
@@ -102,6 +105,12 @@ class Reader:
             for h in self.heads
             if h.checkpoint_id < head.checkpoint_id and h.checkpoint_id not in self.missing
         ]
+
+    def writes_of(self, checkpoint_id: str) -> list[Writes] | None:
+        """The pending-writes items of a checkpoint, once all of them have been read."""
+        if not self.read_past(checkpoint_id):
+            return None
+        return [w for w in self.writes.get(checkpoint_id, []) if w not in self.broken]
 
     # --- reading ----------------------------------------------------------------------------
     def feed(self, raw_items: Iterable[AttrMap]) -> None:
@@ -194,6 +203,8 @@ class Reader:
                 if isinstance(o, Head):
                     self.by_id.pop(o.checkpoint_id, None)
                     self.missing.add(o.checkpoint_id)
+                else:
+                    self.broken.add(o)
             else:
                 o.set_chunk_data(data)
         return failed
@@ -284,7 +295,20 @@ class Reader:
         )
         key_ = self.target.cache_key(head.checkpoint_id)
         ctx.hints.note_head(key_, head.parent_id, (w.sk for w in writes))
+        if all(schema.TTL not in w.raw for w in writes):  # a child may refer to them
+            ctx.stored_writes.add(key_, stored_writes(writes, ctx.compression), replace=True)
         return assembled
+
+
+def stored_writes(writes: Iterable[Writes], compression: Compression) -> list[StoredWrite]:
+    """The regular writes among a checkpoint's writes items, as stored."""
+    out: list[StoredWrite] = []
+    for item in writes:
+        if item.tag != schema.REGULAR_TAG:
+            continue
+        payload = item.payload(compression)
+        out.extend(StoredWrite(payload.task_path, str(payload.task_id), e) for e in payload.entries)
+    return out
 
 
 def unreadable(target: Target, checkpoint_id: str, missing: Missing) -> CorruptItemError:

@@ -45,6 +45,7 @@ from langgraph_dynamodb.storage.build import (
     plan_channels,
     writes_item,
 )
+from langgraph_dynamodb.storage.deltas import StoredWrite
 from langgraph_dynamodb.storage.index import ChannelIndex
 from langgraph_dynamodb.storage.items import Head, Writes, decode_item
 from langgraph_dynamodb.storage.resolve import make_config
@@ -87,6 +88,11 @@ def put(
         )
     plan = plan_channels(checkpoint, new_versions, parent, expires_at=expires_at)
     full_metadata = get_checkpoint_metadata(config, metadata)
+    parent_writes = (
+        ctx.stored_writes.get(target.cache_key())
+        if parent is not None and expires_at is None
+        else []
+    )
     prepared = build_head(
         serde=ctx.serde,
         compression=ctx.compression,
@@ -98,6 +104,7 @@ def put(
         lineage=lineage,
         plan=plan,
         expires_at=expires_at,
+        parent_writes=parent_writes,
     )
     if plan.touch and expires_at is not None:
         yield from touch_heads(ctx, target, plan.touch, expires_at)
@@ -287,7 +294,11 @@ def put_writes(
     if prepared.chunks:
         yield from batch_write(ctx, puts=prepared.chunks)
     if prepared.regular is not None:
-        yield from _put_regular(ctx, target, task_id, task_path, prepared, fence)
+        stored = yield from _put_regular(ctx, target, task_id, task_path, prepared, fence)
+        if ctx.expires_at() is None:  # a child may refer to them: they never expire
+            ctx.stored_writes.add(
+                target.cache_key(), (StoredWrite(task_path, task_id, e) for e in stored)
+            )
     if fence is not None and prepared.special:
         yield from fenced(ctx, fence, [{"Item": i} for i in prepared.special])
     elif len(prepared.special) == 1:
@@ -305,12 +316,13 @@ def _put_regular(
     task_path: str,
     prepared: PreparedWrites,
     fence: Fence | None,
-) -> Flow[None]:
+) -> Flow[list[schema.WriteEntry]]:
     """Put the task's regular-writes item, or merge into the one a concurrent writer put
     (first write wins per index), optimistically on its nonce; fenced, each put is one
-    transaction with the fence's claim."""
+    transaction with the fence's claim. Returns the entries the item holds now."""
     assert prepared.regular is not None and target.checkpoint_id is not None
     params = requests.put_new(prepared.regular)
+    entries = list(prepared.regular_entries.values())
     for _ in range(limits.WRITES_MERGE_MAX_ATTEMPTS):
         if fence is not None:
             put = {k: v for k, v in params.items() if k != "ReturnValuesOnConditionCheckFailure"}
@@ -320,7 +332,7 @@ def _put_regular(
                 "put_item", expect=("ConditionalCheckFailedException",), **params
             )
         if not isinstance(resp, Failure):
-            return
+            return entries
         old_raw: AttrMap | None = resp.response.get("Item")
         if not old_raw:  # it went away meanwhile, or the old item did not come back
             old_raw = (
@@ -328,6 +340,7 @@ def _put_regular(
             ).get("Item")
             if not old_raw:
                 params = requests.put_new(prepared.regular)
+                entries = list(prepared.regular_entries.values())
                 continue
         old = decode_item(old_raw)
         if not isinstance(old, Writes):
@@ -341,13 +354,14 @@ def _put_regular(
             data = old.chunk_ref.join({sk_of(c): c for c in found})
             if data is None:  # its chunks are being replaced: try again on its nonce
                 params = requests.put_replacing(prepared.regular, old_raw[schema.NONCE])
+                entries = list(prepared.regular_entries.values())
                 continue
             old.set_chunk_data(data)
         have = old.payload(ctx.compression)
         taken = {e.idx for e in have.entries}
         new = [e for idx, e in prepared.regular_entries.items() if idx not in taken]
         if not new:
-            return
+            return list(have.entries)
         merged: list[schema.WriteEntry] = [*have.entries, *new]
         item, chunks = writes_item(
             compression=ctx.compression,
@@ -363,6 +377,7 @@ def _put_regular(
         if chunks:
             yield from batch_write(ctx, puts=chunks)
         params = requests.put_replacing(item, old_raw[schema.NONCE])
+        entries = merged
     raise ConflictError(
         f"writes of task {task_id!r} kept racing with concurrent writers "
         f"({limits.WRITES_MERGE_MAX_ATTEMPTS} attempts)"

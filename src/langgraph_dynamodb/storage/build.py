@@ -196,9 +196,12 @@ def build_head(
     lineage: str,
     plan: ChannelPlan,
     expires_at: int | None,
+    parent_writes: Sequence[deltas.StoredWrite] = (),
 ) -> PreparedHead:
     """Build the head item (and chunks) of a checkpoint, and its channel index; it
-    records its ``lineage`` (see :mod:`..schema`, tombstones)."""
+    records its ``lineage`` (see :mod:`..schema`, tombstones). A list's appended elements
+    refer to ``parent_writes`` (the parent's regular writes known to be stored, in
+    :func:`~.deltas.in_order`) when they are exactly those writes'."""
     cp_id = checkpoint["id"]
     values = checkpoint["channel_values"]
     versions = checkpoint["channel_versions"]
@@ -225,6 +228,8 @@ def build_head(
             plan.bases.get(ch),
             holder=cp_id,
             expires_at=expires_at,
+            parent_id=parent_id,
+            parent_writes=parent_writes,
         )
         if encoded.delta is not None:
             tails[ch] = encoded.delta

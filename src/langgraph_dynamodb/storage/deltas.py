@@ -1,6 +1,11 @@
 """How a changed channel is stored: whole, or, for a list that only grew since the
 parent's version, as the appended tail on top of it (an append-only delta). Pure.
 
+A tail that is exactly what the parent checkpoint's tasks wrote to the channel (LangGraph
+applies a step's writes to the next checkpoint) refers to those pending writes instead of
+storing the elements again (:class:`~langgraph_dynamodb.schema.WritesTail`); a list that is
+nothing but such writes (a channel's first value) is that tail alone, with no base.
+
 A chain of deltas ends, and the value is stored whole again (a keyframe), when what a
 read of it brings beyond the value (the tails, plus
 :data:`~langgraph_dynamodb.limits.DELTA_HOP_BYTES` per head of the chain) would pass
@@ -11,25 +16,93 @@ long the list grows, and a read stays within a constant factor of the value's si
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from langgraph.checkpoint.base import writes_sort_key
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from langgraph_dynamodb import limits
 from langgraph_dynamodb.codec import (
     Compression,
     array_header,
+    array_info,
     channel_label,
     dumps,
     is_encrypted,
     plain_list,
 )
-from langgraph_dynamodb.schema import Delta, TypedValue, digest
+from langgraph_dynamodb.schema import Delta, TypedValue, WriteEntry, WritesTail, digest
 from langgraph_dynamodb.storage import index
 from langgraph_dynamodb.storage.index import ChannelRef, ListShape
 from langgraph_dynamodb.storage.items import Head
+
+
+@dataclass(frozen=True)
+class StoredWrite:
+    """A regular pending write as it is stored: what a child's tail may refer to."""
+
+    task_path: str
+    task_id: str
+    entry: WriteEntry
+
+
+def in_order(writes: Iterable[StoredWrite]) -> list[StoredWrite]:
+    """Writes in ``writes_sort_key`` order: the order LangGraph applies them in."""
+    return sorted(writes, key=lambda w: writes_sort_key(w.task_path, w.task_id, w.entry.idx))
+
+
+def _elements(typed: TypedValue) -> tuple[int, bytes] | None:
+    """What one write adds to a list: its elements (count and encodings), or the value
+    itself as one element when it is not a list; ``None`` for a value that is not
+    plaintext msgpack."""
+    if typed[0] != "msgpack":
+        return None
+    parsed = array_info(typed[1])
+    if parsed is None:
+        return 1, typed[1]
+    return parsed[0], typed[1][parsed[1] :]
+
+
+def _from_writes(
+    ch: str, count: int, body: memoryview | bytes, source: str, writes: Sequence[StoredWrite]
+) -> WritesTail | None:
+    """The reference to ``source``'s writes whose elements are exactly ``count`` elements
+    encoded as ``body``; ``None`` if they are not."""
+    refs: list[tuple[str, int]] = []
+    total = 0
+    pieces: list[bytes] = []
+    for write in writes:
+        if write.entry.channel != ch:
+            continue
+        elements = _elements(write.entry.value)
+        if elements is None:
+            return None
+        refs.append((write.task_id, write.entry.idx))
+        total += elements[0]
+        pieces.append(elements[1])
+    if not refs or total != count or b"".join(pieces) != body:
+        return None
+    return WritesTail(source, tuple(refs))
+
+
+def materialize(
+    tail: WritesTail, writes: Mapping[tuple[str, int], WriteEntry]
+) -> TypedValue | None:
+    """The tail a :class:`~langgraph_dynamodb.schema.WritesTail` stands for, as one
+    msgpack list, from the writes of its checkpoint (by task id and index); ``None`` when
+    one of them is missing or no longer what it was."""
+    total = 0
+    pieces: list[bytes] = []
+    for ref in tail.writes:
+        entry = writes.get(ref)
+        elements = _elements(entry.value) if entry is not None else None
+        if elements is None:
+            return None
+        total += elements[0]
+        pieces.append(elements[1])
+    return "msgpack", array_header(total) + b"".join(pieces)
 
 
 @dataclass(frozen=True)
@@ -65,9 +138,13 @@ def encode(
     *,
     holder: str,
     expires_at: int | None,
+    parent_id: str | None = None,
+    parent_writes: Sequence[StoredWrite] = (),
 ) -> Encoded:
     """Encode one changed channel of head ``holder``: as a delta on ``base`` (the parent's
-    entry) when the list only grew and the chain is within budget, else whole."""
+    entry) when the list only grew and the chain is within budget, else whole. The
+    appended elements refer to ``parent_writes`` (the parent's stored writes, in
+    :func:`in_order`) when they are exactly those writes' elements."""
     plain = plain_list(serde, value, ch) if type(value) is list else None
     if plain is None:
         typed = dumps(serde, value, channel_label(ch))
@@ -76,6 +153,9 @@ def encode(
     body = plain.body
     encrypted = is_encrypted(serde)
     shape = ListShape(len(value), digest(body), len(body))
+    by_writes = parent_id is not None and bool(parent_writes) and not encrypted
+    if by_writes and expires_at is not None:
+        by_writes = False  # the writes expire on their own clock
     old = _usable(base, expires_at)
     if (
         base is not None
@@ -84,20 +164,38 @@ def encode(
         and old.body_bytes <= len(body)
         and digest(body[: old.body_bytes]) == old.digest
     ):
+        count = len(value) - old.length
+        from_writes = (
+            _from_writes(ch, count, body[old.body_bytes :], str(parent_id), parent_writes)
+            if by_writes and count
+            else None
+        )
         if encrypted:
             tail = dumps(serde, value[old.length :], channel_label(ch))
         else:
-            tail = (
-                "msgpack",
-                array_header(len(value) - old.length) + bytes(body[old.body_bytes :]),
-            )
+            tail = ("msgpack", array_header(count) + bytes(body[old.body_bytes :]))
         if _within_budget(base.delta_bytes + len(tail[1]), base.hops + 1, base.size):
-            floor = base.chain[-1] if base.chain else base.holder
+            # The writes sort between the parent and the head: a read down to the base
+            # (the parent or older) brings them, so they add no head to the chain.
             entry = index.extend(
                 base, version=version, holder=holder, expires=expires_at, tail=tail, shape=shape
             )
-            return Encoded(entry, delta=Delta(base.holder, old.length, floor, tail))
+            floor = entry.chain[-1]
+            return Encoded(entry, delta=Delta(base.holder, old.length, floor, from_writes or tail))
     typed = dumps(serde, value, channel_label(ch)) if encrypted else ("msgpack", plain.data)
+    from_writes = (
+        _from_writes(ch, len(value), body, str(parent_id), parent_writes) if by_writes else None
+    )
+    if from_writes is not None:
+        entry = index.describe(
+            version,
+            holder,
+            [(typed, -1)],
+            shape=shape,
+            expires=expires_at,
+            chain=(from_writes.checkpoint_id,),
+        )
+        return Encoded(entry, delta=Delta(None, 0, from_writes.checkpoint_id, from_writes))
     entry = index.describe(version, holder, [(typed, -1)], shape=shape, expires=expires_at)
     return Encoded(entry, whole=typed)
 
@@ -105,8 +203,9 @@ def encode(
 def chain_of(
     head: Head, ch: str, compression: Compression, find_head: Callable[[str], Head | None]
 ) -> tuple[str, ...]:
-    """The delta bases under the value ``head`` stores for ``ch``, newest first, walked
-    through the heads read (stops where a base was not read or is not loaded)."""
+    """The checkpoints under the value ``head`` stores for ``ch`` (delta bases, and those
+    whose writes a tail is), newest first, walked through the heads read (stops where a
+    base was not read or is not loaded)."""
     chain: list[str] = []
     cursor: Head | None = head
     for _ in range(limits.MAX_DELTA_CHAIN + 1):
@@ -115,6 +214,10 @@ def chain_of(
         delta = cursor.payload(compression).deltas.get(ch)
         if delta is None:
             break
+        if isinstance(delta.tail, WritesTail):
+            chain.append(delta.tail.checkpoint_id)
+        if delta.base is None:
+            break
         chain.append(delta.base)
         cursor = find_head(delta.base)
-    return tuple(chain)
+    return tuple(sorted(set(chain), reverse=True))

@@ -42,7 +42,8 @@ class ChannelRef:
         expires: The earliest expiry among the holder and its chain (None: no TTL).
         size: Bytes of the value as stored: the whole value and every tail.
         shape: The list's elements, when the value is a list (for appends).
-        chain: The delta bases under the holder, newest first, down to the keyframe.
+        chain: The checkpoints under the holder, newest first, down to the keyframe: the
+            delta bases (or, for a value that is its parent's writes alone, that parent).
         delta_bytes: Bytes of the tails of the holder and its chain.
         inline: The stored bytes of a small value stored whole, so that a child can store
             it again without serializing a live object.

@@ -8,7 +8,7 @@ cannot be read). One loop in the reader (:class:`..flows.read.Reader`) turns nee
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
@@ -18,7 +18,9 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from langgraph_dynamodb import limits
 from langgraph_dynamodb.codec import Compression, Parts, channel_label, join, loads
+from langgraph_dynamodb.schema import Delta, TypedValue, WriteEntry, WritesTail
 from langgraph_dynamodb.storage import index
+from langgraph_dynamodb.storage.deltas import materialize
 from langgraph_dynamodb.storage.index import ChannelIndex
 from langgraph_dynamodb.storage.items import Head, Writes
 
@@ -37,7 +39,7 @@ class Need:
 
     heads: frozenset[str] = frozenset()
     down_to: str | None = None
-    chunks: tuple[Head, ...] = ()
+    chunks: tuple[Head | Writes, ...] = ()
     older: bool = False
 
     def __or__(self, other: Need) -> Need:
@@ -66,7 +68,8 @@ class Located:
         holder: The head that stores it (whole or as the top delta).
         depth: How many checkpoints back the holder is.
         parts: The stored parts, or ``None`` when stored as removed.
-        chain: The delta bases it sits on, newest first.
+        chain: The checkpoints it sits on, newest first: delta bases (or, for a value that
+            is its parent's writes alone, that parent).
         by_version: Found by version among older heads (its writer knew no holder).
     """
 
@@ -96,6 +99,10 @@ class Known(Protocol):
     def older_than(self, head: Head) -> Iterable[Head]:
         """Heads read that are older than ``head``, newest first."""
 
+    def writes_of(self, checkpoint_id: str) -> Sequence[Writes] | None:
+        """The pending-writes items of a checkpoint, once all of them have been read
+        (``None`` before)."""
+
 
 @dataclass
 class _Walk:
@@ -107,12 +114,41 @@ class _Walk:
     absent: bool = False
 
 
+def _tail_of(
+    delta: Delta, tail: WritesTail, ch: str, known: Known, compression: Compression
+) -> TypedValue | Need | Missing:
+    """The stored tail a reference to pending writes stands for."""
+    source = tail.checkpoint_id
+    writes = known.writes_of(source)
+    if writes is None:
+        return Need(down_to=min(source, delta.floor))
+    unloaded = tuple(w for w in writes if w.needs_chunks())
+    if unloaded:
+        return Need(chunks=unloaded)
+    entries: dict[tuple[str, int], WriteEntry] = {}
+    for item in writes:
+        payload = item.payload(compression)
+        for entry in payload.entries:
+            entries[(str(payload.task_id), entry.idx)] = entry
+    typed = materialize(tail, entries)
+    if typed is None:
+        return Missing(
+            f"a pending write of {source!r} that {channel_label(ch)} appends is gone or changed"
+        )
+    return typed
+
+
 def _stored(
     holder: Head, ch: str, known: Known, compression: Compression
 ) -> tuple[Parts | None, tuple[Head, ...]] | Need | Missing:
-    """The parts ``holder`` stores for ``ch`` (whole, removed, or down its delta chain)."""
+    """The parts ``holder`` stores for ``ch`` (whole, removed, or down its delta chain),
+    and the heads under them, newest first."""
     tails: Parts = []
-    chain: list[Head] = []
+    chain: dict[str, Head] = {}
+
+    def under() -> tuple[Head, ...]:
+        return tuple(chain[i] for i in sorted(chain, reverse=True))
+
     cursor = holder
     for _ in range(limits.MAX_DELTA_CHAIN + 2):
         payload = cursor.payload(compression)
@@ -120,21 +156,38 @@ def _stored(
             value = payload.stored[ch]
             if value is None:
                 return (
-                    (None, tuple(chain))
+                    (None, under())
                     if not tails
                     else Missing(
                         f"the delta base {cursor.checkpoint_id!r} of {channel_label(ch)} stores "
                         "it as removed"
                     )
                 )
-            return [(value, -1), *reversed(tails)], tuple(chain)
+            return [(value, -1), *reversed(tails)], under()
         delta = payload.deltas.get(ch)
         if delta is None:
             return Missing(
                 f"head {cursor.checkpoint_id!r} does not store {channel_label(ch)}, which "
                 f"{holder.checkpoint_id!r} builds on"
             )
-        tails.append((delta.tail, delta.base_len))
+        if isinstance(delta.tail, WritesTail):
+            found = _tail_of(delta, delta.tail, ch, known, compression)
+            if isinstance(found, (Need, Missing)):
+                return found
+            typed = found
+            if delta.base is None:  # else the base (the parent or older) is what is under it
+                source = known.head(delta.tail.checkpoint_id)
+                if source is None:
+                    return Missing(
+                        f"head {delta.tail.checkpoint_id!r}, whose pending writes "
+                        f"{channel_label(ch)} is, is gone"
+                    )
+                chain[source.checkpoint_id] = source
+        else:
+            typed = delta.tail
+        if delta.base is None:
+            return [(typed, -1), *reversed(tails)], under()
+        tails.append((typed, delta.base_len))
         base = known.head(delta.base)
         if base is None:
             if known.absent(delta.base):
@@ -145,7 +198,7 @@ def _stored(
             return Need(down_to=delta.floor)
         if base.needs_chunks():
             return Need(chunks=(base,))
-        chain.append(base)
+        chain[base.checkpoint_id] = base
         cursor = base
     return Missing(f"the delta chain of {channel_label(ch)} in {holder.checkpoint_id!r} loops")
 
