@@ -399,9 +399,10 @@ class MemoryState(TypedDict):
 
 def build_memory_graph(note_chars: int = 300) -> StateGraph:
     """START -> remember -> END, for a store: ``remember`` reads the user's profile
-    (``aget``), recalls their latest memories (``asearch`` under their namespace) and
-    stores a new one (``aput``): three store requests per run, through LangGraph's
-    ``store=`` injection, as a memory-using agent makes them."""
+    (``aget``), recalls their memories (``asearch`` under their namespace, 5 at most) and
+    writes the memory of this turn (``aput``, key ``turn-<n>``: a repeat of the same runs
+    rewrites the same items, so every repeat reads and writes as much): three store calls
+    a run, through LangGraph's ``store=`` injection, as a memory-using agent makes them."""
 
     async def remember(state: MemoryState, *, store: BaseStore) -> dict[str, Any]:
         namespace = ("memories", state["user"])
