@@ -174,9 +174,10 @@ MAX_PARALLEL_REQUESTS = 8
 #: connections in use are the requests per second times the time a request takes: one
 #: event loop sends at most about 1,000 requests/s (its CPU, a millisecond a request),
 #: so at 10 ms a request it uses 10 connections, and at 60 ms (a slow tail, another
-#: region) 60. Fewer makes requests queue for a connection while the loop idles (with
-#: 32 concurrent runs at 10 ms, a request waited ~50 ms for one of 10 connections, ~5 ms
-#: for one of 64); more only opens sockets the loop cannot keep busy. Also the sync
+#: region) 60. Fewer makes requests queue for a connection while the loop idles (32
+#: runs at once, 10 ms a request: 130 ms waited for one of 10 connections, 18 ms for
+#: one of 64; at 30 ms a request 10 held 256 runs to about half the runs per second);
+#: more only opens sockets the loop cannot keep busy (docs/async.md). Also the sync
 #: client's: LangGraph's and your threads share it (urllib3 drops, with a warning, a
 #: connection returned to a full pool).
 MAX_POOL_CONNECTIONS = 64
