@@ -377,7 +377,7 @@ WORKLOAD_TIMEOUT_S = {
     "fanout": 180,
     "scale": 600,
     "large": 240,
-    "concurrent": 240,
+    "concurrent": 600,
     "delta": 240,
     "cpu": 180,
     "store": 1800,

@@ -170,20 +170,9 @@ def figures(saver: dict[str, Any]) -> dict[str, Any]:
     # (e) concurrent
     cc = _wl(saver, "concurrent")
     if cc is not None:
-        n = cc.get("notes", {})
-        f["concurrent.error"] = cc.get("error")
-        f["concurrent.invokes"] = n.get("invokes")
-        f["concurrent.sequential_per_s"] = n.get("sequential_per_s")
-        f["concurrent.concurrent_per_s"] = n.get("concurrent_per_s")
-        f["concurrent.speedup"] = n.get("speedup")
-        f["concurrent.rtt_ms"] = n.get("rtt_ms")
-        f["concurrent.sequential_per_s_rtt"] = n.get("sequential_per_s_rtt")
-        f["concurrent.concurrent_per_s_rtt"] = n.get("concurrent_per_s_rtt")
-        f["concurrent.speedup_rtt"] = n.get("speedup_rtt")
-        for phase in ("sequential", "concurrent"):
-            p = cc.get("phases", {}).get(phase)
-            if p is not None and p.get("process_cpu_s") is not None and n.get("invokes"):
-                f[f"concurrent.{phase}_cpu_ms"] = p["process_cpu_s"] * 1000 / n["invokes"]
+        from bench import concurrent_report
+
+        f.update(concurrent_report.figures(cc))
     # (f) delta
     dl = _wl(saver, "delta")
     if dl is not None:
@@ -455,54 +444,9 @@ def tables(results: dict[str, Any]) -> str:
             )
         )
 
-    if any("concurrent.error" in figs[s] for s in savers):
-        rows = [
-            row("sequential ainvokes/s", lambda f: _num(f.get("concurrent.sequential_per_s"), 1)),
-            row("concurrent ainvokes/s", lambda f: _num(f.get("concurrent.concurrent_per_s"), 1)),
-            row(
-                "speed-up",
-                lambda f: (
-                    "–"
-                    if f.get("concurrent.speedup") is None
-                    else f"{f['concurrent.speedup']:.2f}x"
-                ),
-            ),
-            row(
-                "client CPU per ainvoke (whole process), sequential / concurrent",
-                lambda f: (
-                    f"{_num(f.get('concurrent.sequential_cpu_ms'), 1)}"
-                    f" / {_num(f.get('concurrent.concurrent_cpu_ms'), 1)} ms"
-                ),
-            ),
-            row(
-                "with a simulated RTT per request: sequential ainvokes/s",
-                lambda f: _num(f.get("concurrent.sequential_per_s_rtt"), 1),
-            ),
-            row(
-                "with a simulated RTT per request: concurrent ainvokes/s",
-                lambda f: _num(f.get("concurrent.concurrent_per_s_rtt"), 1),
-            ),
-            row(
-                "with a simulated RTT per request: speed-up",
-                lambda f: (
-                    "–"
-                    if f.get("concurrent.speedup_rtt") is None
-                    else f"{f['concurrent.speedup_rtt']:.2f}x"
-                ),
-            ),
-            row("errors", err("concurrent")),
-        ]
-        n = next(
-            (
-                figs[s].get("concurrent.invokes")
-                for s in savers
-                if figs[s].get("concurrent.invokes")
-            ),
-            "N",
-        )
-        out.append(
-            _table(f"(e) {n} concurrent ainvokes on one saver vs sequential", savers, labels, rows)
-        )
+    from bench import concurrent_report
+
+    out.extend(concurrent_report.tables(results, figs))
 
     if any("delta.error" in figs[s] for s in savers):
         rows = [
@@ -627,13 +571,15 @@ def _best(
 
 def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
     """Each goal of issue 3 as: ours, the best peer's, the ratio, the target, met or not."""
+    from bench import concurrent_report
+
     savers = results["savers"]
-    if "ours" not in savers:
-        return []
     figs = {s: savers[s].get("figures") or figures(savers[s]) for s in savers}
+    out: list[dict[str, Any]] = concurrent_report.goals(results, figs)
+    if "ours" not in savers:
+        return out
     ours = figs["ours"]
     peers = [s for s in savers if not s.startswith("ours")]
-    out: list[dict[str, Any]] = []
 
     def ratio_goal(
         goal: str, key: str, target: float, where: Any = None, unit: str = "", mine: str = "ours"

@@ -119,7 +119,7 @@ SAVERS: dict[str, SaverSpec] = {
             None,
             None,
             None,
-            default_workloads=("store", "semantic_limit", "memory_scale"),
+            default_workloads=("store", "semantic_limit", "memory_scale", "concurrent"),
             note="defaults: zstd, strongly consistent reads; semantic search through the "
             "vector index (vector_search='auto')",
         ),
@@ -148,7 +148,7 @@ SAVERS: dict[str, SaverSpec] = {
             "langgraph-checkpoint-aws",
             ("langgraph-checkpoint-aws==1.2.6", "langgraph"),
             "aws",
-            default_workloads=("store",),
+            default_workloads=("store", "concurrent"),
             note="defaults; semantic search through its vector index (on the emulator)",
         ),
         SaverSpec(

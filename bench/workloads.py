@@ -18,9 +18,11 @@ import asyncio
 import cProfile
 import io
 import operator
+import os
 import pstats
 import random
 import statistics
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -29,6 +31,7 @@ from typing import Annotated, Any
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
+from langgraph.store.base import BaseStore
 from typing_extensions import TypedDict
 
 # --- deterministic pseudo-prose --------------------------------------------------------------
@@ -388,50 +391,151 @@ def large(h: Any) -> None:
 
 
 # --- (e) concurrent async ------------------------------------------------------------------
+class MemoryState(TypedDict):
+    user: str
+    turn: int
+    recalled: int
+
+
+def build_memory_graph(note_chars: int = 300) -> StateGraph:
+    """START -> remember -> END, for a store: ``remember`` reads the user's profile
+    (``aget``), recalls their memories (``asearch`` under their namespace, 5 at most) and
+    writes the memory of this turn (``aput``, key ``turn-<n>``: a repeat of the same runs
+    rewrites the same items, so every repeat reads and writes as much): three store calls
+    a run, through LangGraph's ``store=`` injection, as a memory-using agent makes them."""
+
+    async def remember(state: MemoryState, *, store: BaseStore) -> dict[str, Any]:
+        namespace = ("memories", state["user"])
+        await store.aget(namespace, "profile")
+        recalled = await store.asearch(namespace, limit=5)
+        note = {"text": prose(note_chars, f"{state['user']}-{state['turn']}")}
+        await store.aput(namespace, f"turn-{state['turn']}", note)
+        return {"recalled": len(recalled)}
+
+    builder = StateGraph(MemoryState)
+    builder.add_node("remember", remember)
+    builder.add_edge(START, "remember")
+    builder.add_edge("remember", END)
+    return builder
+
+
+class _PeakRss:
+    """The process's peak resident set size while inside (sampled every 10 ms from
+    ``/proc/self/statm``; ``None`` where there is no ``/proc``)."""
+
+    def __init__(self) -> None:
+        self.peak_mb: float | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    @staticmethod
+    def rss_mb() -> float | None:
+        try:
+            with open("/proc/self/statm") as statm:
+                pages = int(statm.read().split()[1])
+        except (OSError, ValueError, IndexError):
+            return None
+        return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+    def _sample(self) -> None:
+        while True:
+            now = self.rss_mb()
+            if now is not None and (self.peak_mb is None or now > self.peak_mb):
+                self.peak_mb = now
+            if self._stop.wait(0.01):
+                return
+
+    def __enter__(self) -> "_PeakRss":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def concurrent(h: Any) -> None:
-    """N ainvokes on one saver (a chat turn each, fresh threads): one after another, then
-    all at once; on loopback, then with a simulated round trip per request. Each pair is
-    measured ``concurrent_repeats`` times, alternating, and the medians are reported
-    (times on a shared machine move between runs)."""
-    n = h.size("concurrent")
+    """N ainvokes at once on one saver, for each N of ``concurrent_runs`` (a chat turn
+    each, fresh threads), against the same saver's runs one after another; on loopback,
+    then with a simulated round trip per request. For a store spec the graph is the
+    memory agent of :func:`build_memory_graph` (no checkpointer, the store through
+    ``store=``). Every figure is the median of ``concurrent_repeats`` measurements
+    (times on a shared machine move between runs); a run that raises is counted as an
+    error, not retried. Also noted: the process's peak RSS while the runs were in
+    flight, and the client CPU per run."""
+    sizes = list(h.size("concurrent_runs"))
     repeats = h.size("concurrent_repeats")
-    graph = build_chat_graph().compile(checkpointer=h.saver)
+    sequential_n = h.size("concurrent_sequential")
+    is_store = h.args.saver in h.load("savers").STORES
+    if is_store:
+        graph = build_memory_graph().compile(store=h.saver)
+    else:
+        graph = build_chat_graph().compile(checkpointer=h.saver)
 
-    async def once(rtt: float, suffix: str, rep: int) -> tuple[float, float]:
-        tag = f"{suffix}-{rep}"
-        with h.phase(f"sequential{suffix}" + (f"#{rep}" if rep else ""), api="async", rtt_ms=rtt):
-            started = time.perf_counter()
-            for i in range(n):
-                await graph.ainvoke(chat_input(i), _config(f"seq{tag}-{i}"))
-            seq = time.perf_counter() - started
-        with h.phase(f"concurrent{suffix}" + (f"#{rep}" if rep else ""), api="async", rtt_ms=rtt):
-            started = time.perf_counter()
-            await asyncio.gather(
-                *(graph.ainvoke(chat_input(i), _config(f"conc{tag}-{i}")) for i in range(n))
-            )
-            conc = time.perf_counter() - started
-        snap = await graph.aget_state(_config(f"conc{tag}-{n - 1}"))
-        assert len(snap.values.get("messages", [])) == 2, "a concurrent run lost its state"
-        return seq, conc
+    def run_input(i: int, tag: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        if is_store:  # 32 users, each with a growing history
+            return {"user": f"user-{i % 32:02d}", "turn": i, "recalled": 0}, _config(f"{tag}-{i}")
+        return chat_input(i), _config(f"{tag}-{i}")
 
-    async def measure(rtt: float, suffix: str) -> None:
-        pairs = [await once(rtt, suffix, rep) for rep in range(repeats)]
-        seq = statistics.median(p[0] for p in pairs)
-        conc = statistics.median(p[1] for p in pairs)
-        h.note(f"sequential_s{suffix}", [round(p[0], 3) for p in pairs])
-        h.note(f"concurrent_s{suffix}", [round(p[1], 3) for p in pairs])
-        h.note(f"sequential_per_s{suffix}", round(n / seq, 2))
-        h.note(f"concurrent_per_s{suffix}", round(n / conc, 2))
-        h.note(f"speedup{suffix}", round(statistics.median(p[0] / p[1] for p in pairs), 2))
+    async def sequential(rtt: float, suffix: str) -> None:
+        times = []
+        for rep in range(repeats):
+            tag = f"seq{suffix}-{rep}"
+            with h.phase(tag, api="async", rtt_ms=rtt):
+                started = time.perf_counter()
+                for i in range(sequential_n):
+                    await graph.ainvoke(*run_input(i, tag))
+                times.append(time.perf_counter() - started)
+        h.note(f"sequential_s{suffix}", [round(t, 3) for t in times])
+        h.note(f"sequential_per_s{suffix}", round(sequential_n / statistics.median(times), 2))
+
+    async def at_once(n: int, rtt: float, suffix: str) -> None:
+        walls, cpus, errors, rss = [], [], 0, []
+        for rep in range(repeats):
+            tag = f"conc{n}{suffix}-{rep}"
+            with h.phase(tag, api="async", rtt_ms=rtt), _PeakRss() as peak:
+                started, cpu = time.perf_counter(), time.process_time()
+                done = await asyncio.gather(
+                    *(graph.ainvoke(*run_input(i, tag)) for i in range(n)), return_exceptions=True
+                )
+                walls.append(time.perf_counter() - started)
+                cpus.append(time.process_time() - cpu)
+            failed = [r for r in done if isinstance(r, BaseException)]
+            errors += len(failed)
+            if failed:
+                h.note(f"error@{n}{suffix}", f"{type(failed[0]).__name__}: {failed[0]}"[:300])
+            rss.append(peak.peak_mb)
+        if not is_store:
+            snap = await graph.aget_state(_config(f"{tag}-{n - 1}"))
+            assert len(snap.values.get("messages", [])) == 2, "a concurrent run lost its state"
+        wall = statistics.median(walls)
+        h.note(f"concurrent_s{suffix}@{n}", [round(w, 3) for w in walls])
+        h.note(f"concurrent_per_s{suffix}@{n}", round(n / wall, 2))
+        h.note(f"cpu_ms{suffix}@{n}", round(statistics.median(cpus) * 1000 / n, 2))
+        h.note(f"errors{suffix}@{n}", errors)
+        known = [r for r in rss if r is not None]
+        h.note(f"peak_rss_mb{suffix}@{n}", round(max(known), 1) if known else None)
+        seq = h.result["notes"].get(f"sequential_per_s{suffix}")
+        if seq:
+            h.note(f"speedup{suffix}@{n}", round(n / wall / seq, 2))
+        if n == sizes[0]:  # the figures of the first size under their earlier names
+            for key in ("concurrent_s", "concurrent_per_s", "speedup"):
+                if f"{key}{suffix}@{n}" in h.result["notes"]:
+                    h.note(f"{key}{suffix}", h.result["notes"][f"{key}{suffix}@{n}"])
 
     async def main() -> None:
-        await graph.ainvoke(chat_input(0), _config("warmup"))
-        h.note("invokes", n)
+        await graph.ainvoke(*run_input(0, "warmup"))
+        h.note("invokes", sizes[0])
+        h.note("runs", sizes)
         h.note("repeats", repeats)
-        await measure(0.0, "")
+        h.note("kind", "store" if is_store else "saver")
+        h.note("rss_mb_start", _PeakRss.rss_mb())
         rtt = h.size("concurrent_rtt_ms")
         h.note("rtt_ms", rtt)
-        await measure(rtt, "_rtt")
+        for delay, suffix in ((0.0, ""), (rtt, "_rtt")):
+            await sequential(delay, suffix)
+            for n in sizes:
+                await at_once(n, delay, suffix)
         await h.aclose_saver()
 
     asyncio.run(main())
@@ -571,7 +675,8 @@ SIZES: dict[str, dict[str, Any]] = {
         "large_chars": 2_000_000,
         "large_invokes": 4,
         "large_get_state_samples": 5,
-        "concurrent": 32,
+        "concurrent_runs": [32, 256],
+        "concurrent_sequential": 32,
         "concurrent_repeats": 3,
         "concurrent_rtt_ms": 10,
         "delta_turns": 20,
@@ -603,7 +708,8 @@ SIZES: dict[str, dict[str, Any]] = {
         "large_chars": 500_000,
         "large_invokes": 2,
         "large_get_state_samples": 3,
-        "concurrent": 8,
+        "concurrent_runs": [8, 64],
+        "concurrent_sequential": 8,
         "concurrent_repeats": 1,
         "concurrent_rtt_ms": 10,
         "delta_turns": 8,

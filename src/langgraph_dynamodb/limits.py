@@ -179,6 +179,19 @@ STORE_VECTOR_RECHECK_USABLE_S = 900.0
 #: Queries of several groups. Below botocore's default pool of 10 connections a client.
 MAX_PARALLEL_REQUESTS = 8
 
+#: Connections a client the library makes keeps open to DynamoDB (botocore's
+#: ``max_pool_connections``; botocore's own default is 10). By Little's law the
+#: connections in use are the requests per second times the time a request takes: one
+#: event loop sends at most about 1,000 requests/s (its CPU, a millisecond a request),
+#: so at 10 ms a request it uses 10 connections, and at 60 ms (a slow tail, another
+#: region) 60. Fewer makes requests queue for a connection while the loop idles (32
+#: runs at once, 10 ms a request: 130 ms waited for one of 10 connections, 18 ms for
+#: one of 64; at 30 ms a request 10 held 256 runs to about half the runs per second);
+#: more only opens sockets the loop cannot keep busy (docs/async.md). Also the sync
+#: client's: LangGraph's and your threads share it (urllib3 drops, with a warning, a
+#: connection returned to a full pool).
+MAX_POOL_CONNECTIONS = 64
+
 #: ``setup()`` polls DescribeTable until the table is ACTIVE, for at most this long.
 TABLE_ACTIVE_TIMEOUT_S = 300.0
 TABLE_ACTIVE_POLL_S = 1.0

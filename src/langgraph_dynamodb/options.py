@@ -20,8 +20,11 @@ def default_boto_config(user: Config | None = None) -> Config:
     """The botocore ``Config`` the saver's own clients use, merged with ``user``'s.
 
     Standard retry mode with 8 attempts (throttling, 5xx and connection errors are
-    retried with backoff and jitter), 5 s connect and 30 s read timeouts, TCP keep-alive.
-    Use it for a client you inject with ``client=``/``aclient=``.
+    retried with backoff and jitter), 5 s connect and 30 s read timeouts, TCP keep-alive,
+    and a pool of :data:`~langgraph_dynamodb.limits.MAX_POOL_CONNECTIONS` (64)
+    connections instead of botocore's 10, so that many runs at once on one saver do not
+    queue for a connection. What ``user`` sets wins. Use it for a client you inject with
+    ``client=``/``aclient=``.
     """
     from botocore.config import Config
 
@@ -30,6 +33,7 @@ def default_boto_config(user: Config | None = None) -> Config:
         connect_timeout=5,
         read_timeout=30,
         tcp_keepalive=True,
+        max_pool_connections=limits.MAX_POOL_CONNECTIONS,
     )
     return default.merge(user) if user is not None else default
 

@@ -171,7 +171,7 @@ def _canned(body: bytes) -> Any:
     return send
 
 
-def _client() -> Any:
+def _client(*, install: bool = True) -> Any:
     import boto3
 
     client = boto3.session.Session().client(
@@ -181,7 +181,8 @@ def _client() -> Any:
         aws_access_key_id="local",
         aws_secret_access_key="local",
     )
-    _clients.install(client)
+    if install:
+        _clients.install(client)
     return client
 
 
@@ -216,3 +217,33 @@ def test_an_endpoint_that_drops_converted_items_is_caught_and_mended(
     assert not _clients._FastItems.enabled
     warnings = [r for r in caplog.records if "customized_response_dict" in r.getMessage()]
     assert len(warnings) == 1, caplog.records
+
+
+def test_the_user_agent_is_built_once_and_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore builds the User-Agent twice a request; a client the library made builds
+    it once for all its requests (one set of feature ids here), and sends the same header
+    as a client without the library's handlers."""
+    from botocore.useragent import UserAgentString
+
+    builds: list[int] = []
+    build = UserAgentString.to_string
+
+    def counted(self: Any) -> str:
+        builds.append(id(self))
+        return build(self)
+
+    monkeypatch.setattr(UserAgentString, "to_string", counted)
+    body = b'{"Items": [], "Count": 0}'
+    sent: dict[str, list[bytes]] = {"library": [], "plain": []}
+    for name, client in (("library", _client()), ("plain", _client(install=False))):
+        client.meta.events.register_first(
+            "before-send.dynamodb",
+            lambda request, name=name, **_: sent[name].append(request.headers["User-Agent"]),
+        )
+        client.meta.events.register("before-send.dynamodb", _canned(body))
+        builds.clear()
+        for _ in range(5):
+            client.query(TableName="t", KeyConditionExpression="pk = :p")
+        assert len(builds) == (1 if name == "library" else 10)
+    assert len(set(sent["library"])) == 1
+    assert sent["library"] == sent["plain"]

@@ -1,0 +1,41 @@
+"""The botocore ``Config`` of the clients the library makes: its defaults (a pool of
+connections sized for many runs at once) and that a user's own ``Config`` wins."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from botocore.config import Config
+
+from langgraph_dynamodb import DynamoDBSaver, DynamoDBStore, limits
+from langgraph_dynamodb.options import default_boto_config
+
+
+def test_the_default_pool_is_the_named_limit_and_a_users_config_wins() -> None:
+    assert default_boto_config().max_pool_connections == limits.MAX_POOL_CONNECTIONS == 64
+    mine = default_boto_config(Config(max_pool_connections=5, read_timeout=3))
+    assert (mine.max_pool_connections, mine.read_timeout) == (5, 3)
+    assert mine.retries == {"mode": "standard", "max_attempts": 8}  # the rest stays
+
+
+@pytest.mark.parametrize("cls", [DynamoDBSaver, DynamoDBStore])
+@pytest.mark.parametrize("given", [None, 12])
+def test_both_clients_of_a_saver_and_a_store_get_it(cls: type, given: int | None) -> None:
+    config = None if given is None else Config(max_pool_connections=given)
+    expected = limits.MAX_POOL_CONNECTIONS if given is None else given
+    holder = cls(
+        table_name="pool-config",
+        region_name="us-east-1",
+        endpoint_url="http://127.0.0.1:9",
+        boto_config=config,
+    )
+
+    async def async_pool() -> int:
+        client = await holder._clients.async_()
+        await holder.aclose()
+        return int(client.meta.config.max_pool_connections)
+
+    assert holder.client.meta.config.max_pool_connections == expected
+    assert asyncio.run(async_pool()) == expected
+    holder.close()
