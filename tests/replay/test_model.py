@@ -3,6 +3,7 @@ an interrupt answered, a subgraph, a fork by ``update_state``, a node that raise
 
 from __future__ import annotations
 
+import hashlib
 import operator
 import uuid
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ import pytest
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 
-from langgraph_dynamodb import DynamoDBSaver
+from langgraph_dynamodb import DynamoDBCache, DynamoDBSaver, DynamoDBStore
 from langgraph_dynamodb.errors import InvalidInputError, NotFoundError
 from langgraph_dynamodb.replay import REDACTED, ReplayModel
 from langgraph_dynamodb.replay.model import READ_UNIT_BYTES, TRUNCATED, parse_path
@@ -70,6 +71,20 @@ def one_node(saver: DynamoDBSaver, node: Any) -> Any:
     return graph.compile(checkpointer=saver)
 
 
+DIMS = 32
+
+
+def embed(texts: Any) -> list[list[float]]:
+    """An offline embedder: each word, hashed, adds to one of DIMS buckets."""
+    out = []
+    for text in texts:
+        vector = [0.0] * DIMS
+        for word in str(text).lower().split():
+            vector[hashlib.sha256(word.encode()).digest()[0] % DIMS] += 1.0
+        out.append(vector)
+    return out
+
+
 def config(thread_id: str, **metadata: Any) -> Any:
     return {"configurable": {"thread_id": thread_id}, "metadata": metadata}
 
@@ -91,6 +106,35 @@ def saver(ddb_endpoint: str) -> Iterator[DynamoDBSaver]:
             one_node(s, _boom).invoke({"log": ["go"]}, config("failed", user="carol"))
         one_node(s, _write).invoke({"log": ["go"]}, config("done", user="dave"))
         yield s
+
+
+@pytest.fixture(scope="module")
+def store(saver: DynamoDBSaver) -> Iterator[DynamoDBStore]:
+    """Memories in the same table (their keys never meet the checkpoints')."""
+    index: Any = {"dims": DIMS, "embed": embed, "fields": ["text"]}
+    with DynamoDBStore(
+        table_name=saver.table_name,
+        endpoint_url=saver.endpoint_url,
+        region_name=REGION,
+        index=index,
+        vector_search="client",
+    ) as st:
+        st.put(("users", "alice"), "tea", {"text": "likes green tea", "kind": "taste"})
+        st.put(("users", "alice"), "mode", {"text": "prefers dark mode", "kind": "ui"})
+        st.put(("users", "alice"), "key", {"text": "api key", "secret": SECRET})
+        st.put(("users", "bob"), "coffee", {"text": "drinks coffee", "kind": "taste"})
+        st.put(("docs",), "readme", {"text": "how to deploy"})
+        yield st
+
+
+@pytest.fixture(scope="module")
+def cache(saver: DynamoDBSaver) -> Iterator[DynamoDBCache[Any]]:
+    with DynamoDBCache(
+        table_name=saver.table_name, endpoint_url=saver.endpoint_url, region_name=REGION
+    ) as c:
+        c.set({(("node", "agent"), "k1"): ({"answer": 1}, 3600)})
+        c.set({(("node", "agent"), "k2"): ({"answer": 2}, 3600)})
+        yield c
 
 
 @pytest.fixture()
@@ -249,3 +293,36 @@ def test_paths() -> None:
         parse_path("[0]")
     with pytest.raises(InvalidInputError):
         parse_path("a[x]")
+
+
+def test_memories_namespaces_and_items(
+    saver: DynamoDBSaver, store: DynamoDBStore, cache: DynamoDBCache[Any]
+) -> None:
+    model = ReplayModel(saver, store=store, cache=cache, redact=[r"sk-live-\w+"])
+    assert model.namespaces() == [["docs"], ["users", "alice"], ["users", "bob"]]
+    assert model.namespaces(["users"]) == [["users", "alice"], ["users", "bob"]]
+    users = model.items(["users"], limit=10)
+    assert users["semantic"] is False
+    assert {i["key"] for i in users["items"]} == {"tea", "mode", "key", "coffee"}
+    secret = next(i for i in users["items"] if i["key"] == "key")
+    assert secret["value"]["secret"] == REDACTED and secret["namespace"] == ["users", "alice"]
+    assert secret["created_at"] and secret["updated_at"] and secret["score"] is None
+    tastes = model.items(["users"], filter={"kind": "taste"})
+    assert {i["key"] for i in tastes["items"]} == {"tea", "coffee"}
+    paged = model.items(["users"], limit=2, offset=2)["items"]
+    assert len(paged) == 2
+    ranked = model.items(["users", "alice"], query="green tea")
+    assert ranked["semantic"] is True and ranked["items"][0]["key"] == "tea"
+    assert ranked["items"][0]["score"] > ranked["items"][-1]["score"]
+    entries = model.cache_entries()
+    assert entries == [
+        {"namespace": ["node", "agent"], "entries": 2, "expired": 0, "bytes": entries[0]["bytes"]}
+    ]
+    # threads() lists the thread partitions only: memories and cache entries share the table
+    assert model.threads()["total"] == 4
+
+
+def test_memories_need_a_store(model: ReplayModel) -> None:
+    with pytest.raises(InvalidInputError, match="no store"):
+        model.namespaces()
+    assert model.cache_entries() == []
