@@ -19,6 +19,7 @@ from langgraph_dynamodb.cli.preserve import PreservingSerializer
 from langgraph_dynamodb.errors import ConfigurationError
 from langgraph_dynamodb.local import is_local_endpoint
 from langgraph_dynamodb.saver import DynamoDBSaver
+from langgraph_dynamodb.store import DynamoDBStore
 
 ENV_TABLE = "LANGGRAPH_DYNAMODB_TABLE"
 """The table, when ``--table`` is not given."""
@@ -170,6 +171,20 @@ def make_saver(settings: Settings, *, preserve: bool = False, **kwargs: Any) -> 
         profile_name=settings.profile,
         serde=table_serde(settings, preserve=preserve),
         **kwargs,
+    )
+
+
+def make_store(settings: Settings, index: Any = None) -> DynamoDBStore:
+    """The store (memories) in the table the options name, its values read with the
+    table's serializer; ``index``: a LangGraph ``IndexConfig`` for semantic search."""
+    _local_credentials(settings)
+    return DynamoDBStore(
+        table_name=settings.require_table(),
+        endpoint_url=settings.endpoint_url,
+        region_name=settings.region,
+        profile_name=settings.profile,
+        serde=table_serde(settings),
+        index=index,
     )
 
 
