@@ -12,18 +12,21 @@ it (the first page of 200) and pages once. A measurement, not a test.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from typing import Any, TypedDict
+from pathlib import Path
 
 from langgraph.checkpoint.base import create_checkpoint, empty_checkpoint
-from langgraph.graph import END, START, StateGraph
 
 from langgraph_dynamodb import DynamoDBSaver, limits
 from langgraph_dynamodb.local import DynamoDBLocal
 from langgraph_dynamodb.replay import ReplayModel
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: its tests
+from tests.replay.recorded import long_thread  # noqa: E402 - the tests' long thread
 
 PARALLEL_WRITERS = 16
 
@@ -56,22 +59,6 @@ def fill(saver: DynamoDBSaver, threads: int) -> None:
         for done, _ in enumerate(pool.map(one, range(threads)), 1):
             if done % 10_000 == 0:
                 print(f"  {done:,} threads written", flush=True)
-
-
-class Count(TypedDict):
-    n: int
-
-
-def long_thread(saver: DynamoDBSaver, steps: int) -> None:
-    """One thread of ``steps`` checkpoints: a node that runs again until its count is
-    reached."""
-    builder = StateGraph(Count)
-    builder.add_node("tick", lambda state: {"n": state["n"] + 1})
-    builder.add_edge(START, "tick")
-    builder.add_conditional_edges("tick", lambda state: END if state["n"] >= steps else "tick")
-    graph = builder.compile(checkpointer=saver)
-    config: Any = {"configurable": {"thread_id": "long"}, "recursion_limit": steps + 10}
-    graph.invoke({"n": 0}, config)
 
 
 def timed(what: str, call: object) -> object:
@@ -119,7 +106,7 @@ def main() -> None:
                     long_saver.setup()
                     timed(
                         f"a graph writing {args.checkpoints:,} checkpoints in one thread",
-                        lambda: long_thread(long_saver, args.checkpoints),
+                        lambda: long_thread(long_saver, "long", args.checkpoints),
                     )
                 view = ReplayModel(long_saver)
                 first = timed(

@@ -82,8 +82,26 @@ def embed(texts: Any) -> list[list[float]]:
     return out
 
 
+INDEX: Any = {"dims": DIMS, "embed": embed, "fields": ["text"]}
+"""The store's index (``--index tests.replay.recorded:INDEX`` for the mcp command)."""
+
+
 def config(thread_id: str, **metadata: Any) -> Any:
     return {"configurable": {"thread_id": thread_id}, "metadata": metadata}
+
+
+class Count(TypedDict):
+    n: int
+
+
+def long_thread(saver: DynamoDBSaver, thread_id: str, steps: int) -> None:
+    """A thread of ``steps`` checkpoints and more: a node that runs until its count."""
+    graph = StateGraph(Count)
+    graph.add_node("tick", lambda state: {"n": state["n"] + 1})
+    graph.add_edge(START, "tick")
+    graph.add_conditional_edges("tick", lambda state: END if state["n"] >= steps else "tick")
+    run: Any = {"configurable": {"thread_id": thread_id}, "recursion_limit": steps + 10}
+    graph.compile(checkpointer=saver).invoke({"n": 0}, run)
 
 
 @pytest.fixture(scope="module")
@@ -108,12 +126,11 @@ def saver(ddb_endpoint: str) -> Iterator[DynamoDBSaver]:
 @pytest.fixture(scope="module")
 def store(saver: DynamoDBSaver) -> Iterator[DynamoDBStore]:
     """Memories in the same table (their keys never meet the checkpoints')."""
-    index: Any = {"dims": DIMS, "embed": embed, "fields": ["text"]}
     with DynamoDBStore(
         table_name=saver.table_name,
         endpoint_url=saver.endpoint_url,
         region_name=REGION,
-        index=index,
+        index=INDEX,
         vector_search="client",
     ) as st:
         st.put(("users", "alice"), "tea", {"text": "likes green tea", "kind": "taste"})

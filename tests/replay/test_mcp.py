@@ -15,7 +15,7 @@ from mcp.client.stdio import stdio_client
 
 from langgraph_dynamodb import DynamoDBCache, DynamoDBSaver, DynamoDBStore
 from langgraph_dynamodb.replay import REDACTED
-from tests.cli.conftest import script
+from tests.cli.conftest import ROOT, script
 from tests.replay.recorded import cache, saver, store
 
 __all__ = ["cache", "saver", "store"]  # fixtures
@@ -40,6 +40,7 @@ async def session_calls(
             *extra,
         ],
         env=dict(os.environ),
+        cwd=ROOT,  # as a user runs it in their project: --index names a module there
     )
     with open(os.devnull, "w") as quiet:
         async with stdio_client(params, errlog=quiet) as (read, write):
@@ -128,3 +129,16 @@ async def test_redaction_applies_to_every_tool(saver: DynamoDBSaver, store: Dyna
 
     seen = await session_calls(saver, "--redact", "sk-live", "--redact", "^dave$", calls=calls)
     assert "sk-live" not in seen and '"dave"' not in seen and REDACTED in seen
+
+
+async def test_semantic_search_of_memories_with_an_index(
+    saver: DynamoDBSaver, store: DynamoDBStore
+) -> None:
+    async def calls(session: ClientSession) -> Any:
+        ranked = await call(session, "memories", prefix=["users", "alice"], query="green tea")
+        bad = await session.call_tool("find", {"thread_id": "done", "path": "[0]", "equals": 1})
+        return ranked, (bad.is_error, bad.content[0].text)  # type: ignore[union-attr]
+
+    ranked, bad = await session_calls(saver, "--index", "tests.replay.recorded:INDEX", calls=calls)
+    assert ranked["semantic"] is True and ranked["items"][0]["key"] == "tea"
+    assert bad[0] is True and "must start with a channel name" in bad[1]

@@ -13,7 +13,7 @@ from langgraph_dynamodb.errors import InvalidInputError, NotFoundError
 from langgraph_dynamodb.replay import REDACTED, ReplayModel
 from langgraph_dynamodb.replay.model import READ_UNIT_BYTES, TRUNCATED, parse_path
 from tests.conftest import REGION
-from tests.replay.recorded import cache, config, one_node, saver, store
+from tests.replay.recorded import cache, config, long_thread, one_node, saver, store
 
 __all__ = ["cache", "saver", "store"]  # fixtures
 
@@ -124,6 +124,23 @@ def test_thread_pages_cover_every_checkpoint_once(model: ReplayModel) -> None:
         if cursor is None:
             break
     assert paged == whole
+
+
+def test_a_long_thread_opens_in_a_few_requests(ddb_endpoint: str) -> None:
+    """A page of a 600-step thread reads its page, not the namespace (1,200 items): the
+    checkpoints holding unchanged channels (the first ones) are fetched by key."""
+    name = f"replay-long-{uuid.uuid4().hex[:8]}"
+    with DynamoDBSaver(table_name=name, endpoint_url=ddb_endpoint, region_name=REGION) as s:
+        s.setup()
+        long_thread(s, "long", 600)
+        model = ReplayModel(s)
+        before = s.stats.snapshot()
+        page = model.thread("long", limit=50)
+        ops = s.stats.since(before)
+        assert len(page["checkpoints"]) == 50 and page["cursor"] is not None
+        assert ops["checkpoint.list"].requests == 2  # a Query of the page, the holders by key
+        assert ops["request.query"].requests == 2  # the namespaces, found by key
+        assert [r["nodes"] for r in page["checkpoints"][:2]] == [["tick"], ["tick"]]
 
 
 def test_thread_errors(model: ReplayModel) -> None:
