@@ -200,7 +200,8 @@ REPLAY_SCAN_INLINE_S = 0.5
 #: serves other reads of the table slowly while it scans (DynamoDB does not).
 REPLAY_THREAD_LISTING_S = 300.0
 
-#: Segments of that Scan, read at once: within botocore's pool of 10 connections a client.
+#: Segments of that Scan, read at once (one connection each: below botocore's default
+#: pool of 10 a client). On DynamoDB Local 100,000 threads took 185 s with 1, 17 s with 8.
 REPLAY_SCAN_SEGMENTS = 8
 
 #: Segments of the Scan that renews a listing in the background: few, leaving the
