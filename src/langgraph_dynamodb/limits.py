@@ -209,3 +209,38 @@ DEFAULT_ZSTD_LEVEL = 3
 #: microseconds more and stores ~6% fewer bytes; larger payloads keep the faster level.
 ZSTD_SMALL_PAYLOAD_BYTES = 32 * 1024
 DEFAULT_ZSTD_SMALL_LEVEL = 6
+
+#: The replay model (the ``ui`` and ``mcp`` commands) lists threads from a keys-only Scan
+#: of the whole table (there is no index of threads). A table whose last Scan took up to
+#: this long is listed again for every first page (always current; a few thousand
+#: threads).
+REPLAY_SCAN_INLINE_S = 0.5
+
+#: A bigger one (100,000 threads: 17 s on DynamoDB Local, far less on DynamoDB) is listed
+#: once; pages come from the listing kept, and a first page asks for a new one in the
+#: background once the kept one is this old: paging never waits for a Scan after the
+#: first, and a new thread shows a page load after. Minutes, not seconds: DynamoDB Local
+#: serves other reads of the table slowly while it scans (DynamoDB does not).
+REPLAY_THREAD_LISTING_S = 300.0
+
+#: Segments of that Scan, read at once (one connection each: below botocore's default
+#: pool of 10 a client). On DynamoDB Local 100,000 threads took 185 s with 1, 17 s with 8.
+REPLAY_SCAN_SEGMENTS = 8
+
+#: Segments of the Scan that renews a listing in the background: few, leaving the
+#: connections and the table's capacity to the pages read meanwhile.
+REPLAY_RENEW_SEGMENTS = 2
+
+#: Threads a page with a search examines (decoding their latest checkpoint to look at its
+#: metadata) before it returns what it found with a cursor: a search that matches little
+#: answers in bounded time, and the next page goes on from there.
+REPLAY_SEARCH_THREADS_PER_PAGE = 500
+
+#: Reads the replay model sends at once for a page of threads (their latest checkpoints
+#: and sizes): below botocore's default pool of 10 connections.
+REPLAY_PARALLEL_READS = 8
+
+#: Characters of a string (and items of a list) a checkpoint's state shows before it is
+#: cut with a marker (the whole value is one more request, ``value``).
+REPLAY_MAX_CHARS = 2000
+REPLAY_MAX_ITEMS = 200

@@ -169,6 +169,24 @@ def parser() -> argparse.ArgumentParser:
     _json(p)
 
     p = command(
+        "mcp",
+        "serve threads, checkpoints, diffs, finds and memories as read-only MCP tools over "
+        "stdio (for coding assistants)",
+    )
+    p.add_argument(
+        "--redact",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="show values (and values under keys) matching this regex as [redacted] (repeat)",
+    )
+    p.add_argument(
+        "--index",
+        metavar="MODULE:NAME",
+        help="the store's IndexConfig (dims, embed, fields), or a factory of it: semantic search",
+    )
+
+    p = command(
         "local",
         "run DynamoDB Local for development (persistent, shared), vector indexes emulated",
     )

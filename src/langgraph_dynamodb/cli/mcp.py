@@ -1,0 +1,41 @@
+"""The ``mcp`` command: the replay model (threads, checkpoints, diffs, finds, memories,
+the node cache) served read-only over MCP on stdio, for coding assistants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph_dynamodb.cli.connect import (
+    Settings,
+    UsageError,
+    call_factory,
+    make_cache,
+    make_saver,
+    make_store,
+)
+from langgraph_dynamodb.cli.ui import UI
+
+MCP_EXTRA = "pip install 'langgraph-dynamodb[mcp]'"
+"""What the ``mcp`` command needs beyond the command line (the MCP SDK, deepdiff)."""
+
+
+def mcp(settings: Settings, args: Any, ui: UI) -> int:
+    """Serve until the client closes stdin; stdout carries the protocol only."""
+    try:
+        from langgraph_dynamodb.replay.mcp import serve
+    except ImportError as exc:
+        raise UsageError(f"the mcp command needs the MCP SDK ({exc}): {MCP_EXTRA}") from exc
+    from langgraph_dynamodb.replay.model import ReplayModel
+
+    index = call_factory(args.index, "--index") if args.index else None
+    if index is not None and not (isinstance(index, dict) and "dims" in index and "embed" in index):
+        raise UsageError(
+            f"--index {args.index} gave {type(index).__name__}, not an IndexConfig "
+            "(a dict with dims, embed and fields)"
+        )
+    with make_saver(settings) as saver, make_store(settings, index) as store:
+        with make_cache(settings) as node_cache:
+            model = ReplayModel(saver, store=store, cache=node_cache, redact=args.redact)
+            ui.note(f"langgraph-dynamodb mcp: serving table {settings.table} on stdio (read-only)")
+            serve(model)
+    return 0
