@@ -14,6 +14,7 @@ Examples::
     python -m bench --workloads tracing     # CPU per call with and without OpenTelemetry
     python -m bench --workloads cache --out bench/results/cache.json   # the node caches
     python -m bench --workloads runs --out bench/results/runs.json     # delete_for_runs
+    python -m bench --only ours,aws,amazon,ddbcp --workloads i      # Lambda cold starts
 """
 
 from __future__ import annotations
