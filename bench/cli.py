@@ -14,6 +14,7 @@ Examples::
     python -m bench --workloads tracing     # CPU per call with and without OpenTelemetry
     python -m bench --workloads cache --out bench/results/cache.json   # the node caches
     python -m bench --workloads runs --out bench/results/runs.json     # delete_for_runs
+    python -m bench --only ours,aws,amazon,ddbcp --workloads i      # Lambda cold starts
 """
 
 from __future__ import annotations
@@ -41,7 +42,17 @@ from bench.savers import CACHES, OPTIONAL, RUNS, SAVERS, STORES, SaverSpec, reso
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
 REGION = "us-east-1"
-CHECKPOINT_WORKLOADS = ("chat", "fanout", "scale", "large", "concurrent", "delta", "cpu", "rtt")
+CHECKPOINT_WORKLOADS = (
+    "chat",
+    "fanout",
+    "scale",
+    "large",
+    "concurrent",
+    "delta",
+    "cpu",
+    "rtt",
+    "coldstart",
+)
 ALL_WORKLOADS = (
     *CHECKPOINT_WORKLOADS,
     "store",
@@ -60,6 +71,7 @@ LETTERS = {
     "f": "delta",
     "g": "cpu",
     "h": "rtt",
+    "i": "coldstart",
     "s": "store",
     "l": "semantic_limit",
     "v": "memory_scale",
@@ -84,7 +96,7 @@ def parse_workloads(text: str | None) -> list[str]:
         name = LETTERS.get(part, part)
         if name not in ALL_WORKLOADS:
             raise SystemExit(
-                f"unknown workload {part!r}; use letters a-h, s, l, v, k, n, r or "
+                f"unknown workload {part!r}; use letters a-i, s, l, v, k, n, r or "
                 f"{', '.join(ALL_WORKLOADS)}"
             )
         if name not in names:
@@ -380,6 +392,7 @@ WORKLOAD_TIMEOUT_S = {
     "concurrent": 600,
     "delta": 240,
     "cpu": 180,
+    "coldstart": 900,
     "store": 1800,
     "semantic_limit": 300,
     "memory_scale": 2400,
@@ -392,16 +405,9 @@ out with the phases it finished; the saver's remaining workloads run in a new ru
 Halved with ``--quick``."""
 
 
-def run_saver(
-    spec: SaverSpec,
-    python: Path,
-    workloads: list[str],
-    args: argparse.Namespace,
-    proxy_url: str,
-    direct_url: str,
-    run_id: str,
-) -> dict[str, Any]:
-    """Run ``workloads`` on one saver; one runner process, restarted after a timeout."""
+def runner_env() -> dict[str, str]:
+    """The environment of a runner (and of a cold-start sample): DynamoDB Local's keys and
+    region, no endpoint from the caller's environment."""
     env = dict(
         os.environ,
         AWS_ACCESS_KEY_ID="local",  # DynamoDB Local keys its data by access key and region
@@ -414,6 +420,56 @@ def run_saver(
     )
     env.pop("AWS_ENDPOINT_URL", None)
     env.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
+    return env
+
+
+def run_coldstart(
+    plan: list[tuple[SaverSpec, list[str]]],
+    pythons: dict[str, Path],
+    results: dict[str, Any],
+    args: argparse.Namespace,
+    proxy_url: str,
+    direct_url: str,
+    run_id: str,
+) -> None:
+    """The cold-start workload of every saver that has it, samples alternating between
+    the savers (see bench/coldstart.py), merged into each saver's entry of ``results``."""
+    from bench import coldstart
+
+    names = [spec.name for spec, wls in plan if "coldstart" in wls]
+    if not names:
+        return
+    log(f"cold starts, alternating: {', '.join(names)}")
+    if "ours" in names:  # as deployed: the project and langgraph, none of the dev extras
+        pythons = {**pythons, "ours": coldstart.deployed_ours(args.venvs, log)}
+    got = coldstart.run(
+        [(name, pythons[name]) for name in names],
+        proxy_url,
+        REGION,
+        run_id,
+        "quick" if args.quick else "full",
+        runner_env(),
+        log,
+        direct=direct_url,
+    )
+    for name in names:
+        entry = results["savers"][name]
+        entry.setdefault("versions", got[name].pop("versions", {}))
+        entry["workloads"]["coldstart"] = got[name]
+        entry["figures"] = report.figures(entry)
+
+
+def run_saver(
+    spec: SaverSpec,
+    python: Path,
+    workloads: list[str],
+    args: argparse.Namespace,
+    proxy_url: str,
+    direct_url: str,
+    run_id: str,
+) -> dict[str, Any]:
+    """Run ``workloads`` on one saver; one runner process, restarted after a timeout."""
+    env = runner_env()
     merged: dict[str, Any] = {"workloads": {}, "runs": []}
     remaining = list(workloads)
     started = time.monotonic()
@@ -521,7 +577,8 @@ def main(argv: list[str] | None = None) -> int:
         "--workloads",
         help=(
             "comma-separated: a chat, b fanout, c scale, d large, e concurrent, f delta, "
-            "g cpu, h rtt, s store, l semantic_limit, v memory_scale, k cli, n cache, r runs"
+            "g cpu, h rtt, i coldstart, s store, l semantic_limit, v memory_scale, k cli, "
+            "n cache, r runs"
         ),
     )
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
@@ -616,6 +673,8 @@ def main(argv: list[str] | None = None) -> int:
         first, first_wls = plan[0]
         first_python = Path(sys.executable) if first.venv is None else venvs[first.venv].python
         warm_wls = [w for w in ("chat", "fanout") if w in first_wls] or first_wls[:1]
+        if warm_wls == ["coldstart"]:
+            warm_wls = ["chat"]
         log(f"warm-up through the proxy: quick {', '.join(warm_wls)} on {first.label} (discarded)")
         run_saver(
             first,
@@ -630,10 +689,17 @@ def main(argv: list[str] | None = None) -> int:
             f"{warm_s:g} s of requests to DynamoDB Local, then a quick "
             f"{' and '.join(warm_wls)} through the proxy on {first.name}, discarded"
         )
+        pythons: dict[str, Path] = {}
         for spec, wls in plan:
             python = Path(sys.executable) if spec.venv is None else venvs[spec.venv].python
+            pythons[spec.name] = python
             log(f"{spec.label}: {', '.join(wls)}")
-            raw = run_saver(spec, python, wls, args, proxy.endpoint_url, ddb.endpoint_url, run_id)
+            own = [w for w in wls if w != "coldstart"]  # run alternating, below
+            raw = (
+                run_saver(spec, python, own, args, proxy.endpoint_url, ddb.endpoint_url, run_id)
+                if own
+                else {"workloads": {}, "runs": []}
+            )
             entry = {
                 "label": spec.label,
                 "note": spec.note,
@@ -660,6 +726,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"  {spec.name}: {entry.get('runner_wall_s')} s"
                 + (f" ({entry['error']})" if entry.get("error") else "")
             )
+        run_coldstart(plan, pythons, results, args, proxy.endpoint_url, ddb.endpoint_url, run_id)
     results["meta"]["total_wall_s"] = round(time.monotonic() - started, 1)
     results["meta"]["loadavg_end"] = _loadavg()
     results["goals"] = report.goals(results)

@@ -227,6 +227,10 @@ def figures(saver: dict[str, Any]) -> dict[str, Any]:
         f["cpu.serde_dumps_cpu.p50_ms"] = _sample(
             cp.get("phases", {}).get("serde"), "serde_dumps_cpu"
         )
+    # (i) cold start
+    from bench import coldstart_report
+
+    f.update(coldstart_report.figures(saver))
     return f
 
 
@@ -515,6 +519,11 @@ def tables(results: dict[str, Any]) -> str:
                 rows,
             )
         )
+    from bench import coldstart_report
+
+    cold = coldstart_report.table(savers, labels, figs)
+    if cold:
+        out.append(cold)
     from bench import store_report
 
     out.extend(store_report.tables(results, saver_specs.STORES))
@@ -776,6 +785,9 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "unit": "ms",
             }
         )
+    from bench import coldstart_report
+
+    out.extend(coldstart_report.goals(figs, peers))
     return out
 
 

@@ -72,6 +72,7 @@ savers = load("savers")
 workloads = load("workloads")
 store_workloads = load("store_workloads")
 cli_workloads = load("cli_workloads")
+coldstart = load("coldstart")
 cache_workloads = load("cache_workloads")
 runs_workloads = load("runs_workloads")
 
@@ -371,6 +372,7 @@ def run_workload(
             or store_workloads.WORKLOADS.get(name)
             or cache_workloads.WORKLOADS.get(name)
             or runs_workloads.WORKLOADS.get(name)
+            or coldstart.WORKLOADS.get(name)
             or cli_workloads.WORKLOADS[name]
         )
         run(h)

@@ -295,7 +295,7 @@ def readme_lambda() -> str:
         [
             b
             for b in blocks("README.md", "python")
-            if "def handler(event" in b and "saver.setup()" in b
+            if "def handler(event" in b and "saver.setup(" in b
         ],
         "README's Lambda block",
     )
