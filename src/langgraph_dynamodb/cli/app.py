@@ -16,6 +16,7 @@ from langgraph_dynamodb.cli.cache import cache
 from langgraph_dynamodb.cli.connect import Settings, UsageError
 from langgraph_dynamodb.cli.records import ExportFormatError
 from langgraph_dynamodb.cli.ui import UI
+from langgraph_dynamodb.cli.webui import ui
 from langgraph_dynamodb.errors import DynamoDBSaverError
 
 OK, PROBLEMS, USAGE, INTERRUPTED = 0, 1, 2, 130
@@ -35,6 +36,7 @@ COMMANDS: dict[str, Callable[[Settings, Any, UI], int]] = {
     "stats": admin.stats,
     "local": admin.local,
     "cache": cache,
+    "ui": ui,
 }
 
 

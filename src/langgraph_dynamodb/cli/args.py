@@ -168,6 +168,26 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", "-y", action="store_true", help="do not ask")
     _json(p)
 
+    p = command("ui", "a local web UI: threads, checkpoints, diffs, memories; time travel")
+    p.add_argument("--port", type=int, metavar="N", help="default: a free one")
+    p.add_argument(
+        "--graph",
+        metavar="MODULE:ATTR",
+        help="the application's graph (a StateGraph builder or a compiled graph), for time travel",
+    )
+    p.add_argument(
+        "--allow-writes",
+        action="store_true",
+        help="with --graph: fork, resume and answer interrupts (read-only otherwise)",
+    )
+    p.add_argument(
+        "--redact",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="a regex: string values, and values under keys, that match it show as [redacted]",
+    )
+
     p = command(
         "local",
         "run DynamoDB Local for development (persistent, shared), vector indexes emulated",

@@ -19,6 +19,7 @@ from langgraph_dynamodb.cli.preserve import PreservingSerializer
 from langgraph_dynamodb.errors import ConfigurationError
 from langgraph_dynamodb.local import is_local_endpoint
 from langgraph_dynamodb.saver import DynamoDBSaver
+from langgraph_dynamodb.store import DynamoDBStore
 
 ENV_TABLE = "LANGGRAPH_DYNAMODB_TABLE"
 """The table, when ``--table`` is not given."""
@@ -178,6 +179,17 @@ def make_cache(settings: Settings) -> DynamoDBCache[Any]:
     command line, so no serializer is needed)."""
     _local_credentials(settings)
     return DynamoDBCache(
+        table_name=settings.require_table(),
+        endpoint_url=settings.endpoint_url,
+        region_name=settings.region,
+        profile_name=settings.profile,
+    )
+
+
+def make_store(settings: Settings) -> DynamoDBStore:
+    """The store (memories) in the table the options name: the one the checkpoints are in."""
+    _local_credentials(settings)
+    return DynamoDBStore(
         table_name=settings.require_table(),
         endpoint_url=settings.endpoint_url,
         region_name=settings.region,
