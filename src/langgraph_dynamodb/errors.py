@@ -35,6 +35,11 @@ class AccessDeniedError(DynamoDBSaverError, PermissionError):
     """IAM denied a DynamoDB action; the message names the action."""
 
 
+class NotFoundError(DynamoDBSaverError, LookupError):
+    """What a reader asked for (a thread, a checkpoint, a channel) is not in the table;
+    the message names it and where it was looked for."""
+
+
 class CorruptItemError(DynamoDBSaverError):
     """An item in the table could not be decoded (foreign, truncated or tampered)."""
 

@@ -186,3 +186,23 @@ DEFAULT_ZSTD_LEVEL = 3
 #: microseconds more and stores ~6% fewer bytes; larger payloads keep the faster level.
 ZSTD_SMALL_PAYLOAD_BYTES = 32 * 1024
 DEFAULT_ZSTD_SMALL_LEVEL = 6
+
+#: The replay model (the ``ui`` and ``mcp`` commands) lists threads from a keys-only Scan
+#: of the whole table (there is no index of threads); a first page reuses that listing
+#: for this long, later pages of it always do, so paging through 100,000 threads does not
+#: Scan the table again each page.
+REPLAY_THREAD_LISTING_S = 10.0
+
+#: Threads a page with a search examines (decoding their latest checkpoint to look at its
+#: metadata) before it returns what it found with a cursor: a search that matches little
+#: answers in bounded time, and the next page goes on from there.
+REPLAY_SEARCH_THREADS_PER_PAGE = 500
+
+#: Reads the replay model sends at once for a page of threads (their latest checkpoints
+#: and sizes): below botocore's default pool of 10 connections.
+REPLAY_PARALLEL_READS = 8
+
+#: Characters of a string (and items of a list) a checkpoint's state shows before it is
+#: cut with a marker (the whole value is one more request, ``value``).
+REPLAY_MAX_CHARS = 2000
+REPLAY_MAX_ITEMS = 200

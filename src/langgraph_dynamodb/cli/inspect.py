@@ -33,18 +33,8 @@ def threads(settings: Settings, args: Any, ui: UI) -> int:
     if args.limit is not None and args.limit <= 0:
         raise UsageError("--limit must be a positive number")
     with make_saver(settings) as saver:
-        merged: dict[str, survey.ThreadSummary] = {}
         with ui.progress("scanning threads") as advance:
-            for found in survey.threads(saver, args.segments):
-                have = merged.get(found.thread_id)
-                if have is None:
-                    merged[found.thread_id] = found
-                else:  # a thread seen twice (not expected: its items are contiguous)
-                    have.checkpoints += found.checkpoints
-                    have.writes += found.writes
-                    have.namespaces |= found.namespaces
-                    have.latest_id = max(have.latest_id, found.latest_id)
-                advance()
+            merged = survey.merged_threads(saver, args.segments, advance)
     rows = list(merged.values())
     key = lambda t: (t.latest_id, t.thread_id)  # noqa: E731
     ordered = (

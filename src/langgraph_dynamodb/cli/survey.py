@@ -131,6 +131,26 @@ def threads(saver: DynamoDBSaver, segments: int) -> Iterator[ThreadSummary]:
                 yield summary
 
 
+def merged_threads(
+    saver: DynamoDBSaver, segments: int, advance: Callable[[], Any] | None = None
+) -> dict[str, ThreadSummary]:
+    """Every thread of the table by id, from :func:`threads` (a thread met twice, which
+    its contiguous items make unexpected, counted once); ``advance`` is called per thread."""
+    merged: dict[str, ThreadSummary] = {}
+    for found in threads(saver, segments):
+        have = merged.get(found.thread_id)
+        if have is None:
+            merged[found.thread_id] = found
+        else:
+            have.checkpoints += found.checkpoints
+            have.writes += found.writes
+            have.namespaces |= found.namespaces
+            have.latest_id = max(have.latest_id, found.latest_id)
+        if advance is not None:
+            advance()
+    return merged
+
+
 # --- sizes ------------------------------------------------------------------------------------
 def _number_len(text: str) -> int:
     digits = text.strip().lstrip("+-").lower().split("e")[0].replace(".", "")

@@ -1,0 +1,328 @@
+"""The replay read model on DynamoDB Local, over what real compiled LangGraph graphs wrote:
+an interrupt answered, a subgraph, a fork by ``update_state``, a node that raised."""
+
+from __future__ import annotations
+
+import hashlib
+import operator
+import uuid
+from collections.abc import Iterator
+from typing import Annotated, Any, TypedDict
+
+import pytest
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command, interrupt
+
+from langgraph_dynamodb import DynamoDBCache, DynamoDBSaver, DynamoDBStore
+from langgraph_dynamodb.errors import InvalidInputError, NotFoundError
+from langgraph_dynamodb.replay import REDACTED, ReplayModel
+from langgraph_dynamodb.replay.model import READ_UNIT_BYTES, TRUNCATED, parse_path
+from tests.conftest import REGION
+
+pytestmark = pytest.mark.integration
+
+SECRET = "sk-live-0123456789"
+
+
+class State(TypedDict, total=False):
+    log: Annotated[list[str], operator.add]
+    status: str
+    notes: str
+    credentials: dict[str, str]
+
+
+def _inner(state: State) -> dict[str, Any]:
+    return {"log": ["inner"]}
+
+
+def _ask(state: State) -> dict[str, Any]:
+    answer = interrupt({"question": "ship it?"})
+    return {"log": [f"answer:{answer}"], "status": "answered"}
+
+
+def _boom(state: State) -> dict[str, Any]:
+    raise ValueError("the tool failed")
+
+
+def _write(state: State) -> dict[str, Any]:
+    return {"log": ["wrote"], "notes": "x" * 5000, "credentials": {"token": SECRET}}
+
+
+def agent(saver: DynamoDBSaver) -> Any:
+    """START -> sub (a subgraph: inner) -> ask (an interrupt) -> END."""
+    sub = StateGraph(State)
+    sub.add_node("inner", _inner)
+    sub.add_edge(START, "inner")
+    sub.add_edge("inner", END)
+    graph = StateGraph(State)
+    graph.add_node("sub", sub.compile())
+    graph.add_node("ask", _ask)
+    graph.add_edge(START, "sub")
+    graph.add_edge("sub", "ask")
+    graph.add_edge("ask", END)
+    return graph.compile(checkpointer=saver)
+
+
+def one_node(saver: DynamoDBSaver, node: Any) -> Any:
+    graph = StateGraph(State)
+    graph.add_node("node", node)
+    graph.add_edge(START, "node")
+    graph.add_edge("node", END)
+    return graph.compile(checkpointer=saver)
+
+
+DIMS = 32
+
+
+def embed(texts: Any) -> list[list[float]]:
+    """An offline embedder: each word, hashed, adds to one of DIMS buckets."""
+    out = []
+    for text in texts:
+        vector = [0.0] * DIMS
+        for word in str(text).lower().split():
+            vector[hashlib.sha256(word.encode()).digest()[0] % DIMS] += 1.0
+        out.append(vector)
+    return out
+
+
+def config(thread_id: str, **metadata: Any) -> Any:
+    return {"configurable": {"thread_id": thread_id}, "metadata": metadata}
+
+
+@pytest.fixture(scope="module")
+def saver(ddb_endpoint: str) -> Iterator[DynamoDBSaver]:
+    """A table of its own (threads() lists the whole table), filled by real graphs."""
+    name = f"replay-{uuid.uuid4().hex[:8]}"
+    with DynamoDBSaver(table_name=name, endpoint_url=ddb_endpoint, region_name=REGION) as s:
+        s.setup()
+        g = agent(s)
+        g.invoke({"log": ["start"], "status": "new"}, config("waiting", user="alice"))
+        g.invoke({"log": ["start"], "status": "new"}, config("answered", user="bob"))
+        g.invoke(Command(resume="yes"), config("answered"))
+        history = list(g.get_state_history(config("answered")))
+        after_sub = next(h for h in history if h.metadata["step"] == 1)
+        g.update_state(after_sub.config, {"status": "forked"}, as_node="sub")
+        with pytest.raises(ValueError):
+            one_node(s, _boom).invoke({"log": ["go"]}, config("failed", user="carol"))
+        one_node(s, _write).invoke({"log": ["go"]}, config("done", user="dave"))
+        yield s
+
+
+@pytest.fixture(scope="module")
+def store(saver: DynamoDBSaver) -> Iterator[DynamoDBStore]:
+    """Memories in the same table (their keys never meet the checkpoints')."""
+    index: Any = {"dims": DIMS, "embed": embed, "fields": ["text"]}
+    with DynamoDBStore(
+        table_name=saver.table_name,
+        endpoint_url=saver.endpoint_url,
+        region_name=REGION,
+        index=index,
+        vector_search="client",
+    ) as st:
+        st.put(("users", "alice"), "tea", {"text": "likes green tea", "kind": "taste"})
+        st.put(("users", "alice"), "mode", {"text": "prefers dark mode", "kind": "ui"})
+        st.put(("users", "alice"), "key", {"text": "api key", "secret": SECRET})
+        st.put(("users", "bob"), "coffee", {"text": "drinks coffee", "kind": "taste"})
+        st.put(("docs",), "readme", {"text": "how to deploy"})
+        yield st
+
+
+@pytest.fixture(scope="module")
+def cache(saver: DynamoDBSaver) -> Iterator[DynamoDBCache[Any]]:
+    with DynamoDBCache(
+        table_name=saver.table_name, endpoint_url=saver.endpoint_url, region_name=REGION
+    ) as c:
+        c.set({(("node", "agent"), "k1"): ({"answer": 1}, 3600)})
+        c.set({(("node", "agent"), "k2"): ({"answer": 2}, 3600)})
+        yield c
+
+
+@pytest.fixture()
+def model(saver: DynamoDBSaver) -> ReplayModel:
+    return ReplayModel(saver, redact=[r"sk-live-\w+", "^password$"])
+
+
+def test_threads_have_their_status_newest_first(model: ReplayModel) -> None:
+    page = model.threads()
+    rows = {r["thread_id"]: r for r in page["threads"]}
+    assert [r["thread_id"] for r in page["threads"]] == ["done", "failed", "answered", "waiting"]
+    assert page["cursor"] is None and page["total"] == 4
+    assert rows["waiting"]["status"] == "interrupted"
+    assert rows["failed"]["status"] == "error"
+    assert rows["done"]["status"] == "finished"
+    assert rows["answered"]["status"] == "running"  # its latest is the fork: "ask" is next
+    assert rows["answered"]["namespaces"] == 2  # the root graph and the subgraph's run
+    assert rows["done"]["steps"] == 1 and rows["done"]["checkpoints"] == 3
+    assert rows["waiting"]["metadata"]["user"] == "alice"
+    for r in rows.values():
+        assert r["bytes"] > 0 and r["bytes"] % READ_UNIT_BYTES == 0
+        assert r["last_activity"].endswith("+00:00")
+
+
+def test_threads_page_with_a_cursor(model: ReplayModel) -> None:
+    seen, cursor = [], None
+    for _ in range(4):
+        page = model.threads(limit=1, cursor=cursor)
+        seen += [r["thread_id"] for r in page["threads"]]
+        cursor = page["cursor"]
+    assert seen == ["done", "failed", "answered", "waiting"] and cursor is None
+
+
+def test_threads_search_by_id_and_metadata(model: ReplayModel) -> None:
+    assert [r["thread_id"] for r in model.threads(query="wait")["threads"]] == ["waiting"]
+    assert [r["thread_id"] for r in model.threads(query="carol")["threads"]] == ["failed"]
+    assert model.threads(query="nobody")["threads"] == []
+
+
+def test_threads_list_from_keys_then_read_only_the_page(saver: DynamoDBSaver) -> None:
+    model = ReplayModel(saver)
+    before = saver.stats.snapshot()
+    model.threads(limit=2)
+    ops = saver.stats.since(before)
+    scans = ops["request.scan"]
+    assert scans.requests == 4  # one keys-only page per segment of the parallel Scan
+    assert ops["checkpoint.get_tuple"].calls == 2  # the page's threads only
+    assert ops["request.query"].requests == 2  # their sizes, keys only
+
+
+def test_thread_shows_subgraphs_interrupts_forks(model: ReplayModel) -> None:
+    rows = model.thread("answered")["checkpoints"]
+    ids = [r["checkpoint_id"] for r in rows]
+    assert ids == sorted(ids, reverse=True)
+    root = [r for r in rows if r["checkpoint_ns"] == ""]
+    sub = [r for r in rows if r["checkpoint_ns"]]
+    assert {r["checkpoint_ns"].split(":")[0] for r in sub} == {"sub"}
+    assert [r["nodes"] for r in sub if r["source"] == "loop"] == [["inner"], []]
+    assert all(r["parents"][""] in ids for r in sub)
+    fork = next(r for r in root if r["source"] == "update")
+    assert fork["next"] == ["ask"]
+    asked = next(r for r in root if r["interrupts"])
+    assert asked["interrupts"][0]["value"] == {"question": "ship it?"}
+    assert fork["parent_id"] == asked["checkpoint_id"]  # a branch beside the original run
+    assert fork["step"] == 2 and sum(r["step"] == 2 for r in root) == 2
+    last = next(r for r in root if r["step"] == 2 and r["source"] == "loop")
+    assert last["nodes"] == ["ask"] and last["next"] == []
+
+
+def test_thread_pages_cover_every_checkpoint_once(model: ReplayModel) -> None:
+    whole = [r["checkpoint_id"] for r in model.thread("answered")["checkpoints"]]
+    paged, cursor = [], None
+    while True:
+        page = model.thread("answered", limit=2, cursor=cursor)
+        assert len([r for r in page["checkpoints"] if r["checkpoint_ns"] == ""]) <= 2
+        paged += [r["checkpoint_id"] for r in page["checkpoints"]]
+        cursor = page["cursor"]
+        if cursor is None:
+            break
+    assert paged == whole
+
+
+def test_thread_errors(model: ReplayModel) -> None:
+    rows = model.thread("failed")["checkpoints"]
+    failed = next(r for r in rows if r["errors"])
+    assert failed["errors"][0]["node"] == "node"
+    assert "the tool failed" in failed["errors"][0]["error"]
+    with pytest.raises(NotFoundError, match="no-such-thread"):
+        model.thread("no-such-thread")
+
+
+def _latest(model: ReplayModel, thread_id: str) -> str:
+    return str(model.thread(thread_id)["checkpoints"][0]["checkpoint_id"])
+
+
+def test_checkpoint_decoded_redacted_and_truncated(model: ReplayModel) -> None:
+    cp = model.checkpoint("done", "", _latest(model, "done"), max_chars=100)
+    assert cp["state"]["credentials"] == {"token": REDACTED}
+    assert cp["state"]["notes"] == {"text": "x" * 100, TRUNCATED: True, "length": 5000}
+    assert cp["metadata"]["user"] == "dave" and cp["next"] == []
+    whole = model.value("done", "", _latest(model, "done"), "notes")
+    assert whole == "x" * 5000
+    assert model.value("done", "", _latest(model, "done"), "credentials") == {"token": REDACTED}
+    with pytest.raises(NotFoundError, match="no value in channel 'nope'"):
+        model.value("done", "", _latest(model, "done"), "nope")
+    with pytest.raises(NotFoundError, match="no checkpoint"):
+        model.checkpoint("done", "", "1f000000-0000-6000-8000-000000000000")
+
+
+def test_redaction_by_key(saver: DynamoDBSaver) -> None:
+    cp = ReplayModel(saver, redact=["^credentials$"]).checkpoint(
+        "done", "", _latest(ReplayModel(saver), "done")
+    )
+    assert cp["state"]["credentials"] == REDACTED
+    with pytest.raises(InvalidInputError, match="not a regular expression"):
+        ReplayModel(saver, redact=["("])
+
+
+def test_diff_against_the_parent_is_deep(model: ReplayModel) -> None:
+    d = model.diff("done", "", _latest(model, "done"))
+    by = {c["channel"]: c for c in d["channels"]}
+    assert by["log"]["change"] == "changed"
+    assert by["log"]["diff"] == [{"path": "log[1]", "kind": "added", "old": None, "new": "wrote"}]
+    assert by["credentials"]["change"] == "added"
+    assert by["credentials"]["diff"][0]["new"] == {"token": REDACTED}
+    first = model.thread("done")["checkpoints"][-1]["checkpoint_id"]
+    assert model.diff("done", "", first)["a"] is None
+
+
+def test_find_the_first_checkpoint_where_a_condition_holds(model: ReplayModel) -> None:
+    rows = [r for r in model.thread("answered")["checkpoints"] if r["checkpoint_ns"] == ""]
+    found = model.find("answered", path="status", equals="answered")
+    assert found is not None and found["step"] == 2 and found["value"] == "answered"
+    found = model.find("answered", path="log[-1]", regex=r"^answer:")
+    assert found is not None and found["value"] == "answer:yes"
+    found = model.find("answered", path="log", predicate=lambda v: len(v) >= 2)
+    assert found is not None and found["checkpoint_id"] == min(
+        r["checkpoint_id"] for r in rows if r["step"] == 1
+    )
+    assert model.find("answered", path="status", equals="never") is None
+    assert model.find("answered", path="missing.path", equals=1) is None
+    sub_ns = next(
+        r["checkpoint_ns"] for r in model.thread("answered")["checkpoints"] if r["checkpoint_ns"]
+    )
+    assert model.find("answered", path="log[-1]", equals="inner", checkpoint_ns=sub_ns) is not None
+    with pytest.raises(InvalidInputError, match="exactly one"):
+        model.find("answered", path="status", equals="x", regex="y")
+    with pytest.raises(NotFoundError):
+        model.find("nobody", path="status", equals="x")
+
+
+def test_paths() -> None:
+    assert parse_path("messages[-1].content") == ["messages", -1, "content"]
+    assert parse_path("report.status") == ["report", "status"]
+    with pytest.raises(InvalidInputError):
+        parse_path("[0]")
+    with pytest.raises(InvalidInputError):
+        parse_path("a[x]")
+
+
+def test_memories_namespaces_and_items(
+    saver: DynamoDBSaver, store: DynamoDBStore, cache: DynamoDBCache[Any]
+) -> None:
+    model = ReplayModel(saver, store=store, cache=cache, redact=[r"sk-live-\w+"])
+    assert model.namespaces() == [["docs"], ["users", "alice"], ["users", "bob"]]
+    assert model.namespaces(["users"]) == [["users", "alice"], ["users", "bob"]]
+    users = model.items(["users"], limit=10)
+    assert users["semantic"] is False
+    assert {i["key"] for i in users["items"]} == {"tea", "mode", "key", "coffee"}
+    secret = next(i for i in users["items"] if i["key"] == "key")
+    assert secret["value"]["secret"] == REDACTED and secret["namespace"] == ["users", "alice"]
+    assert secret["created_at"] and secret["updated_at"] and secret["score"] is None
+    tastes = model.items(["users"], filter={"kind": "taste"})
+    assert {i["key"] for i in tastes["items"]} == {"tea", "coffee"}
+    paged = model.items(["users"], limit=2, offset=2)["items"]
+    assert len(paged) == 2
+    ranked = model.items(["users", "alice"], query="green tea")
+    assert ranked["semantic"] is True and ranked["items"][0]["key"] == "tea"
+    assert ranked["items"][0]["score"] > ranked["items"][-1]["score"]
+    entries = model.cache_entries()
+    assert entries == [
+        {"namespace": ["node", "agent"], "entries": 2, "expired": 0, "bytes": entries[0]["bytes"]}
+    ]
+    # threads() lists the thread partitions only: memories and cache entries share the table
+    assert model.threads()["total"] == 4
+
+
+def test_memories_need_a_store(model: ReplayModel) -> None:
+    with pytest.raises(InvalidInputError, match="no store"):
+        model.namespaces()
+    assert model.cache_entries() == []
