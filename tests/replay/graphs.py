@@ -37,6 +37,7 @@ class State(TypedDict, total=False):
     topic: str
     fail: bool
     notes: Annotated[list[str], operator.add]
+    findings: list[str]
     summary: str
     draft: str
     approved: bool
@@ -44,12 +45,12 @@ class State(TypedDict, total=False):
 
 class ResearchState(TypedDict, total=False):
     topic: str
-    notes: Annotated[list[str], operator.add]
+    findings: list[str]
     summary: str
 
 
 def search(state: ResearchState) -> dict[str, Any]:
-    return {"notes": [f"found: {state['topic']} is in the news"]}
+    return {"findings": [f"{state['topic']} are in the news"]}
 
 
 def summarize(state: ResearchState) -> dict[str, Any]:

@@ -16,16 +16,12 @@ from langgraph.types import interrupt
 from starlette.testclient import TestClient
 from typing_extensions import TypedDict
 
-from langgraph_dynamodb.errors import InvalidInputError
+from langgraph_dynamodb.errors import InvalidInputError, NotFoundError
 from langgraph_dynamodb.replay.actions import TimeTravel, compiled_graph
 from langgraph_dynamodb.replay.web import READ_ONLY, TOKEN_COOKIE, make_app
 
 TOKEN = "t0ken"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-class NotFoundError(InvalidInputError):
-    """Stands for the model's "no such thread or checkpoint" (a library error)."""
 
 
 class RecordingModel:

@@ -21,7 +21,12 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from langgraph_dynamodb.errors import AccessDeniedError, DynamoDBSaverError, InvalidInputError
+from langgraph_dynamodb.errors import (
+    AccessDeniedError,
+    DynamoDBSaverError,
+    InvalidInputError,
+    NotFoundError,
+)
 from langgraph_dynamodb.replay.actions import TimeTravel
 
 STATIC = Path(__file__).parent / "static"
@@ -101,7 +106,7 @@ class BadRequest(InvalidInputError):
 def status_of(exc: DynamoDBSaverError) -> int:
     """The HTTP status of a library error: what was asked for is not there (404), the
     request was wrong (400), IAM said no (403), anything else (500)."""
-    if "NotFound" in type(exc).__name__ and not type(exc).__name__.startswith("Table"):
+    if isinstance(exc, NotFoundError):
         return 404
     if isinstance(exc, InvalidInputError):
         return 400

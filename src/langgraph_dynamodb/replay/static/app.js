@@ -50,7 +50,10 @@ function isCut(v) { return v && typeof v === "object" && v.__truncated__ === tru
 function hasCut(v) { return isCut(v) || (v && typeof v === "object" && Object.values(v).some(hasCut)); }
 
 function jsonView(value, depth = 0) {
-  if (isCut(value)) return h("span", { class: "cut" }, `… (${value.length} in all)`);
+  if (isCut(value)) {  // a cut string keeps its head as "text"; a cut list ends with the marker
+    const more = h("span", { class: "cut" }, `… (${value.length} in all)`);
+    return "text" in value ? h("span", {}, h("span", { class: "str" }, JSON.stringify(value.text).slice(0, -1)), more) : more;
+  }
   if (value === null || typeof value !== "object") {
     const kind = typeof value === "string" ? "str" : typeof value === "number" ? "num" : "lit";
     return h("span", { class: kind }, JSON.stringify(value));
@@ -134,7 +137,8 @@ function cpButton(cp, select) {
 }
 
 // Checkpoints oldest first; a fork's other children hang under it as branches; a subgraph's
-// namespace nests under the root checkpoint it ran after (ids are time-ordered).
+// namespace nests under the checkpoint it ran from (its metadata's "parents"; else the
+// last one before it, ids being time-ordered).
 function drawTree(tree, state, select) {
   const byNs = new Map();
   for (const cp of state.checkpoints) {
@@ -145,9 +149,11 @@ function drawTree(tree, state, select) {
   for (const [ns, cps] of byNs) {
     if (!ns) continue;
     const parentNs = ns.includes("|") ? ns.slice(0, ns.lastIndexOf("|")) : "";
-    const first = cps.reduce((a, b) => (a.checkpoint_id < b.checkpoint_id ? a : b)).checkpoint_id;
-    const anchors = (byNs.get(parentNs) || []).filter((c) => c.checkpoint_id < first);
-    const anchor = anchors.length ? anchors.reduce((a, b) => (a.checkpoint_id > b.checkpoint_id ? a : b)).checkpoint_id : "";
+    const first = cps.reduce((a, b) => (a.checkpoint_id < b.checkpoint_id ? a : b));
+    const anchors = (byNs.get(parentNs) || []).filter((c) => c.checkpoint_id < first.checkpoint_id);
+    const named = (first.parents || {})[parentNs];
+    const anchor = anchors.some((c) => c.checkpoint_id === named) ? named
+      : anchors.length ? anchors.reduce((a, b) => (a.checkpoint_id > b.checkpoint_id ? a : b)).checkpoint_id : "";
     const key = parentNs + "|" + anchor;
     if (!anchored.has(key)) anchored.set(key, []);
     anchored.get(key).push(ns);
@@ -188,7 +194,9 @@ function drawTree(tree, state, select) {
 
 async function showCheckpoint(detail, threadId, ns, id, reload) {
   const where = { thread: threadId, ns, id };
+  const ticket = detail.dataset.ticket = String(Number(detail.dataset.ticket || 0) + 1);
   const cp = await api("checkpoint", where);
+  if (detail.dataset.ticket !== ticket) return;  // another checkpoint was clicked meanwhile
   const pane = h("div", { id: "tab-pane" });
   const tabs = { State: () => stateTab(cp, where), Diff: () => diffTab(where), Metadata: () => jsonBlock(cp.metadata),
     Writes: () => writesTab(cp) };
@@ -197,12 +205,12 @@ async function showCheckpoint(detail, threadId, ns, id, reload) {
     for (const b of bar.children) b.classList.toggle("active", b === button);
     pane.replaceChildren(await tabs[name]());
   }
-  detail.replaceChildren(
+  detail.replaceChildren(...[
     h("h3", {}, `Checkpoint ${id}`), ns ? h("p", {}, "namespace ", h("code", {}, ns)) : null,
     h("p", { class: "muted" }, cp.next.length ? `next: ${cp.next.join(", ")}` : "next: nothing (the run ended here)"),
     cp.interrupts.map((i) => h("div", { class: "interrupt" }, badge("interrupt", "interrupt"), " ", jsonView(i.value))),
     cp.errors.map((e) => h("div", { class: "error-write" }, badge("error", "error"), ` ${e.node}: ${e.error}`)),
-    bar, pane, INFO.writes ? actions(cp, where, reload) : null);
+    bar, pane, INFO.writes ? actions(cp, where, reload) : null].flat().filter(Boolean));
   await open("State", bar.children[0]);
 }
 
@@ -230,7 +238,12 @@ async function diffTab(where) {
     changed.map((c) => h("div", { class: "channel", "data-channel": c.channel },
       h("h4", {}, c.channel, " ", h("span", { class: c.change }, c.change)),
       h("table", {}, h("tbody", {}, c.diff.map((x) => h("tr", {}, h("td", {}, x.path || "(whole)"), h("td", { class: x.kind }, x.kind),
-        h("td", {}, JSON.stringify(x.old)), h("td", {}, JSON.stringify(x.new)))))))));
+        h("td", {}, short(x.old)), h("td", {}, short(x.new)))))))));
+}
+
+function short(value) {  // a diff's side, in one table cell
+  const text = value === undefined ? "" : JSON.stringify(value);
+  return text.length > 300 ? text.slice(0, 300) + ` … (${text.length} chars)` : text;
 }
 
 function writesTab(cp) {
@@ -288,7 +301,7 @@ async function memoriesView(view, params) {
   const query = h("input", { id: "memory-query", type: "search", placeholder: "search (semantic when indexed)", size: 30 });
   const filter = h("input", { id: "memory-filter", placeholder: 'filter, JSON: {"kind": "fact"}', size: 26 });
   const form = h("form", { class: "toolbar", onsubmit: (e) => { e.preventDefault(); showItems().catch(showError); } },
-    h("strong", {}, ns ? `in ${ns}` : "in every namespace"), query, filter, h("button", { type: "submit" }, "Search"));
+    h("strong", { id: "memory-scope" }, ns ? `in ${ns}` : "in every namespace"), query, filter, h("button", { type: "submit" }, "Search"));
   view.replaceChildren(h("div", { class: "split" }, h("div", { class: "panel" }, h("h3", {}, "Namespaces"), list),
     h("div", { class: "panel" }, form, items)));
   const data = await api("namespaces", {});
@@ -296,7 +309,7 @@ async function memoriesView(view, params) {
   for (const n of data.namespaces) list.append(h("li", { "data-ns": n.join("/"), onclick: () => { location.hash = "#/memories?ns=" + encodeURIComponent(n.join("/")); } }, n.join(" / ")));
   async function showItems() {
     const out = await api("items", { ns, q: query.value || null, filter: filter.value || null });
-    items.replaceChildren(out.semantic ? h("p", { class: "muted" }, "ranked by semantic similarity") : null,
+    items.replaceChildren(h("p", { class: "muted" }, out.semantic ? "ranked by semantic similarity" : `${out.items.length} items`),
       h("table", { id: "memory-items" }, h("thead", {}, h("tr", {}, ["Namespace", "Key", "Value", "Updated", "Score"].map((t) => h("th", {}, t)))),
         h("tbody", {}, out.items.map((it) => h("tr", { "data-key": it.key }, h("td", {}, it.namespace.join(" / ")), h("td", {}, it.key),
           h("td", { class: "json" }, jsonView(it.value)), h("td", {}, when(it.updated_at)), h("td", { class: "num" }, it.score == null ? "" : it.score.toFixed(3)))))));
