@@ -222,6 +222,7 @@ def click_checkpoint(browser: WebDriver, css: str) -> str:
     button = one(browser, f"#tree {css}")
     checkpoint_id = button.get_attribute("data-id") or ""
     button.click()
+    find(browser, "#detail:not([aria-busy])")
     wait_text(browser, "#detail h3", checkpoint_id)
     one(browser, "#state, #tab-pane p")
     return checkpoint_id
@@ -394,13 +395,12 @@ def test_edit_a_channel_fork_and_resume(
     shot("time-travel")
     one(browser, "#fork").click()
     one(browser, "#tree ul.branch")  # the fork: a branch of the checkpoint after plan
-    forked = wait_text(browser, "#tree .cp.selected", "#2")
-    assert "penguins" in one(browser, '#state .channel[data-channel="topic"]').text
+    forked = wait_text(browser, "#tree .cp.selected", "#2").get_attribute("data-id")
+    wait_text(browser, '#state .channel[data-channel="topic"]', "penguins")
     one(browser, "#resume").click()  # research, write, then the interrupt again
-    wait_text(browser, "#tree .cp.selected .badge", "interrupt")
-    assert forked.get_attribute("data-id") != one(browser, "#tree .cp.selected").get_attribute(
-        "data-id"
-    )
+    resumed = wait_text(browser, "#tree .cp.selected", "interrupt")
+    assert resumed.get_attribute("data-step") == "4"
+    assert resumed.get_attribute("data-id") != forked
     shot("forked")
 
 

@@ -115,7 +115,7 @@ async function threadView(view, threadId, params) {
     showCheckpoint(detail, threadId, ns, id, reload).catch(showError);
   }
   async function reload(ns, id) {
-    state.checkpoints = []; state.cursor = null;
+    state.checkpoints = []; state.cursor = null; delete detail.dataset.shown;
     await load();
     select(ns, id);
   }
@@ -194,9 +194,14 @@ function drawTree(tree, state, select) {
 
 async function showCheckpoint(detail, threadId, ns, id, reload) {
   const where = { thread: threadId, ns, id };
+  if (detail.dataset.shown === `${ns}|${id}`) return;  // already shown
   const ticket = detail.dataset.ticket = String(Number(detail.dataset.ticket || 0) + 1);
-  const cp = await api("checkpoint", where);
+  detail.setAttribute("aria-busy", "true");
+  const cp = await api("checkpoint", where).finally(() => {
+    if (detail.dataset.ticket === ticket) detail.removeAttribute("aria-busy");
+  });
   if (detail.dataset.ticket !== ticket) return;  // another checkpoint was clicked meanwhile
+  detail.dataset.shown = `${ns}|${id}`;
   const pane = h("div", { id: "tab-pane" });
   const tabs = { State: () => stateTab(cp, where), Diff: () => diffTab(where), Metadata: () => jsonBlock(cp.metadata),
     Writes: () => writesTab(cp) };
