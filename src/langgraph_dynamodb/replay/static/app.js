@@ -74,6 +74,8 @@ async function threadsView(view, params) {
     search, h("button", { type: "submit" }, "Search"));
   const body = h("tbody");
   const more = h("button", { id: "threads-more", hidden: true }, "More");
+  const total = h("span", { id: "threads-total", class: "muted" });
+  form.append(total);
   view.replaceChildren(form, h("table", { id: "threads" },
     h("thead", {}, h("tr", {}, ["Thread", "Status", "Steps", "Checkpoints", "Last activity", "Size"].map((t) => h("th", {}, t)))), body), more);
   let cursor = null;
@@ -88,6 +90,7 @@ async function threadsView(view, params) {
     if (!data.threads.length && !cursor) body.append(h("tr", {}, h("td", { colspan: 6, class: "muted" }, "No threads.")));
     cursor = data.cursor;
     more.hidden = !cursor;
+    if (data.total !== undefined) total.textContent = `${data.total.toLocaleString("en")} threads in the table`;
   }
   more.onclick = () => page().catch(showError);
   await page();
@@ -292,7 +295,7 @@ function actions(cp, where, reload) {
     h("fieldset", {}, h("legend", {}, "Edit a channel and fork"), channel, asNode, value,
       h("button", { id: "fork", class: "primary", onclick: () => { let v; try { v = parse(value.value); } catch (e) { return showError("the value is not JSON: " + e.message); }
         run("fork", { values: { [channel.value]: v }, as_node: asNode.value || null }); } }, "Fork")),
-    h("button", { id: "resume", onclick: () => run("resume", {}) }, cp.next.length ? "Resume from here" : "Replay from here"),
+    cp.next.length ? h("button", { id: "resume", onclick: () => run("resume", {}) }, "Resume / replay from here") : null,
     cp.interrupts.length ? h("fieldset", {}, h("legend", {}, "Answer the interrupt"), answer,
       h("button", { id: "answer", class: "primary", onclick: () => { let v; try { v = parse(answer.value); } catch (e) { return showError("the answer is not JSON: " + e.message); }
         run("answer", { value: v, interrupt_id: cp.interrupts.length > 1 ? cp.interrupts[0].id : null }); } }, "Answer")) : null);
