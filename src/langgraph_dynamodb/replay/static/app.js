@@ -136,7 +136,7 @@ function cpButton(cp, select) {
     cp.next.length ? h("span", { class: "muted" }, ` → ${cp.next.join(", ")}`) : null, " ",
     cp.interrupts.length ? badge(`interrupt ×${cp.interrupts.length}`, "interrupt") : null,
     cp.errors.length ? badge("error", "error") : null,
-    cp.pending_writes ? badge(`${cp.pending_writes} writes`, "writes") : null);
+    cp.pending_writes ? badge(`${cp.pending_writes} write${cp.pending_writes === 1 ? "" : "s"}`, "writes") : null);
 }
 
 // Checkpoints oldest first; a fork's other children hang under it as branches; a subgraph's
@@ -279,7 +279,8 @@ function findForm(threadId, select) {
 
 // --- time travel (only with --graph and --allow-writes) ----------------------------------------
 function actions(cp, where, reload) {
-  const channel = h("select", { id: "fork-channel" }, Object.keys(cp.state).map((c) => h("option", { value: c }, c)));
+  const channel = h("input", { id: "fork-channel", list: "fork-channels", placeholder: "channel", value: Object.keys(cp.state)[0] || "" });
+  const channels = h("datalist", { id: "fork-channels" }, Object.keys(cp.state).map((c) => h("option", { value: c })));
   const value = h("textarea", { id: "fork-value", rows: 3, placeholder: "the new value, as JSON" });
   const asNode = h("input", { id: "fork-as-node", placeholder: "as node (optional)" });
   const answer = h("textarea", { id: "answer-value", rows: 2, placeholder: "the answer, as JSON" });
@@ -292,7 +293,7 @@ function actions(cp, where, reload) {
   }
   const parse = (text) => JSON.parse(text);
   return h("div", { class: "actions", id: "actions" }, h("h4", {}, "Time travel"),
-    h("fieldset", {}, h("legend", {}, "Edit a channel and fork"), channel, asNode, value,
+    h("fieldset", {}, h("legend", {}, "Edit a channel and fork"), channel, channels, asNode, value,
       h("button", { id: "fork", class: "primary", onclick: () => { let v; try { v = parse(value.value); } catch (e) { return showError("the value is not JSON: " + e.message); }
         run("fork", { values: { [channel.value]: v }, as_node: asNode.value || null }); } }, "Fork")),
     cp.next.length ? h("button", { id: "resume", onclick: () => run("resume", {}) }, "Resume / replay from here") : null,
@@ -317,7 +318,7 @@ async function memoriesView(view, params) {
   for (const n of data.namespaces) list.append(h("li", { "data-ns": n.join("/"), onclick: () => { location.hash = "#/memories?ns=" + encodeURIComponent(n.join("/")); } }, n.join(" / ")));
   async function showItems() {
     const out = await api("items", { ns, q: query.value || null, filter: filter.value || null });
-    items.replaceChildren(h("p", { class: "muted" }, out.semantic ? "ranked by semantic similarity" : `${out.items.length} items`),
+    items.replaceChildren(h("p", { class: "muted" }, out.semantic ? "ranked by semantic similarity" : `${out.items.length} item${out.items.length === 1 ? "" : "s"}`),
       h("table", { id: "memory-items" }, h("thead", {}, h("tr", {}, ["Namespace", "Key", "Value", "Updated", "Score"].map((t) => h("th", {}, t)))),
         h("tbody", {}, out.items.map((it) => h("tr", { "data-key": it.key }, h("td", {}, it.namespace.join(" / ")), h("td", {}, it.key),
           h("td", { class: "json" }, jsonView(it.value)), h("td", {}, when(it.updated_at)), h("td", { class: "num" }, it.score == null ? "" : it.score.toFixed(3)))))));
