@@ -1,5 +1,5 @@
 """The replay UI's web side: a Starlette (ASGI) app that serves the page in ``static/``
-and the read model (:class:`ReadModel`) as JSON, behind a token, with time travel
+and the read model (:mod:`.model`) as JSON, behind a token, with time travel
 (:mod:`.actions`) only when writes are allowed. ``langgraph-dynamodb ui`` serves it with
 uvicorn on 127.0.0.1."""
 
@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -29,6 +29,9 @@ from langgraph_dynamodb.errors import (
 )
 from langgraph_dynamodb.replay.actions import TimeTravel
 
+if TYPE_CHECKING:
+    from langgraph_dynamodb.replay.model import ReplayModel
+
 STATIC = Path(__file__).parent / "static"
 """The page, its script and its style (package data: shipped in the wheel)."""
 
@@ -43,55 +46,6 @@ READ_ONLY = (
     "the UI is read-only: start it with --graph MODULE:ATTR --allow-writes to fork, resume "
     "and answer interrupts"
 )
-
-
-class ReadModel(Protocol):
-    """What the web side reads (``langgraph_dynamodb.replay.model.ReplayModel``): every
-    answer JSON-ready and already redacted."""
-
-    def threads(
-        self, *, query: str | None = None, cursor: str | None = None, limit: int = 50
-    ) -> dict[str, Any]: ...
-
-    def thread(
-        self, thread_id: str, *, cursor: str | None = None, limit: int = 200
-    ) -> dict[str, Any]: ...
-
-    def checkpoint(
-        self, thread_id: str, checkpoint_ns: str, checkpoint_id: str, *, max_chars: int = 2000
-    ) -> dict[str, Any]: ...
-
-    def value(
-        self, thread_id: str, checkpoint_ns: str, checkpoint_id: str, channel: str
-    ) -> Any: ...
-
-    def diff(
-        self, thread_id: str, checkpoint_ns: str, checkpoint_id: str, *, against: str | None = None
-    ) -> dict[str, Any]: ...
-
-    def find(
-        self,
-        thread_id: str,
-        *,
-        path: str,
-        equals: Any = ...,
-        regex: str | None = None,
-        checkpoint_ns: str = "",
-    ) -> dict[str, Any] | None: ...
-
-    def namespaces(self, prefix: Sequence[str] = ()) -> list[list[str]]: ...
-
-    def items(
-        self,
-        namespace: Sequence[str],
-        *,
-        query: str | None = None,
-        filter: dict[str, Any] | None = None,
-        limit: int = 20,
-        offset: int = 0,
-    ) -> dict[str, Any]: ...
-
-    def cache_entries(self) -> list[dict[str, Any]]: ...
 
 
 def new_token() -> str:
@@ -191,7 +145,7 @@ def _json_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]
 
 
 def make_app(
-    model: ReadModel,
+    model: ReplayModel,
     *,
     token: str,
     time_travel: TimeTravel | None = None,
