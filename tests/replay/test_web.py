@@ -181,6 +181,13 @@ def test_a_bad_parameter_is_a_400_that_says_which(
     assert says in r.json()["error"]
 
 
+def test_an_unexpected_failure_is_a_500_that_says_what(model: RecordingModel) -> None:
+    model.cache_entries = lambda: 1 / 0  # type: ignore[method-assign,assignment,return-value]
+    r = client(model).get("/api/cache", headers=AUTH)
+    assert r.status_code == 500
+    assert r.json() == {"error": "ZeroDivisionError: division by zero"}
+
+
 def test_what_is_not_there_is_a_404(model: RecordingModel) -> None:
     r = client(model).get("/api/thread?thread=missing", headers=AUTH)
     assert r.status_code == 404
@@ -193,7 +200,7 @@ class RecordingTimeTravel(TimeTravel):
 
     def fork(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         self.calls.append(("fork", args, kwargs))
-        return {"created": {"checkpoint_id": "new"}}
+        return {"created": {"checkpoint_id": "new"}, "error": None}
 
     def resume(self, *args: Any) -> dict[str, Any]:
         self.calls.append(("resume", args))
@@ -306,6 +313,8 @@ def test_time_travel_forks_resumes_and_answers_through_langgraph() -> None:
 
     with pytest.raises(InvalidInputError, match="channels to write"):
         travel.fork("t", "", at, {})
+    with pytest.raises(InvalidInputError, match="LangGraph refused the fork: InvalidUpdateError"):
+        travel.fork("t", "", at, {"log": ["x"]}, as_node="nowhere")
 
 
 def test_compiled_graph_takes_a_builder_or_a_compiled_graph_only() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.errors import InvalidUpdateError
 from langgraph.graph import StateGraph
 from langgraph.pregel import Pregel
 from langgraph.types import Command
@@ -66,7 +67,13 @@ class TimeTravel:
         if not isinstance(values, dict) or not values:
             raise InvalidInputError("a fork needs the channels to write: {channel: value}")
         config = _config(thread_id, checkpoint_ns, checkpoint_id)
-        return {"created": _where(self.graph.update_state(config, values, as_node=as_node))}
+        try:
+            created = self.graph.update_state(config, values, as_node=as_node)
+        except (InvalidUpdateError, ValueError, KeyError) as exc:  # a channel or node it lacks
+            raise InvalidInputError(
+                f"LangGraph refused the fork: {type(exc).__name__}: {exc}"
+            ) from exc
+        return {"created": _where(created), "error": None}
 
     def resume(self, thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> dict[str, Any]:
         """Run the graph on from ``checkpoint_id`` (the latest: resume; an older one:

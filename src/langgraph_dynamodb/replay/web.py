@@ -6,6 +6,7 @@ uvicorn on 127.0.0.1."""
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -31,6 +32,8 @@ from langgraph_dynamodb.replay.actions import TimeTravel
 
 if TYPE_CHECKING:
     from langgraph_dynamodb.replay.model import ReplayModel
+
+logger = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 """The page, its script and its style (package data: shipped in the wheel)."""
@@ -140,6 +143,9 @@ def _json_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]
             return JSONResponse(await run_in_threadpool(handler, request))
         except DynamoDBSaverError as exc:
             return JSONResponse({"error": str(exc)}, status_code=status_of(exc))
+        except Exception as exc:  # noqa: BLE001 - said on the page; the traceback in the log
+            logger.exception("%s failed", request.url.path)
+            return JSONResponse({"error": f"{type(exc).__name__}: {exc}"}, status_code=500)
 
     return endpoint
 
