@@ -1,25 +1,32 @@
-"""How long the replay model takes to list threads on a big table: fills a table of
-DynamoDB Local with N threads (two checkpoints each, written by the saver), then times
+"""How long the replay model takes on a big table, on DynamoDB Local. Threads: fills a
+table with N threads (two checkpoints each, written by the saver), then times
 ``ReplayModel.threads()``: the first page (a keys-only Scan of the whole table), the
-next page (from the listing kept), and a search. A measurement, not a test.
+next page (from the listing kept), searches, and a first page once the listing is old.
+A long thread: a graph runs M steps in one thread, then ``ReplayModel.thread()`` opens
+it (the first page of 200) and pages once. A measurement, not a test.
 
-    python scripts/replay_threads_timing.py --threads 100000
+    python scripts/replay_threads_timing.py --threads 100000 --checkpoints 10000
     python scripts/replay_threads_timing.py --endpoint-url http://127.0.0.1:8000 --table T
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
+from pathlib import Path
 
 from langgraph.checkpoint.base import create_checkpoint, empty_checkpoint
 
-from langgraph_dynamodb import DynamoDBSaver
+from langgraph_dynamodb import DynamoDBSaver, limits
 from langgraph_dynamodb.local import DynamoDBLocal
 from langgraph_dynamodb.replay import ReplayModel
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: its tests
+from tests.replay.recorded import long_thread  # noqa: E402 - the tests' long thread
 
 PARALLEL_WRITERS = 16
 
@@ -65,6 +72,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=100_000)
     parser.add_argument("--endpoint-url", help="a running DynamoDB Local (default: start one)")
+    parser.add_argument("--checkpoints", type=int, default=10_000, help="of the long thread")
     parser.add_argument("--table", help="a table already filled (default: a new one, filled)")
     args = parser.parse_args()
     with ExitStack() as stack:
@@ -88,6 +96,26 @@ def main() -> None:
             "a search by metadata ('user-7', 500 threads looked at)",
             lambda: model.threads(query="user-7"),
         )
+        limits.REPLAY_THREAD_LISTING_S = 0.0  # as if the listing were old
+        timed("first page again, listing old (served, renewed in the background)", model.threads)
+        if args.checkpoints:
+            with DynamoDBSaver(
+                table_name=f"{table}-long", endpoint_url=endpoint, region_name="us-east-1"
+            ) as long_saver:
+                if not args.table:
+                    long_saver.setup()
+                    timed(
+                        f"a graph writing {args.checkpoints:,} checkpoints in one thread",
+                        lambda: long_thread(long_saver, "long", args.checkpoints),
+                    )
+                view = ReplayModel(long_saver)
+                first = timed(
+                    "opening the long thread (first page of 200)", lambda: view.thread("long")
+                )
+                timed(
+                    "its next page",
+                    lambda: view.thread("long", cursor=first["cursor"]),  # type: ignore[index]
+                )
 
 
 if __name__ == "__main__":

@@ -188,10 +188,24 @@ ZSTD_SMALL_PAYLOAD_BYTES = 32 * 1024
 DEFAULT_ZSTD_SMALL_LEVEL = 6
 
 #: The replay model (the ``ui`` and ``mcp`` commands) lists threads from a keys-only Scan
-#: of the whole table (there is no index of threads); a first page reuses that listing
-#: for this long, later pages of it always do, so paging through 100,000 threads does not
-#: Scan the table again each page.
-REPLAY_THREAD_LISTING_S = 10.0
+#: of the whole table (there is no index of threads). A table whose last Scan took up to
+#: this long is listed again for every first page (always current; a few thousand
+#: threads).
+REPLAY_SCAN_INLINE_S = 0.5
+
+#: A bigger one (100,000 threads: 17 s on DynamoDB Local, far less on DynamoDB) is listed
+#: once; pages come from the listing kept, and a first page asks for a new one in the
+#: background once the kept one is this old: paging never waits for a Scan after the
+#: first, and a new thread shows a page load after. Minutes, not seconds: DynamoDB Local
+#: serves other reads of the table slowly while it scans (DynamoDB does not).
+REPLAY_THREAD_LISTING_S = 300.0
+
+#: Segments of that Scan, read at once: within botocore's pool of 10 connections a client.
+REPLAY_SCAN_SEGMENTS = 8
+
+#: Segments of the Scan that renews a listing in the background: few, leaving the
+#: connections and the table's capacity to the pages read meanwhile.
+REPLAY_RENEW_SEGMENTS = 2
 
 #: Threads a page with a search examines (decoding their latest checkpoint to look at its
 #: metadata) before it returns what it found with a cursor: a search that matches little

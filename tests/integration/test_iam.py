@@ -546,6 +546,35 @@ def test_store_vector_search_stays_within_its_row_and_the_index_grant(
         assert policy.refused(renamed) == [], policy.name
 
 
+def test_mcp_command_stays_within_its_row(local: Any) -> None:
+    """Every read of the replay model the ``mcp`` command's tools make (one call each)."""
+    needs("deepdiff")  # the [mcp] extra
+    from langgraph_dynamodb import DynamoDBCache
+    from langgraph_dynamodb.replay import ReplayModel
+
+    table = template_table(local, f"iam-mcp-{uuid.uuid4().hex[:8]}")
+    with DynamoDBSaver(table_name=table) as saver:
+        run_graph(saver, "m-1")
+    with (
+        recording() as rec,
+        DynamoDBSaver(table_name=table) as saver,
+        DynamoDBStore(table_name=table) as store,
+        DynamoDBCache(table_name=table) as cache,
+    ):
+        model = ReplayModel(saver, store=store, cache=cache)
+        model.threads()
+        model.thread("m-1")
+        latest = model.latest_id("m-1")
+        model.checkpoint("m-1", "", latest)
+        model.value("m-1", "", latest, "messages")
+        model.diff("m-1", "", latest)
+        model.find("m-1", path="messages[-1]", regex="again")
+        model.namespaces()
+        model.items(())
+        model.cache_entries()
+        assert check(rec.take(), ["`mcp`"]) == {"dynamodb:Scan", "dynamodb:Query"}
+
+
 def test_command_line_stays_within_its_rows(
     local: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -3,138 +3,21 @@ an interrupt answered, a subgraph, a fork by ``update_state``, a node that raise
 
 from __future__ import annotations
 
-import hashlib
-import operator
 import uuid
-from collections.abc import Iterator
-from typing import Annotated, Any, TypedDict
+from typing import Any
 
 import pytest
-from langgraph.graph import END, START, StateGraph
-from langgraph.types import Command, interrupt
 
-from langgraph_dynamodb import DynamoDBCache, DynamoDBSaver, DynamoDBStore
+from langgraph_dynamodb import DynamoDBCache, DynamoDBSaver, DynamoDBStore, limits
 from langgraph_dynamodb.errors import InvalidInputError, NotFoundError
 from langgraph_dynamodb.replay import REDACTED, ReplayModel
 from langgraph_dynamodb.replay.model import READ_UNIT_BYTES, TRUNCATED, parse_path
 from tests.conftest import REGION
+from tests.replay.recorded import cache, config, long_thread, one_node, saver, store
+
+__all__ = ["cache", "saver", "store"]  # fixtures
 
 pytestmark = pytest.mark.integration
-
-SECRET = "sk-live-0123456789"
-
-
-class State(TypedDict, total=False):
-    log: Annotated[list[str], operator.add]
-    status: str
-    notes: str
-    credentials: dict[str, str]
-
-
-def _inner(state: State) -> dict[str, Any]:
-    return {"log": ["inner"]}
-
-
-def _ask(state: State) -> dict[str, Any]:
-    answer = interrupt({"question": "ship it?"})
-    return {"log": [f"answer:{answer}"], "status": "answered"}
-
-
-def _boom(state: State) -> dict[str, Any]:
-    raise ValueError("the tool failed")
-
-
-def _write(state: State) -> dict[str, Any]:
-    return {"log": ["wrote"], "notes": "x" * 5000, "credentials": {"token": SECRET}}
-
-
-def agent(saver: DynamoDBSaver) -> Any:
-    """START -> sub (a subgraph: inner) -> ask (an interrupt) -> END."""
-    sub = StateGraph(State)
-    sub.add_node("inner", _inner)
-    sub.add_edge(START, "inner")
-    sub.add_edge("inner", END)
-    graph = StateGraph(State)
-    graph.add_node("sub", sub.compile())
-    graph.add_node("ask", _ask)
-    graph.add_edge(START, "sub")
-    graph.add_edge("sub", "ask")
-    graph.add_edge("ask", END)
-    return graph.compile(checkpointer=saver)
-
-
-def one_node(saver: DynamoDBSaver, node: Any) -> Any:
-    graph = StateGraph(State)
-    graph.add_node("node", node)
-    graph.add_edge(START, "node")
-    graph.add_edge("node", END)
-    return graph.compile(checkpointer=saver)
-
-
-DIMS = 32
-
-
-def embed(texts: Any) -> list[list[float]]:
-    """An offline embedder: each word, hashed, adds to one of DIMS buckets."""
-    out = []
-    for text in texts:
-        vector = [0.0] * DIMS
-        for word in str(text).lower().split():
-            vector[hashlib.sha256(word.encode()).digest()[0] % DIMS] += 1.0
-        out.append(vector)
-    return out
-
-
-def config(thread_id: str, **metadata: Any) -> Any:
-    return {"configurable": {"thread_id": thread_id}, "metadata": metadata}
-
-
-@pytest.fixture(scope="module")
-def saver(ddb_endpoint: str) -> Iterator[DynamoDBSaver]:
-    """A table of its own (threads() lists the whole table), filled by real graphs."""
-    name = f"replay-{uuid.uuid4().hex[:8]}"
-    with DynamoDBSaver(table_name=name, endpoint_url=ddb_endpoint, region_name=REGION) as s:
-        s.setup()
-        g = agent(s)
-        g.invoke({"log": ["start"], "status": "new"}, config("waiting", user="alice"))
-        g.invoke({"log": ["start"], "status": "new"}, config("answered", user="bob"))
-        g.invoke(Command(resume="yes"), config("answered"))
-        history = list(g.get_state_history(config("answered")))
-        after_sub = next(h for h in history if h.metadata["step"] == 1)
-        g.update_state(after_sub.config, {"status": "forked"}, as_node="sub")
-        with pytest.raises(ValueError):
-            one_node(s, _boom).invoke({"log": ["go"]}, config("failed", user="carol"))
-        one_node(s, _write).invoke({"log": ["go"]}, config("done", user="dave"))
-        yield s
-
-
-@pytest.fixture(scope="module")
-def store(saver: DynamoDBSaver) -> Iterator[DynamoDBStore]:
-    """Memories in the same table (their keys never meet the checkpoints')."""
-    index: Any = {"dims": DIMS, "embed": embed, "fields": ["text"]}
-    with DynamoDBStore(
-        table_name=saver.table_name,
-        endpoint_url=saver.endpoint_url,
-        region_name=REGION,
-        index=index,
-        vector_search="client",
-    ) as st:
-        st.put(("users", "alice"), "tea", {"text": "likes green tea", "kind": "taste"})
-        st.put(("users", "alice"), "mode", {"text": "prefers dark mode", "kind": "ui"})
-        st.put(("users", "alice"), "key", {"text": "api key", "secret": SECRET})
-        st.put(("users", "bob"), "coffee", {"text": "drinks coffee", "kind": "taste"})
-        st.put(("docs",), "readme", {"text": "how to deploy"})
-        yield st
-
-
-@pytest.fixture(scope="module")
-def cache(saver: DynamoDBSaver) -> Iterator[DynamoDBCache[Any]]:
-    with DynamoDBCache(
-        table_name=saver.table_name, endpoint_url=saver.endpoint_url, region_name=REGION
-    ) as c:
-        c.set({(("node", "agent"), "k1"): ({"answer": 1}, 3600)})
-        c.set({(("node", "agent"), "k2"): ({"answer": 2}, 3600)})
-        yield c
 
 
 @pytest.fixture()
@@ -168,6 +51,32 @@ def test_threads_page_with_a_cursor(model: ReplayModel) -> None:
     assert seen == ["done", "failed", "answered", "waiting"] and cursor is None
 
 
+def test_threads_listing_is_kept_and_renewed_in_the_background(
+    ddb_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = f"replay-listing-{uuid.uuid4().hex[:8]}"
+    with DynamoDBSaver(table_name=name, endpoint_url=ddb_endpoint, region_name=REGION) as s:
+        s.setup()
+        graph = one_node(s, lambda state: {"log": ["x"]})
+        graph.invoke({"log": []}, config("first"))
+        model = ReplayModel(s)
+        model.warm()
+        assert model.threads()["total"] == 1
+        graph.invoke({"log": []}, config("second"))
+        assert model.threads()["total"] == 2  # a small table is listed for each first page
+        monkeypatch.setattr(limits, "REPLAY_SCAN_INLINE_S", 0.0)  # as if it were big
+        graph.invoke({"log": []}, config("third"))
+        assert model.threads()["total"] == 2  # the listing kept
+        monkeypatch.setattr(limits, "REPLAY_THREAD_LISTING_S", 0.0)
+        assert model.threads()["total"] == 2  # served at once; a new listing is under way
+        assert model._scanning is not None
+        model._scanning.join()
+        page = model.threads()
+        assert [r["thread_id"] for r in page["threads"]] == ["third", "second", "first"]
+        graph.invoke({"log": []}, config("fourth"))
+        assert model.threads(refresh=True)["total"] == 4
+
+
 def test_threads_search_by_id_and_metadata(model: ReplayModel) -> None:
     assert [r["thread_id"] for r in model.threads(query="wait")["threads"]] == ["waiting"]
     assert [r["thread_id"] for r in model.threads(query="carol")["threads"]] == ["failed"]
@@ -180,7 +89,7 @@ def test_threads_list_from_keys_then_read_only_the_page(saver: DynamoDBSaver) ->
     model.threads(limit=2)
     ops = saver.stats.since(before)
     scans = ops["request.scan"]
-    assert scans.requests == 4  # one keys-only page per segment of the parallel Scan
+    assert scans.requests == limits.REPLAY_SCAN_SEGMENTS  # one keys-only page a segment
     assert ops["checkpoint.get_tuple"].calls == 2  # the page's threads only
     assert ops["request.query"].requests == 2  # their sizes, keys only
 
@@ -215,6 +124,23 @@ def test_thread_pages_cover_every_checkpoint_once(model: ReplayModel) -> None:
         if cursor is None:
             break
     assert paged == whole
+
+
+def test_a_long_thread_opens_in_a_few_requests(ddb_endpoint: str) -> None:
+    """A page of a 600-step thread reads its page, not the namespace (1,200 items): the
+    checkpoints holding unchanged channels (the first ones) are fetched by key."""
+    name = f"replay-long-{uuid.uuid4().hex[:8]}"
+    with DynamoDBSaver(table_name=name, endpoint_url=ddb_endpoint, region_name=REGION) as s:
+        s.setup()
+        long_thread(s, "long", 600)
+        model = ReplayModel(s)
+        before = s.stats.snapshot()
+        page = model.thread("long", limit=50)
+        ops = s.stats.since(before)
+        assert len(page["checkpoints"]) == 50 and page["cursor"] is not None
+        assert ops["checkpoint.list"].requests == 2  # a Query of the page, the holders by key
+        assert ops["request.query"].requests == 2  # the namespaces, found by key
+        assert [r["nodes"] for r in page["checkpoints"][:2]] == [["tick"], ["tick"]]
 
 
 def test_thread_errors(model: ReplayModel) -> None:

@@ -110,6 +110,7 @@ def test_every_json_endpoint_passes_its_parameters_to_the_model(model: Recording
     answers = {
         "info": c.get("/api/info", headers=AUTH).json(),
         "threads": c.get("/api/threads?q=alice&cursor=k&limit=5", headers=AUTH).json(),
+        "refresh": c.get("/api/threads?refresh=1", headers=AUTH).json(),
         "thread": c.get("/api/thread?thread=t1&cursor=k2&limit=7", headers=AUTH).json(),
         "checkpoint": c.get("/api/checkpoint", params=where, headers=AUTH).json(),
         "value": c.get("/api/value", params={**where, "channel": "x"}, headers=AUTH).json(),
@@ -136,7 +137,8 @@ def test_every_json_endpoint_passes_its_parameters_to_the_model(model: Recording
     assert answers["namespaces"] == {"namespaces": [["users", "u1"]]}
     assert answers["cache"] == {"entries": [{"node": "n", "entries": 2}]}
     assert model.calls == [
-        ("threads", (), {"query": "alice", "cursor": "k", "limit": 5}),
+        ("threads", (), {"query": "alice", "cursor": "k", "limit": 5, "refresh": False}),
+        ("threads", (), {"query": None, "cursor": None, "limit": 50, "refresh": True}),
         ("thread", ("t1",), {"cursor": "k2", "limit": 7}),
         ("checkpoint", ("t1", "sub:1", "c2"), {"max_chars": 2000}),
         ("value", ("t1", "sub:1", "c2", "x"), {}),

@@ -14,6 +14,7 @@ from langgraph_dynamodb.cli import admin, inspect, transfer
 from langgraph_dynamodb.cli import args as grammar
 from langgraph_dynamodb.cli.cache import cache
 from langgraph_dynamodb.cli.connect import Settings, UsageError
+from langgraph_dynamodb.cli.mcp import mcp
 from langgraph_dynamodb.cli.records import ExportFormatError
 from langgraph_dynamodb.cli.ui import UI
 from langgraph_dynamodb.cli.webui import ui
@@ -36,6 +37,7 @@ COMMANDS: dict[str, Callable[[Settings, Any, UI], int]] = {
     "stats": admin.stats,
     "local": admin.local,
     "cache": cache,
+    "mcp": mcp,
     "ui": ui,
 }
 

@@ -59,6 +59,22 @@ def _segments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _replay(p: argparse.ArgumentParser) -> None:
+    """The options of the commands on the replay model (``ui``, ``mcp``)."""
+    p.add_argument(
+        "--redact",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="show values (and values under keys) matching this regex as [redacted] (repeat)",
+    )
+    p.add_argument(
+        "--index",
+        metavar="MODULE:NAME",
+        help="the store's IndexConfig (dims, embed, fields), or a factory of it: semantic search",
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     """The whole command line."""
     root = argparse.ArgumentParser(
@@ -180,13 +196,14 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with --graph: fork, resume and answer interrupts (read-only otherwise)",
     )
-    p.add_argument(
-        "--redact",
-        action="append",
-        default=[],
-        metavar="PATTERN",
-        help="a regex: string values, and values under keys, that match it show as [redacted]",
+    _replay(p)
+
+    p = command(
+        "mcp",
+        "serve threads, checkpoints, diffs, finds and memories as read-only MCP tools over "
+        "stdio (for coding assistants)",
     )
+    _replay(p)
 
     p = command(
         "local",

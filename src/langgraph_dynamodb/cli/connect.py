@@ -174,6 +174,20 @@ def make_saver(settings: Settings, *, preserve: bool = False, **kwargs: Any) -> 
     )
 
 
+def make_store(settings: Settings, index: Any = None) -> DynamoDBStore:
+    """The store (memories) in the table the options name, its values read with the
+    table's serializer; ``index``: a LangGraph ``IndexConfig`` for semantic search."""
+    _local_credentials(settings)
+    return DynamoDBStore(
+        table_name=settings.require_table(),
+        endpoint_url=settings.endpoint_url,
+        region_name=settings.region,
+        profile_name=settings.profile,
+        serde=table_serde(settings),
+        index=index,
+    )
+
+
 def make_cache(settings: Settings) -> DynamoDBCache[Any]:
     """The node cache in the table the options name (its values are not decoded by the
     command line, so no serializer is needed)."""
@@ -186,12 +200,13 @@ def make_cache(settings: Settings) -> DynamoDBCache[Any]:
     )
 
 
-def make_store(settings: Settings) -> DynamoDBStore:
-    """The store (memories) in the table the options name: the one the checkpoints are in."""
-    _local_credentials(settings)
-    return DynamoDBStore(
-        table_name=settings.require_table(),
-        endpoint_url=settings.endpoint_url,
-        region_name=settings.region,
-        profile_name=settings.profile,
-    )
+def load_index(spec: str | None) -> Any:
+    """The store's ``IndexConfig`` that ``--index MODULE:NAME`` names (a dict, or a factory
+    of one), or ``None`` without the option."""
+    index = call_factory(spec, "--index") if spec else None
+    if index is not None and not (isinstance(index, dict) and "dims" in index and "embed" in index):
+        raise UsageError(
+            f"--index {spec} gave {type(index).__name__}, not an IndexConfig "
+            "(a dict with dims, embed and fields)"
+        )
+    return index

@@ -11,6 +11,7 @@ from typing import Any
 from langgraph_dynamodb.cli.connect import (
     Settings,
     UsageError,
+    load_index,
     load_object,
     make_cache,
     make_saver,
@@ -53,10 +54,12 @@ def ui(settings: Settings, args: Any, out: UI) -> int:
     if args.port is not None and not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be between 0 and 65535, got {args.port}")
     table = settings.require_table()
-    saver, store, cache = make_saver(settings), make_store(settings), make_cache(settings)
+    index = load_index(args.index)
+    saver, store, cache = make_saver(settings), make_store(settings, index), make_cache(settings)
     graph = load_object(args.graph, "--graph") if args.graph else None
     time_travel = TimeTravel(compiled_graph(graph, saver)) if graph is not None else None
     model = ReplayModel(saver, store=store, cache=cache, redact=args.redact)
+    model.warm()  # the threads' listing, while the browser opens
     token = new_token()
     app = make_app(
         model,

@@ -118,7 +118,10 @@ def _list_ns(
         done += 1
         if not (yield from _matches(ctx, reader, head, filter)):
             continue
-        if not (yield from _emit(ctx, reader, head, prefer_paging=True)):
+        # a whole listing reads every head anyway, so it pages down to an old holder; a
+        # limited one fetches holders by key (an unchanged channel's may be the
+        # namespace's first head: paging would read the whole namespace for one page)
+        if not (yield from _emit(ctx, reader, head, prefer_paging=remaining is None)):
             continue
         if remaining is not None:
             remaining -= 1

@@ -6,7 +6,9 @@ where a condition holds, the store's memories and the node cache. Reads only."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
+import logging
 import re
 import threading
 import time
@@ -30,6 +32,8 @@ from langgraph_dynamodb.store import DynamoDBStore
 
 REPLAY_EXTRAS = "pip install 'langgraph-dynamodb[mcp]' or 'langgraph-dynamodb[ui]'"
 """What the replay model needs beyond the library (deepdiff), as either command's extra."""
+
+logger = logging.getLogger("langgraph_dynamodb")
 
 READ_UNIT_BYTES = 4096
 """Bytes one strongly consistent read unit covers: a Query's capacity is the size of the
@@ -175,6 +179,8 @@ class _Listing:
 
     threads: list[survey.ThreadSummary]
     made_at: float
+    took: float
+    listed_at: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -213,22 +219,58 @@ class ReplayModel:
         self.cache = cache
         self.redact = Redactor(redact)
         self._listing: _Listing | None = None
+        self._scanning: threading.Thread | None = None
         self._lock = threading.Lock()
 
     # --- threads --------------------------------------------------------------------------
-    def _threads_listing(self, fresh: bool) -> _Listing:
+    def _scan(self, segments: int = limits.REPLAY_SCAN_SEGMENTS) -> _Listing:
+        """A new listing of every thread (the keys-only parallel Scan), kept."""
+        started = time.monotonic()
+        found = survey.merged_threads(self.saver, segments)
+        ordered = sorted(found.values(), key=lambda t: (t.latest_id, t.thread_id), reverse=True)
+        now = time.monotonic()
+        listing = _Listing(ordered, now, now - started, dt.datetime.now(dt.timezone.utc))
         with self._lock:
-            listing = self._listing
-            age = time.monotonic() - listing.made_at if listing else None
-            if listing is None or (
-                fresh and age is not None and age > limits.REPLAY_THREAD_LISTING_S
-            ):
-                found = survey.merged_threads(self.saver, survey.DEFAULT_SEGMENTS)
-                ordered = sorted(
-                    found.values(), key=lambda t: (t.latest_id, t.thread_id), reverse=True
-                )
-                listing = self._listing = _Listing(ordered, time.monotonic())
-            return listing
+            self._listing = listing
+        return listing
+
+    def _scan_in_background(self) -> None:
+        def run() -> None:
+            try:
+                self._scan(limits.REPLAY_RENEW_SEGMENTS)
+            except Exception as exc:  # noqa: BLE001 - said; the listing kept is served
+                logger.warning("listing the threads failed (%s); the last listing is shown", exc)
+
+        with self._lock:
+            if self._scanning is not None and self._scanning.is_alive():
+                return
+            self._scanning = threading.Thread(target=run, name="replay-threads", daemon=True)
+            self._scanning.start()
+
+    def warm(self) -> None:
+        """Start listing the threads in the background (a server calls it as it starts,
+        so the first page waits less)."""
+        if self._listing is None:
+            self._scan_in_background()
+
+    def _threads_listing(self, *, first_page: bool, refresh: bool) -> _Listing:
+        """The listing pages come from: a new one with ``refresh``, when there is none
+        (waiting for one under way), or for a first page when the last Scan was quick (a
+        small table); else the one kept, a first page asking for a new one in the
+        background once it is ``limits.REPLAY_THREAD_LISTING_S`` old."""
+        if refresh:
+            return self._scan()
+        with self._lock:
+            listing, scanning = self._listing, self._scanning
+        if listing is None:
+            if scanning is not None:
+                scanning.join()
+            return self._listing or self._scan()
+        if first_page and listing.took <= limits.REPLAY_SCAN_INLINE_S:
+            return self._scan()
+        if first_page and time.monotonic() - listing.made_at > limits.REPLAY_THREAD_LISTING_S:
+            self._scan_in_background()
+        return listing
 
     def _latest(self, thread_id: str) -> CheckpointTuple | None:
         return self.saver.get_tuple({"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}})
@@ -265,14 +307,20 @@ class ReplayModel:
         }
 
     def threads(
-        self, *, query: str | None = None, cursor: str | None = None, limit: int = 50
+        self,
+        *,
+        query: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+        refresh: bool = False,
     ) -> dict[str, Any]:
         """A page of threads, newest activity first.
 
-        The table's threads come from a keys-only Scan (no payload), kept for
-        ``limits.REPLAY_THREAD_LISTING_S`` for first pages and for as long as pages follow
-        a cursor; only the page's own threads are read further: their latest root
-        checkpoint (status, steps, metadata) and their size (keys only).
+        The table's threads come from a keys-only Scan (no payload), kept: pages are cut
+        from the listing kept, and a first page (no cursor) asks for a new listing in the
+        background once the kept one is ``limits.REPLAY_THREAD_LISTING_S`` old (the page
+        after next shows it). Only the page's own threads are read further: their latest
+        root checkpoint (status, steps, metadata) and their size (keys only).
 
         Args:
             query: Only threads whose id contains it, or whose latest checkpoint's
@@ -281,13 +329,15 @@ class ReplayModel:
                 than ``limit`` with a cursor to go on.
             cursor: Where the previous page stopped.
             limit: Threads per page.
+            refresh: List the threads anew first (wait for the Scan).
 
         Returns:
-            ``{"threads": [...], "cursor": str | None, "total": threads in the table}``.
+            ``{"threads": [...], "cursor": str | None, "total": threads listed,
+            "listed_at": when the listing was made (ISO 8601, UTC)}``.
         """
         if limit <= 0:
             raise InvalidInputError(f"limit must be a positive number, got {limit}")
-        listing = self._threads_listing(fresh=cursor is None)
+        listing = self._threads_listing(first_page=cursor is None, refresh=refresh)
         ordered = listing.threads
         start = 0
         if cursor is not None:
@@ -332,6 +382,7 @@ class ReplayModel:
                 else None
             ),
             "total": len(ordered),
+            "listed_at": listing.listed_at.isoformat(timespec="seconds"),
         }
 
     def _matches(
@@ -484,6 +535,23 @@ class ReplayModel:
                 f"{self.saver.table_name}"
             )
         return found
+
+    def latest_id(self, thread_id: str, checkpoint_ns: str = "") -> str:
+        """The id of a namespace's latest checkpoint (default: the root graph's).
+
+        Raises:
+            NotFoundError: The thread has no checkpoint there.
+        """
+        config: RunnableConfig = {
+            "configurable": {"thread_id": thread_id, "checkpoint_ns": checkpoint_ns}
+        }
+        found = self.saver.get_tuple(config)
+        if found is None:
+            where = f" in namespace {checkpoint_ns!r}" if checkpoint_ns else ""
+            raise NotFoundError(
+                f"thread {thread_id!r} has no checkpoints{where} in {self.saver.table_name}"
+            )
+        return str(found.config["configurable"]["checkpoint_id"])
 
     def checkpoint(
         self,

@@ -174,6 +174,7 @@ def make_app(
             query=request.query_params.get("q") or None,
             cursor=request.query_params.get("cursor") or None,
             limit=_int(request, "limit", 50),
+            refresh=request.query_params.get("refresh") == "1",
         )
 
     def thread(request: Request) -> dict[str, Any]:

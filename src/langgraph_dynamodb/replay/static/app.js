@@ -75,12 +75,13 @@ async function threadsView(view, params) {
   const body = h("tbody");
   const more = h("button", { id: "threads-more", hidden: true }, "More");
   const total = h("span", { id: "threads-total", class: "muted" });
-  form.append(total);
+  const refresh = h("button", { type: "button", id: "threads-refresh", title: "list the table's threads anew" }, "Refresh");
+  form.append(total, refresh);
   view.replaceChildren(form, h("table", { id: "threads" },
     h("thead", {}, h("tr", {}, ["Thread", "Status", "Steps", "Checkpoints", "Last activity", "Size"].map((t) => h("th", {}, t)))), body), more);
   let cursor = null;
-  async function page() {
-    const data = await api("threads", { q: q || null, cursor });
+  async function page(fresh) {
+    const data = await api("threads", { q: q || null, cursor, refresh: fresh ? 1 : null });
     for (const t of data.threads) {
       body.append(h("tr", { class: "row", "data-thread": t.thread_id, onclick: () => { location.hash = "#/thread/" + encodeURIComponent(t.thread_id); } },
         h("td", {}, h("a", { href: "#/thread/" + encodeURIComponent(t.thread_id) }, t.thread_id)),
@@ -90,9 +91,10 @@ async function threadsView(view, params) {
     if (!data.threads.length && !cursor) body.append(h("tr", {}, h("td", { colspan: 6, class: "muted" }, "No threads.")));
     cursor = data.cursor;
     more.hidden = !cursor;
-    if (data.total !== undefined) total.textContent = `${data.total.toLocaleString("en")} threads in the table`;
+    total.textContent = `${data.total.toLocaleString("en")} threads in the table, listed ${when(data.listed_at)}`;
   }
   more.onclick = () => page().catch(showError);
+  refresh.onclick = () => { body.replaceChildren(); cursor = null; page(true).catch(showError); };
   await page();
 }
 
