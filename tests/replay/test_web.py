@@ -324,3 +324,36 @@ def test_compiled_graph_takes_a_builder_or_a_compiled_graph_only() -> None:
     assert compiled_graph(_graph().compile(), saver).checkpointer is saver  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="StateGraph builder or a compiled graph, got dict"):
         compiled_graph({}, saver)  # type: ignore[arg-type]
+
+
+# --- the command's usage mistakes (before it connects to anything) ----------------------------
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["ui", "--allow-writes"], "--allow-writes needs --graph MODULE:ATTR"),
+        (["ui", "--port", "70000"], "--port must be between 0 and 65535"),
+        (["ui", "--graph", "tests.replay.nowhere:builder"], "--graph: cannot import"),
+        (["ui", "--graph", "tests.replay.graphs:nothing"], "has no 'nothing'"),
+        (["ui", "--graph", "tests.replay.graphs"], "--graph must be MODULE:NAME"),
+    ],
+)
+def test_ui_command_says_what_is_wrong(
+    argv: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from langgraph_dynamodb.cli import main
+
+    assert main(["--table", "t", *argv]) == 2
+    err = capsys.readouterr().err
+    assert says in err, err
+
+
+def test_a_port_in_use_is_a_usage_error() -> None:
+    from langgraph_dynamodb.cli.connect import UsageError
+    from langgraph_dynamodb.cli.webui import listening_socket
+
+    taken = listening_socket(0)
+    try:
+        with pytest.raises(UsageError, match=rf"--port {taken.getsockname()[1]}: .*in use"):
+            listening_socket(taken.getsockname()[1])
+    finally:
+        taken.close()

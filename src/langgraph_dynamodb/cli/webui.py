@@ -55,26 +55,29 @@ def ui(settings: Settings, args: Any, out: UI) -> int:
         raise UsageError(f"--port must be between 0 and 65535, got {args.port}")
     table = settings.require_table()
     index = load_index(args.index)
-    saver, store, cache = make_saver(settings), make_store(settings, index), make_cache(settings)
     graph = load_object(args.graph, "--graph") if args.graph else None
-    time_travel = TimeTravel(compiled_graph(graph, saver)) if graph is not None else None
-    model = ReplayModel(saver, store=store, cache=cache, redact=args.redact)
-    model.warm()  # the threads' listing, while the browser opens
-    token = new_token()
-    app = make_app(
-        model,
-        token=token,
-        time_travel=time_travel,
-        allow_writes=args.allow_writes,
-        info={"table": table, "graph": args.graph, "redact": len(args.redact)},
-    )
-    sock = listening_socket(args.port or 0)
-    port = sock.getsockname()[1]
-    sys.stdout.write(f"http://{HOST}:{port}/?token={token}\n")
-    sys.stdout.flush()
-    mode = "writes allowed" if time_travel and args.allow_writes else "read-only"
-    out.note(f"serving {table} ({mode}); Ctrl-C stops")
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    with saver, store, cache:
-        server.run(sockets=[sock])
+    with (
+        make_saver(settings) as saver,
+        make_store(settings, index) as store,
+        make_cache(settings) as cache,
+    ):
+        time_travel = TimeTravel(compiled_graph(graph, saver)) if graph is not None else None
+        model = ReplayModel(saver, store=store, cache=cache, redact=args.redact)
+        model.warm()  # the threads' listing, while the browser opens
+        token = new_token()
+        app = make_app(
+            model,
+            token=token,
+            time_travel=time_travel,
+            allow_writes=args.allow_writes,
+            info={"table": table, "graph": args.graph, "redact": len(args.redact)},
+        )
+        sock = listening_socket(args.port or 0)
+        sys.stdout.write(f"http://{HOST}:{sock.getsockname()[1]}/?token={token}\n")
+        sys.stdout.flush()
+        mode = "writes allowed" if time_travel and args.allow_writes else "read-only"
+        out.note(f"serving {table} ({mode}); Ctrl-C stops")
+        uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False)).run(
+            sockets=[sock]
+        )
     return 0
