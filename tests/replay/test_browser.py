@@ -255,6 +255,9 @@ def test_threads_page_shows_status_and_searches(
     assert one(browser, "#mode").text == "writes allowed"
     shot("threads")
 
+    one(browser, "#threads-refresh").click()  # lists the table anew: the same six
+    until(browser, lambda d: len(rows_of(d, "#threads", "data-thread")) == 6, "the refresh")
+
     search = one(browser, "#thread-search")
     search.send_keys("wait", Keys.ENTER)
     until(browser, lambda d: rows_of(d, "#threads", "data-thread") == [t.waiting], "the search")
