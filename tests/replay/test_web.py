@@ -319,6 +319,27 @@ def test_time_travel_forks_resumes_and_answers_through_langgraph() -> None:
         travel.fork("t", "", at, {"log": ["x"]}, as_node="nowhere")
 
 
+def test_a_subgraph_checkpoint_forks_in_its_own_namespace() -> None:
+    from tests.replay.graphs import builder
+
+    saver = InMemorySaver()
+    graph = compiled_graph(builder, saver)  # type: ignore[arg-type]
+    graph.invoke({"topic": "otters"}, {"configurable": {"thread_id": "s"}})
+    sub = next(c for c in saver.list(None) if c.config["configurable"]["checkpoint_ns"])
+    ns, at = (
+        sub.config["configurable"]["checkpoint_ns"],
+        sub.config["configurable"]["checkpoint_id"],
+    )
+    assert ns.startswith("research:")
+
+    created = TimeTravel(graph).fork("s", ns, at, {"summary": "edited"})["created"]
+    assert created["checkpoint_ns"] == ns and created["checkpoint_id"] != at
+    forked = saver.get_tuple({"configurable": created})
+    assert forked is not None and forked.checkpoint["channel_values"]["summary"] == "edited"
+    assert forked.parent_config is not None
+    assert forked.parent_config["configurable"]["checkpoint_id"] == at
+
+
 def test_compiled_graph_takes_a_builder_or_a_compiled_graph_only() -> None:
     saver = InMemorySaver()
     assert compiled_graph(_graph().compile(), saver).checkpointer is saver  # type: ignore[arg-type]
