@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -142,3 +144,14 @@ async def test_semantic_search_of_memories_with_an_index(
     ranked, bad = await session_calls(saver, "--index", "tests.replay.recorded:INDEX", calls=calls)
     assert ranked["semantic"] is True and ranked["items"][0]["key"] == "tea"
     assert bad[0] is True and "must start with a channel name" in bad[1]
+
+
+def test_without_the_extra_the_command_names_it() -> None:
+    code = (
+        "import sys; sys.modules['mcp'] = None\n"  # as if the SDK were not installed
+        "from langgraph_dynamodb.cli import main\n"
+        "sys.exit(main(['--table', 't', 'mcp']))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert "pip install 'langgraph-dynamodb[mcp]'" in done.stderr

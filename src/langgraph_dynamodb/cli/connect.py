@@ -160,44 +160,36 @@ def _local_credentials(settings: Settings) -> None:
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
 
 
+def _table_of(settings: Settings) -> dict[str, Any]:
+    """What every object of the table the options name is made with: the table, endpoint,
+    region and profile (placeholder keys on DynamoDB Local, as :func:`_local_credentials`)."""
+    _local_credentials(settings)
+    return {
+        "table_name": settings.require_table(),
+        "endpoint_url": settings.endpoint_url,
+        "region_name": settings.region,
+        "profile_name": settings.profile,
+    }
+
+
 def make_saver(settings: Settings, *, preserve: bool = False, **kwargs: Any) -> DynamoDBSaver:
     """The saver of the table the options name (``preserve``: one that moves values
     without decoding the application's types)."""
-    _local_credentials(settings)
     return DynamoDBSaver(
-        table_name=settings.require_table(),
-        endpoint_url=settings.endpoint_url,
-        region_name=settings.region,
-        profile_name=settings.profile,
-        serde=table_serde(settings, preserve=preserve),
-        **kwargs,
+        **_table_of(settings), serde=table_serde(settings, preserve=preserve), **kwargs
     )
 
 
 def make_store(settings: Settings, index: Any = None) -> DynamoDBStore:
     """The store (memories) in the table the options name, its values read with the
     table's serializer; ``index``: a LangGraph ``IndexConfig`` for semantic search."""
-    _local_credentials(settings)
-    return DynamoDBStore(
-        table_name=settings.require_table(),
-        endpoint_url=settings.endpoint_url,
-        region_name=settings.region,
-        profile_name=settings.profile,
-        serde=table_serde(settings),
-        index=index,
-    )
+    return DynamoDBStore(**_table_of(settings), serde=table_serde(settings), index=index)
 
 
 def make_cache(settings: Settings) -> DynamoDBCache[Any]:
     """The node cache in the table the options name (its values are not decoded by the
     command line, so no serializer is needed)."""
-    _local_credentials(settings)
-    return DynamoDBCache(
-        table_name=settings.require_table(),
-        endpoint_url=settings.endpoint_url,
-        region_name=settings.region,
-        profile_name=settings.profile,
-    )
+    return DynamoDBCache(**_table_of(settings))
 
 
 def load_index(spec: str | None) -> Any:

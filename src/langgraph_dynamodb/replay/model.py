@@ -98,9 +98,9 @@ def _path_text(path: Sequence[Any]) -> str:
 
 # --- pure shaping -------------------------------------------------------------------------
 def truncate(value: Any, max_chars: int, max_items: int = limits.REPLAY_MAX_ITEMS) -> Any:
-    """A plain value with long strings and lists cut: a cut string ends with
-    ``{"__truncated__": true, "length": n}`` in its place (a dict of its head and the
-    marker), a cut list ends with that marker as its last item."""
+    """A plain value with long strings and lists cut: a string over ``max_chars`` becomes
+    ``{"text": its head, "__truncated__": true, "length": n}``; a list over ``max_items``
+    keeps its head and ends with ``{"__truncated__": true, "length": n}``."""
     if isinstance(value, str) and len(value) > max_chars:
         return {"text": value[:max_chars], TRUNCATED: True, "length": len(value)}
     if isinstance(value, list):
