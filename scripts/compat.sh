@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Both ends of what the package declares, and the artefacts users install. CI runs it
 # after the test command; it needs the package registry. Each step prints what it found.
-#   1. build: wheel and sdist, `twine check`, the wheel holds the package, py.typed and
-#      the zstd dictionary and nothing else, the version is the package's;
+#   1. build: wheel and sdist, `twine check`, the wheel holds the package, py.typed,
+#      the zstd dictionary and the replay UI's page (static/) and nothing else, the
+#      version is the package's;
 #   2. resolution: `pip install --dry-run` beside the stacks users have, nothing falls back
 #      to older releases (scripts/check_resolution.py);
 #   3. floors: unit and DynamoDB Local integration tests on the oldest Python with every
@@ -43,8 +44,8 @@ import langgraph_dynamodb
 wheel = next(pathlib.Path(".compat/dist").glob("*.whl"))
 names = zipfile.ZipFile(wheel).namelist()
 payload = sorted(n for n in names if ".dist-info/" not in n)
-unexpected = [n for n in payload if not re.fullmatch(r"langgraph_dynamodb/([a-z_0-9]+/)*[a-z_0-9]+\.py|langgraph_dynamodb/(py\.typed|zstd_d1\.bin)", n)]
-for needed in ("langgraph_dynamodb/py.typed", "langgraph_dynamodb/zstd_d1.bin", "langgraph_dynamodb/__init__.py"):
+unexpected = [n for n in payload if not re.fullmatch(r"langgraph_dynamodb/([a-z_0-9]+/)*[a-z_0-9]+\.py|langgraph_dynamodb/(py\.typed|zstd_d1\.bin)|langgraph_dynamodb/replay/static/[a-z_0-9]+\.(html|css|js)", n)]
+for needed in ("langgraph_dynamodb/py.typed", "langgraph_dynamodb/zstd_d1.bin", "langgraph_dynamodb/__init__.py", "langgraph_dynamodb/replay/static/index.html", "langgraph_dynamodb/replay/static/app.js", "langgraph_dynamodb/replay/static/app.css"):
     if needed not in names:
         sys.exit(f"the wheel lacks {needed}")
 if unexpected:

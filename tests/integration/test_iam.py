@@ -612,3 +612,58 @@ def test_command_line_stays_within_its_rows(
         check(rec.take(), ["`setup()` that creates the table"])
         assert main(["--table", other, "import", dump]) == 0, capsys.readouterr()
         check(rec.take(), ["`import`"])
+
+
+def test_ui_command_stays_within_its_rows(local: Any) -> None:
+    """The replay UI's app as ``ui`` serves it: every read endpoint once (read-only), then
+    fork, answer and resume through the fixture graph (``--allow-writes``)."""
+    needs("starlette", "deepdiff")  # the [ui] extra
+    from starlette.testclient import TestClient
+
+    from langgraph_dynamodb import DynamoDBCache
+    from langgraph_dynamodb.replay.actions import TimeTravel, compiled_graph
+    from langgraph_dynamodb.replay.model import ReplayModel
+    from langgraph_dynamodb.replay.web import make_app
+    from tests.replay.graphs import builder
+
+    table = template_table(local, f"iam-ui-{uuid.uuid4().hex[:8]}")
+    with DynamoDBSaver(table_name=table) as saver:
+        builder.compile(checkpointer=saver).invoke(
+            {"topic": "otters"}, {"configurable": {"thread_id": "u-1"}}
+        )  # waits on the interrupt
+    with (
+        recording() as rec,
+        DynamoDBSaver(table_name=table) as saver,
+        DynamoDBStore(table_name=table) as store,
+        DynamoDBCache(table_name=table) as cache,
+    ):
+        app = make_app(
+            ReplayModel(saver, store=store, cache=cache),
+            token="t",
+            time_travel=TimeTravel(compiled_graph(builder, saver)),
+            allow_writes=True,
+        )
+        client = TestClient(app, base_url="http://127.0.0.1", headers={"Authorization": "Bearer t"})
+        checkpoints = client.get("/api/thread?thread=u-1").json()["checkpoints"]
+        latest, first = checkpoints[0]["checkpoint_id"], checkpoints[-1]["checkpoint_id"]
+        at = {"thread": "u-1", "ns": "", "id": latest}
+        for path, params in [
+            ("threads", {}),
+            ("threads", {"q": "otters"}),
+            ("checkpoint", at),
+            ("value", {**at, "channel": "topic"}),
+            ("diff", at),
+            ("find", {"thread": "u-1", "path": "topic", "regex": "ott"}),
+            ("namespaces", {}),
+            ("items", {}),
+            ("cache", {}),
+        ]:
+            assert client.get(f"/api/{path}", params=params).status_code == 200, path
+        check(rec.take(), ["`ui`"])
+        for action, body in [
+            ("fork", {**at, "values": {"topic": "seals"}}),
+            ("answer", {**at, "value": True}),
+            ("resume", {**at, "id": first}),
+        ]:
+            assert client.post(f"/api/{action}", json=body).json()["error"] is None, action
+        check(rec.take(), ["`ui`", "`ui --allow-writes`"])

@@ -12,6 +12,7 @@
 ``transfer``  ``export``, ``import``
 ``cache``     ``cache``: the node cache by node, and clearing it
 ``mcp``       ``mcp``: the replay model as read-only MCP tools (``replay.mcp``)
+``webui``     ``ui``: the replay UI served on 127.0.0.1 (:mod:`langgraph_dynamodb.replay`)
 ``records``   the export format (pure)
 ``values``    what is shown of a checkpoint, diffs (pure)
 ``doctor``    the table's checks (pure)

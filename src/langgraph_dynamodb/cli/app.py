@@ -17,6 +17,7 @@ from langgraph_dynamodb.cli.connect import Settings, UsageError
 from langgraph_dynamodb.cli.mcp import mcp
 from langgraph_dynamodb.cli.records import ExportFormatError
 from langgraph_dynamodb.cli.ui import UI
+from langgraph_dynamodb.cli.webui import ui
 from langgraph_dynamodb.errors import DynamoDBSaverError
 
 OK, PROBLEMS, USAGE, INTERRUPTED = 0, 1, 2, 130
@@ -37,6 +38,7 @@ COMMANDS: dict[str, Callable[[Settings, Any, UI], int]] = {
     "local": admin.local,
     "cache": cache,
     "mcp": mcp,
+    "ui": ui,
 }
 
 

@@ -59,6 +59,22 @@ def _segments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _replay(p: argparse.ArgumentParser) -> None:
+    """The options of the commands on the replay model (``ui``, ``mcp``)."""
+    p.add_argument(
+        "--redact",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="show values (and values under keys) matching this regex as [redacted] (repeat)",
+    )
+    p.add_argument(
+        "--index",
+        metavar="MODULE:NAME",
+        help="the store's IndexConfig (dims, embed, fields), or a factory of it: semantic search",
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     """The whole command line."""
     root = argparse.ArgumentParser(
@@ -168,23 +184,26 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", "-y", action="store_true", help="do not ask")
     _json(p)
 
+    p = command("ui", "a local web UI: threads, checkpoints, diffs, memories; time travel")
+    p.add_argument("--port", type=int, metavar="N", help="default: a free one")
+    p.add_argument(
+        "--graph",
+        metavar="MODULE:ATTR",
+        help="the application's graph (a StateGraph builder or a compiled graph), for time travel",
+    )
+    p.add_argument(
+        "--allow-writes",
+        action="store_true",
+        help="with --graph: fork, resume and answer interrupts (read-only otherwise)",
+    )
+    _replay(p)
+
     p = command(
         "mcp",
         "serve threads, checkpoints, diffs, finds and memories as read-only MCP tools over "
         "stdio (for coding assistants)",
     )
-    p.add_argument(
-        "--redact",
-        action="append",
-        default=[],
-        metavar="PATTERN",
-        help="show values (and values under keys) matching this regex as [redacted] (repeat)",
-    )
-    p.add_argument(
-        "--index",
-        metavar="MODULE:NAME",
-        help="the store's IndexConfig (dims, embed, fields), or a factory of it: semantic search",
-    )
+    _replay(p)
 
     p = command(
         "local",

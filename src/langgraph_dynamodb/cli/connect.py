@@ -190,3 +190,15 @@ def make_cache(settings: Settings) -> DynamoDBCache[Any]:
     """The node cache in the table the options name (its values are not decoded by the
     command line, so no serializer is needed)."""
     return DynamoDBCache(**_table_of(settings))
+
+
+def load_index(spec: str | None) -> Any:
+    """The store's ``IndexConfig`` that ``--index MODULE:NAME`` names (a dict, or a factory
+    of one), or ``None`` without the option."""
+    index = call_factory(spec, "--index") if spec else None
+    if index is not None and not (isinstance(index, dict) and "dims" in index and "embed" in index):
+        raise UsageError(
+            f"--index {spec} gave {type(index).__name__}, not an IndexConfig "
+            "(a dict with dims, embed and fields)"
+        )
+    return index

@@ -8,7 +8,7 @@ from typing import Any
 from langgraph_dynamodb.cli.connect import (
     Settings,
     UsageError,
-    call_factory,
+    load_index,
     make_cache,
     make_saver,
     make_store,
@@ -27,13 +27,7 @@ def mcp(settings: Settings, args: Any, ui: UI) -> int:
         raise UsageError(f"the mcp command needs the MCP SDK ({exc}): {MCP_EXTRA}") from exc
     from langgraph_dynamodb.replay.model import ReplayModel
 
-    index = call_factory(args.index, "--index") if args.index else None
-    if index is not None and not (isinstance(index, dict) and "dims" in index and "embed" in index):
-        raise UsageError(
-            f"--index {args.index} gave {type(index).__name__}, not an IndexConfig "
-            "(a dict with dims, embed and fields)"
-        )
-    with make_saver(settings) as saver, make_store(settings, index) as store:
+    with make_saver(settings) as saver, make_store(settings, load_index(args.index)) as store:
         with make_cache(settings) as node_cache:
             model = ReplayModel(saver, store=store, cache=node_cache, redact=args.redact)
             ui.note(f"langgraph-dynamodb mcp: serving table {settings.table} on stdio (read-only)")
