@@ -44,7 +44,9 @@ def _parent(values: dict[str, Any], versions: dict[str, Any]) -> Any:
     return put
 
 
-def test_a_tail_that_is_the_parents_writes_refers_to_them() -> None:
+def _reply_of_task_a() -> tuple[Any, Any, Any]:
+    """A parent, the writes of its task ``task-a`` (one reply), and the child that appends
+    exactly that reply: the parent's, the task's and the child's prepared items."""
     parent = _parent({"m": ["first " * 30]}, {"m": "1"})
     task = writes_of([("m", [HELLO])], task_id="task-a", checkpoint_id="0001")
     child, _ = write_head(
@@ -54,6 +56,11 @@ def test_a_tail_that_is_the_parents_writes_refers_to_them() -> None:
         parent_index=parent.index,
         parent_writes=_stored(task, "task-a"),
     )
+    return parent, task, child
+
+
+def test_a_tail_that_is_the_parents_writes_refers_to_them() -> None:
+    parent, task, child = _reply_of_task_a()
     delta = body_of(child.head).deltas["m"]
     assert delta == Delta("0001", 1, "0001", WritesTail("0001", (("task-a", 0),)))
     found = assembled(child.head, others=[parent.head, task.regular])
@@ -129,15 +136,7 @@ def test_otherwise_the_tail_is_stored_in_the_head(case: str) -> None:
 
 
 def test_the_reader_asks_for_the_writes_then_says_what_is_gone() -> None:
-    parent = _parent({"m": ["first " * 30]}, {"m": "1"})
-    task = writes_of([("m", [HELLO])], task_id="task-a", checkpoint_id="0001")
-    child, _ = write_head(
-        make_checkpoint("0002", {"m": ["first " * 30, HELLO]}, {"m": "2"}),
-        {"m": "2"},
-        parent_id="0001",
-        parent_index=parent.index,
-        parent_writes=_stored(task, "task-a"),
-    )
+    parent, task, child = _reply_of_task_a()
     head = decode_head(child.head)
     versions = head.versions(SERDE, COMP)
     unread = table_of([child.head], exhausted=False)
