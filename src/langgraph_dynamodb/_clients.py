@@ -339,7 +339,10 @@ def _memoize_user_agent(client: Any) -> None:
     build = getattr(type(creator), "to_string", None)
     if creator is None or build is None:
         return
-    from botocore.context import get_context
+    try:
+        from botocore.context import get_context
+    except ImportError:  # a botocore before request contexts (feature ids): left as it is
+        return
 
     kept: dict[frozenset[str], str] = {}
 
