@@ -19,7 +19,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import CheckpointTuple, DeltaChannelHistory, PendingWrite
 
 from langgraph_dynamodb import limits, schema
-from langgraph_dynamodb.codec import Compression, channel_label, join
+from langgraph_dynamodb.codec import channel_label, join
 from langgraph_dynamodb.errors import CorruptItemError, ReplicationLagError
 from langgraph_dynamodb.flows.bulk import batch_get, batch_write, query_all
 from langgraph_dynamodb.flows.context import Ctx, Target, target_of
@@ -27,7 +27,7 @@ from langgraph_dynamodb.schema import AttrMap, is_expired, key, sk_of, with_expi
 from langgraph_dynamodb.steps import Flow, Sleep, backoff
 from langgraph_dynamodb.storage import requests
 from langgraph_dynamodb.storage.build import rebuild_head
-from langgraph_dynamodb.storage.deltas import StoredWrite
+from langgraph_dynamodb.storage.deltas import stored_writes
 from langgraph_dynamodb.storage.items import Head, Writes, decode_item
 from langgraph_dynamodb.storage.resolve import (
     Assembled,
@@ -298,17 +298,6 @@ class Reader:
         if all(schema.TTL not in w.raw for w in writes):  # a child may refer to them
             ctx.stored_writes.add(key_, stored_writes(writes, ctx.compression), replace=True)
         return assembled
-
-
-def stored_writes(writes: Iterable[Writes], compression: Compression) -> list[StoredWrite]:
-    """The regular writes among a checkpoint's writes items, as stored."""
-    out: list[StoredWrite] = []
-    for item in writes:
-        if item.tag != schema.REGULAR_TAG:
-            continue
-        payload = item.payload(compression)
-        out.extend(StoredWrite(payload.task_path, str(payload.task_id), e) for e in payload.entries)
-    return out
 
 
 def unreadable(target: Target, checkpoint_id: str, missing: Missing) -> CorruptItemError:

@@ -322,7 +322,8 @@ def _put_regular(
     transaction with the fence's claim. Returns the entries the item holds now."""
     assert prepared.regular is not None and target.checkpoint_id is not None
     params = requests.put_new(prepared.regular)
-    entries = list(prepared.regular_entries.values())
+    mine = list(prepared.regular_entries.values())
+    entries = mine
     for _ in range(limits.WRITES_MERGE_MAX_ATTEMPTS):
         if fence is not None:
             put = {k: v for k, v in params.items() if k != "ReturnValuesOnConditionCheckFailure"}
@@ -340,7 +341,7 @@ def _put_regular(
             ).get("Item")
             if not old_raw:
                 params = requests.put_new(prepared.regular)
-                entries = list(prepared.regular_entries.values())
+                entries = mine
                 continue
         old = decode_item(old_raw)
         if not isinstance(old, Writes):
@@ -354,7 +355,7 @@ def _put_regular(
             data = old.chunk_ref.join({sk_of(c): c for c in found})
             if data is None:  # its chunks are being replaced: try again on its nonce
                 params = requests.put_replacing(prepared.regular, old_raw[schema.NONCE])
-                entries = list(prepared.regular_entries.values())
+                entries = mine
                 continue
             old.set_chunk_data(data)
         have = old.payload(ctx.compression)

@@ -16,7 +16,7 @@ long the list grows, and a read stays within a constant factor of the value's si
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,10 +33,17 @@ from langgraph_dynamodb.codec import (
     is_encrypted,
     plain_list,
 )
-from langgraph_dynamodb.schema import Delta, TypedValue, WriteEntry, WritesTail, digest
+from langgraph_dynamodb.schema import (
+    REGULAR_TAG,
+    Delta,
+    TypedValue,
+    WriteEntry,
+    WritesTail,
+    digest,
+)
 from langgraph_dynamodb.storage import index
 from langgraph_dynamodb.storage.index import ChannelRef, ListShape
-from langgraph_dynamodb.storage.items import Head
+from langgraph_dynamodb.storage.items import Head, Writes
 
 
 @dataclass(frozen=True)
@@ -65,44 +72,53 @@ def _elements(typed: TypedValue) -> tuple[int, bytes] | None:
     return parsed[0], typed[1][parsed[1] :]
 
 
-def _from_writes(
-    ch: str, count: int, body: memoryview | bytes, source: str, writes: Sequence[StoredWrite]
-) -> WritesTail | None:
-    """The reference to ``source``'s writes whose elements are exactly ``count`` elements
-    encoded as ``body``; ``None`` if they are not."""
-    refs: list[tuple[str, int]] = []
+def _joined(entries: Iterable[WriteEntry | None]) -> tuple[int, bytes] | None:
+    """The elements some writes add to a list, in order: their count and encodings,
+    back to back; ``None`` when one is missing or not plaintext msgpack. What a writer
+    compares a tail with and a reader rebuilds it from: the same function."""
     total = 0
     pieces: list[bytes] = []
-    for write in writes:
-        if write.entry.channel != ch:
-            continue
-        elements = _elements(write.entry.value)
-        if elements is None:
-            return None
-        refs.append((write.task_id, write.entry.idx))
-        total += elements[0]
-        pieces.append(elements[1])
-    if not refs or total != count or b"".join(pieces) != body:
-        return None
-    return WritesTail(source, tuple(refs))
-
-
-def materialize(
-    tail: WritesTail, writes: Mapping[tuple[str, int], WriteEntry]
-) -> TypedValue | None:
-    """The tail a :class:`~langgraph_dynamodb.schema.WritesTail` stands for, as one
-    msgpack list, from the writes of its checkpoint (by task id and index); ``None`` when
-    one of them is missing or no longer what it was."""
-    total = 0
-    pieces: list[bytes] = []
-    for ref in tail.writes:
-        entry = writes.get(ref)
+    for entry in entries:
         elements = _elements(entry.value) if entry is not None else None
         if elements is None:
             return None
         total += elements[0]
         pieces.append(elements[1])
-    return "msgpack", array_header(total) + b"".join(pieces)
+    return total, b"".join(pieces)
+
+
+def _from_writes(
+    ch: str, count: int, body: memoryview | bytes, source: str, writes: Sequence[StoredWrite]
+) -> WritesTail | None:
+    """The reference to ``source``'s writes whose elements are exactly ``count`` elements
+    encoded as ``body``; ``None`` if they are not."""
+    mine = [w for w in writes if w.entry.channel == ch]
+    joined = _joined(w.entry for w in mine)
+    if not mine or joined is None or joined[0] != count or joined[1] != body:
+        return None
+    return WritesTail(source, tuple((w.task_id, w.entry.idx) for w in mine))
+
+
+def stored_writes(items: Iterable[Writes], compression: Compression) -> list[StoredWrite]:
+    """The regular writes among a checkpoint's writes items, as stored."""
+    out: list[StoredWrite] = []
+    for item in items:
+        if item.tag != REGULAR_TAG:
+            continue
+        payload = item.payload(compression)
+        out.extend(StoredWrite(payload.task_path, str(payload.task_id), e) for e in payload.entries)
+    return out
+
+
+def materialize(tail: WritesTail, writes: Iterable[StoredWrite]) -> TypedValue | None:
+    """The tail a :class:`~langgraph_dynamodb.schema.WritesTail` stands for, as one
+    msgpack list, from the regular writes of its checkpoint; ``None`` when one of them is
+    missing or no longer what it was."""
+    by_ref = {(w.task_id, w.entry.idx): w.entry for w in writes}
+    joined = _joined(by_ref.get(ref) for ref in tail.writes)
+    if joined is None:
+        return None
+    return "msgpack", array_header(joined[0]) + joined[1]
 
 
 @dataclass(frozen=True)
@@ -153,9 +169,9 @@ def encode(
     body = plain.body
     encrypted = is_encrypted(serde)
     shape = ListShape(len(value), digest(body), len(body))
-    by_writes = parent_id is not None and bool(parent_writes) and not encrypted
-    if by_writes and expires_at is not None:
-        by_writes = False  # the writes expire on their own clock
+    # not with a TTL (the writes expire on their own clock), not encrypted
+    by_writes = bool(parent_writes) and parent_id is not None
+    by_writes = by_writes and not encrypted and expires_at is None
     old = _usable(base, expires_at)
     if (
         base is not None

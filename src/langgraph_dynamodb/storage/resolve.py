@@ -18,9 +18,9 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from langgraph_dynamodb import limits
 from langgraph_dynamodb.codec import Compression, Parts, channel_label, join, loads
-from langgraph_dynamodb.schema import Delta, TypedValue, WriteEntry, WritesTail
+from langgraph_dynamodb.schema import Delta, TypedValue, WritesTail
 from langgraph_dynamodb.storage import index
-from langgraph_dynamodb.storage.deltas import materialize
+from langgraph_dynamodb.storage.deltas import materialize, stored_writes
 from langgraph_dynamodb.storage.index import ChannelIndex
 from langgraph_dynamodb.storage.items import Head, Writes
 
@@ -125,12 +125,7 @@ def _tail_of(
     unloaded = tuple(w for w in writes if w.needs_chunks())
     if unloaded:
         return Need(chunks=unloaded)
-    entries: dict[tuple[str, int], WriteEntry] = {}
-    for item in writes:
-        payload = item.payload(compression)
-        for entry in payload.entries:
-            entries[(str(payload.task_id), entry.idx)] = entry
-    typed = materialize(tail, entries)
+    typed = materialize(tail, stored_writes(writes, compression))
     if typed is None:
         return Missing(
             f"a pending write of {source!r} that {channel_label(ch)} appends is gone or changed"
@@ -144,10 +139,7 @@ def _stored(
     """The parts ``holder`` stores for ``ch`` (whole, removed, or down its delta chain),
     and the heads under them, newest first."""
     tails: Parts = []
-    chain: dict[str, Head] = {}
-
-    def under() -> tuple[Head, ...]:
-        return tuple(chain[i] for i in sorted(chain, reverse=True))
+    chain: list[Head] = []  # newest first: each base, or source, is older than the last
 
     cursor = holder
     for _ in range(limits.MAX_DELTA_CHAIN + 2):
@@ -156,14 +148,14 @@ def _stored(
             value = payload.stored[ch]
             if value is None:
                 return (
-                    (None, under())
+                    (None, tuple(chain))
                     if not tails
                     else Missing(
                         f"the delta base {cursor.checkpoint_id!r} of {channel_label(ch)} stores "
                         "it as removed"
                     )
                 )
-            return [(value, -1), *reversed(tails)], under()
+            return [(value, -1), *reversed(tails)], tuple(chain)
         delta = payload.deltas.get(ch)
         if delta is None:
             return Missing(
@@ -182,11 +174,11 @@ def _stored(
                         f"head {delta.tail.checkpoint_id!r}, whose pending writes "
                         f"{channel_label(ch)} is, is gone"
                     )
-                chain[source.checkpoint_id] = source
+                chain.append(source)
         else:
             typed = delta.tail
         if delta.base is None:
-            return [(typed, -1), *reversed(tails)], under()
+            return [(typed, -1), *reversed(tails)], tuple(chain)
         tails.append((typed, delta.base_len))
         base = known.head(delta.base)
         if base is None:
@@ -198,7 +190,7 @@ def _stored(
             return Need(down_to=delta.floor)
         if base.needs_chunks():
             return Need(chunks=(base,))
-        chain[base.checkpoint_id] = base
+        chain.append(base)
         cursor = base
     return Missing(f"the delta chain of {channel_label(ch)} in {holder.checkpoint_id!r} loops")
 
