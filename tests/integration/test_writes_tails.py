@@ -124,22 +124,28 @@ def test_a_cold_writer_refers_to_the_writes_it_read(ddb_endpoint: str, table_nam
             assert got.checkpoint["channel_values"]["m"] == ["hello " * 40, "reply " * 40]
 
 
-def test_with_a_ttl_or_encryption_tails_stay_in_the_head(
-    ddb_endpoint: str, table_name: str
-) -> None:
+def test_with_a_ttl_or_encryption_tails_stay_in_the_head(ddb_endpoint: str) -> None:
+    """On a table of its own: the session table's ``list(None)`` readers do not hold the
+    key of the encrypted checkpoints."""
     from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 
     from langgraph_dynamodb.crypto import AesGcmCipher
 
     encrypted = EncryptedSerializer(AesGcmCipher({"k": b"k" * 32}, active="k"))
-    for options in ({"ttl": 3600}, {"serde": encrypted}):
-        thread = f"kept-{uuid.uuid4()}"
-        with _saver(ddb_endpoint, table_name, **options) as saver:
-            graph = workloads.build_fanout_graph(agents=2).compile(checkpointer=saver)
-            out = graph.invoke({"topic": "kept"}, _config(thread))
-            assert len(out["findings"]) == 2
-            assert not any(_from_writes(saver, h) for h in _heads(saver, thread))
-            assert len(graph.get_state(_config(thread)).values["findings"]) == 2
+    table = f"kept-{uuid.uuid4().hex[:12]}"
+    with _saver(ddb_endpoint, table) as owner:
+        owner.setup()
+        try:
+            for options in ({"ttl": 3600}, {"serde": encrypted}):
+                thread = f"kept-{uuid.uuid4()}"
+                with _saver(ddb_endpoint, table, **options) as saver:
+                    graph = workloads.build_fanout_graph(agents=2).compile(checkpointer=saver)
+                    out = graph.invoke({"topic": "kept"}, _config(thread))
+                    assert len(out["findings"]) == 2
+                    assert not any(_from_writes(saver, h) for h in _heads(saver, thread))
+                    assert len(graph.get_state(_config(thread)).values["findings"]) == 2
+        finally:
+            owner.client.delete_table(TableName=table)
 
 
 def test_what_refers_to_a_deleted_runs_writes_is_rewritten_whole(
