@@ -295,8 +295,6 @@ class Reader:
         )
         key_ = self.target.cache_key(head.checkpoint_id)
         ctx.hints.note_head(key_, head.parent_id, (w.sk for w in writes))
-        if all(schema.TTL not in w.raw for w in writes):  # a child may refer to them
-            ctx.stored_writes.add(key_, stored_writes(writes, ctx.compression), replace=True)
         return assembled
 
 
@@ -416,8 +414,8 @@ def read_checkpoint(
     ctx: Ctx, target: Target, config: RunnableConfig | None = None
 ) -> Flow[tuple[Reader, Assembled] | None]:
     """The newest checkpoint of the target's namespace, or its ``checkpoint_id``'s, read
-    whole (usually one Query) and remembered for writers of its children; ``None`` when
-    there is none.
+    whole (usually one Query) and remembered for writers of its children (its channel
+    index, and its pending writes that a child may refer to); ``None`` when there is none.
 
     Raises:
         CorruptItemError: The checkpoint exists but a part of it is gone: never an older
@@ -443,7 +441,12 @@ def read_checkpoint(
             return None
         found = yield from reader.checkpoint(head, prefer_paging=False, config=config)
         if not isinstance(found, Missing):
-            ctx.index.put(target.cache_key(head.checkpoint_id), found.index, head.lineage)
+            head_key = target.cache_key(head.checkpoint_id)
+            ctx.index.put(head_key, found.index, head.lineage)
+            writes = reader.writes.get(head.checkpoint_id, [])
+            if all(schema.TTL not in w.raw for w in writes):  # a child may refer to them
+                stored = stored_writes(writes, ctx.compression)
+                ctx.stored_writes.add(head_key, stored, replace=True)
             return reader, found
         waited = ctx.clock() - started
         if not ctx.replication_wait:
