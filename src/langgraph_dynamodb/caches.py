@@ -29,8 +29,9 @@ from contextlib import contextmanager
 from typing import Generic, TypeVar
 
 from langgraph_dynamodb import limits
-from langgraph_dynamodb.storage.deltas import StoredWrite, in_order
+from langgraph_dynamodb.storage.deltas import in_order
 from langgraph_dynamodb.storage.index import ChannelIndex
+from langgraph_dynamodb.storage.items import StoredWrite
 
 HeadKey = tuple[str, str, str]
 """(thread id, namespace, checkpoint id)."""

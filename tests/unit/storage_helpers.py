@@ -22,8 +22,8 @@ from langgraph_dynamodb.storage.build import (
     build_writes,
     plan_channels,
 )
-from langgraph_dynamodb.storage.deltas import StoredWrite
 from langgraph_dynamodb.storage.index import ChannelIndex
+from langgraph_dynamodb.storage.items import StoredWrite
 
 SERDE = JsonPlusSerializer()
 COMP = Compression(ZstdCompressor())

@@ -18,7 +18,7 @@ from langgraph_dynamodb.caches import StoredWrites, WritesInFlight
 from langgraph_dynamodb.schema import Delta, WritesTail
 from langgraph_dynamodb.storage import deltas
 from langgraph_dynamodb.storage import resolve as rs
-from langgraph_dynamodb.storage.deltas import StoredWrite
+from langgraph_dynamodb.storage.items import StoredWrite
 
 from .storage_helpers import (
     COMP,

@@ -27,8 +27,7 @@ from langgraph_dynamodb.schema import AttrMap, is_expired, key, sk_of, with_expi
 from langgraph_dynamodb.steps import Flow, Sleep, backoff
 from langgraph_dynamodb.storage import requests
 from langgraph_dynamodb.storage.build import rebuild_head
-from langgraph_dynamodb.storage.deltas import stored_writes
-from langgraph_dynamodb.storage.items import Head, Writes, decode_item
+from langgraph_dynamodb.storage.items import Head, Writes, decode_item, stored_writes
 from langgraph_dynamodb.storage.resolve import (
     Assembled,
     Missing,

@@ -45,9 +45,8 @@ from langgraph_dynamodb.storage.build import (
     plan_channels,
     writes_item,
 )
-from langgraph_dynamodb.storage.deltas import StoredWrite
 from langgraph_dynamodb.storage.index import ChannelIndex
-from langgraph_dynamodb.storage.items import Head, Writes, decode_item
+from langgraph_dynamodb.storage.items import Head, StoredWrite, Writes, decode_item
 from langgraph_dynamodb.storage.resolve import make_config
 
 

@@ -42,7 +42,7 @@ from langgraph_dynamodb.codec import (
 from langgraph_dynamodb.schema import AttrMap, Ref, TypedValue, n, s
 from langgraph_dynamodb.storage import deltas, index
 from langgraph_dynamodb.storage.index import ChannelIndex, ChannelRef
-from langgraph_dynamodb.storage.items import Head
+from langgraph_dynamodb.storage.items import Head, StoredWrite
 
 
 # --- the plan -----------------------------------------------------------------------------
@@ -196,7 +196,7 @@ def build_head(
     lineage: str,
     plan: ChannelPlan,
     expires_at: int | None,
-    parent_writes: Sequence[deltas.StoredWrite] = (),
+    parent_writes: Sequence[StoredWrite] = (),
 ) -> PreparedHead:
     """Build the head item (and chunks) of a checkpoint, and its channel index; it
     records its ``lineage`` (see :mod:`..schema`, tombstones). A list's appended elements

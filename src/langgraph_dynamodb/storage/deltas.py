@@ -33,26 +33,10 @@ from langgraph_dynamodb.codec import (
     is_encrypted,
     plain_list,
 )
-from langgraph_dynamodb.schema import (
-    REGULAR_TAG,
-    Delta,
-    TypedValue,
-    WriteEntry,
-    WritesTail,
-    digest,
-)
+from langgraph_dynamodb.schema import Delta, TypedValue, WriteEntry, WritesTail, digest
 from langgraph_dynamodb.storage import index
 from langgraph_dynamodb.storage.index import ChannelRef, ListShape
-from langgraph_dynamodb.storage.items import Head, Writes
-
-
-@dataclass(frozen=True)
-class StoredWrite:
-    """A regular pending write as it is stored: what a child's tail may refer to."""
-
-    task_path: str
-    task_id: str
-    entry: WriteEntry
+from langgraph_dynamodb.storage.items import Head, StoredWrite
 
 
 def in_order(writes: Iterable[StoredWrite]) -> list[StoredWrite]:
@@ -97,17 +81,6 @@ def _from_writes(
     if not mine or joined is None or joined[0] != count or joined[1] != body:
         return None
     return WritesTail(source, tuple((w.task_id, w.entry.idx) for w in mine))
-
-
-def stored_writes(items: Iterable[Writes], compression: Compression) -> list[StoredWrite]:
-    """The regular writes among a checkpoint's writes items, as stored."""
-    out: list[StoredWrite] = []
-    for item in items:
-        if item.tag != REGULAR_TAG:
-            continue
-        payload = item.payload(compression)
-        out.extend(StoredWrite(payload.task_path, str(payload.task_id), e) for e in payload.entries)
-    return out
 
 
 def materialize(tail: WritesTail, writes: Iterable[StoredWrite]) -> TypedValue | None:

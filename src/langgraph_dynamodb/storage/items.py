@@ -1,10 +1,13 @@
 """Decoded items: a raw head or writes item as the reader works with it, its payload
-decoded lazily (and once), its chunks loaded by the caller when it keeps them. Pure.
+decoded lazily (and once), its chunks loaded by the caller when it keeps them; and a
+checkpoint's regular writes as stored (:class:`StoredWrite`), which a child's list tail
+may refer to. Pure.
 Chunk items themselves are read by key only (their layout:
 :class:`~langgraph_dynamodb.schema.ChunkRef`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,6 +144,26 @@ class Writes(_Loadable):
 
 
 Decoded = Head | Writes
+
+
+@dataclass(frozen=True)
+class StoredWrite:
+    """A regular pending write as it is stored: what a child's tail may refer to."""
+
+    task_path: str
+    task_id: str
+    entry: schema.WriteEntry
+
+
+def stored_writes(items: Iterable[Writes], compression: Compression) -> list[StoredWrite]:
+    """The regular writes among a checkpoint's writes items, as stored."""
+    out: list[StoredWrite] = []
+    for item in items:
+        if item.tag != schema.REGULAR_TAG:
+            continue
+        payload = item.payload(compression)
+        out.extend(StoredWrite(payload.task_path, str(payload.task_id), e) for e in payload.entries)
+    return out
 
 
 def decode_item(item: AttrMap) -> Decoded | None:

@@ -20,9 +20,9 @@ from langgraph_dynamodb import limits
 from langgraph_dynamodb.codec import Compression, Parts, channel_label, join, loads
 from langgraph_dynamodb.schema import Delta, TypedValue, WritesTail
 from langgraph_dynamodb.storage import index
-from langgraph_dynamodb.storage.deltas import materialize, stored_writes
+from langgraph_dynamodb.storage.deltas import materialize
 from langgraph_dynamodb.storage.index import ChannelIndex
-from langgraph_dynamodb.storage.items import Head, Writes
+from langgraph_dynamodb.storage.items import Head, Writes, stored_writes
 
 
 @dataclass(frozen=True)
