@@ -243,14 +243,20 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
         for that (call it in a Lambda's init phase). With ``prepare_async`` (and the async
         extra installed) it loads what the async client will need, about 0.3 s once,
         instead of in the first ``ainvoke``; pass False in a sync-only service."""
-        self._run(flows.setup(self._ctx(), ttl=self._ttl is not None), "checkpoint.setup")
+        self._run(
+            flows.setup(self._ctx(), ttl=self._ttl is not None, checkpointer=True),
+            "checkpoint.setup",
+        )
         if prepare_async:
             self._clients.prepare_async()
 
     async def asetup(self) -> None:
         """Async :meth:`setup`: makes the async client of the running event loop and
         connects it, so the first ``ainvoke`` does not pay for it."""
-        await self._arun(flows.setup(self._ctx(), ttl=self._ttl is not None), "checkpoint.setup")
+        await self._arun(
+            flows.setup(self._ctx(), ttl=self._ttl is not None, checkpointer=True),
+            "checkpoint.setup",
+        )
 
     # --- the checkpointer API -------------------------------------------------------------
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
@@ -444,6 +450,31 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
         """Async :meth:`get_delta_channel_history`."""
         flow = flows.delta_channel_history(self._ctx(), config, channels)
         return await self._arun(flow, "checkpoint.get_delta_channel_history", self._ids(config))
+
+    # --- the thread directory (for tools: the command line, the replay UI) --------------
+    def directory_page(self, *, below: str | None = None, limit: int = 50) -> flows.DirectoryPage:
+        """The thread directory's ``limit`` newest entries below sort key ``below`` (a
+        page's ``next_below``), one Query per shard; stale entries included
+        (:func:`~langgraph_dynamodb.flows.threads.is_current` tells them apart)."""
+        if limit <= 0:
+            raise InvalidInputError(f"limit must be a positive number, got {limit}")
+        flow = flows.directory_page(self._ctx(), below, limit)
+        return self._run(flow, "checkpoint.directory_page")
+
+    def directory_is_complete(self) -> bool:
+        """Whether the thread directory lists every thread of the table: the table was
+        made by :meth:`setup`, or ``langgraph-dynamodb index-threads`` filled it."""
+        return self._run(flows.directory_is_complete(self._ctx()), "checkpoint.directory")
+
+    def index_thread(self, thread_id: str) -> str | None:
+        """Write a thread's current thread directory entry, as a ``put`` of this version
+        does (for a thread written before the directory); its period, or ``None`` when
+        the thread has no live root checkpoint."""
+        return self._run(flows.index_thread(self._ctx(), thread_id), "checkpoint.index_thread")
+
+    def mark_directory_complete(self) -> None:
+        """Say that the thread directory lists every thread (after indexing them all)."""
+        self._run(flows.mark_directory_complete(self._ctx()), "checkpoint.directory")
 
     def get_next_version(self, current: str | None, channel: None) -> str:
         """Monotonic, branch-unique channel versions (as LangGraph's Postgres saver).

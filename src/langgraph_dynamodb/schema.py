@@ -78,6 +78,27 @@ in the same BatchWriteItem as the head; ``delete_for_runs`` Queries the markers 
 run instead of scanning the table. A marker expires a TTL after the head it was written
 with, and is written again before a later head of its run would outlive it.
 
+**Thread directory** (a few partitions: threads newest first without a Scan)::
+
+    pk = "a#" shard                          shard: a digit, the thread's shard
+      sk = enc(period) enc(thread_id)        the thread wrote root checkpoints then
+    pk = "a#"    sk = "complete"             every thread of the table has its entries
+
+A thread's shard is the first byte of the :func:`digest` of its id, modulo
+:data:`DIRECTORY_SHARDS`. A ``period`` is the quarter hour (:data:`ACTIVITY_PERIOD_SECONDS`)
+a checkpoint id's time falls in, as ``YYYY-MM-DDTHH:MM`` (UTC), or the empty string for an
+id without a time (LangGraph's ids are UUID v6). A ``put`` in the root namespace writes its
+thread's entry for its checkpoint's period when the checkpoint has no parent or its parent
+is of another period, in the same request as the head: a thread's entries are the periods
+its root checkpoints entered, and one period twice is one item. The entry of the period of
+the thread's latest root checkpoint is its **current** entry; readers skip the others
+(stale: the thread wrote later). An entry expires :data:`ACTIVITY_PERIOD_SECONDS` after the
+head written with it, so after every head of its period. ``delete_thread`` deletes the
+entries of the periods of its root heads; ``copy_thread`` writes the copy's current entry.
+The ``complete`` item says the directory lists every thread: ``setup()`` writes it with
+the table it creates, ``langgraph-dynamodb index-threads`` once it has written the entries
+of a table written before the directory; without it, a reader lists threads by a Scan.
+
 **Components** (``enc``): an order-preserving, prefix-free escaping. Characters up to
 ``$`` are written as ``$`` and one character (``chr(0x40 + code)``); every component ends
 with ``#``. A component longer than its limit (``limits.MAX_THREAD_KEY_BYTES``,
@@ -94,7 +115,7 @@ pk     S    partition key
 sk     S    sort key
 k      S    item kind: ``c`` head, ``w`` writes, ``x`` chunk, ``m`` memory, ``d``
             directory entry, ``v`` vector item, ``e`` cache entry, ``u`` run marker,
-            ``f`` fence, ``z`` tombstone
+            ``f`` fence, ``z`` tombstone, ``a`` thread directory entry
 p      B    the payload: msgpack, then compressed (see ``z``)
 z      S    the payload's codec (``zstd``, ``zstd+d1``); absent: not compressed
 v      N    the payload's format version; absent: format 1 (:data:`FORMAT_VERSION`)
@@ -162,6 +183,7 @@ reader refuses an item of another version with advice to upgrade
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 import uuid
@@ -262,6 +284,7 @@ KIND_CACHE = "e"  # a node cache entry
 KIND_RUN = "u"  # a run marker: a run wrote checkpoints in a thread
 KIND_FENCE = "f"  # a thread's fence: the run that holds it (fencing=True)
 KIND_TOMBSTONE = "z"  # a namespace's tombstone: its lineages up to a watermark were deleted
+KIND_ACTIVITY = "a"  # a thread directory entry: a thread wrote root checkpoints in a period
 
 # --- expression placeholders: expressions name attributes only through these ------------
 N_PK, N_SK, N_TTL, N_NONCE, N_RUN_ID, N_THREAD = "#pk", "#sk", "#ttl", "#n", "#rid", "#tid"
@@ -709,6 +732,121 @@ FENCE_SK = "f#"
 def fence_key(thread_id: str) -> AttrMap:
     """The key of a thread's fence item."""
     return key(thread_pk(thread_id), FENCE_SK)
+
+
+# --- the thread directory -----------------------------------------------------------------
+DIRECTORY_PREFIX = "a#"
+"""The thread directory's partition keys start with it (the shard follows)."""
+DIRECTORY_SHARDS = 8
+"""Partitions of the thread directory: a thread's entries are in one, picked by its id, so
+new threads spread their writes over eight partitions' throughput."""
+ACTIVITY_PERIOD_SECONDS = 900
+"""The length of a directory period: a thread writes at most one entry per period (and a
+listing's order is exact to it). Part of the format: readers and writers must agree."""
+DIRECTORY_COMPLETE_SK = "complete"
+"""The sort key (under the bare prefix) of the item saying every thread has its entries."""
+_UUID_EPOCH_TICKS = 0x01B21DD213814000
+"""100-ns intervals from 1582-10-15 (a UUID's time origin) to the Unix epoch."""
+
+
+def id_seconds(checkpoint_id: str) -> float | None:
+    """The Unix time in a checkpoint id (a UUID v6, as LangGraph makes them, or v1);
+    ``None`` for an id without one."""
+    if len(checkpoint_id) != 36:
+        return None
+    try:
+        u = uuid.UUID(checkpoint_id)
+    except ValueError:
+        return None
+    if u.version == 6:
+        v = u.int
+        ticks = ((v >> 96) << 28) | (((v >> 80) & 0xFFFF) << 12) | ((v >> 64) & 0x0FFF)
+    elif u.version == 1:
+        ticks = u.time
+    else:
+        return None
+    return (ticks - _UUID_EPOCH_TICKS) / 1e7
+
+
+def activity_period(checkpoint_id: str) -> str:
+    """The directory period of a checkpoint id: the start of its quarter hour, UTC, as
+    ``YYYY-MM-DDTHH:MM``; ``""`` for an id without a time."""
+    seconds = id_seconds(checkpoint_id)
+    if seconds is None:
+        return ""
+    start = int(seconds // ACTIVITY_PERIOD_SECONDS) * ACTIVITY_PERIOD_SECONDS
+    return dt.datetime.fromtimestamp(start, tz=dt.timezone.utc).strftime("%Y-%m-%dT%H:%M")
+
+
+def entered_period(parent_id: str | None, checkpoint_id: str) -> str | None:
+    """The period whose directory entry a root ``put`` of ``checkpoint_id`` (child of
+    ``parent_id``) writes: its own period when it has no parent or its parent's period is
+    another; else ``None`` (the entry is written already)."""
+    period = activity_period(checkpoint_id)
+    if parent_id is not None and activity_period(parent_id) == period:
+        return None
+    return period
+
+
+def directory_pk(thread_id: str) -> str:
+    """The thread directory partition of a thread's entries."""
+    shard = digest(thread_id.encode("utf-8", "surrogatepass"))[0] % DIRECTORY_SHARDS
+    return DIRECTORY_PREFIX + str(shard)
+
+
+def directory_shard_pks() -> list[str]:
+    """Every partition of the thread directory."""
+    return [DIRECTORY_PREFIX + str(shard) for shard in range(DIRECTORY_SHARDS)]
+
+
+def directory_key(thread_id: str, period: str) -> AttrMap:
+    """The key of a thread's directory entry for ``period``."""
+    thread = encode_component(thread_id, max_bytes=limits.MAX_THREAD_KEY_BYTES, what="thread_id")
+    return key(directory_pk(thread_id), _escape(period) + TERMINATOR + thread)
+
+
+def directory_entry(thread_id: str, period: str, head_expires_at: int | None) -> AttrMap:
+    """A thread's directory entry for ``period`` (``tid`` holds the thread id when the key
+    holds a digest of it), expiring a period after the head written with it."""
+    item = {**directory_key(thread_id, period), KIND: s(KIND_ACTIVITY)}
+    if is_digest(sk_of(item)[len(_escape(period)) + 1 :]):
+        item[THREAD] = s(thread_id)
+    if head_expires_at is not None:
+        item[TTL] = n(head_expires_at + ACTIVITY_PERIOD_SECONDS)
+    return item
+
+
+@dataclass(frozen=True)
+class DirectoryEntry:
+    """A thread directory entry, read: the thread and the period it wrote in."""
+
+    thread_id: str
+    period: str
+    sk: str
+
+
+def parse_directory_entry(item: AttrMap) -> DirectoryEntry | None:
+    """The thread and period of a directory entry (``None`` for another item, or one
+    whose thread id is a digest and whose ``tid`` is missing)."""
+    pk, sk = get_s(item, PK), get_s(item, SK)
+    if pk is None or sk is None or not pk.startswith(DIRECTORY_PREFIX) or pk == DIRECTORY_PREFIX:
+        return None
+    try:
+        parts, rest = split_components(sk)
+    except (StopIteration, IndexError):
+        return None
+    if len(parts) != 2 or rest:
+        return None
+    period = decode_component(parts[0])
+    thread_id = decode_component(parts[1]) if not is_digest(parts[1]) else get_s(item, THREAD)
+    if period is None or thread_id is None:
+        return None
+    return DirectoryEntry(thread_id, period, sk)
+
+
+def directory_complete() -> AttrMap:
+    """The item saying that every thread of the table has its directory entries."""
+    return {**key(DIRECTORY_PREFIX, DIRECTORY_COMPLETE_SK), KIND: s(KIND_ACTIVITY)}
 
 
 # --- run markers ------------------------------------------------------------------------

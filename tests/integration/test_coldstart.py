@@ -3,7 +3,8 @@
 The saver made in the init phase, as the README advises, sends one ``DescribeTable``
 (``setup()``: the table is there and its keys are the saver's; the connection is open
 before the first request) and nothing else until the first ``invoke``, whose chat turn is
-one request per checkpointer call: one ``Query`` and five ``PutItem``. A saver used
+one request per checkpointer call: one ``Query`` and five ``PutItem`` (the new thread's
+first checkpoint a ``BatchWriteItem`` with its thread directory entry). A saver used
 without ``setup()`` sends no set-up request on first use. The benchmark's cold-start
 sample (``bench/coldstart_sample.py``, a fresh process, through the counting proxy) sees
 the same, and its report (``bench/coldstart_report.py``) shows them.
@@ -34,6 +35,8 @@ INIT = {"describe_table": 1}
 CHAT_TURN = {"query": 1, "put_item": 5}
 """LangGraph's six checkpointer calls of a chat turn: get_tuple, then three put and two
 put_writes, one request each."""
+FIRST_TURN = {"query": 1, "batch_write_item": 1, "put_item": 4}
+"""A new thread's first turn: its first checkpoint goes with its thread directory entry."""
 
 
 def _delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
@@ -60,7 +63,7 @@ def test_a_fresh_saver_sends_only_what_each_call_needs(
         graph = workloads.build_chat_graph().compile(checkpointer=saver)
         assert dict(saver.stats.requests) == before  # compiling sends nothing
         thread = f"cold-{uuid.uuid4()}"
-        assert _turn(saver, graph, 0, thread) == CHAT_TURN  # no set-up request on first use
+        assert _turn(saver, graph, 0, thread) == FIRST_TURN  # no set-up request on first use
         assert _turn(saver, graph, 1, thread) == CHAT_TURN
 
 
@@ -84,20 +87,20 @@ def test_the_bench_sample_counts_a_fresh_process(ddb_endpoint: str, table_name: 
         assert "error" not in got, got.get("error")
         got["requests"] = coldstart.counted(proxy.endpoint_url, scope)
     assert got["requests"]["init"] == {"requests": 1, "targets": {"DescribeTable": 1}}
-    turn = {"requests": 6, "targets": {"PutItem": 5, "Query": 1}}
-    assert got["requests"]["first"] == turn
-    assert got["requests"]["second"] == turn
+    first = {"requests": 6, "targets": {"BatchWriteItem": 1, "PutItem": 4, "Query": 1}}
+    assert got["requests"]["first"] == first
+    assert got["requests"]["second"] == {"requests": 6, "targets": {"PutItem": 5, "Query": 1}}
     assert set(got["ms"]) == set(coldstart.TIMES)
     assert got["peak_rss_mb"] >= got["rss_after_import_mb"] > 0
 
     summary = coldstart.summarize([got, got, {"error": "boom"}])
     assert (summary["n"], summary["errors"]) == (2, 1)
     assert summary["first.requests"] == 6
-    assert summary["first.targets"] == {"PutItem": 5, "Query": 1}
+    assert summary["first.targets"] == first["targets"]
     assert summary["cold.median_ms"] == round(got["cold_ms"], 1)
     saver = {"label": "ours", "workloads": {"coldstart": {"summary": summary}}}
     figures = coldstart_report.figures(saver)
     assert figures["coldstart.first.requests"] == 6
     table = coldstart_report.table(["ours"], {"ours": "ours"}, {"ours": figures})
-    assert "| requests of the first invoke | 6 (PutItem 5, Query 1) |" in table
+    assert "| requests of the first invoke | 6 (BatchWriteItem 1, PutItem 4, Query 1) |" in table
     assert "| requests of init | 1 (DescribeTable 1) |" in table

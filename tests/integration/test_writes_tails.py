@@ -50,7 +50,8 @@ async def test_the_fanout_join_refers_to_the_agents_findings(
 ) -> None:
     """Async LangGraph stores each agent's writes, then the checkpoint the join runs on:
     its ``findings`` are those six writes, referred to, not stored again: 18 WCU a run
-    (the findings once each, 2 units a 3 KB finding) where a tail in the head made 25."""
+    (the findings once each, 2 units a 3 KB finding) where a tail in the head made 25,
+    and 1 for the new thread's directory entry."""
     thread = f"fanout-{uuid.uuid4()}"
     async with _saver(ddb_endpoint, table_name) as saver:
         graph = workloads.build_fanout_graph(agents=AGENTS).compile(checkpointer=saver)
@@ -58,7 +59,7 @@ async def test_the_fanout_join_refers_to_the_agents_findings(
         thread = f"fanout-{uuid.uuid4()}"
         before = saver.stats.write_units
         out = await graph.ainvoke({"topic": "tails"}, _config(thread))
-        assert saver.stats.write_units - before == 18
+        assert saver.stats.write_units - before == 18 + 1
         assert len(out["findings"]) == AGENTS
         joined = [h for h in _heads(saver, thread) if _from_writes(saver, h)]
         assert len(joined) == 1
@@ -83,8 +84,9 @@ async def test_chat_replies_are_stored_once(ddb_endpoint: str, table_name: str) 
         turns = 9
         for turn in range(turns):
             await graph.ainvoke(workloads.chat_input(turn), _config(thread))
-        # one unit an item, but the three keyframes (the whole list again: 2, 3, 4 units)
-        assert saver.stats.write_units - before == 5 * turns + 1 + 2 + 3
+        # one unit an item, but the three keyframes (the whole list again: 2, 3, 4 units),
+        # and the new thread's directory entry
+        assert saver.stats.write_units - before == 5 * turns + 1 + 2 + 3 + 1
         heads = _heads(saver, thread)
         referring = [h for h in heads if "messages" in _from_writes(saver, h)]
         assert len(referring) == 2 * turns - 3  # every append but the keyframes

@@ -6,9 +6,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import boto3
 import pytest
 
-from langgraph_dynamodb import DynamoDBCache, DynamoDBSaver, DynamoDBStore, limits
+from langgraph_dynamodb import DynamoDBCache, DynamoDBSaver, DynamoDBStore, limits, schema
+from langgraph_dynamodb.cli.app import main
 from langgraph_dynamodb.errors import InvalidInputError, NotFoundError
 from langgraph_dynamodb.replay import REDACTED, ReplayModel
 from langgraph_dynamodb.replay.model import READ_UNIT_BYTES, TRUNCATED, parse_path
@@ -29,7 +31,7 @@ def test_threads_have_their_status_newest_first(model: ReplayModel) -> None:
     page = model.threads()
     rows = {r["thread_id"]: r for r in page["threads"]}
     assert [r["thread_id"] for r in page["threads"]] == ["done", "failed", "answered", "waiting"]
-    assert page["cursor"] is None and page["total"] == 4
+    assert page["cursor"] is None and page["listing"] == "directory" and page["notice"] is None
     assert rows["waiting"]["status"] == "interrupted"
     assert rows["failed"]["status"] == "error"
     assert rows["done"]["status"] == "finished"
@@ -42,26 +44,35 @@ def test_threads_have_their_status_newest_first(model: ReplayModel) -> None:
         assert r["last_activity"].endswith("+00:00")
 
 
-def test_threads_page_with_a_cursor(model: ReplayModel) -> None:
+@pytest.mark.parametrize("scan", [False, True], ids=["directory", "scan"])
+def test_threads_page_with_a_cursor(saver: DynamoDBSaver, scan: bool) -> None:
+    model = ReplayModel(saver, scan=scan)
     seen, cursor = [], None
     for _ in range(4):
         page = model.threads(limit=1, cursor=cursor)
         seen += [r["thread_id"] for r in page["threads"]]
         cursor = page["cursor"]
-    assert seen == ["done", "failed", "answered", "waiting"] and cursor is None
+    assert cursor is None
+    if scan:  # exact: the newest checkpoint of each thread
+        assert seen == ["done", "failed", "answered", "waiting"]
+    else:  # by quarter hour, then, across pages, by thread id: each thread once
+        assert sorted(seen) == ["answered", "done", "failed", "waiting"]
 
 
 def test_threads_listing_is_kept_and_renewed_in_the_background(
     ddb_endpoint: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     name = f"replay-listing-{uuid.uuid4().hex[:8]}"
+    client = boto3.client("dynamodb", endpoint_url=ddb_endpoint, region_name=REGION)
+    client.create_table(**schema.create_table_params(name))  # a template's: no directory mark
     with DynamoDBSaver(table_name=name, endpoint_url=ddb_endpoint, region_name=REGION) as s:
-        s.setup()
         graph = one_node(s, lambda state: {"log": ["x"]})
         graph.invoke({"log": []}, config("first"))
         model = ReplayModel(s)
         model.warm()
-        assert model.threads()["total"] == 1
+        first = model.threads()
+        assert first["total"] == 1 and first["listing"] == "scan"
+        assert "index-threads" in first["notice"]
         graph.invoke({"log": []}, config("second"))
         assert model.threads()["total"] == 2  # a small table is listed for each first page
         monkeypatch.setattr(limits, "REPLAY_SCAN_INLINE_S", 0.0)  # as if it were big
@@ -75,6 +86,10 @@ def test_threads_listing_is_kept_and_renewed_in_the_background(
         assert [r["thread_id"] for r in page["threads"]] == ["third", "second", "first"]
         graph.invoke({"log": []}, config("fourth"))
         assert model.threads(refresh=True)["total"] == 4
+        assert main(["--endpoint-url", ddb_endpoint, "--table", name, "index-threads"]) == 0
+        page = model.threads(refresh=True)  # a refresh sees the directory complete now
+        assert page["listing"] == "directory" and page["notice"] is None
+        assert [r["thread_id"] for r in page["threads"]] == ["fourth", "third", "second", "first"]
 
 
 def test_threads_search_by_id_and_metadata(model: ReplayModel) -> None:
@@ -84,7 +99,7 @@ def test_threads_search_by_id_and_metadata(model: ReplayModel) -> None:
 
 
 def test_threads_list_from_keys_then_read_only_the_page(saver: DynamoDBSaver) -> None:
-    model = ReplayModel(saver)
+    model = ReplayModel(saver, scan=True)
     before = saver.stats.snapshot()
     model.threads(limit=2)
     ops = saver.stats.since(before)
@@ -92,6 +107,19 @@ def test_threads_list_from_keys_then_read_only_the_page(saver: DynamoDBSaver) ->
     assert scans.requests == limits.REPLAY_SCAN_SEGMENTS  # one keys-only page a segment
     assert ops["checkpoint.get_tuple"].calls == 2  # the page's threads only
     assert ops["request.query"].requests == 2  # their sizes, keys only
+
+
+def test_threads_from_the_directory_read_no_more_than_the_page(saver: DynamoDBSaver) -> None:
+    model = ReplayModel(saver)
+    model.uses_directory()  # one GetItem, once
+    before = saver.stats.snapshot()
+    model.threads(limit=2)
+    ops = saver.stats.since(before)
+    assert "request.scan" not in ops
+    page = ops["checkpoint.directory_page"]
+    assert page.calls == 1 and page.requests == schema.DIRECTORY_SHARDS  # a Query a shard
+    assert ops["checkpoint.get_tuple"].calls == 2  # the entries' threads: current or stale
+    assert ops["request.query"].requests == 2  # the page's keys: sizes, checkpoints
 
 
 def test_thread_shows_subgraphs_interrupts_forks(model: ReplayModel) -> None:
@@ -244,8 +272,9 @@ def test_memories_namespaces_and_items(
     assert entries == [
         {"namespace": ["node", "agent"], "entries": 2, "expired": 0, "bytes": entries[0]["bytes"]}
     ]
-    # threads() lists the thread partitions only: memories and cache entries share the table
-    assert model.threads()["total"] == 4
+    # threads() lists the threads only: memories and cache entries share the table
+    assert len(model.threads()["threads"]) == 4
+    assert ReplayModel(model.saver, scan=True).threads()["total"] == 4
 
 
 def test_memories_need_a_store(model: ReplayModel) -> None:

@@ -284,8 +284,8 @@ def test_put_writes_chunks_before_the_head() -> None:
     first = next(flow)
     assert first.op == "batch_write_item"
     puts = first.params["RequestItems"][TABLE]
-    assert len(puts) == 2
-    assert all(p["PutRequest"]["Item"][schema.KIND] == {"S": schema.KIND_CHUNK} for p in puts)
+    kinds = [p["PutRequest"]["Item"][schema.KIND]["S"] for p in puts]
+    assert kinds == [schema.KIND_CHUNK, schema.KIND_CHUNK, schema.KIND_ACTIVITY]  # + the entry
     second = flow.send({"UnprocessedItems": {}})
     assert second.op == "put_item"
     assert schema.CHUNKS in second.params["Item"]
@@ -704,6 +704,24 @@ def test_setup_creates_a_missing_table_and_waits() -> None:
     finish(flow, _description())
 
 
+def test_a_checkpointers_setup_marks_the_directory_of_the_table_it_creates() -> None:
+    flow = flows.setup(make_ctx(), ttl=False, checkpointer=True)
+    next(flow)
+    assert flow.send(Failure("ResourceNotFoundException", "no table")).op == "create_table"
+    assert flow.send({}).op == "describe_table"
+    mark = flow.send(_description())
+    assert mark.op == "put_item" and mark.params["Item"] == schema.directory_complete()
+    finish(flow, {})
+    flow = flows.setup(make_ctx(), ttl=False, checkpointer=True)  # another process made it
+    next(flow)
+    flow.send(Failure("ResourceNotFoundException", "no table"))
+    assert flow.send(Failure("ResourceInUseException", "being created")).op == "describe_table"
+    finish(flow, _description())
+    flow = flows.setup(make_ctx(), ttl=False, checkpointer=True)  # it was there
+    next(flow)
+    finish(flow, _description())
+
+
 def test_setup_rejects_a_foreign_key_schema() -> None:
     flow = flows.setup(make_ctx(), ttl=False)
     next(flow)
@@ -756,7 +774,8 @@ def test_delete_thread_deletes_heads_before_what_they_depend_on() -> None:
         schema.writes_sk("", "2", "task", "r"),
         schema.head_sk("", "1"),
     ]
-    assert all(sk.startswith(schema.CHUNK_PREFIX) for sk in deleted[3:])
+    assert all(sk.startswith(schema.CHUNK_PREFIX) for sk in deleted[3:-1])
+    assert deleted[-1] == schema.directory_key("t1", "")[schema.SK]["S"]  # ids "1", "2": no time
     assert list(table.items) == [
         ("other", "c#x"),
         (schema.thread_pk("t1"), schema.tombstone_sk("")),

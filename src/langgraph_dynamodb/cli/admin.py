@@ -9,6 +9,7 @@ import math
 import os
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from rich.text import Text
@@ -279,6 +280,32 @@ def copy(settings: Settings, args: Any, ui: UI) -> int:
             )
         saver.copy_thread(args.src, args.dst)
     ui.line(f"copied {n:,} checkpoints of {args.src} to {args.dst}", style="green")
+    return 0
+
+
+def index_threads(settings: Settings, args: Any, ui: UI) -> int:
+    """Write the thread directory entry of every thread (a keys-only Scan finds them;
+    ``--parallel`` threads at a time), then mark the directory complete: from then on
+    ``ui`` and ``mcp`` page threads without a Scan. For a table that ``setup()`` did not
+    create (a template's, an older build's): run once, while every writer of the table
+    keeps the directory (every release does); again is harmless."""
+    if args.parallel < 1:
+        raise UsageError(f"--parallel must be at least 1, got {args.parallel}")
+    indexed = empty = 0
+    with make_saver(settings, preserve=True) as saver:
+        ids = (found.thread_id for found in survey.threads(saver, args.segments))
+        with ThreadPoolExecutor(args.parallel) as pool:
+            for period in pool.map(saver.index_thread, ids):
+                if period is None:
+                    empty += 1
+                else:
+                    indexed += 1
+        saver.mark_directory_complete()
+    left = f" ({empty:,} without a live checkpoint left out)" if empty else ""
+    ui.line(
+        f"indexed {indexed:,} threads{left}; the thread directory of {settings.table} is complete",
+        style="green",
+    )
     return 0
 
 

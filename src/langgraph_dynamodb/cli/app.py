@@ -34,6 +34,7 @@ COMMANDS: dict[str, Callable[[Settings, Any, UI], int]] = {
     "copy": admin.copy,
     "export": transfer.export,
     "import": transfer.import_,
+    "index-threads": admin.index_threads,
     "stats": admin.stats,
     "local": admin.local,
     "cache": cache,

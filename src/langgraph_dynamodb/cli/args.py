@@ -167,6 +167,19 @@ def parser() -> argparse.ArgumentParser:
         help=f"threads of an export written at a time (default {DEFAULT_SEGMENTS})",
     )
 
+    p = command(
+        "index-threads",
+        "write the thread directory of a table written before it (once): ui pages fast",
+    )
+    p.add_argument(
+        "--parallel",
+        type=int,
+        default=DEFAULT_SEGMENTS * 4,
+        metavar="N",
+        help=f"threads indexed at a time (default {DEFAULT_SEGMENTS * 4})",
+    )
+    _segments(p)
+
     p = command("stats", "items, bytes, average checkpoint, estimated monthly cost")
     _json(p)
     _segments(p)

@@ -13,6 +13,8 @@ APIs cannot drift.
 ``listing``       ``list``, a thread's dump (for exports)
 ``maintenance``   ``setup``, ``delete_thread`` (tombstones), ``copy_thread``,
                   ``prune``, ``delete_for_runs`` (run markers)
+``threads``       the thread directory: pages of it, whether it is complete,
+                  a thread's entry written for an older table
 ================  ===========================================================
 """
 
@@ -29,18 +31,30 @@ from langgraph_dynamodb.flows.maintenance import (
     setup,
 )
 from langgraph_dynamodb.flows.read import delta_channel_history, get_tuple, thread_items
+from langgraph_dynamodb.flows.threads import (
+    DirectoryPage,
+    directory_is_complete,
+    directory_page,
+    index_thread,
+    mark_directory_complete,
+)
 from langgraph_dynamodb.flows.write import put, put_writes
 
 __all__ = [
     "Ctx",
+    "DirectoryPage",
     "Target",
     "copy_thread",
     "delete_for_runs",
     "delete_thread",
     "delta_channel_history",
+    "directory_is_complete",
+    "directory_page",
     "dump_thread",
     "get_tuple",
+    "index_thread",
     "list_checkpoints",
+    "mark_directory_complete",
     "prune",
     "put",
     "put_writes",

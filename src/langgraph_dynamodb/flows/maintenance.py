@@ -32,17 +32,23 @@ from langgraph_dynamodb.storage.resolve import Missing
 
 # --- setup ------------------------------------------------------------------------------
 def setup(
-    ctx: TableCtx, *, ttl: bool, vector_indexes: Sequence[Mapping[str, Any]] = ()
+    ctx: TableCtx,
+    *,
+    ttl: bool,
+    vector_indexes: Sequence[Mapping[str, Any]] = (),
+    checkpointer: bool = False,
 ) -> Flow[dict[str, Any]]:
     """Create the table if missing (with ``vector_indexes``), wait until ACTIVE, check its
-    keys, enable TTL (when ``ttl``); the table's description."""
+    keys, enable TTL (when ``ttl``); the table's description. A ``checkpointer``'s table,
+    when this call creates it, is marked as having its thread directory complete (it holds
+    no thread yet)."""
     described = yield ctx.request("describe_table", expect=("ResourceNotFoundException",))
     if isinstance(described, Failure):
         params = schema.create_table_params(ctx.table)
         params.pop("TableName")
         if vector_indexes:
             params["VectorIndexes"] = [dict(v) for v in vector_indexes]
-        yield ctx.request("create_table", expect=("ResourceInUseException",), **params)
+        created = yield ctx.request("create_table", expect=("ResourceInUseException",), **params)
         waited = 0.0
         while True:
             described = yield ctx.request("describe_table", expect=("ResourceNotFoundException",))
@@ -58,6 +64,8 @@ def setup(
                 )
             yield Sleep(limits.TABLE_ACTIVE_POLL_S)
             waited += limits.TABLE_ACTIVE_POLL_S
+        if checkpointer and not isinstance(created, Failure):  # else: the creator's to do
+            yield ctx.request("put_item", Item=schema.directory_complete())
     check_key_schema(ctx.table, described["Table"])
     if ttl:
         ttl_desc = yield ctx.request("describe_time_to_live")
@@ -103,9 +111,10 @@ def _deletion_order(raw: Iterable[AttrMap]) -> list[AttrMap]:
 
 
 def delete_thread(ctx: Ctx, thread_id: str) -> Flow[None]:
-    """Delete every item of a thread, and its runs' markers: one Query page per 1 MB,
-    one BatchWrite per 25. A tombstone per namespace goes first (see :mod:`..schema`): a
-    late write of a run that was still writing never makes the thread readable again."""
+    """Delete every item of a thread, its runs' markers and its directory entries: one
+    Query page per 1 MB, one BatchWrite per 25. A tombstone per namespace goes first
+    (see :mod:`..schema`): a late write of a run that was still writing never makes the
+    thread readable again."""
     schema.require_id(thread_id, "thread_id")
     also = (schema.N_RUN_ID, schema.N_LINEAGE, schema.N_WATERMARK, schema.N_NAMESPACE)
     raw = yield from query_all(ctx, schema.thread_pk(thread_id), keys_only=True, also=also)
@@ -115,12 +124,26 @@ def delete_thread(ctx: Ctx, thread_id: str) -> Flow[None]:
     ]  # the fence refuses late older runs; tombstones are replaced
     runs = sorted({r for r in (get_s(i, schema.RUN_ID) for i in raw) if r})
     markers = [key_of(schema.run_marker(r, thread_id, None)) for r in runs]
+    entries = [schema.directory_key(thread_id, p) for p in sorted(_root_periods(raw))]
     yield from batch_write(ctx, puts=tombstones)
-    yield from batch_write(ctx, deletes=[*_deletion_order(raw), *markers])
+    yield from batch_write(ctx, deletes=[*_deletion_order(raw), *markers, *entries])
     ctx.index.discard_thread(thread_id)
     ctx.hints.discard_thread(thread_id)
     ctx.stored_writes.discard_thread(thread_id)
     ctx.runs.discard_thread(thread_id)
+
+
+def _root_periods(raw: Iterable[AttrMap]) -> set[str]:
+    """The directory periods of the root namespace's heads among ``raw``: where the
+    thread's directory entries can be (every entry's period holds a root head)."""
+    root = schema.ns_component("")
+    periods: set[str] = set()
+    for item in raw:
+        parsed = schema.parse_sk(sk_of(item))
+        if parsed is not None and parsed.kind == schema.KIND_CHECKPOINT:
+            if parsed.ns_component == root:
+                periods.add(schema.activity_period(parsed.checkpoint_id))
+    return periods
 
 
 def _tombstones(ctx: Ctx, thread_id: str, raw: Iterable[AttrMap]) -> list[AttrMap]:
@@ -174,11 +197,12 @@ def _dead_checkpoints(ctx: Ctx, thread_id: str, raw: Sequence[AttrMap]) -> set[t
 def copy_thread(ctx: Ctx, source_thread_id: str, target_thread_id: str) -> Flow[None]:
     """Copy every checkpoint and write of a thread to another thread id.
 
-    Chunks, writes and the markers of the heads' runs are copied before any head, heads
-    oldest first, so a crash leaves the target with a consistent prefix of the source's
-    history (and ``delete_for_runs`` finds the copies as it found the originals). Into a
-    thread id that was deleted before, the copied heads take a lineage above its
-    tombstones (one more Query, of the target), so the copy is live.
+    Chunks, writes, the markers of the heads' runs and the copy's current directory entry
+    are written before any head, heads oldest first, so a crash leaves the target with a
+    consistent prefix of the source's history (and ``delete_for_runs`` finds the copies
+    as it found the originals). Into a thread id that was deleted before, the copied
+    heads take a lineage above its tombstones (one more Query, of the target), so the
+    copy is live.
     """
     schema.require_id(source_thread_id, "source_thread_id")
     schema.require_id(target_thread_id, "target_thread_id")
@@ -218,7 +242,11 @@ def copy_thread(ctx: Ctx, source_thread_id: str, target_thread_id: str) -> Flow[
     heads.sort(key=sk_of)
     runs = sorted({r for r in (get_s(h, schema.RUN_ID) for h in heads) if r})
     markers = [schema.run_marker(r, target_thread_id, expires_at) for r in runs]
-    yield from batch_write(ctx, puts=[*first, *markers])
+    current = max(_root_periods(heads), default=None)  # its latest root head's
+    entries = (
+        [] if current is None else [schema.directory_entry(target_thread_id, current, expires_at)]
+    )
+    yield from batch_write(ctx, puts=[*first, *markers, *entries])
     yield from batch_write(ctx, puts=heads)
 
 
@@ -245,7 +273,9 @@ def prune(ctx: Ctx, thread_ids: Sequence[str], strategy: str) -> Flow[None]:
         kept_runs = {get_s(r, schema.RUN_ID) for r in raw if sk_of(r) in keep}
         gone_runs = sorted({r for r in (get_s(d, schema.RUN_ID) for d in doomed) if r} - kept_runs)
         markers = [key_of(schema.run_marker(r, thread_id, None)) for r in gone_runs]
-        yield from batch_write(ctx, deletes=[*_deletion_order(doomed), *markers])
+        stale = _root_periods(doomed) - _root_periods(r for r in raw if sk_of(r) in keep)
+        entries = [schema.directory_key(thread_id, p) for p in sorted(stale)]
+        yield from batch_write(ctx, deletes=[*_deletion_order(doomed), *markers, *entries])
         ctx.index.discard_thread(thread_id)
         ctx.hints.discard_thread(thread_id)
         ctx.stored_writes.discard_thread(thread_id)

@@ -1,7 +1,8 @@
 """Writing checkpoints and writes: ``put`` (usually one PutItem: chunks first when large,
 a Query first when the saver knows nothing of the parent, with a TTL an UpdateItem per
-older head it needs once per window; a run's first in a thread a BatchWriteItem with its
-run marker) and ``put_writes`` (one PutItem per kind of write, more on a conflict); with
+older head it needs once per window; a BatchWriteItem with its run marker for a run's
+first in a thread, and with the thread directory entry for a root checkpoint that enters
+a period) and ``put_writes`` (one PutItem per kind of write, more on a conflict); with
 ``fencing``, each of them one TransactWriteItems that claims the thread's fence first
 (:func:`fenced`). No I/O.
 
@@ -109,13 +110,14 @@ def put(
         yield from touch_heads(ctx, target, plan.touch, expires_at)
     fence = _fence_of(ctx, target, full_metadata.get("run_id"))
     marker = ctx.run_marker(full_metadata.get("run_id"), target.thread_id, expires_at)
+    beside = [*marker, *_directory_entry(target, checkpoint_id, expires_at)]
     if prepared.chunks:
-        yield from batch_write(ctx, puts=[*prepared.chunks, *([] if fence else marker)])
-    if fence is not None:  # the claim, the marker and the head: one transaction
-        puts = [{"Item": m} for m in marker] + [{"Item": prepared.head}]
+        yield from batch_write(ctx, puts=[*prepared.chunks, *([] if fence else beside)])
+    if fence is not None:  # the claim, the marker, the entry and the head: one transaction
+        puts = [{"Item": m} for m in beside] + [{"Item": prepared.head}]
         yield from fenced(ctx, fence, puts)
-    elif marker and not prepared.chunks:  # the marker with the head: still one request
-        yield from batch_write(ctx, puts=[*marker, prepared.head])
+    elif beside and not prepared.chunks:  # the marker and entry with the head: one request
+        yield from batch_write(ctx, puts=[*beside, prepared.head])
     else:
         yield ctx.request("put_item", Item=prepared.head)
     if marker:
@@ -124,6 +126,17 @@ def put(
     ctx.index.put(head_key, prepared.index, lineage)
     ctx.hints.note_head(head_key, target.checkpoint_id)
     return make_config(target.thread_id, target.checkpoint_ns, checkpoint_id)
+
+
+def _directory_entry(target: Target, checkpoint_id: str, expires_at: int | None) -> list[AttrMap]:
+    """The thread directory entry a root ``put`` writes beside its head: when the
+    checkpoint enters a period (see :mod:`..schema`, the thread directory); else none."""
+    if target.checkpoint_ns:
+        return []
+    period = schema.entered_period(target.checkpoint_id, checkpoint_id)
+    if period is None:
+        return []
+    return [schema.directory_entry(target.thread_id, period, expires_at)]
 
 
 def _lineage(

@@ -24,8 +24,10 @@ from langgraph_dynamodb import limits, schema
 from langgraph_dynamodb.cache import DynamoDBCache
 from langgraph_dynamodb.cli import survey, values
 from langgraph_dynamodb.errors import ConfigurationError, InvalidInputError, NotFoundError
+from langgraph_dynamodb.flows.threads import is_current
 from langgraph_dynamodb.replay.redact import Redactor
 from langgraph_dynamodb.saver import DynamoDBSaver
+from langgraph_dynamodb.schema import DirectoryEntry
 from langgraph_dynamodb.stats import capacity_units
 from langgraph_dynamodb.storage import requests
 from langgraph_dynamodb.store import DynamoDBStore
@@ -201,6 +203,8 @@ class ReplayModel:
         cache: The table's node cache, if any.
         redact: Regular expressions: any string value that matches one, and the value
             under any key that matches one, is shown as ``"[redacted]"``.
+        scan: List threads by a keys-only Scan even when the table's thread directory is
+            complete (exact order, at the cost of reading every key of the table).
 
     Raises:
         InvalidInputError: A redaction pattern is not a regular expression.
@@ -213,12 +217,15 @@ class ReplayModel:
         store: DynamoDBStore | None = None,
         cache: DynamoDBCache[Any] | None = None,
         redact: Sequence[str] = (),
+        scan: bool = False,
     ) -> None:
         self.saver = saver
         self.store = store
         self.cache = cache
         self.redact = Redactor(redact)
         self._listing: _Listing | None = None
+        self._directory: bool | None = False if scan else None
+        self._scan_only = scan
         self._scanning: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -248,9 +255,9 @@ class ReplayModel:
             self._scanning.start()
 
     def warm(self) -> None:
-        """Start listing the threads in the background (a server calls it as it starts,
-        so the first page waits less)."""
-        if self._listing is None:
+        """Get the first page's listing ready (a server calls it as it starts): whether
+        the thread directory lists every thread, and if not, the Scan, in the background."""
+        if self._listing is None and not self.uses_directory():
             self._scan_in_background()
 
     def _threads_listing(self, *, first_page: bool, refresh: bool) -> _Listing:
@@ -275,10 +282,19 @@ class ReplayModel:
     def _latest(self, thread_id: str) -> CheckpointTuple | None:
         return self.saver.get_tuple({"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}})
 
-    def thread_bytes(self, thread_id: str) -> int:
-        """The size of a thread's items (checkpoints, writes, chunks), from a keys-only
-        Query's read capacity: exact to the 4 KB DynamoDB rounds a read up to."""
+    def uses_directory(self, *, recheck: bool = False) -> bool:
+        """Whether threads are listed from the table's thread directory (it lists every
+        thread: one GetItem, remembered) rather than by a Scan."""
+        if not self._scan_only and (self._directory is None or recheck):
+            self._directory = self.saver.directory_is_complete()
+        return bool(self._directory)
+
+    def thread_keys(self, thread_id: str) -> tuple[survey.ThreadSummary, int]:
+        """A thread's summary from its keys (checkpoints, namespaces, the newest id) and
+        the size of its items (checkpoints, writes, chunks), from one keys-only Query's
+        read capacity: exact to the 4 KB DynamoDB rounds a read up to."""
         pk = schema.thread_pk(thread_id)
+        summary = survey.ThreadSummary(thread_id)
         start: schema.AttrMap | None = None
         units = 0.0
         while True:
@@ -286,13 +302,24 @@ class ReplayModel:
                 "query", **requests.query(pk, keys_only=True, consistent=True, start=start)
             )
             units += capacity_units(resp)
+            for item in resp.get("Items", []):
+                summary.add(schema.sk_of(item))
             start = resp.get("LastEvaluatedKey")
             if not start:
-                return int(units * READ_UNIT_BYTES)
+                return summary, int(units * READ_UNIT_BYTES)
+
+    def thread_bytes(self, thread_id: str) -> int:
+        """The size of a thread's items (see :meth:`thread_keys`)."""
+        return self.thread_keys(thread_id)[1]
 
     def _thread_row(
-        self, summary: survey.ThreadSummary, latest: CheckpointTuple | None
+        self, summary: survey.ThreadSummary | str, latest: CheckpointTuple | None
     ) -> dict[str, Any]:
+        """A thread's row; from its id alone (the directory), its keys are read for it."""
+        if isinstance(summary, str):
+            summary, size = self.thread_keys(summary)
+        else:
+            size = self.thread_bytes(summary.thread_id)
         meta = (latest.metadata or {}) if latest else {}
         return {
             "thread_id": summary.thread_id,
@@ -302,7 +329,7 @@ class ReplayModel:
             "namespaces": len(summary.namespaces),
             "last_activity": _iso(summary.latest_id),
             "latest_checkpoint_id": summary.latest_id,
-            "bytes": self.thread_bytes(summary.thread_id),
+            "bytes": size,
             "metadata": self.redact(values.plain(meta)),
         }
 
@@ -316,11 +343,17 @@ class ReplayModel:
     ) -> dict[str, Any]:
         """A page of threads, newest activity first.
 
-        The table's threads come from a keys-only Scan (no payload), kept: pages are cut
-        from the listing kept, and a first page (no cursor) asks for a new listing in the
-        background once the kept one is ``limits.REPLAY_THREAD_LISTING_S`` old (the page
-        after next shows it). Only the page's own threads are read further: their latest
-        root checkpoint (status, steps, metadata) and their size (keys only).
+        From the table's thread directory when it lists every thread (a table that
+        ``setup()`` created, or that ``langgraph-dynamodb index-threads`` filled): a page
+        costs one keys-only Query per directory shard, whatever the table's size; threads
+        come in the order of the quarter hour they last wrote in, and within it, on each
+        page, of their latest checkpoint (a quarter hour with more threads than a page
+        is split across pages by thread id). Otherwise from
+        a keys-only Scan of the table, kept: pages are cut from the listing kept, and a
+        first page (no cursor) asks for a new listing in the background once the kept one
+        is ``limits.REPLAY_THREAD_LISTING_S`` old (the page after next shows it). Either
+        way only the page's own threads are read further: their latest root checkpoint
+        (status, steps, metadata) and their keys (size, checkpoints).
 
         Args:
             query: Only threads whose id contains it, or whose latest checkpoint's
@@ -329,14 +362,72 @@ class ReplayModel:
                 than ``limit`` with a cursor to go on.
             cursor: Where the previous page stopped.
             limit: Threads per page.
-            refresh: List the threads anew first (wait for the Scan).
+            refresh: Check again whether the directory is complete; without it, list
+                the threads anew first (wait for the Scan).
 
         Returns:
-            ``{"threads": [...], "cursor": str | None, "total": threads listed,
-            "listed_at": when the listing was made (ISO 8601, UTC)}``.
+            ``{"threads": [...], "cursor": str | None, "listing": "directory" or "scan",
+            "total": threads listed (``None`` from the directory), "listed_at": when the
+            listing was made (ISO 8601, UTC), "notice": what to do for a faster listing,
+            or ``None``}``.
         """
         if limit <= 0:
             raise InvalidInputError(f"limit must be a positive number, got {limit}")
+        if self.uses_directory(recheck=refresh):
+            return self._threads_from_directory(query, cursor, limit)
+        page = self._threads_from_scan(query, cursor, limit, refresh)
+        page["notice"] = (
+            None
+            if self._scan_only
+            else (
+                "This table's thread directory is not complete (its threads were written before "
+                "langgraph-dynamodb kept one), so threads are listed by a Scan of the whole table. "
+                "Run `langgraph-dynamodb --table "
+                f"{self.saver.table_name} index-threads` once to list them fast at any size."
+            )
+        )
+        return page
+
+    def _threads_from_directory(
+        self, query: str | None, cursor: str | None, limit: int
+    ) -> dict[str, Any]:
+        """A page from the thread directory: its entries newest first, each thread at its
+        current entry (its latest root checkpoint's period; stale entries are skipped)."""
+        below = _decode_cursor(cursor, 1)[0] if cursor is not None else None
+        budget = limits.REPLAY_SEARCH_THREADS_PER_PAGE
+        picked: list[tuple[DirectoryEntry, CheckpointTuple]] = []
+        more = True
+        with ThreadPoolExecutor(limits.REPLAY_PARALLEL_READS) as pool:
+            while more and len(picked) < limit and budget > 0:
+                page = self.saver.directory_page(below=below, limit=min(limit, budget))
+                more = page.next_below is not None
+                latest = pool.map(lambda e: self._latest(e.thread_id), page.entries)
+                for entry, found in zip(page.entries, latest, strict=True):
+                    below, budget = entry.sk, budget - 1
+                    if found is None or not is_current(entry, _id(found.config)):
+                        continue  # deleted, expired, or the thread wrote since: stale
+                    if query and not self._matches(query, entry.thread_id, found):
+                        continue
+                    picked.append((entry, found))
+                    if len(picked) >= limit:
+                        more = more or entry is not page.entries[-1]
+                        break
+            # the directory orders by quarter hour; within one, a page by latest checkpoint
+            picked.sort(key=lambda p: (p[0].period, _id(p[1].config) or ""), reverse=True)
+            rows = list(pool.map(lambda p: self._thread_row(p[0].thread_id, p[1]), picked))
+        return {
+            "threads": rows,
+            "cursor": _encode_cursor(below) if more and below is not None else None,
+            "listing": "directory",
+            "total": None,
+            "listed_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "notice": None,
+        }
+
+    def _threads_from_scan(
+        self, query: str | None, cursor: str | None, limit: int, refresh: bool
+    ) -> dict[str, Any]:
+        """A page cut from the listing of a keys-only Scan (see :meth:`threads`)."""
         listing = self._threads_listing(first_page=cursor is None, refresh=refresh)
         ordered = listing.threads
         start = 0
@@ -368,7 +459,7 @@ class ReplayModel:
                     ):
                         end += 1
                         budget -= 1
-                        if self._matches(query, summary, latest):
+                        if self._matches(query, summary.thread_id, latest):
                             picked.append((summary, latest))
                             if len(picked) >= limit:
                                 break
@@ -381,14 +472,13 @@ class ReplayModel:
                 if last is not None and end < len(ordered)
                 else None
             ),
+            "listing": "scan",
             "total": len(ordered),
             "listed_at": listing.listed_at.isoformat(timespec="seconds"),
         }
 
-    def _matches(
-        self, query: str, summary: survey.ThreadSummary, latest: CheckpointTuple | None
-    ) -> bool:
-        if query in summary.thread_id:
+    def _matches(self, query: str, thread_id: str, latest: CheckpointTuple | None) -> bool:
+        if query in thread_id:
             return True
         meta = self.redact(values.plain((latest.metadata or {}) if latest else {}))
         return any(query in (v if isinstance(v, str) else values.text(v)) for v in meta.values())

@@ -77,7 +77,8 @@ async function threadsView(view, params) {
   const total = h("span", { id: "threads-total", class: "muted" });
   const refresh = h("button", { type: "button", id: "threads-refresh", title: "list the table's threads anew" }, "Refresh");
   form.append(total, refresh);
-  view.replaceChildren(form, h("table", { id: "threads" },
+  const notice = h("p", { id: "threads-notice", class: "notice", hidden: true });
+  view.replaceChildren(form, notice, h("table", { id: "threads" },
     h("thead", {}, h("tr", {}, ["Thread", "Status", "Steps", "Checkpoints", "Last activity", "Size"].map((t) => h("th", {}, t)))), body), more);
   let cursor = null;
   async function page(fresh) {
@@ -91,7 +92,11 @@ async function threadsView(view, params) {
     if (!data.threads.length && !cursor) body.append(h("tr", {}, h("td", { colspan: 6, class: "muted" }, "No threads.")));
     cursor = data.cursor;
     more.hidden = !cursor;
-    total.textContent = `${data.total.toLocaleString("en")} threads in the table, listed ${when(data.listed_at)}`;
+    total.textContent = data.total === null
+      ? `newest first, from the thread directory, read ${when(data.listed_at)}`
+      : `${data.total.toLocaleString("en")} threads in the table, listed ${when(data.listed_at)}`;
+    notice.textContent = data.notice || "";
+    notice.hidden = !data.notice;
   }
   more.onclick = () => page().catch(showError);
   refresh.onclick = () => { body.replaceChildren(); cursor = null; page(true).catch(showError); };
