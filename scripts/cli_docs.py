@@ -92,6 +92,15 @@ SECTIONS: list[tuple[str, str, list[str]]] = [
         ["threads", "threads --json --limit 2"],
     ),
     (
+        "The thread directory",
+        "The saver keeps a thread directory (an entry per thread and quarter hour it wrote "
+        "in, see [table design](table-design.md)) from which `ui` and `mcp` page threads "
+        "without a Scan. A table `setup()` creates has it complete; `index-threads` writes "
+        "the entries of a table written before it, or made by a template, then marks it "
+        "complete (once; a Scan of the keys, and a read and a write a thread):",
+        ["index-threads"],
+    ),
+    (
         "A thread's history, a checkpoint, a diff",
         "`history` lists a thread's checkpoints newest first (⏸: waiting on an interrupt); "
         "`show` decodes one (values, metadata, pending writes, next tasks, interrupts); "

@@ -18,19 +18,12 @@ from langgraph_dynamodb import DynamoDBSaver, schema
 from langgraph_dynamodb.cli.app import main
 from langgraph_dynamodb.flows.threads import is_current
 from tests.conftest import REGION
+from tests.ids import id_at
 
 pytestmark = pytest.mark.integration
 
 PERIOD = schema.ACTIVITY_PERIOD_SECONDS
 BASE = 1_765_000_800.0  # a quarter hour's start (2025-12-06T06:00Z)
-
-
-def id_at(seconds: float, seq: int = 0) -> str:
-    """A UUID v6 checkpoint id (as LangGraph makes them) of the given Unix time."""
-    ticks = round(seconds * 1e7) + 0x01B21DD213814000
-    value = (ticks >> 28) << 96 | ((ticks >> 12) & 0xFFFF) << 80 | 0x6 << 76
-    value |= (ticks & 0x0FFF) << 64 | 0x8 << 60 | seq
-    return str(uuid.UUID(int=value))
 
 
 def cfg(thread: str, parent: str | None = None, ns: str = "") -> dict[str, Any]:

@@ -71,6 +71,7 @@ def test_the_design_page_names_every_attribute(name: str) -> None:
         schema.KIND_RUN,
         schema.KIND_FENCE,
         schema.KIND_TOMBSTONE,
+        schema.KIND_ACTIVITY,
     ],
 )
 def test_every_item_kind_is_documented(kind: str) -> None:

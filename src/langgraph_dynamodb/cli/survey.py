@@ -183,8 +183,9 @@ def item_size(item: AttrMap) -> int:
 
 
 def item_kind(item: AttrMap) -> str:
-    """``checkpoint``, ``writes``, ``chunk``, ``memory``, ``directory``, ``cache`` (a node
-    cache entry), ``run marker``, ``fence`` or ``other``."""
+    """``checkpoint``, ``writes``, ``chunk``, ``memory``, ``directory`` (the store's),
+    ``cache`` (a node cache entry), ``run marker``, ``fence``, ``tombstone``, ``thread
+    directory`` or ``other``."""
     kind = get_s(item, schema.KIND)
     return {
         schema.KIND_CHECKPOINT: "checkpoint",
@@ -195,4 +196,6 @@ def item_kind(item: AttrMap) -> str:
         schema.KIND_CACHE: "cache",
         schema.KIND_RUN: "run marker",
         schema.KIND_FENCE: "fence",
+        schema.KIND_TOMBSTONE: "tombstone",
+        schema.KIND_ACTIVITY: "thread directory",
     }.get(kind or "", "other")
