@@ -1,6 +1,8 @@
-"""What the command line shows of a checkpoint, as plain JSON-able data: decoded values
+"""Checkpoints as people are shown them, as plain JSON-able data: decoded values
 (messages, pydantic models, dataclasses, Sends, Interrupts), the time in a checkpoint id,
-the next tasks and interrupts a checkpoint holds, and a channel-by-channel diff. Pure."""
+the next tasks, interrupts and failed tasks a checkpoint holds, a history row, a detail,
+a channel-by-channel diff. Pure. What the command line (``history``, ``show``, ``diff``)
+and the replay UI and MCP server (:mod:`langgraph_dynamodb.replay`) both show."""
 
 from __future__ import annotations
 
