@@ -123,21 +123,6 @@ def _ns(t: CheckpointTuple) -> str:
     return str(t.config["configurable"].get("checkpoint_ns", ""))
 
 
-def errors_of(t: CheckpointTuple) -> list[dict[str, Any]]:
-    """The failed tasks in a checkpoint's pending writes: task id, node (when the
-    checkpoint's next tasks name a single node), the error as text."""
-    nodes = views.next_tasks(t)
-    return [
-        {
-            "task": task,
-            "node": nodes[0] if len(nodes) == 1 else None,
-            "error": value if isinstance(value, str) else repr(value),
-        }
-        for task, ch, value in t.pending_writes or []
-        if ch == views.ERROR
-    ]
-
-
 def status_of(t: CheckpointTuple) -> str:
     """``interrupted`` (waiting on an interrupt), ``error`` (a task failed), ``running``
     (tasks to run: in progress, or stopped between steps), or ``finished``."""
@@ -505,10 +490,17 @@ class ReplayModel:
             "nodes": views.next_tasks(parent, t) if parent is not None else [],
             "next": views.next_tasks(t, child),
             "interrupts": self._interrupts(t),
-            "errors": self.redact(errors_of(t)),
+            "errors": self._errors(t),
             "pending_writes": len(t.pending_writes or []),
             "created": views.when(t),
         }
+
+    def _errors(self, t: CheckpointTuple) -> list[dict[str, Any]]:
+        """The checkpoint's failed tasks, each with its node (from the task paths its
+        writes were stored with: one more read, for a checkpoint with an error only)."""
+        if not any(ch == views.ERROR for _, ch, _ in t.pending_writes or []):
+            return []
+        return self.redact(views.errors(t, self.saver.task_paths(t.config)))  # type: ignore[no-any-return]
 
     def _interrupts(self, t: CheckpointTuple) -> list[dict[str, Any]]:
         return [
@@ -577,7 +569,7 @@ class ReplayModel:
             "state": truncate(state, max_chars),
             "next": views.next_tasks(t),
             "interrupts": self._interrupts(t),
-            "errors": self.redact(errors_of(t)),
+            "errors": self._errors(t),
             "pending_writes": [
                 {
                     "task": task,
