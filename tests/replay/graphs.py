@@ -2,10 +2,11 @@
 UI has every kind of thread to show. ``builder`` is also what the browser test passes to
 ``langgraph-dynamodb ui --graph tests.replay.graphs:builder``.
 
-The graph: ``plan`` -> ``research`` (a subgraph: ``search`` -> ``summarize``) -> ``write``
-(fails when the input says so) -> ``approve`` (an interrupt: publish?) -> the end.
-:func:`fill` runs it into threads that finished, wait on the interrupt, failed, are in
-progress, and one with a fork; writes a 10,000-checkpoint thread straight through
+The graph: ``plan`` -> ``research`` (a subgraph: ``search``, which fails on
+:data:`UNSEARCHABLE`, -> ``summarize``) -> ``write`` (fails when the input says so) ->
+``approve`` (an interrupt: publish?) -> the end. :func:`fill` runs it into threads that
+finished, wait on the interrupt, failed (in the root graph, and inside the subgraph), are
+in progress, and one with a fork; writes a 10,000-checkpoint thread straight through
 ``saver.put``; puts memories in the store and entries in the node cache."""
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from langgraph_dynamodb.store import DynamoDBStore
 
 LONG_THREAD = "long-10k"
 LONG_CHECKPOINTS = 10_000
+UNSEARCHABLE = "dark matter"
+"""The topic the subgraph's ``search`` fails on: its thread stops inside the subgraph."""
 SUMMARY_CHARS = 5_000
 """The subgraph's summary: long enough to be cut, so "show all" has something to show."""
 
@@ -50,6 +53,8 @@ class ResearchState(TypedDict, total=False):
 
 
 def search(state: ResearchState) -> dict[str, Any]:
+    if state["topic"] == UNSEARCHABLE:
+        raise RuntimeError(f"the search tool found nothing on {UNSEARCHABLE}")
     return {"findings": [f"{state['topic']} are in the news"]}
 
 
@@ -114,6 +119,7 @@ class Filled:
     failed: str = "failed-1"
     running: str = "running-1"
     forked: str = "forked-1"
+    failed_in_subgraph: str = "failed-in-subgraph-1"
     long: str = LONG_THREAD
 
 
@@ -133,6 +139,11 @@ def fill(saver: DynamoDBSaver, store: DynamoDBStore, cache: DynamoDBCache[Any]) 
         pass  # the error is stored as the task's write: what the UI shows
 
     graph.invoke({"topic": "glaciers"}, _cfg(names.running), interrupt_before=["write"])
+
+    try:
+        graph.invoke({"topic": UNSEARCHABLE}, _cfg(names.failed_in_subgraph))
+    except RuntimeError:
+        pass  # stopped inside the subgraph: its search's error is written there
 
     graph.invoke({"topic": "comets"}, _cfg(names.forked))
     graph.invoke(Command(resume=False), _cfg(names.forked))

@@ -3,7 +3,9 @@ as a user starts it (the URL read from what it prints), on a DynamoDB Local tabl
 by real graphs (tests/replay/graphs.py), driven in Debian's headless Chromium through its
 chromedriver (Selenium, which then downloads nothing). Every view is clicked through, then
 time travel (``--graph --allow-writes``): answer an interrupt, edit a channel and fork,
-resume; each new checkpoint appears in the tree. A second server, read-only, shows no
+resume, the same inside a subgraph (and the replay LangGraph cannot do from a subgraph
+checkpoint the run left, refused with the root graph's step offered instead); each new
+checkpoint appears in the tree. A second server, read-only, shows no
 write action.
 
 Screenshots go to ``$LANGGRAPH_DYNAMODB_UI_SCREENSHOTS`` when set (docs/images/ui for
@@ -239,7 +241,7 @@ def test_threads_page_shows_status_and_searches(
 ) -> None:
     browser.get(servers["writes"])
     t = table.threads
-    rows = find(browser, "#threads tr[data-thread]", count=6)
+    rows = find(browser, "#threads tr[data-thread]", count=7)
     status = {
         r.get_attribute("data-thread"): r.find_element(By.CSS_SELECTOR, ".badge").text for r in rows
     }
@@ -248,6 +250,7 @@ def test_threads_page_shows_status_and_searches(
         t.forked: "interrupted",
         t.running: "running",
         t.failed: "error",
+        t.failed_in_subgraph: "error",
         t.waiting: "interrupted",
         t.finished: "finished",
     }
@@ -255,8 +258,8 @@ def test_threads_page_shows_status_and_searches(
     assert one(browser, "#mode").text == "writes allowed"
     shot("threads")
 
-    one(browser, "#threads-refresh").click()  # lists the table anew: the same six
-    until(browser, lambda d: len(rows_of(d, "#threads", "data-thread")) == 6, "the refresh")
+    one(browser, "#threads-refresh").click()  # lists the table anew: the same seven
+    until(browser, lambda d: len(rows_of(d, "#threads", "data-thread")) == 7, "the refresh")
 
     search = one(browser, "#thread-search")
     search.send_keys("wait", Keys.ENTER)
@@ -407,6 +410,41 @@ def test_edit_a_channel_fork_and_resume(
     assert resumed.get_attribute("data-step") == "4"
     assert resumed.get_attribute("data-id") != forked
     shot("forked")
+
+
+def test_a_subgraph_forks_and_goes_on_where_it_stopped_not_where_it_was_left(
+    browser: WebDriver, servers: dict[str, str], table: Table
+) -> None:
+    browser.get(servers["writes"])
+    open_thread(browser, table.threads.failed_in_subgraph)
+    failed = '.cp[data-ns^="research:"]:has(.badge.error)'  # where the subgraph's search failed
+    stopped = click_checkpoint(browser, failed)
+    wait_text(browser, "#detail .error-write", "search: RuntimeError")
+    channel = one(browser, "#fork-channel")
+    channel.clear()
+    channel.send_keys("topic")
+    one(browser, "#fork-value").send_keys('"dark energy"')
+    one(browser, "#fork").click()
+    forked = wait_text(browser, '#tree .cp.selected[data-ns^="research:"]', "update")
+    assert forked.get_attribute("data-id") != stopped
+    one(browser, "#resume").click()  # the root graph resumes; the subgraph from the fork
+    resumed = wait_text(browser, '#tree .cp.selected[data-ns=""]', "interrupt").get_attribute(
+        "data-id"
+    )
+    assert "dark energy" in one(browser, '#state .channel[data-channel="summary"]').text
+
+    click_checkpoint(browser, failed)  # the run has left it: LangGraph would start over
+    before = len(find(browser, "#tree .cp"))
+    one(browser, "#resume").click()
+    assert "#8458" in wait_text(browser, "#error", "not where its run stopped").text
+    assert len(find(browser, "#tree .cp")) == before  # nothing ran
+    one(browser, "#replay-root").click()  # what it offers instead: the step that ran it
+    wait_text(browser, "#error", "the run stopped: RuntimeError")  # on the old topic, again
+    replayed = wait_text(browser, '#tree .cp.selected[data-ns=""]', "error").get_attribute(
+        "data-id"
+    )
+    assert replayed != resumed
+    assert len(find(browser, "#tree details.ns", count=2)) == 2  # the subgraph, from its start
 
 
 def test_read_only_shows_no_write_action(

@@ -340,6 +340,65 @@ def test_a_subgraph_checkpoint_forks_in_its_own_namespace() -> None:
     assert forked.parent_config["configurable"]["checkpoint_id"] == at
 
 
+def test_subgraph_time_travel_over_http_goes_on_where_langgraph_does() -> None:
+    """Through the app: a fork of the subgraph's checkpoint where the run stopped resumes
+    from the fork; a resume from a subgraph checkpoint the run left is a 400 naming the
+    root graph's checkpoint to replay from, and writes nothing."""
+    from tests.replay.graphs import UNSEARCHABLE, builder
+
+    saver = InMemorySaver()
+    graph = compiled_graph(builder, saver)  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError):
+        graph.invoke({"topic": UNSEARCHABLE}, {"configurable": {"thread_id": "s"}})
+    stopped = next(
+        c for c in saver.list(None) if c.config["configurable"]["checkpoint_ns"]
+    )  # the newest of the subgraph: where its search failed
+    where = {
+        "thread": "s",
+        "ns": stopped.config["configurable"]["checkpoint_ns"],
+        "id": stopped.config["configurable"]["checkpoint_id"],
+    }
+    c = client(RecordingModel(), time_travel=TimeTravel(graph), allow_writes=True)
+    forked = c.post("/api/fork", json={**where, "values": {"topic": "stars"}}, headers=AUTH)
+    assert forked.status_code == 200, forked.text
+    fork = forked.json()["created"]
+    assert fork["checkpoint_ns"] == where["ns"]
+    resumed = c.post("/api/resume", json={**where, "id": fork["checkpoint_id"]}, headers=AUTH)
+    assert resumed.status_code == 200 and resumed.json()["error"] is None
+    assert resumed.json()["created"]["checkpoint_ns"] == ""
+    state = graph.get_state({"configurable": {"thread_id": "s"}})
+    assert state.next == ("approve",) and state.values["summary"].startswith("Summary of stars")
+
+    written = len(list(saver.list(None)))
+    left = c.post("/api/resume", json=where, headers=AUTH)  # the run has left it
+    assert left.status_code == 400
+    root = stopped.metadata["parents"][""]
+    assert "#8458" in left.json()["error"] and f"checkpoint {root!r}" in left.json()["error"]
+    assert len(list(saver.list(None))) == written
+
+
+def test_an_interrupt_inside_a_subgraph_is_answered_through_the_root_graph() -> None:
+    sub = StateGraph(State)
+    sub.add_node("ask", _ask)
+    sub.add_edge(START, "ask")
+    sub.add_edge("ask", END)
+    g = StateGraph(State)
+    g.add_node("sub", sub.compile())
+    g.add_node("end", lambda s: {"log": [f"end:{s['answer']}"]})
+    g.add_edge(START, "sub")
+    g.add_edge("sub", "end")
+    g.add_edge("end", END)
+    saver = InMemorySaver()
+    graph = compiled_graph(g, saver)  # type: ignore[arg-type]
+    cfg = {"configurable": {"thread_id": "i"}}
+    graph.invoke({"log": [], "answer": ""}, cfg)
+    asked = next(c for c in saver.list(None) if c.config["configurable"]["checkpoint_ns"])
+    conf = asked.config["configurable"]
+    done = TimeTravel(graph).answer("i", conf["checkpoint_ns"], conf["checkpoint_id"], "yes")
+    assert done["error"] is None and done["created"]["checkpoint_ns"] == ""
+    assert graph.get_state(cfg).values["log"] == ["end:yes"]
+
+
 def test_compiled_graph_takes_a_builder_or_a_compiled_graph_only() -> None:
     saver = InMemorySaver()
     assert compiled_graph(_graph().compile(), saver).checkpointer is saver  # type: ignore[arg-type]

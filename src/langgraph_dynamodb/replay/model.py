@@ -554,7 +554,8 @@ class ReplayModel:
     ) -> dict[str, Any]:
         """One checkpoint decoded: its state (strings over ``max_chars`` and lists over
         ``limits.REPLAY_MAX_ITEMS`` cut, with a ``{"__truncated__": true, "length": n}``
-        marker), metadata, next tasks, interrupts, errors and pending writes.
+        marker), metadata, ``parents`` (a subgraph's: the checkpoint of each graph above
+        it, by namespace), next tasks, interrupts, errors and pending writes.
 
         Raises:
             NotFoundError: No such checkpoint.
@@ -564,6 +565,7 @@ class ReplayModel:
         return {
             "config": views.plain(t.config),
             "parent_id": _id(t.parent_config),
+            "parents": views.plain((t.metadata or {}).get("parents") or {}),
             "metadata": self.redact(views.plain(t.metadata or {})),
             "created": views.when(t),
             "state": truncate(state, max_chars),
