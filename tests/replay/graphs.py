@@ -193,3 +193,47 @@ def long_thread(saver: DynamoDBSaver, thread_id: str, count: int, workers: int =
             list(pool.map(run, range(0, count, size)))
     finally:
         logger.setLevel(level)
+
+
+# --- a secret in every kind of value, for --redact ------------------------------------------
+SECRET = "sk-live-5ecret0123456789"
+"""What ``langgraph-dynamodb ui --redact 'sk-live-\\w+'`` must never show."""
+SECRET_THREADS = ("secret-asked", "secret-rejected")
+
+
+class KeyState(TypedDict, total=False):
+    log: Annotated[list[str], operator.add]
+    credentials: dict[str, str]
+    note: str
+
+
+def fetch_key(state: KeyState) -> dict[str, Any]:
+    return {"log": ["fetched"], "credentials": {"token": SECRET}, "note": f"using {SECRET}"}
+
+
+def confirm_key(state: KeyState) -> dict[str, Any]:
+    answer = interrupt({"question": "Use this key?", "key": SECRET})
+    return {"log": [f"confirmed: {answer}"]}
+
+
+def reject_key(state: KeyState) -> dict[str, Any]:
+    raise ValueError(f"the API rejected {SECRET}")
+
+
+def fill_secrets(saver: DynamoDBSaver, store: DynamoDBStore) -> None:
+    """:data:`SECRET` in a state's channels (so in diffs), a run's metadata, an interrupt's
+    payload, a failed task's error, a memory: one thread waits on the interrupt, one
+    failed."""
+    for thread_id, then in zip(SECRET_THREADS, (confirm_key, reject_key), strict=True):
+        g = StateGraph(KeyState)
+        g.add_node("fetch", fetch_key)
+        g.add_node("then", then)
+        g.add_edge(START, "fetch")
+        g.add_edge("fetch", "then")
+        g.add_edge("then", END)
+        run: RunnableConfig = {**_cfg(thread_id), "metadata": {"api_key": SECRET}}
+        try:
+            g.compile(checkpointer=saver).invoke({"log": []}, run)
+        except ValueError:
+            pass  # the rejected key: its error write names the secret
+    store.put(("keys",), "openai", {"text": "the team's key", "token": SECRET})

@@ -13,11 +13,14 @@ docs/ui.md), else to the test's temporary directory."""
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
 import subprocess
 import threading
+import urllib.parse
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -36,10 +39,20 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from langgraph_dynamodb import DynamoDBSaver
 from langgraph_dynamodb.cache import DynamoDBCache
+from langgraph_dynamodb.replay import REDACTED
 from langgraph_dynamodb.store import DynamoDBStore
 from tests.cli.conftest import ROOT, script
 from tests.conftest import REGION
-from tests.replay.graphs import LONG_CHECKPOINTS, SUMMARY_CHARS, Filled, fill, summarize
+from tests.replay.graphs import (
+    LONG_CHECKPOINTS,
+    SECRET,
+    SECRET_THREADS,
+    SUMMARY_CHARS,
+    Filled,
+    fill,
+    fill_secrets,
+    summarize,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -455,3 +468,87 @@ def test_read_only_shows_no_write_action(
     open_thread(browser, table.threads.waiting)
     click_checkpoint(browser, ".cp:has(.badge.interrupt)")
     assert not browser.find_elements(By.CSS_SELECTOR, "#actions")
+
+
+# --- --redact, end to end ------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def redacting(ddb_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``ui --redact 'sk-live-\\w+'`` on a table of its own, where the secret is in every
+    kind of value (:func:`tests.replay.graphs.fill_secrets`); its URL."""
+    name = f"ui-secret-{uuid.uuid4().hex[:8]}"
+    kw: dict[str, Any] = {"table_name": name, "endpoint_url": ddb_endpoint, "region_name": REGION}
+    with DynamoDBSaver(**kw) as saver, DynamoDBStore(**kw) as store:
+        saver.setup(prepare_async=False)
+        fill_secrets(saver, store)
+    log = tmp_path_factory.mktemp("ui-logs") / "redact.log"
+    proc, url = start_ui(Table(ddb_endpoint, name, Filled()), "--redact", r"sk-live-\w+", log=log)
+    yield url
+    stop(proc)
+
+
+def _api(url: str, endpoint: str, **params: str) -> str:
+    """The text of ``GET /api/<endpoint>`` on the server at ``url`` (its token as a bearer)."""
+    token = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)["token"][0]
+    base = url.split("/?")[0]
+    request = urllib.request.Request(
+        f"{base}/api/{endpoint}?{urllib.parse.urlencode(params)}",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=WAIT) as answer:
+        return str(answer.read().decode())
+
+
+def test_redact_hides_a_secret_in_every_view_and_endpoint(
+    browser: WebDriver, redacting: str
+) -> None:
+    def clean(where: str) -> None:
+        assert SECRET not in browser.page_source, where
+        assert "sk-live" not in browser.page_source, where
+
+    browser.get(redacting)
+    find(browser, "#threads tr[data-thread]", count=len(SECRET_THREADS))
+    clean("threads")
+    one(browser, "#thread-search").send_keys("sk-live", Keys.ENTER)  # no probing by metadata
+    wait_text(browser, "#threads", "No threads.")
+    shown = 0
+    for thread in SECRET_THREADS:
+        open_thread(browser, thread)
+        for checkpoint_id in [e.get_attribute("data-id") for e in find(browser, "#tree .cp")]:
+            click_checkpoint(browser, f'.cp[data-id="{checkpoint_id}"]')
+            for name, ready in [
+                ("State", "#tab-pane #state, #tab-pane > p"),
+                ("Diff", "#tab-pane #diff, #tab-pane > p"),
+                ("Metadata", "#tab-pane > .json"),
+                ("Writes", "#tab-pane #writes, #tab-pane > p"),
+            ]:
+                tab(browser, name)
+                one(browser, ready)
+                clean(f"{thread} {checkpoint_id} {name}")
+                shown += REDACTED in browser.page_source
+        one(browser, "#find-path").send_keys("credentials.token")
+        one(browser, "#find-mode").send_keys("matches regex")
+        one(browser, "#find-value").send_keys(
+            "sk-live", Keys.ENTER
+        )  # values are looked at redacted
+        wait_text(browser, "#find-result", "no checkpoint matches")
+        clean(f"{thread} find")
+    assert shown  # the secret was there, redacted
+    wait_text(browser, "#detail .error-write", REDACTED)  # the rejected key's error
+    one(browser, "#nav-memories").click()
+    wait_text(browser, "#memory-items", REDACTED)
+    clean("memories")
+
+    seen = [_api(redacting, e) for e in ("threads", "namespaces", "items", "cache")]
+    seen.append(_api(redacting, "threads", q="sk-live"))
+    for thread in SECRET_THREADS:
+        rows = json.loads(_api(redacting, "thread", thread=thread))["checkpoints"]
+        seen.append(str(rows))
+        seen.append(_api(redacting, "find", thread=thread, path="note", regex="."))
+        for row in rows:
+            at = {"thread": thread, "ns": row["checkpoint_ns"], "id": row["checkpoint_id"]}
+            checkpoint = _api(redacting, "checkpoint", **at)
+            seen += [checkpoint, _api(redacting, "diff", **at)]
+            state = json.loads(checkpoint)["state"]
+            seen += [_api(redacting, "value", **at, channel=c) for c in state]  # "show all"
+    assert not [text for text in seen if "sk-live" in text]
+    assert REDACTED in "".join(seen)

@@ -18,6 +18,7 @@ from typing_extensions import TypedDict
 
 from langgraph_dynamodb.errors import InvalidInputError, NotFoundError
 from langgraph_dynamodb.replay.actions import TimeTravel, compiled_graph
+from langgraph_dynamodb.replay.redact import REDACTED, Redactor
 from langgraph_dynamodb.replay.web import READ_ONLY, TOKEN_COOKIE, make_app
 
 TOKEN = "t0ken"
@@ -27,8 +28,9 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 class RecordingModel:
     """Answers as the read model would, and records how it was called."""
 
-    def __init__(self) -> None:
+    def __init__(self, redact: Sequence[str] = ()) -> None:
         self.calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+        self.redact = Redactor(redact)
 
     def _record(self, name: str, *args: Any, **kwargs: Any) -> None:
         self.calls.append((name, args, kwargs))
@@ -194,6 +196,36 @@ def test_what_is_not_there_is_a_404(model: RecordingModel) -> None:
     r = client(model).get("/api/thread?thread=missing", headers=AUTH)
     assert r.status_code == 404
     assert r.json() == {"error": "no thread 'missing'"}
+
+
+def test_error_texts_are_redacted_too() -> None:
+    """A value an error's text names (a library error, an unexpected one, a run's) is
+    redacted as the values are; the rest of the text stays."""
+    secret = "sk-live-0123456789"
+    model = RecordingModel(redact=[r"sk-live-\w+"])
+
+    def raising(exc: Exception) -> Any:
+        def call(*args: Any) -> Any:
+            raise exc
+
+        return call
+
+    model.value = raising(NotFoundError(f"no {secret} here"))  # type: ignore[method-assign]
+    model.cache_entries = raising(KeyError(secret))  # type: ignore[method-assign]
+    travel = RecordingTimeTravel()
+    travel.resume = lambda *a: {"created": {}, "error": f"ValueError: bad key {secret}"}  # type: ignore[method-assign]
+    c = client(model, time_travel=travel, allow_writes=True)
+    where = {"thread": "t", "ns": "", "id": "c"}
+    answers = [
+        c.get("/api/value", params={**where, "channel": "x"}, headers=AUTH).json(),
+        c.get("/api/cache", headers=AUTH).json(),
+        c.post("/api/resume", json=where, headers=AUTH).json(),
+    ]
+    assert [a["error"] for a in answers] == [
+        f"no {REDACTED} here",
+        f"KeyError: '{REDACTED}'",
+        f"ValueError: bad key {REDACTED}",
+    ]
 
 
 class RecordingTimeTravel(TimeTravel):
