@@ -63,14 +63,20 @@ def summarize(state: ResearchState) -> dict[str, Any]:
     return {"summary": head + "lorem ipsum " * (SUMMARY_CHARS // 12)}
 
 
+def chain(state: Any, *nodes: tuple[str, Any]) -> StateGraph[Any]:
+    """A graph that runs ``nodes`` (name, function or subgraph) one after the other."""
+    g = StateGraph(state)
+    before = START
+    for name, node in nodes:
+        g.add_node(name, node)
+        g.add_edge(before, name)
+        before = name
+    g.add_edge(before, END)
+    return g
+
+
 def _research() -> Any:
-    g = StateGraph(ResearchState)
-    g.add_node("search", search)
-    g.add_node("summarize", summarize)
-    g.add_edge(START, "search")
-    g.add_edge("search", "summarize")
-    g.add_edge("summarize", END)
-    return g.compile()
+    return chain(ResearchState, ("search", search), ("summarize", summarize)).compile()
 
 
 def plan(state: State) -> dict[str, Any]:
@@ -225,12 +231,7 @@ def fill_secrets(saver: DynamoDBSaver, store: DynamoDBStore) -> None:
     payload, a failed task's error, a memory: one thread waits on the interrupt, one
     failed."""
     for thread_id, then in zip(SECRET_THREADS, (confirm_key, reject_key), strict=True):
-        g = StateGraph(KeyState)
-        g.add_node("fetch", fetch_key)
-        g.add_node("then", then)
-        g.add_edge(START, "fetch")
-        g.add_edge("fetch", "then")
-        g.add_edge("then", END)
+        g = chain(KeyState, ("fetch", fetch_key), ("then", then))
         run: RunnableConfig = {**_cfg(thread_id), "metadata": {"api_key": SECRET}}
         try:
             g.compile(checkpointer=saver).invoke({"log": []}, run)

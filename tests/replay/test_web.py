@@ -410,16 +410,10 @@ def test_subgraph_time_travel_over_http_goes_on_where_langgraph_does() -> None:
 
 
 def test_an_interrupt_inside_a_subgraph_is_answered_through_the_root_graph() -> None:
-    sub = StateGraph(State)
-    sub.add_node("ask", _ask)
-    sub.add_edge(START, "ask")
-    sub.add_edge("ask", END)
-    g = StateGraph(State)
-    g.add_node("sub", sub.compile())
-    g.add_node("end", lambda s: {"log": [f"end:{s['answer']}"]})
-    g.add_edge(START, "sub")
-    g.add_edge("sub", "end")
-    g.add_edge("end", END)
+    from tests.replay.graphs import chain
+
+    sub = chain(State, ("ask", _ask)).compile()
+    g = chain(State, ("sub", sub), ("end", lambda s: {"log": [f"end:{s['answer']}"]}))
     saver = InMemorySaver()
     graph = compiled_graph(g, saver)  # type: ignore[arg-type]
     cfg = {"configurable": {"thread_id": "i"}}
