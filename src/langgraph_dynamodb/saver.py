@@ -304,6 +304,17 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
         ids = self._ids({"configurable": {"thread_id": thread_id}})
         yield from self._iterate(flow, "checkpoint.export", ids)
 
+    def task_paths(self, config: RunnableConfig) -> dict[str, str] | None:
+        """The task path of each task that left pending writes at the config's checkpoint
+        (the namespace's latest without a ``checkpoint_id``): ``{task_id: task_path}`` as
+        LangGraph gave ``put_writes`` (``"~__pregel_pull, node"`` for a node, ``""``
+        where it gave none); ``None`` when there is no such checkpoint. It names the node
+        of each task, failed ones included, without the graph
+        (:func:`langgraph_dynamodb.views.task_node`)."""
+        return self._run(
+            flows.task_paths(self._ctx(), config), "checkpoint.task_paths", self._ids(config)
+        )
+
     def thread_items(self, thread_id: str, *, keys_only: bool = False) -> Sequence[dict[str, Any]]:
         """The raw DynamoDB items of a thread's checkpoints and writes (chunks left out),
         in sort-key order, as the low-level client returns them: for tooling that counts,

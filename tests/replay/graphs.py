@@ -2,10 +2,11 @@
 UI has every kind of thread to show. ``builder`` is also what the browser test passes to
 ``langgraph-dynamodb ui --graph tests.replay.graphs:builder``.
 
-The graph: ``plan`` -> ``research`` (a subgraph: ``search`` -> ``summarize``) -> ``write``
-(fails when the input says so) -> ``approve`` (an interrupt: publish?) -> the end.
-:func:`fill` runs it into threads that finished, wait on the interrupt, failed, are in
-progress, and one with a fork; writes a 10,000-checkpoint thread straight through
+The graph: ``plan`` -> ``research`` (a subgraph: ``search``, which fails on
+:data:`UNSEARCHABLE`, -> ``summarize``) -> ``write`` (fails when the input says so) ->
+``approve`` (an interrupt: publish?) -> the end. :func:`fill` runs it into threads that
+finished, wait on the interrupt, failed (in the root graph, and inside the subgraph), are
+in progress, and one with a fork; writes a 10,000-checkpoint thread straight through
 ``saver.put``; puts memories in the store and entries in the node cache."""
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from langgraph_dynamodb.store import DynamoDBStore
 
 LONG_THREAD = "long-10k"
 LONG_CHECKPOINTS = 10_000
+UNSEARCHABLE = "dark matter"
+"""The topic the subgraph's ``search`` fails on: its thread stops inside the subgraph."""
 SUMMARY_CHARS = 5_000
 """The subgraph's summary: long enough to be cut, so "show all" has something to show."""
 
@@ -50,6 +53,8 @@ class ResearchState(TypedDict, total=False):
 
 
 def search(state: ResearchState) -> dict[str, Any]:
+    if state["topic"] == UNSEARCHABLE:
+        raise RuntimeError(f"the search tool found nothing on {UNSEARCHABLE}")
     return {"findings": [f"{state['topic']} are in the news"]}
 
 
@@ -58,14 +63,20 @@ def summarize(state: ResearchState) -> dict[str, Any]:
     return {"summary": head + "lorem ipsum " * (SUMMARY_CHARS // 12)}
 
 
+def chain(state: Any, *nodes: tuple[str, Any]) -> StateGraph[Any]:
+    """A graph that runs ``nodes`` (name, function or subgraph) one after the other."""
+    g = StateGraph(state)
+    before = START
+    for name, node in nodes:
+        g.add_node(name, node)
+        g.add_edge(before, name)
+        before = name
+    g.add_edge(before, END)
+    return g
+
+
 def _research() -> Any:
-    g = StateGraph(ResearchState)
-    g.add_node("search", search)
-    g.add_node("summarize", summarize)
-    g.add_edge(START, "search")
-    g.add_edge("search", "summarize")
-    g.add_edge("summarize", END)
-    return g.compile()
+    return chain(ResearchState, ("search", search), ("summarize", summarize)).compile()
 
 
 def plan(state: State) -> dict[str, Any]:
@@ -114,6 +125,7 @@ class Filled:
     failed: str = "failed-1"
     running: str = "running-1"
     forked: str = "forked-1"
+    failed_in_subgraph: str = "failed-in-subgraph-1"
     long: str = LONG_THREAD
 
 
@@ -133,6 +145,11 @@ def fill(saver: DynamoDBSaver, store: DynamoDBStore, cache: DynamoDBCache[Any]) 
         pass  # the error is stored as the task's write: what the UI shows
 
     graph.invoke({"topic": "glaciers"}, _cfg(names.running), interrupt_before=["write"])
+
+    try:
+        graph.invoke({"topic": UNSEARCHABLE}, _cfg(names.failed_in_subgraph))
+    except RuntimeError:
+        pass  # stopped inside the subgraph: its search's error is written there
 
     graph.invoke({"topic": "comets"}, _cfg(names.forked))
     graph.invoke(Command(resume=False), _cfg(names.forked))
@@ -182,3 +199,42 @@ def long_thread(saver: DynamoDBSaver, thread_id: str, count: int, workers: int =
             list(pool.map(run, range(0, count, size)))
     finally:
         logger.setLevel(level)
+
+
+# --- a secret in every kind of value, for --redact ------------------------------------------
+SECRET = "sk-live-5ecret0123456789"
+"""What ``langgraph-dynamodb ui --redact 'sk-live-\\w+'`` must never show."""
+SECRET_THREADS = ("secret-asked", "secret-rejected")
+
+
+class KeyState(TypedDict, total=False):
+    log: Annotated[list[str], operator.add]
+    credentials: dict[str, str]
+    note: str
+
+
+def fetch_key(state: KeyState) -> dict[str, Any]:
+    return {"log": ["fetched"], "credentials": {"token": SECRET}, "note": f"using {SECRET}"}
+
+
+def confirm_key(state: KeyState) -> dict[str, Any]:
+    answer = interrupt({"question": "Use this key?", "key": SECRET})
+    return {"log": [f"confirmed: {answer}"]}
+
+
+def reject_key(state: KeyState) -> dict[str, Any]:
+    raise ValueError(f"the API rejected {SECRET}")
+
+
+def fill_secrets(saver: DynamoDBSaver, store: DynamoDBStore) -> None:
+    """:data:`SECRET` in a state's channels (so in diffs), a run's metadata, an interrupt's
+    payload, a failed task's error, a memory: one thread waits on the interrupt, one
+    failed."""
+    for thread_id, then in zip(SECRET_THREADS, (confirm_key, reject_key), strict=True):
+        g = chain(KeyState, ("fetch", fetch_key), ("then", then))
+        run: RunnableConfig = {**_cfg(thread_id), "metadata": {"api_key": SECRET}}
+        try:
+            g.compile(checkpointer=saver).invoke({"log": []}, run)
+        except ValueError:
+            pass  # the rejected key: its error write names the secret
+    store.put(("keys",), "openai", {"text": "the team's key", "token": SECRET})

@@ -3,7 +3,9 @@ as a user starts it (the URL read from what it prints), on a DynamoDB Local tabl
 by real graphs (tests/replay/graphs.py), driven in Debian's headless Chromium through its
 chromedriver (Selenium, which then downloads nothing). Every view is clicked through, then
 time travel (``--graph --allow-writes``): answer an interrupt, edit a channel and fork,
-resume; each new checkpoint appears in the tree. A second server, read-only, shows no
+resume, the same inside a subgraph (and the replay LangGraph cannot do from a subgraph
+checkpoint the run left, refused with the root graph's step offered instead); each new
+checkpoint appears in the tree. A second server, read-only, shows no
 write action.
 
 Screenshots go to ``$LANGGRAPH_DYNAMODB_UI_SCREENSHOTS`` when set (docs/images/ui for
@@ -11,11 +13,14 @@ docs/ui.md), else to the test's temporary directory."""
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
 import subprocess
 import threading
+import urllib.parse
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -34,10 +39,20 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from langgraph_dynamodb import DynamoDBSaver
 from langgraph_dynamodb.cache import DynamoDBCache
+from langgraph_dynamodb.replay import REDACTED
 from langgraph_dynamodb.store import DynamoDBStore
 from tests.cli.conftest import ROOT, script
 from tests.conftest import REGION
-from tests.replay.graphs import LONG_CHECKPOINTS, SUMMARY_CHARS, Filled, fill, summarize
+from tests.replay.graphs import (
+    LONG_CHECKPOINTS,
+    SECRET,
+    SECRET_THREADS,
+    SUMMARY_CHARS,
+    Filled,
+    fill,
+    fill_secrets,
+    summarize,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -239,7 +254,7 @@ def test_threads_page_shows_status_and_searches(
 ) -> None:
     browser.get(servers["writes"])
     t = table.threads
-    rows = find(browser, "#threads tr[data-thread]", count=6)
+    rows = find(browser, "#threads tr[data-thread]", count=7)
     status = {
         r.get_attribute("data-thread"): r.find_element(By.CSS_SELECTOR, ".badge").text for r in rows
     }
@@ -248,6 +263,7 @@ def test_threads_page_shows_status_and_searches(
         t.forked: "interrupted",
         t.running: "running",
         t.failed: "error",
+        t.failed_in_subgraph: "error",
         t.waiting: "interrupted",
         t.finished: "finished",
     }
@@ -255,8 +271,8 @@ def test_threads_page_shows_status_and_searches(
     assert one(browser, "#mode").text == "writes allowed"
     shot("threads")
 
-    one(browser, "#threads-refresh").click()  # lists the table anew: the same six
-    until(browser, lambda d: len(rows_of(d, "#threads", "data-thread")) == 6, "the refresh")
+    one(browser, "#threads-refresh").click()  # lists the table anew: the same seven
+    until(browser, lambda d: len(rows_of(d, "#threads", "data-thread")) == 7, "the refresh")
 
     search = one(browser, "#thread-search")
     search.send_keys("wait", Keys.ENTER)
@@ -409,6 +425,41 @@ def test_edit_a_channel_fork_and_resume(
     shot("forked")
 
 
+def test_a_subgraph_forks_and_goes_on_where_it_stopped_not_where_it_was_left(
+    browser: WebDriver, servers: dict[str, str], table: Table
+) -> None:
+    browser.get(servers["writes"])
+    open_thread(browser, table.threads.failed_in_subgraph)
+    failed = '.cp[data-ns^="research:"]:has(.badge.error)'  # where the subgraph's search failed
+    stopped = click_checkpoint(browser, failed)
+    wait_text(browser, "#detail .error-write", "search: RuntimeError")
+    channel = one(browser, "#fork-channel")
+    channel.clear()
+    channel.send_keys("topic")
+    one(browser, "#fork-value").send_keys('"dark energy"')
+    one(browser, "#fork").click()
+    forked = wait_text(browser, '#tree .cp.selected[data-ns^="research:"]', "update")
+    assert forked.get_attribute("data-id") != stopped
+    one(browser, "#resume").click()  # the root graph resumes; the subgraph from the fork
+    resumed = wait_text(browser, '#tree .cp.selected[data-ns=""]', "interrupt").get_attribute(
+        "data-id"
+    )
+    assert "dark energy" in one(browser, '#state .channel[data-channel="summary"]').text
+
+    click_checkpoint(browser, failed)  # the run has left it: LangGraph would start over
+    before = len(find(browser, "#tree .cp"))
+    one(browser, "#resume").click()
+    assert "#8458" in wait_text(browser, "#error", "not where its run stopped").text
+    assert len(find(browser, "#tree .cp")) == before  # nothing ran
+    one(browser, "#replay-root").click()  # what it offers instead: the step that ran it
+    wait_text(browser, "#error", "the run stopped: RuntimeError")  # on the old topic, again
+    replayed = wait_text(browser, '#tree .cp.selected[data-ns=""]', "error").get_attribute(
+        "data-id"
+    )
+    assert replayed != resumed
+    assert len(find(browser, "#tree details.ns", count=2)) == 2  # the subgraph, from its start
+
+
 def test_read_only_shows_no_write_action(
     browser: WebDriver, servers: dict[str, str], table: Table
 ) -> None:
@@ -417,3 +468,87 @@ def test_read_only_shows_no_write_action(
     open_thread(browser, table.threads.waiting)
     click_checkpoint(browser, ".cp:has(.badge.interrupt)")
     assert not browser.find_elements(By.CSS_SELECTOR, "#actions")
+
+
+# --- --redact, end to end ------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def redacting(ddb_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``ui --redact 'sk-live-\\w+'`` on a table of its own, where the secret is in every
+    kind of value (:func:`tests.replay.graphs.fill_secrets`); its URL."""
+    name = f"ui-secret-{uuid.uuid4().hex[:8]}"
+    kw: dict[str, Any] = {"table_name": name, "endpoint_url": ddb_endpoint, "region_name": REGION}
+    with DynamoDBSaver(**kw) as saver, DynamoDBStore(**kw) as store:
+        saver.setup(prepare_async=False)
+        fill_secrets(saver, store)
+    log = tmp_path_factory.mktemp("ui-logs") / "redact.log"
+    proc, url = start_ui(Table(ddb_endpoint, name, Filled()), "--redact", r"sk-live-\w+", log=log)
+    yield url
+    stop(proc)
+
+
+def _api(url: str, endpoint: str, **params: str) -> str:
+    """The text of ``GET /api/<endpoint>`` on the server at ``url`` (its token as a bearer)."""
+    token = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)["token"][0]
+    base = url.split("/?")[0]
+    request = urllib.request.Request(
+        f"{base}/api/{endpoint}?{urllib.parse.urlencode(params)}",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=WAIT) as answer:
+        return str(answer.read().decode())
+
+
+def test_redact_hides_a_secret_in_every_view_and_endpoint(
+    browser: WebDriver, redacting: str
+) -> None:
+    def clean(where: str) -> None:
+        assert SECRET not in browser.page_source, where
+        assert "sk-live" not in browser.page_source, where
+
+    browser.get(redacting)
+    find(browser, "#threads tr[data-thread]", count=len(SECRET_THREADS))
+    clean("threads")
+    one(browser, "#thread-search").send_keys("sk-live", Keys.ENTER)  # no probing by metadata
+    wait_text(browser, "#threads", "No threads.")
+    shown = 0
+    for thread in SECRET_THREADS:
+        open_thread(browser, thread)
+        for checkpoint_id in [e.get_attribute("data-id") for e in find(browser, "#tree .cp")]:
+            click_checkpoint(browser, f'.cp[data-id="{checkpoint_id}"]')
+            for name, ready in [
+                ("State", "#tab-pane #state, #tab-pane > p"),
+                ("Diff", "#tab-pane #diff, #tab-pane > p"),
+                ("Metadata", "#tab-pane > .json"),
+                ("Writes", "#tab-pane #writes, #tab-pane > p"),
+            ]:
+                tab(browser, name)
+                one(browser, ready)
+                clean(f"{thread} {checkpoint_id} {name}")
+                shown += REDACTED in browser.page_source
+        one(browser, "#find-path").send_keys("credentials.token")
+        one(browser, "#find-mode").send_keys("matches regex")
+        one(browser, "#find-value").send_keys(
+            "sk-live", Keys.ENTER
+        )  # values are looked at redacted
+        wait_text(browser, "#find-result", "no checkpoint matches")
+        clean(f"{thread} find")
+    assert shown  # the secret was there, redacted
+    wait_text(browser, "#detail .error-write", REDACTED)  # the rejected key's error
+    one(browser, "#nav-memories").click()
+    wait_text(browser, "#memory-items", REDACTED)
+    clean("memories")
+
+    seen = [_api(redacting, e) for e in ("threads", "namespaces", "items", "cache")]
+    seen.append(_api(redacting, "threads", q="sk-live"))
+    for thread in SECRET_THREADS:
+        rows = json.loads(_api(redacting, "thread", thread=thread))["checkpoints"]
+        seen.append(str(rows))
+        seen.append(_api(redacting, "find", thread=thread, path="note", regex="."))
+        for row in rows:
+            at = {"thread": thread, "ns": row["checkpoint_ns"], "id": row["checkpoint_id"]}
+            checkpoint = _api(redacting, "checkpoint", **at)
+            seen += [checkpoint, _api(redacting, "diff", **at)]
+            state = json.loads(checkpoint)["state"]
+            seen += [_api(redacting, "value", **at, channel=c) for c in state]  # "show all"
+    assert not [text for text in seen if "sk-live" in text]
+    assert REDACTED in "".join(seen)

@@ -18,7 +18,7 @@ from mcp.client.stdio import stdio_client
 from langgraph_dynamodb import DynamoDBCache, DynamoDBSaver, DynamoDBStore
 from langgraph_dynamodb.replay import REDACTED
 from tests.cli.conftest import ROOT, script
-from tests.replay.recorded import cache, saver, store
+from tests.replay.recorded import SECRET, cache, saver, store
 
 __all__ = ["cache", "saver", "store"]  # fixtures
 
@@ -118,19 +118,32 @@ async def test_every_tool(
 
 
 async def test_redaction_applies_to_every_tool(saver: DynamoDBSaver, store: DynamoDBStore) -> None:
-    async def calls(session: ClientSession) -> str:
+    async def calls(session: ClientSession) -> tuple[str, Any, str]:
         texts = []
         for tool, args in [
             ("show", {"thread_id": "done"}),
+            ("show", {"thread_id": "done", "channel": "credentials"}),
             ("diff", {"thread_id": "done"}),
+            ("history", {"thread_id": "done"}),
             ("memories", {}),
             ("threads", {}),
+            ("threads", {"query": "dave"}),
+            ("cache", {}),
+            ("find", {"thread_id": "done", "path": "credentials.token", "regex": "."}),
         ]:
             texts.append(json.dumps(await call(session, tool, **args)))
-        return "\n".join(texts)
+        probe = await call(
+            session, "find", thread_id="done", path="credentials.token", equals=SECRET
+        )
+        named = await session.call_tool("show", {"thread_id": "done", "checkpoint_id": SECRET})
+        return "\n".join(texts), probe, named.content[0].text  # type: ignore[union-attr]
 
-    seen = await session_calls(saver, "--redact", "sk-live", "--redact", "^dave$", calls=calls)
+    seen, probe, error = await session_calls(
+        saver, "--redact", "sk-live", "--redact", "^dave$", calls=calls
+    )
     assert "sk-live" not in seen and '"dave"' not in seen and REDACTED in seen
+    assert probe == {"found": None}  # values are looked at redacted: no probing
+    assert "sk-live" not in error and REDACTED in error  # an error's text too
 
 
 async def test_semantic_search_of_memories_with_an_index(

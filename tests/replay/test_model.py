@@ -8,6 +8,8 @@ from typing import Any
 
 import boto3
 import pytest
+from langgraph.graph import START, StateGraph
+from langgraph.types import Send
 
 from langgraph_dynamodb import DynamoDBCache, DynamoDBSaver, DynamoDBStore, limits, schema
 from langgraph_dynamodb.cli.app import main
@@ -15,7 +17,7 @@ from langgraph_dynamodb.errors import InvalidInputError, NotFoundError
 from langgraph_dynamodb.replay import REDACTED, ReplayModel
 from langgraph_dynamodb.replay.model import READ_UNIT_BYTES, TRUNCATED, parse_path
 from tests.conftest import REGION
-from tests.replay.recorded import cache, config, long_thread, one_node, saver, store
+from tests.replay.recorded import State, cache, config, long_thread, one_node, saver, store
 
 __all__ = ["cache", "saver", "store"]  # fixtures
 
@@ -281,3 +283,50 @@ def test_memories_need_a_store(model: ReplayModel) -> None:
     with pytest.raises(InvalidInputError, match="no store"):
         model.namespaces()
     assert model.cache_entries() == []
+
+
+def test_errors_name_the_failed_node_among_parallel_ones(ddb_endpoint: str) -> None:
+    """A fan-out: two nodes and three Sends run in parallel after START; a node and one
+    Send fail. Each error names its own node, from the task path its write was stored
+    with (LangGraph's ``StateSnapshot.tasks`` names the same), not from the next tasks."""
+
+    def bad(state: State) -> dict[str, Any]:
+        raise ValueError("bad failed")
+
+    def work(arg: dict[str, int]) -> dict[str, Any]:
+        if arg["n"] == 1:
+            raise ValueError("the second send failed")
+        return {"log": [f"work {arg['n']}"]}
+
+    graph = StateGraph(State)
+    graph.add_node("ok", lambda state: {"log": ["ok"]})
+    graph.add_node("bad", bad)
+    graph.add_node("work", work)
+    graph.add_edge(START, "ok")
+    graph.add_edge(START, "bad")
+    graph.add_conditional_edges(START, lambda s: [Send("work", {"n": i}) for i in range(3)])
+    name = f"replay-fanout-{uuid.uuid4().hex[:8]}"
+    with DynamoDBSaver(table_name=name, endpoint_url=ddb_endpoint, region_name=REGION) as s:
+        s.setup()
+        compiled = graph.compile(checkpointer=s)
+        with pytest.raises(ValueError):
+            compiled.invoke({"log": []}, config("fan-out"))
+        langgraph_names = {
+            t.id: t.name for t in compiled.get_state(config("fan-out")).tasks if t.error
+        }
+        model = ReplayModel(s)
+        failed = next(r for r in model.thread("fan-out")["checkpoints"] if r["errors"])
+        assert failed["next"] == ["bad", "ok", "work"]  # several: the next tasks cannot tell
+        named = {e["task"]: e["node"] for e in failed["errors"]}
+        assert named == langgraph_names and sorted(named.values()) == ["bad", "work"]
+        shown = model.checkpoint("fan-out", "", failed["checkpoint_id"])["errors"]
+        assert {e["node"]: e["error"] for e in shown} == {
+            "bad": "ValueError('bad failed')",
+            "work": "ValueError('the second send failed')",
+        }
+        paths = s.task_paths({"configurable": {"thread_id": "fan-out", "checkpoint_ns": ""}})
+        assert paths is not None and sorted(paths[t] for t in named) == [
+            "~__pregel_pull, bad",
+            "~__pregel_push, 0000000001, 0000000000",
+        ]
+        assert s.task_paths(config("no-such-thread")) is None

@@ -18,6 +18,7 @@ from typing_extensions import TypedDict
 
 from langgraph_dynamodb.errors import InvalidInputError, NotFoundError
 from langgraph_dynamodb.replay.actions import TimeTravel, compiled_graph
+from langgraph_dynamodb.replay.redact import REDACTED, Redactor
 from langgraph_dynamodb.replay.web import READ_ONLY, TOKEN_COOKIE, make_app
 
 TOKEN = "t0ken"
@@ -27,8 +28,9 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 class RecordingModel:
     """Answers as the read model would, and records how it was called."""
 
-    def __init__(self) -> None:
+    def __init__(self, redact: Sequence[str] = ()) -> None:
         self.calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+        self.redact = Redactor(redact)
 
     def _record(self, name: str, *args: Any, **kwargs: Any) -> None:
         self.calls.append((name, args, kwargs))
@@ -196,6 +198,36 @@ def test_what_is_not_there_is_a_404(model: RecordingModel) -> None:
     assert r.json() == {"error": "no thread 'missing'"}
 
 
+def test_error_texts_are_redacted_too() -> None:
+    """A value an error's text names (a library error, an unexpected one, a run's) is
+    redacted as the values are; the rest of the text stays."""
+    secret = "sk-live-0123456789"
+    model = RecordingModel(redact=[r"sk-live-\w+"])
+
+    def raising(exc: Exception) -> Any:
+        def call(*args: Any) -> Any:
+            raise exc
+
+        return call
+
+    model.value = raising(NotFoundError(f"no {secret} here"))  # type: ignore[method-assign]
+    model.cache_entries = raising(KeyError(secret))  # type: ignore[method-assign]
+    travel = RecordingTimeTravel()
+    travel.resume = lambda *a: {"created": {}, "error": f"ValueError: bad key {secret}"}  # type: ignore[method-assign]
+    c = client(model, time_travel=travel, allow_writes=True)
+    where = {"thread": "t", "ns": "", "id": "c"}
+    answers = [
+        c.get("/api/value", params={**where, "channel": "x"}, headers=AUTH).json(),
+        c.get("/api/cache", headers=AUTH).json(),
+        c.post("/api/resume", json=where, headers=AUTH).json(),
+    ]
+    assert [a["error"] for a in answers] == [
+        f"no {REDACTED} here",
+        f"KeyError: '{REDACTED}'",
+        f"ValueError: bad key {REDACTED}",
+    ]
+
+
 class RecordingTimeTravel(TimeTravel):
     def __init__(self) -> None:
         self.calls: list[tuple[Any, ...]] = []
@@ -338,6 +370,59 @@ def test_a_subgraph_checkpoint_forks_in_its_own_namespace() -> None:
     assert forked is not None and forked.checkpoint["channel_values"]["summary"] == "edited"
     assert forked.parent_config is not None
     assert forked.parent_config["configurable"]["checkpoint_id"] == at
+
+
+def test_subgraph_time_travel_over_http_goes_on_where_langgraph_does() -> None:
+    """Through the app: a fork of the subgraph's checkpoint where the run stopped resumes
+    from the fork; a resume from a subgraph checkpoint the run left is a 400 naming the
+    root graph's checkpoint to replay from, and writes nothing."""
+    from tests.replay.graphs import UNSEARCHABLE, builder
+
+    saver = InMemorySaver()
+    graph = compiled_graph(builder, saver)  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError):
+        graph.invoke({"topic": UNSEARCHABLE}, {"configurable": {"thread_id": "s"}})
+    stopped = next(
+        c for c in saver.list(None) if c.config["configurable"]["checkpoint_ns"]
+    )  # the newest of the subgraph: where its search failed
+    where = {
+        "thread": "s",
+        "ns": stopped.config["configurable"]["checkpoint_ns"],
+        "id": stopped.config["configurable"]["checkpoint_id"],
+    }
+    c = client(RecordingModel(), time_travel=TimeTravel(graph), allow_writes=True)
+    forked = c.post("/api/fork", json={**where, "values": {"topic": "stars"}}, headers=AUTH)
+    assert forked.status_code == 200, forked.text
+    fork = forked.json()["created"]
+    assert fork["checkpoint_ns"] == where["ns"]
+    resumed = c.post("/api/resume", json={**where, "id": fork["checkpoint_id"]}, headers=AUTH)
+    assert resumed.status_code == 200 and resumed.json()["error"] is None
+    assert resumed.json()["created"]["checkpoint_ns"] == ""
+    state = graph.get_state({"configurable": {"thread_id": "s"}})
+    assert state.next == ("approve",) and state.values["summary"].startswith("Summary of stars")
+
+    written = len(list(saver.list(None)))
+    left = c.post("/api/resume", json=where, headers=AUTH)  # the run has left it
+    assert left.status_code == 400
+    root = stopped.metadata["parents"][""]
+    assert "#8458" in left.json()["error"] and f"checkpoint {root!r}" in left.json()["error"]
+    assert len(list(saver.list(None))) == written
+
+
+def test_an_interrupt_inside_a_subgraph_is_answered_through_the_root_graph() -> None:
+    from tests.replay.graphs import chain
+
+    sub = chain(State, ("ask", _ask)).compile()
+    g = chain(State, ("sub", sub), ("end", lambda s: {"log": [f"end:{s['answer']}"]}))
+    saver = InMemorySaver()
+    graph = compiled_graph(g, saver)  # type: ignore[arg-type]
+    cfg = {"configurable": {"thread_id": "i"}}
+    graph.invoke({"log": [], "answer": ""}, cfg)
+    asked = next(c for c in saver.list(None) if c.config["configurable"]["checkpoint_ns"])
+    conf = asked.config["configurable"]
+    done = TimeTravel(graph).answer("i", conf["checkpoint_ns"], conf["checkpoint_id"], "yes")
+    assert done["error"] is None and done["created"]["checkpoint_ns"] == ""
+    assert graph.get_state(cfg).values["log"] == ["end:yes"]
 
 
 def test_compiled_graph_takes_a_builder_or_a_compiled_graph_only() -> None:

@@ -10,7 +10,8 @@ import datetime as dt
 from langgraph.checkpoint.base import CheckpointTuple
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-from langgraph_dynamodb.cli import doctor, records, values
+from langgraph_dynamodb import views
+from langgraph_dynamodb.cli import doctor, records
 from langgraph_dynamodb.cli.preserve import Ext, PreservingSerializer
 
 
@@ -128,10 +129,10 @@ def test_next_tasks_from_triggers_and_barriers() -> None:
         {"branch:to:a": None, "join:x+y:z": {"x", "y"}},
     )
     t.checkpoint["versions_seen"] = {"a": {"branch:to:a": "1"}}
-    assert values.next_tasks(t) == ["a", "z"]
+    assert views.next_tasks(t) == ["a", "z"]
     t.checkpoint["channel_values"]["join:x+y:z"] = {"x"}
-    assert values.next_tasks(t) == ["a"]
-    assert values.id_time("1f1ed846-bd9a-6b19-8005-5ad7f307bfc8").year == 2026
+    assert views.next_tasks(t) == ["a"]
+    assert views.id_time("1f1ed846-bd9a-6b19-8005-5ad7f307bfc8").year == 2026
 
 
 def test_local_endpoints() -> None:

@@ -14,10 +14,12 @@
 ``mcp``       ``mcp``: the replay model as read-only MCP tools (``replay.mcp``)
 ``webui``     ``ui``: the replay UI served on 127.0.0.1 (:mod:`langgraph_dynamodb.replay`)
 ``records``   the export format (pure)
-``values``    what is shown of a checkpoint, diffs (pure)
 ``doctor``    the table's checks (pure)
-``survey``    parallel Scans in flat memory, threads from keys, item sizes
 ============  ==================================================================
+
+What a checkpoint shows as (:mod:`langgraph_dynamodb.views`) and the table's parallel
+Scans (:mod:`langgraph_dynamodb.survey`) live beside the package's other modules: the
+replay UI and MCP server read them too.
 """
 
 from __future__ import annotations

@@ -14,9 +14,8 @@ from typing import Any
 
 from rich.text import Text
 
-from langgraph_dynamodb import schema
+from langgraph_dynamodb import schema, survey
 from langgraph_dynamodb.cli import doctor as checks
-from langgraph_dynamodb.cli import survey
 from langgraph_dynamodb.cli.connect import Settings, UsageError, make_saver
 from langgraph_dynamodb.cli.inspect import NotFound
 from langgraph_dynamodb.cli.ui import STATUS_STYLE, UI

@@ -7,7 +7,7 @@ import argparse
 from typing import Any
 
 from langgraph_dynamodb.cli.connect import ENV_TABLE
-from langgraph_dynamodb.cli.survey import DEFAULT_SEGMENTS
+from langgraph_dynamodb.survey import DEFAULT_SEGMENTS
 
 PROG = "langgraph-dynamodb"
 

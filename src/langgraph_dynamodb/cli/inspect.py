@@ -9,7 +9,7 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import CheckpointTuple
 
-from langgraph_dynamodb.cli import survey, values
+from langgraph_dynamodb import survey, views
 from langgraph_dynamodb.cli.connect import Settings, UsageError, make_saver
 from langgraph_dynamodb.cli.ui import UI
 from langgraph_dynamodb.saver import DynamoDBSaver
@@ -23,7 +23,7 @@ class NotFound(Exception):
 
 
 def _short(value: Any, width: int = MAX_CELL) -> str:
-    text = values.text(value).replace("\n", " ") if not isinstance(value, str) else value
+    text = views.text(value).replace("\n", " ") if not isinstance(value, str) else value
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
@@ -75,7 +75,7 @@ def threads(settings: Settings, args: Any, ui: UI) -> int:
 
 
 def _iso(checkpoint_id: str, *, json_mode: bool = False) -> str:
-    found = values.id_time(checkpoint_id)
+    found = views.id_time(checkpoint_id)
     if found is None:
         return ""
     return found.strftime("%Y-%m-%dT%H:%M:%SZ" if json_mode else "%Y-%m-%d %H:%M:%S")
@@ -141,7 +141,7 @@ def _with_children(found: Iterable[CheckpointTuple]) -> Iterator[dict[str, Any]]
     for t in found:
         conf = t.config["configurable"]
         ns = str(conf.get("checkpoint_ns", ""))
-        yield values.summary(t, children.pop((ns, str(conf["checkpoint_id"])), None))
+        yield views.summary(t, children.pop((ns, str(conf["checkpoint_id"])), None))
         if t.parent_config is not None and (t.metadata or {}).get("source") == "loop":
             children[(ns, str(t.parent_config["configurable"]["checkpoint_id"]))] = t
 
@@ -162,7 +162,7 @@ def show(settings: Settings, args: Any, ui: UI) -> int:
     """One checkpoint, decoded."""
     with make_saver(settings) as saver:
         t = _get(saver, args.thread, args.ns, args.checkpoint)
-    d = values.detail(t)
+    d = views.detail(t)
     if args.json:
         ui.json(d)
         return 0
@@ -218,7 +218,7 @@ def diff(settings: Settings, args: Any, ui: UI) -> int:
     with make_saver(settings) as saver:
         a = _resolve(saver, args.thread, args.ns, args.a)
         b = _resolve(saver, args.thread, args.ns, args.b)
-    d = values.diff(a, b)
+    d = views.diff(a, b)
     if args.json:
         ui.json(d)
         return 0

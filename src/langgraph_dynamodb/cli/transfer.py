@@ -21,8 +21,8 @@ from typing import IO, Any
 from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from langgraph_dynamodb import schema
-from langgraph_dynamodb.cli import records, survey
+from langgraph_dynamodb import schema, survey
+from langgraph_dynamodb.cli import records
 from langgraph_dynamodb.cli.connect import (
     Settings,
     UsageError,

@@ -8,7 +8,8 @@ APIs cannot drift.
 ``bulk``          batched writes and reads with retries, paginated reads
 ``read``          the :class:`~.read.Reader` of one namespace (the one loop of
                   reads), ``get_tuple``, ``get_delta_channel_history``, a
-                  thread's items, rewriting a head whole
+                  checkpoint's task paths, a thread's items, rewriting a
+                  head whole
 ``write``         ``put``, ``put_writes``, fenced writes
 ``listing``       ``list``, a thread's dump (for exports)
 ``maintenance``   ``setup``, ``delete_thread`` (tombstones), ``copy_thread``,
@@ -30,7 +31,12 @@ from langgraph_dynamodb.flows.maintenance import (
     prune,
     setup,
 )
-from langgraph_dynamodb.flows.read import delta_channel_history, get_tuple, thread_items
+from langgraph_dynamodb.flows.read import (
+    delta_channel_history,
+    get_tuple,
+    task_paths,
+    thread_items,
+)
 from langgraph_dynamodb.flows.threads import (
     DirectoryPage,
     directory_is_complete,
@@ -61,5 +67,6 @@ __all__ = [
     "query_all",
     "setup",
     "target_of",
+    "task_paths",
     "thread_items",
 ]

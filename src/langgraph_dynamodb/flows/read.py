@@ -485,6 +485,14 @@ def get_tuple(ctx: Ctx, config: RunnableConfig) -> Flow[CheckpointTuple | None]:
     return found.tuple
 
 
+def task_paths(ctx: Ctx, config: RunnableConfig) -> Flow[dict[str, str] | None]:
+    """The task path of each task with pending writes at a checkpoint (``{task_id:
+    task_path}``, as LangGraph gave ``put_writes``), read with the checkpoint (the latest of
+    the namespace without a ``checkpoint_id``); ``None`` when there is no such checkpoint."""
+    read = yield from read_checkpoint(ctx, target_of(config), config)
+    return None if read is None else dict(read[1].task_paths)
+
+
 def delta_channel_history(
     ctx: Ctx, config: RunnableConfig, channels: Sequence[str]
 ) -> Flow[dict[str, DeltaChannelHistory]]:

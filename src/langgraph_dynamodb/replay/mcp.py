@@ -29,13 +29,17 @@ interrupts and errors), `show` one checkpoint's state, `diff` it against its par
 READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
 
 
-def _answer(call: Any) -> Any:
-    """A tool's result, or its error as a ToolError the assistant reads (the message
-    names what is wrong and what to do)."""
-    try:
-        return call()
-    except DynamoDBSaverError as exc:
-        raise ToolError(str(exc)) from exc
+def _answerer(model: ReplayModel) -> Any:
+    """``answer(call)``: a tool's result, or its error as a ToolError the assistant reads
+    (the message names what is wrong and what to do; a value it names is redacted)."""
+
+    def answer(call: Any) -> Any:
+        try:
+            return call()
+        except DynamoDBSaverError as exc:
+            raise ToolError(model.redact.mask(str(exc))) from exc
+
+    return answer
 
 
 def build_server(model: ReplayModel) -> MCPServer[Any]:
@@ -43,6 +47,7 @@ def build_server(model: ReplayModel) -> MCPServer[Any]:
     server: MCPServer[Any] = MCPServer(
         SERVER_NAME, version=__version__, instructions=INSTRUCTIONS, log_level="WARNING"
     )
+    _answer = _answerer(model)
 
     @server.tool(annotations=READ_ONLY)
     def threads(

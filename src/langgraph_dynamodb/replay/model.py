@@ -20,9 +20,8 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import CheckpointTuple
 
-from langgraph_dynamodb import limits, schema
+from langgraph_dynamodb import limits, schema, survey, views
 from langgraph_dynamodb.cache import DynamoDBCache
-from langgraph_dynamodb.cli import survey, values
 from langgraph_dynamodb.errors import ConfigurationError, InvalidInputError, NotFoundError
 from langgraph_dynamodb.flows.threads import is_current
 from langgraph_dynamodb.replay.redact import Redactor
@@ -126,33 +125,18 @@ def _ns(t: CheckpointTuple) -> str:
     return str(t.config["configurable"].get("checkpoint_ns", ""))
 
 
-def errors_of(t: CheckpointTuple) -> list[dict[str, Any]]:
-    """The failed tasks in a checkpoint's pending writes: task id, node (when the
-    checkpoint's next tasks name a single node), the error as text."""
-    nodes = values.next_tasks(t)
-    return [
-        {
-            "task": task,
-            "node": nodes[0] if len(nodes) == 1 else None,
-            "error": value if isinstance(value, str) else repr(value),
-        }
-        for task, ch, value in t.pending_writes or []
-        if ch == values.ERROR
-    ]
-
-
 def status_of(t: CheckpointTuple) -> str:
     """``interrupted`` (waiting on an interrupt), ``error`` (a task failed), ``running``
     (tasks to run: in progress, or stopped between steps), or ``finished``."""
-    if any(ch == values.INTERRUPT for _, ch, _ in t.pending_writes or []):
+    if any(ch == views.INTERRUPT for _, ch, _ in t.pending_writes or []):
         return "interrupted"
-    if any(ch == values.ERROR for _, ch, _ in t.pending_writes or []):
+    if any(ch == views.ERROR for _, ch, _ in t.pending_writes or []):
         return "error"
-    return "running" if values.next_tasks(t) else "finished"
+    return "running" if views.next_tasks(t) else "finished"
 
 
 def _iso(checkpoint_id: str) -> str | None:
-    found = values.id_time(checkpoint_id)
+    found = views.id_time(checkpoint_id)
     return found.isoformat(timespec="seconds") if found else None
 
 
@@ -330,7 +314,7 @@ class ReplayModel:
             "last_activity": _iso(summary.latest_id),
             "latest_checkpoint_id": summary.latest_id,
             "bytes": size,
-            "metadata": self.redact(values.plain(meta)),
+            "metadata": self.redact(views.plain(meta)),
         }
 
     def threads(
@@ -480,8 +464,8 @@ class ReplayModel:
     def _matches(self, query: str, thread_id: str, latest: CheckpointTuple | None) -> bool:
         if query in thread_id:
             return True
-        meta = self.redact(values.plain((latest.metadata or {}) if latest else {}))
-        return any(query in (v if isinstance(v, str) else values.text(v)) for v in meta.values())
+        meta = self.redact(views.plain((latest.metadata or {}) if latest else {}))
+        return any(query in (v if isinstance(v, str) else views.text(v)) for v in meta.values())
 
     # --- one thread -------------------------------------------------------------------------
     def _namespaces(self, thread_id: str) -> list[_Namespace]:
@@ -590,21 +574,28 @@ class ReplayModel:
             "checkpoint_ns": _ns(t),
             "checkpoint_id": _id(t.config),
             "parent_id": parent_id,
-            "parents": values.plain(meta.get("parents") or {}),
+            "parents": views.plain(meta.get("parents") or {}),
             "step": meta.get("step"),
             "source": meta.get("source"),
-            "nodes": values.next_tasks(parent, t) if parent is not None else [],
-            "next": values.next_tasks(t, child),
+            "nodes": views.next_tasks(parent, t) if parent is not None else [],
+            "next": views.next_tasks(t, child),
             "interrupts": self._interrupts(t),
-            "errors": self.redact(errors_of(t)),
+            "errors": self._errors(t),
             "pending_writes": len(t.pending_writes or []),
-            "created": values.when(t),
+            "created": views.when(t),
         }
+
+    def _errors(self, t: CheckpointTuple) -> list[dict[str, Any]]:
+        """The checkpoint's failed tasks, each with its node (from the task paths its
+        writes were stored with: one more read, for a checkpoint with an error only)."""
+        if not any(ch == views.ERROR for _, ch, _ in t.pending_writes or []):
+            return []
+        return self.redact(views.errors(t, self.saver.task_paths(t.config)))  # type: ignore[no-any-return]
 
     def _interrupts(self, t: CheckpointTuple) -> list[dict[str, Any]]:
         return [
             {"id": i["id"], "task": i["task_id"], "value": self.redact(i["value"])}
-            for i in values.interrupts(t)
+            for i in views.interrupts(t)
         ]
 
     # --- one checkpoint --------------------------------------------------------------------------
@@ -653,27 +644,29 @@ class ReplayModel:
     ) -> dict[str, Any]:
         """One checkpoint decoded: its state (strings over ``max_chars`` and lists over
         ``limits.REPLAY_MAX_ITEMS`` cut, with a ``{"__truncated__": true, "length": n}``
-        marker), metadata, next tasks, interrupts, errors and pending writes.
+        marker), metadata, ``parents`` (a subgraph's: the checkpoint of each graph above
+        it, by namespace), next tasks, interrupts, errors and pending writes.
 
         Raises:
             NotFoundError: No such checkpoint.
         """
         t = self._get(thread_id, checkpoint_ns, checkpoint_id)
-        state = self.redact(values.plain(t.checkpoint.get("channel_values", {})))
+        state = self.redact(views.plain(t.checkpoint.get("channel_values", {})))
         return {
-            "config": values.plain(t.config),
+            "config": views.plain(t.config),
             "parent_id": _id(t.parent_config),
-            "metadata": self.redact(values.plain(t.metadata or {})),
-            "created": values.when(t),
+            "parents": views.plain((t.metadata or {}).get("parents") or {}),
+            "metadata": self.redact(views.plain(t.metadata or {})),
+            "created": views.when(t),
             "state": truncate(state, max_chars),
-            "next": values.next_tasks(t),
+            "next": views.next_tasks(t),
             "interrupts": self._interrupts(t),
-            "errors": self.redact(errors_of(t)),
+            "errors": self._errors(t),
             "pending_writes": [
                 {
                     "task": task,
                     "channel": ch,
-                    "value": truncate(self.redact(values.plain(v)), max_chars),
+                    "value": truncate(self.redact(views.plain(v)), max_chars),
                 }
                 for task, ch, v in t.pending_writes or []
             ],
@@ -692,7 +685,7 @@ class ReplayModel:
                 f"checkpoint {checkpoint_id!r} of thread {thread_id!r} has no value in channel "
                 f"{channel!r}; it has: {', '.join(sorted(found)) or 'none'}"
             )
-        return self.redact(values.plain(found[channel]))
+        return self.redact(views.plain(found[channel]))
 
     def diff(
         self,
@@ -712,8 +705,8 @@ class ReplayModel:
         b = self._get(thread_id, checkpoint_ns, checkpoint_id)
         a_id = against if against is not None else _id(b.parent_config)
         a = self._get(thread_id, checkpoint_ns, a_id) if a_id is not None else None
-        va = self.redact(values.plain(a.checkpoint.get("channel_values", {}))) if a else {}
-        vb = self.redact(values.plain(b.checkpoint.get("channel_values", {})))
+        va = self.redact(views.plain(a.checkpoint.get("channel_values", {}))) if a else {}
+        vb = self.redact(views.plain(b.checkpoint.get("channel_values", {})))
         channels = []
         for ch in sorted(set(va) | set(vb)):
             if ch not in va:
@@ -761,7 +754,7 @@ class ReplayModel:
         seen = False
         for t in self._iterate(thread_id, checkpoint_ns):
             seen = True
-            state = self.redact(values.plain(t.checkpoint.get("channel_values", {})))
+            state = self.redact(views.plain(t.checkpoint.get("channel_values", {})))
             found = at_path(state, steps)
             if found is not _MISSING and test(found):
                 first = {
@@ -795,7 +788,7 @@ class ReplayModel:
                 raise InvalidInputError(
                     f"regex {regex!r} is not a regular expression ({exc})"
                 ) from exc
-            return lambda v: bool(pattern.search(v if isinstance(v, str) else values.text(v)))
+            return lambda v: bool(pattern.search(v if isinstance(v, str) else views.text(v)))
         return lambda v: bool(v == equals)
 
     # --- memories ----------------------------------------------------------------------------
@@ -836,7 +829,7 @@ class ReplayModel:
                 {
                     "namespace": list(i.namespace),
                     "key": i.key,
-                    "value": self.redact(values.plain(i.value)),
+                    "value": self.redact(views.plain(i.value)),
                     "created_at": i.created_at.isoformat(),
                     "updated_at": i.updated_at.isoformat(),
                     "score": i.score,

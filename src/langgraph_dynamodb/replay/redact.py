@@ -1,5 +1,6 @@
 """Redaction of what the replay model shows: any string that matches one of the
-patterns, and the value under any key that matches one, becomes ``"[redacted]"``. Pure."""
+patterns, and the value under any key that matches one, becomes ``"[redacted]"``; in a
+message (an error's text), each match does. Pure."""
 
 from __future__ import annotations
 
@@ -38,6 +39,13 @@ class Redactor:
     def matches(self, text: str) -> bool:
         """Whether a string matches one of the patterns."""
         return any(p.search(text) for p in self.patterns)
+
+    def mask(self, text: str) -> str:
+        """A message with each match of a pattern replaced by ``"[redacted]"``: an
+        error's text keeps what it says around the value it names."""
+        for pattern in self.patterns:
+            text = pattern.sub(REDACTED, text)
+        return text
 
     def __call__(self, value: Any) -> Any:
         """A copy of a plain value with what matches redacted (the value itself when there

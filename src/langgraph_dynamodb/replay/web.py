@@ -134,18 +134,21 @@ def _namespace(text: str) -> list[str]:
 Handler = Callable[[Request], Any]
 
 
-def _json_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+def _json_endpoint(
+    handler: Handler, mask: Callable[[str], str]
+) -> Callable[[Request], Awaitable[Response]]:
     """An endpoint that runs ``handler`` in a worker thread (the model does blocking
-    DynamoDB calls) and answers its result as JSON, a library error as its status."""
+    DynamoDB calls) and answers its result as JSON, a library error as its status; an
+    error's text is ``mask``ed (redacted) as the values it may name."""
 
     async def endpoint(request: Request) -> Response:
         try:
             return JSONResponse(await run_in_threadpool(handler, request))
         except DynamoDBSaverError as exc:
-            return JSONResponse({"error": str(exc)}, status_code=status_of(exc))
+            return JSONResponse({"error": mask(str(exc))}, status_code=status_of(exc))
         except Exception as exc:  # noqa: BLE001 - said on the page; the traceback in the log
             logger.exception("%s failed", request.url.path)
-            return JSONResponse({"error": f"{type(exc).__name__}: {exc}"}, status_code=500)
+            return JSONResponse({"error": mask(f"{type(exc).__name__}: {exc}")}, status_code=500)
 
     return endpoint
 
@@ -160,8 +163,10 @@ def make_app(
 ) -> Starlette:
     """The app: the page at ``/``, reads under ``/api/``, writes (``POST /api/fork``,
     ``/api/resume``, ``/api/answer``) only with ``allow_writes`` and a graph. ``info`` is
-    shown in the page's header (the table's name...)."""
+    shown in the page's header (the table's name...). Answers are the model's, redacted;
+    the text of an error (a request's, a run's) is redacted too."""
     writes = allow_writes and time_travel is not None
+    mask = model.redact.mask
 
     def where(request: Request) -> tuple[str, str, str]:
         return _text(request, "thread"), _text(request, "ns", ""), _text(request, "id")
@@ -234,7 +239,14 @@ def make_app(
         if not isinstance(body, dict):
             return JSONResponse({"error": "the request body must be a JSON object"}, 400)
         action = request.path_params["action"]
-        return await _json_endpoint(lambda _: _act(time_travel, action, body))(request)
+
+        def act(_: Request) -> dict[str, Any]:
+            done = _act(time_travel, action, body)
+            if done.get("error"):  # the run's error: its text may name a value
+                done["error"] = mask(str(done["error"]))
+            return done
+
+        return await _json_endpoint(act, mask)(request)
 
     async def page(request: Request) -> Response:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
@@ -253,7 +265,7 @@ def make_app(
     }
     routes = [
         Route("/", page),
-        *(Route(f"/api/{name}", _json_endpoint(h)) for name, h in reads.items()),
+        *(Route(f"/api/{name}", _json_endpoint(h, mask)) for name, h in reads.items()),
         Route("/api/{action:str}", write, methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

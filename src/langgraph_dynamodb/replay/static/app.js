@@ -299,11 +299,15 @@ function actions(cp, where, reload) {
     } catch (err) { showError(err); }
   }
   const parse = (text) => JSON.parse(text);
+  const root = where.ns ? (cp.parents || {})[""] : null;  // the root graph's checkpoint that ran this subgraph
   return h("div", { class: "actions", id: "actions" }, h("h4", {}, "Time travel"),
     h("fieldset", {}, h("legend", {}, "Edit a channel and fork"), channel, channels, asNode, value,
       h("button", { id: "fork", class: "primary", onclick: () => { let v; try { v = parse(value.value); } catch (e) { return showError("the value is not JSON: " + e.message); }
         run("fork", { values: { [channel.value]: v }, as_node: asNode.value || null }); } }, "Fork")),
     cp.next.length ? h("button", { id: "resume", onclick: () => run("resume", {}) }, "Resume / replay from here") : null,
+    root ? h("p", { class: "muted", id: "subgraph-note" }, "A subgraph runs only inside the root graph: a resume goes on from this checkpoint only where the subgraph's run stopped; ",
+      "from an earlier one LangGraph reruns the subgraph from its start, so replay the root graph from the step that ran it. ",
+      h("button", { id: "replay-root", onclick: () => run("resume", { ns: "", id: root }) }, `Replay the root graph from ${root}`)) : null,
     cp.interrupts.length ? h("fieldset", {}, h("legend", {}, "Answer the interrupt"), answer,
       h("button", { id: "answer", class: "primary", onclick: () => { let v; try { v = parse(answer.value); } catch (e) { return showError("the answer is not JSON: " + e.message); }
         run("answer", { value: v, interrupt_id: cp.interrupts.length > 1 ? cp.interrupts[0].id : null }); } }, "Answer")) : null);

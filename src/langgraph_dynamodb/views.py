@@ -1,6 +1,8 @@
-"""What the command line shows of a checkpoint, as plain JSON-able data: decoded values
+"""Checkpoints as people are shown them, as plain JSON-able data: decoded values
 (messages, pydantic models, dataclasses, Sends, Interrupts), the time in a checkpoint id,
-the next tasks and interrupts a checkpoint holds, and a channel-by-channel diff. Pure."""
+the next tasks, interrupts and failed tasks a checkpoint holds, a history row, a detail,
+a channel-by-channel diff. Pure. What the command line (``history``, ``show``, ``diff``)
+and the replay UI and MCP server (:mod:`langgraph_dynamodb.replay`) both show."""
 
 from __future__ import annotations
 
@@ -22,6 +24,10 @@ BRANCH_TO = "branch:to:"
 """LangGraph's channel that triggers a node (``branch:to:<node>``)."""
 JOIN = "join:"
 """LangGraph's barrier before a node with several incoming edges (``join:<a>+<b>:<node>``)."""
+PULL_PATH = "~__pregel_pull, "
+"""How a task path (LangGraph's ``task_path_str``) of a node's own task starts; its name follows."""
+PUSH_PATH = "~__pregel_push, "
+"""How the task path of a ``Send``'s task starts; its index in ``__pregel_tasks`` follows."""
 
 _UUID_EPOCH = 0x01B21DD213814000
 """UUID time (100 ns since 1582-10-15) at the Unix epoch."""
@@ -152,6 +158,41 @@ def interrupts(t: CheckpointTuple) -> list[dict[str, Any]]:
                     "value": plain(getattr(item, "value", item)),
                 }
             )
+    return out
+
+
+def task_node(task_path: str, t: CheckpointTuple) -> str | None:
+    """The node a task of checkpoint ``t`` runs, from its task path (LangGraph's
+    ``PregelTask.path`` as ``put_writes`` stores it): ``"~__pregel_pull, write"`` is the
+    node ``write``; ``"~__pregel_push, 0000000002, ..."`` the target of the checkpoint's
+    third ``Send``. ``None`` for a path that names neither (a functional API call, none)."""
+    if task_path.startswith(PULL_PATH):
+        return task_path[len(PULL_PATH) :] or None
+    if task_path.startswith(PUSH_PATH):
+        index, _, _ = task_path[len(PUSH_PATH) :].partition(", ")
+        sends = t.checkpoint.get("channel_values", {}).get(TASKS) or []
+        if index.isdigit() and int(index) < len(sends):
+            target = getattr(sends[int(index)], "node", None)
+            return target if isinstance(target, str) else None
+    return None
+
+
+def errors(t: CheckpointTuple, task_paths: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """The failed tasks in a checkpoint's pending writes (task id, node, the error as
+    text), as LangGraph's ``StateSnapshot.tasks`` names them: the node from the task's path
+    (``task_paths``: task id -> task path, as the saver stores them), else the checkpoint's
+    one next node when it has exactly one, else ``None``."""
+    nexts = next_tasks(t)
+    out = []
+    for task, ch, value in t.pending_writes or []:
+        if ch != ERROR:
+            continue
+        node = task_node((task_paths or {}).get(task, ""), t)
+        if node is None and len(nexts) == 1:
+            node = nexts[0]
+        out.append(
+            {"task": task, "node": node, "error": value if isinstance(value, str) else repr(value)}
+        )
     return out
 
 
