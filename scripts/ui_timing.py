@@ -126,7 +126,9 @@ def main() -> None:
                 return get(f"{base}/api/{path}{sep}token={token}")
 
             first = timed("HTTP: threads, first page of 50", lambda: call("threads"))
-            print(f"  of {first.get('total')} threads", flush=True)
+            print(
+                f"  listed by {first.get('listing')}, of {first.get('total')} threads", flush=True
+            )
             timed("HTTP: threads, next page", lambda: call(f"threads?cursor={first['cursor']}"))
             long = f"thread?thread={LONG_THREAD}"
             page = timed(f"HTTP: {LONG_THREAD}, first page of checkpoints", lambda: call(long))
