@@ -17,6 +17,8 @@ from typing import Any
 
 from langgraph.checkpoint.base import CheckpointTuple
 
+from langgraph_dynamodb import schema
+
 INTERRUPT = "__interrupt__"
 ERROR = "__error__"
 TASKS = "__pregel_tasks"
@@ -28,9 +30,6 @@ PULL_PATH = "~__pregel_pull, "
 """How a task path (LangGraph's ``task_path_str``) of a node's own task starts; its name follows."""
 PUSH_PATH = "~__pregel_push, "
 """How the task path of a ``Send``'s task starts; its index in ``__pregel_tasks`` follows."""
-
-_UUID_EPOCH = 0x01B21DD213814000
-"""UUID time (100 ns since 1582-10-15) at the Unix epoch."""
 
 
 def plain(value: Any, depth: int = 0) -> Any:
@@ -74,18 +73,8 @@ def plain(value: Any, depth: int = 0) -> Any:
 
 def id_time(checkpoint_id: str) -> dt.datetime | None:
     """The time in a LangGraph checkpoint id (a UUID v6, or v1), else ``None``."""
-    try:
-        u = uuid.UUID(checkpoint_id)
-    except ValueError:
-        return None
-    if u.version == 6:
-        n = u.int
-        ticks = ((n >> 96) << 28) | (((n >> 80) & 0xFFFF) << 12) | ((n >> 64) & 0x0FFF)
-    elif u.version == 1:
-        ticks = u.time
-    else:
-        return None
-    return dt.datetime.fromtimestamp((ticks - _UUID_EPOCH) / 1e7, tz=dt.timezone.utc)
+    seconds = schema.id_seconds(checkpoint_id)
+    return None if seconds is None else dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
 
 
 def when(t: CheckpointTuple) -> str:
