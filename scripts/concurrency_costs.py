@@ -13,9 +13,12 @@ saver's own venv (as ``python -m bench`` does), and reads every process's CPU ti
     python scripts/concurrency_costs.py --only ours,amazon --runs 32 --repeats 10
     python scripts/concurrency_costs.py --only ours-store,aws-store --runs 32,256
     python scripts/concurrency_costs.py --only ours,ours:pool=10,amazon
+    python scripts/concurrency_costs.py --only ours,ours:freeze,amazon,amazon:freeze --runs 256
 
-``ours:pool=N`` (or ``ours-store:pool=N``) is ours with a pool of N connections
-(:data:`langgraph_dynamodb.limits.MAX_POOL_CONNECTIONS`) instead of the default.
+A variant after a colon, ``+`` between two: ``ours:pool=N`` (or ``ours-store:pool=N``) is
+ours with a pool of N connections (:data:`langgraph_dynamodb.limits.MAX_POOL_CONNECTIONS`)
+instead of the default; ``<any spec>:freeze`` calls ``gc.freeze()`` after one ainvoke,
+before the rounds (what docs/async.md suggests to a service), e.g. ``amazon:freeze``.
 
 A saver named twice is measured twice, in that order (the second column numbered): the
 first saver to run pays for DynamoDB Local's warm-up, so alternate them. Peers' venvs come
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import importlib.util
 import json
 import os
@@ -85,6 +89,9 @@ def child(args: argparse.Namespace) -> None:
 
     async def rounds() -> list[dict[str, Any]]:
         out = []
+        if args.freeze:  # what the application does once its saver and graph are built
+            await graph.ainvoke(*run_input(0, f"costs/{args.saver}/{os.getpid()}/freeze"))
+            gc.freeze()
         instrument.STATE.api = "async"
         instrument.STATE.delay_ms = args.rtt
         for n in args.runs:
@@ -220,7 +227,9 @@ def parent(args: argparse.Namespace) -> None:
         try:
             warm_up(ddb.endpoint_url, args.warm_s)
             for name, spec in zip(names, specs, strict=True):
-                variant = name.partition(":")[2]
+                variant = dict(
+                    v.partition("=")[::2] for v in name.partition(":")[2].split("+") if v
+                )
                 command = [
                     pythons[spec.name],
                     __file__,
@@ -243,7 +252,8 @@ def parent(args: argparse.Namespace) -> None:
                     str(args.warm),
                     "--rtt",
                     str(args.rtt),
-                    *(["--pool", variant.removeprefix("pool=")] if variant else []),
+                    *(["--pool", variant["pool"]] if "pool" in variant else []),
+                    *(["--freeze"] if "freeze" in variant else []),
                 ]
                 print(f"{name} ...", file=sys.stderr, flush=True)
                 done = subprocess.run(
@@ -277,6 +287,7 @@ def main() -> None:
     parser.add_argument("--json", help="also write the figures here")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--pool", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--freeze", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--saver", help=argparse.SUPPRESS)
     parser.add_argument("--endpoint", help=argparse.SUPPRESS)
     for name in ("java", "proxy", "emulator"):
