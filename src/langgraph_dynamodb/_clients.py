@@ -572,7 +572,7 @@ class Clients:
                 ) from exc
             with _configuring(self.what):
                 self.aiosession = AioSession(profile=self.profile_name)
-            self._share_loader(self.aiosession)
+                self._share_loader(self.aiosession)  # reads the profile: errors translated
             self._user_aiosession = False
         return self.aiosession
 
