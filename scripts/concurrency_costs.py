@@ -119,6 +119,7 @@ def child(args: argparse.Namespace) -> None:
                         "errors": sum(isinstance(r, BaseException) for r in done),
                         "cpu_s": {k: after[k] - before[k] for k in after},
                         "requests": targets,
+                        "upstream_ms": sum(op.get("upstream_ms", 0.0) for op in stats.values()),
                         "request_bytes": sum(op.get("request_bytes", 0) for op in stats.values()),
                         "response_bytes": sum(op.get("response_bytes", 0) for op in stats.values()),
                     }
@@ -170,6 +171,7 @@ def summarize(rounds: list[dict[str, Any]]) -> dict[str, Any]:
             k.removeprefix("DynamoDB_20120810."): med(r["requests"].get(k, 0) for r in rounds) / n
             for k in kinds
         },
+        "upstream_ms": med(r["upstream_ms"] / max(sum(r["requests"].values()), 1) for r in rounds),
         "kb_sent": med(r["request_bytes"] for r in rounds) / n / 1000,
         "kb_received": med(r["response_bytes"] for r in rounds) / n / 1000,
     }
@@ -191,6 +193,7 @@ def table(results: dict[str, list[dict[str, Any]]]) -> str:
             lambda s: ", ".join(f"{v:g} {k}" for k, v in s["requests"].items()),
         ),
         ("KB sent / received", lambda s: f"{s['kb_sent']:.2f} / {s['kb_received']:.2f}"),
+        ("ms a request upstream of the counting proxy", lambda s: f"{s['upstream_ms']:.2f}"),
         ("runs that raised", lambda s: str(s["errors"])),
     ]
     lines = [head, "|---" * (len(cols) + 1) + "|"]
