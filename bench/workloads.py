@@ -459,8 +459,9 @@ def concurrent(h: Any) -> None:
     each, fresh threads), against the same saver's runs one after another; on loopback,
     then with a simulated round trip per request. For a store spec the graph is the
     memory agent of :func:`build_memory_graph` (no checkpointer, the store through
-    ``store=``). Every figure is the median of ``concurrent_repeats`` measurements
-    (times on a shared machine move between runs); a run that raises is counted as an
+    ``store=``). Every figure is the median of ``concurrent_repeats`` measurements, after
+    one round of as many runs not measured (times on a shared machine move between runs;
+    the first round pays for connections and JIT); a run that raises is counted as an
     error, not retried. Also noted: the process's peak RSS while the runs were in
     flight, and the client CPU per run."""
     sizes = list(h.size("concurrent_runs"))
@@ -491,6 +492,16 @@ def concurrent(h: Any) -> None:
 
     async def at_once(n: int, rtt: float, suffix: str) -> None:
         walls, cpus, errors, rss = [], [], 0, []
+        # One round first, not measured: it opens the saver's connections (as many as its
+        # pool takes) and runs DynamoDB Local's code for this saver's requests at this
+        # concurrency through its JIT, which otherwise bills the first repeat, and most of
+        # all the first saver to run (its Local CPU per ainvoke fell from 5 to 2.5 ms over
+        # its first dozen rounds: scripts/concurrency_costs.py).
+        with h.phase(f"conc{n}{suffix}-warm", api="async", rtt_ms=rtt):
+            await asyncio.gather(
+                *(graph.ainvoke(*run_input(i, f"warm{n}{suffix}")) for i in range(n)),
+                return_exceptions=True,
+            )
         for rep in range(repeats):
             tag = f"conc{n}{suffix}-{rep}"
             with h.phase(tag, api="async", rtt_ms=rtt), _PeakRss() as peak:

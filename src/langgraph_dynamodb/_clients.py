@@ -488,6 +488,7 @@ class Clients:
         self.aclient_loop: asyncio.AbstractEventLoop | None = None
         self._aowner: AsyncGenerator[None, None] | None = None
         self._user_aiosession = aiosession is not None
+        self._loader: Any = None  # the data loader of the sessions made here (_share_loader)
         self._where: dict[str, Where] = {}
         self.closed = False
         self.lock = threading.Lock()
@@ -536,6 +537,7 @@ class Clients:
                 import botocore.session
 
                 session = botocore.session.Session(profile=self.profile_name)
+                self._share_loader(session)
                 client = cast(
                     "SyncClient",
                     session.create_client(
@@ -570,8 +572,21 @@ class Clients:
                 ) from exc
             with _configuring(self.what):
                 self.aiosession = AioSession(profile=self.profile_name)
+                self._share_loader(self.aiosession)  # reads the profile: errors translated
             self._user_aiosession = False
         return self.aiosession
+
+    def _share_loader(self, session: Any) -> None:
+        """Give the second session this holder makes (botocore's for the sync client,
+        aiobotocore's for the async one; same profile, so the same data path) the data
+        loader of the first: the two clients then hold one copy of DynamoDB's service model
+        and botocore's endpoint data, what the loader parses and caches (about 27,000
+        Python objects, which every full garbage collection of a busy process walks), and
+        the second client does not parse them again. Sessions passed in are left alone."""
+        if self._loader is None:
+            self._loader = session.get_component("data_loader")
+        else:
+            session.register_component("data_loader", self._loader)
 
     def native_async(self) -> bool:
         """Whether the async methods have an async client: ``aclient=`` or ``aiosession=``
@@ -585,7 +600,8 @@ class Clients:
 
     def prepare_async(self) -> None:
         """Do now what the first async call would otherwise pay for: import aiobotocore,
-        make its session and load DynamoDB's service model (tenths of a second). Nothing
+        make its session and load DynamoDB's service model (a tenth of a second; the
+        model is the sync client's when this holder made that one first). Nothing
         happens when aiobotocore is not installed or the saver was given ``aclient=``."""
         if not self.owns_aclient or self.closed:
             return

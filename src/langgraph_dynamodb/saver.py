@@ -241,7 +241,7 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
 
         It also makes the sync client and connects it, so the first call does not pay
         for that (call it in a Lambda's init phase). With ``prepare_async`` (and the async
-        extra installed) it loads what the async client will need, about 0.3 s once,
+        extra installed) it loads what the async client will need, about 0.1 s once,
         instead of in the first ``ainvoke``; pass False in a sync-only service."""
         self._run(
             flows.setup(self._ctx(), ttl=self._ttl is not None, checkpointer=True),

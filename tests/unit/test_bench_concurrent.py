@@ -80,7 +80,7 @@ def test_the_saver_variant_runs_every_size_with_and_without_rtt() -> None:
     assert notes["concurrent_per_s"] == notes["concurrent_per_s@3"]
     phases = h.result["phases"]
     assert sorted(p for p in phases if p.startswith("conc")) == sorted(
-        f"conc{n}{s}-{rep}" for n in (3, 5) for s in ("", "_rtt") for rep in (0, 1)
+        f"conc{n}{s}-{rep}" for n in (3, 5) for s in ("", "_rtt") for rep in (0, 1, "warm")
     )
     assert {p["rtt_ms"] for name, p in phases.items() if "_rtt" in name} == {10}
 
@@ -90,7 +90,8 @@ def test_the_store_variant_makes_three_store_calls_a_run() -> None:
     h = FakeHarness("ours-store", store)
     assert "ours-store" in savers.STORES
     workloads.concurrent(h)
-    runs = 1 + 2 * 2 * (2 + 3 + 5)  # warm-up; loopback and RTT; 2 repeats of 2, 3 and 5
+    # warm-up; loopback and RTT: 2 repeats of 2, 3 and 5, and a round of 3 and of 5 first
+    runs = 1 + 2 * (2 * (2 + 3 + 5) + 3 + 5)
     assert store.ops == ["GetOp", "SearchOp", "PutOp"] * runs
     assert h.result["notes"]["kind"] == "store"
     assert h.result["notes"]["errors_rtt@5"] == 0

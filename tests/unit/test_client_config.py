@@ -1,5 +1,6 @@
 """The botocore ``Config`` of the clients the library makes: its defaults (a pool of
-connections sized for many runs at once) and that a user's own ``Config`` wins."""
+connections sized for many runs at once) and that a user's own ``Config`` wins; and the
+one data loader (service model, endpoint data) its two sessions share."""
 
 from __future__ import annotations
 
@@ -41,3 +42,28 @@ def test_both_clients_of_a_saver_and_a_store_get_it(cls: type, given: int | None
     if importlib.util.find_spec("aiobotocore") is not None:  # the async extra, when installed
         assert asyncio.run(async_pool()) == expected
     holder.close()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("aiobotocore") is None, reason="no async extra")
+def test_the_two_sessions_the_library_makes_share_one_data_loader() -> None:
+    from aiobotocore.session import AioSession
+
+    saver = DynamoDBSaver(
+        table_name="loader-shared", region_name="us-east-1", endpoint_url="http://127.0.0.1:9"
+    )
+    saver.client  # noqa: B018 - makes the sync session and client
+    loader = saver._clients._loader
+    assert loader is not None
+    assert saver._clients._aiosession().get_component("data_loader") is loader
+    saver.close()
+    mine = AioSession()  # a session passed in keeps its own
+    theirs = mine.get_component("data_loader")
+    given = DynamoDBSaver(
+        table_name="loader-shared",
+        region_name="us-east-1",
+        endpoint_url="http://127.0.0.1:9",
+        aiosession=mine,
+    )
+    given.client  # noqa: B018
+    assert mine.get_component("data_loader") is theirs is not given._clients._loader
+    given.close()
