@@ -262,7 +262,7 @@ def test_local_ignores_signatures(ddb_endpoint: str, table_name: str) -> None:
 
 #: The DynamoDB actions each feature needs, as docs/security.md lists them.
 FEATURE_ACTIONS = {
-    "setup": {"DescribeTable", "CreateTable", "DescribeTimeToLive", "UpdateTimeToLive"},
+    "setup": {"DescribeTable", "CreateTable", "PutItem", "DescribeTimeToLive", "UpdateTimeToLive"},
     "graph": {"Query", "PutItem", "GetItem", "BatchGetItem", "BatchWriteItem"},
     "delete_thread": {"Query", "BatchWriteItem"},
     "copy_thread": {"Query", "BatchWriteItem"},
