@@ -15,7 +15,6 @@ import pytest
 from langgraph.checkpoint.base import empty_checkpoint
 
 from langgraph_dynamodb import DynamoDBSaver, schema
-from langgraph_dynamodb.cli.app import main
 from langgraph_dynamodb.flows.threads import is_current
 from tests.conftest import REGION
 from tests.ids import id_at
@@ -152,6 +151,9 @@ def test_a_table_written_before_the_directory_is_indexed_once(ddb_endpoint: str)
         assert int(entry["ttl"]["N"]) == expires + PERIOD  # it outlives the latest head
         assert saver.index_thread("old-3") is None  # deleted: nothing to list
         client.delete_item(TableName=name, Key=schema.key_of(entry))
+
+    pytest.importorskip("rich", reason="the command line is the [cli] extra")
+    from langgraph_dynamodb.cli.app import main
 
     assert (
         main(["--endpoint-url", ddb_endpoint, "--region", REGION, "--table", name, "index-threads"])
