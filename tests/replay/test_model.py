@@ -318,14 +318,17 @@ def test_errors_name_the_failed_node_among_parallel_ones(ddb_endpoint: str) -> N
         failed = next(r for r in model.thread("fan-out")["checkpoints"] if r["errors"])
         assert failed["next"] == ["bad", "ok", "work"]  # several: the next tasks cannot tell
         named = {e["task"]: e["node"] for e in failed["errors"]}
-        assert named == langgraph_names and sorted(named.values()) == ["bad", "work"]
+        # the same names as LangGraph's; a task still running when "bad" raised may have
+        # been cancelled with an error of its own (it depends on the threads' timing)
+        assert named == langgraph_names and {"bad", "work"} <= set(named.values())
         shown = model.checkpoint("fan-out", "", failed["checkpoint_id"])["errors"]
-        assert {e["node"]: e["error"] for e in shown} == {
-            "bad": "ValueError('bad failed')",
-            "work": "ValueError('the second send failed')",
-        }
+        errors = {(e["node"], e["error"]) for e in shown}
+        assert ("bad", "ValueError('bad failed')") in errors
+        assert ("work", "ValueError('the second send failed')") in errors
         paths = s.task_paths({"configurable": {"thread_id": "fan-out", "checkpoint_ns": ""}})
-        assert paths is not None and sorted(paths[t] for t in named) == [
+        assert paths is not None
+        failing = {e["task"] for e in shown if "failed" in e["error"]}
+        assert sorted(paths[t] for t in failing) == [
             "~__pregel_pull, bad",
             "~__pregel_push, 0000000001, 0000000000",
         ]
