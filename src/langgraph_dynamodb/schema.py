@@ -768,24 +768,36 @@ def id_seconds(checkpoint_id: str) -> float | None:
     return (ticks - _UUID_EPOCH_TICKS) / 1e7
 
 
+def _period_start(checkpoint_id: str) -> int | None:
+    """The Unix time its directory period starts at (``None``: an id without a time)."""
+    seconds = id_seconds(checkpoint_id)
+    if seconds is None:
+        return None
+    return int(seconds // ACTIVITY_PERIOD_SECONDS) * ACTIVITY_PERIOD_SECONDS
+
+
+def _period_label(start: int | None) -> str:
+    """A period as keys spell it: ``YYYY-MM-DDTHH:MM`` (UTC), ``""`` without a time."""
+    if start is None:
+        return ""
+    return dt.datetime.fromtimestamp(start, tz=dt.timezone.utc).strftime("%Y-%m-%dT%H:%M")
+
+
 def activity_period(checkpoint_id: str) -> str:
     """The directory period of a checkpoint id: the start of its quarter hour, UTC, as
     ``YYYY-MM-DDTHH:MM``; ``""`` for an id without a time."""
-    seconds = id_seconds(checkpoint_id)
-    if seconds is None:
-        return ""
-    start = int(seconds // ACTIVITY_PERIOD_SECONDS) * ACTIVITY_PERIOD_SECONDS
-    return dt.datetime.fromtimestamp(start, tz=dt.timezone.utc).strftime("%Y-%m-%dT%H:%M")
+    return _period_label(_period_start(checkpoint_id))
 
 
 def entered_period(parent_id: str | None, checkpoint_id: str) -> str | None:
     """The period whose directory entry a root ``put`` of ``checkpoint_id`` (child of
     ``parent_id``) writes: its own period when it has no parent or its parent's period is
-    another; else ``None`` (the entry is written already)."""
-    period = activity_period(checkpoint_id)
-    if parent_id is not None and activity_period(parent_id) == period:
+    another; else ``None`` (the entry is written already). Every root ``put`` asks, so
+    the periods are compared as numbers and only an entered one is spelled."""
+    start = _period_start(checkpoint_id)
+    if parent_id is not None and _period_start(parent_id) == start:
         return None
-    return period
+    return _period_label(start)
 
 
 def directory_pk(thread_id: str) -> str:
@@ -801,15 +813,16 @@ def directory_shard_pks() -> list[str]:
 
 def directory_key(thread_id: str, period: str) -> AttrMap:
     """The key of a thread's directory entry for ``period``."""
-    thread = encode_component(thread_id, max_bytes=limits.MAX_THREAD_KEY_BYTES, what="thread_id")
-    return key(directory_pk(thread_id), _escape(period) + TERMINATOR + thread)
+    return key_of(directory_entry(thread_id, period, None))
 
 
 def directory_entry(thread_id: str, period: str, head_expires_at: int | None) -> AttrMap:
     """A thread's directory entry for ``period`` (``tid`` holds the thread id when the key
     holds a digest of it), expiring a period after the head written with it."""
-    item = {**directory_key(thread_id, period), KIND: s(KIND_ACTIVITY)}
-    if is_digest(sk_of(item)[len(_escape(period)) + 1 :]):
+    thread = encode_component(thread_id, max_bytes=limits.MAX_THREAD_KEY_BYTES, what="thread_id")
+    sk = _escape(period) + TERMINATOR + thread
+    item: AttrMap = {**key(directory_pk(thread_id), sk), KIND: s(KIND_ACTIVITY)}
+    if is_digest(thread):
         item[THREAD] = s(thread_id)
     if head_expires_at is not None:
         item[TTL] = n(head_expires_at + ACTIVITY_PERIOD_SECONDS)
@@ -831,14 +844,14 @@ def parse_directory_entry(item: AttrMap) -> DirectoryEntry | None:
     pk, sk = get_s(item, PK), get_s(item, SK)
     if pk is None or sk is None or not pk.startswith(DIRECTORY_PREFIX) or pk == DIRECTORY_PREFIX:
         return None
-    try:
-        parts, rest = split_components(sk)
-    except (StopIteration, IndexError):
-        return None
+    parts, rest = split_components(sk)
     if len(parts) != 2 or rest:
         return None
-    period = decode_component(parts[0])
-    thread_id = decode_component(parts[1]) if not is_digest(parts[1]) else get_s(item, THREAD)
+    try:  # a dangling escape is not ours: not an entry
+        period = decode_component(parts[0])
+        thread_id = decode_component(parts[1]) if not is_digest(parts[1]) else get_s(item, THREAD)
+    except (StopIteration, ValueError):
+        return None
     if period is None or thread_id is None:
         return None
     return DirectoryEntry(thread_id, period, sk)

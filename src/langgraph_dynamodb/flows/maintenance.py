@@ -140,9 +140,12 @@ def _root_periods(raw: Iterable[AttrMap]) -> set[str]:
     periods: set[str] = set()
     for item in raw:
         parsed = schema.parse_sk(sk_of(item))
-        if parsed is not None and parsed.kind == schema.KIND_CHECKPOINT:
-            if parsed.ns_component == root:
-                periods.add(schema.activity_period(parsed.checkpoint_id))
+        if (
+            parsed is not None
+            and parsed.kind == schema.KIND_CHECKPOINT
+            and parsed.ns_component == root
+        ):
+            periods.add(schema.activity_period(parsed.checkpoint_id))
     return periods
 
 
