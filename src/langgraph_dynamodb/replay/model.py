@@ -292,18 +292,16 @@ class ReplayModel:
             if not start:
                 return summary, int(units * READ_UNIT_BYTES)
 
-    def thread_bytes(self, thread_id: str) -> int:
-        """The size of a thread's items (see :meth:`thread_keys`)."""
-        return self.thread_keys(thread_id)[1]
-
     def _thread_row(
-        self, summary: survey.ThreadSummary | str, latest: CheckpointTuple | None
+        self,
+        thread_id: str,
+        latest: CheckpointTuple | None,
+        listed: survey.ThreadSummary | None = None,
     ) -> dict[str, Any]:
-        """A thread's row; from its id alone (the directory), its keys are read for it."""
-        if isinstance(summary, str):
-            summary, size = self.thread_keys(summary)
-        else:
-            size = self.thread_bytes(summary.thread_id)
+        """A thread's row: its keys are read for its size, and for its summary unless the
+        Scan's listing gives it (``listed``)."""
+        keys, size = self.thread_keys(thread_id)
+        summary = listed if listed is not None else keys
         meta = (latest.metadata or {}) if latest else {}
         return {
             "thread_id": summary.thread_id,
@@ -447,7 +445,7 @@ class ReplayModel:
                             picked.append((summary, latest))
                             if len(picked) >= limit:
                                 break
-            rows = list(pool.map(lambda p: self._thread_row(*p), picked))
+            rows = list(pool.map(lambda p: self._thread_row(p[0].thread_id, p[1], p[0]), picked))
         last = ordered[end - 1] if end > start else None
         return {
             "threads": rows,
