@@ -67,6 +67,7 @@ from contextlib import AsyncExitStack, contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
 from langgraph_dynamodb import limits, stats
+from langgraph_dynamodb._combine import WriteCombiner
 from langgraph_dynamodb.errors import ClosedError, ConfigurationError
 from langgraph_dynamodb.options import default_boto_config
 from langgraph_dynamodb.steps import THROTTLE_CODES, Where
@@ -457,6 +458,7 @@ class Clients:
         aclient: AsyncClient | None,
         session: boto3.session.Session | None,
         aiosession: AioSession | Any | None,
+        combine_writes: bool = True,
     ) -> None:
         if not isinstance(table, str) or not 3 <= len(table) <= 255:
             raise ConfigurationError(
@@ -490,6 +492,8 @@ class Clients:
         self._user_aiosession = aiosession is not None
         self._loader: Any = None  # the data loader of the sessions made here (_share_loader)
         self._where: dict[str, Where] = {}
+        self.combine_writes = bool(combine_writes)
+        self._combiner: WriteCombiner | None = None
         self.closed = False
         self.lock = threading.Lock()
         self.what = f"DynamoDB table {table!r}"
@@ -645,6 +649,17 @@ class Clients:
         self._aowner, self.aclient, self.aclient_loop = owner, aclient, loop
         self._where.pop("a", None)
         return aclient
+
+    def combiner(self, client: AsyncClient) -> WriteCombiner | None:
+        """The write combiner of ``client`` on the running event loop (:mod:`._combine`),
+        made on first use; ``None`` with ``combine_writes=False``."""
+        if not self.combine_writes:
+            return None
+        loop = asyncio.get_running_loop()
+        found = self._combiner
+        if found is None or found.loop is not loop or found.client is not client:
+            found = self._combiner = WriteCombiner(client, self.where(client), loop)
+        return found
 
     def _client_context(self) -> Any:
         session: Any = self._aiosession()

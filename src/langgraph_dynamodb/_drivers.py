@@ -27,6 +27,12 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 from langgraph_dynamodb import limits
 from langgraph_dynamodb import stats as observe
 from langgraph_dynamodb._clients import ASYNC_EXTRA, Clients
+from langgraph_dynamodb._combine import (
+    COMBINABLE_OPS,
+    SEND_ALONE,
+    WriteCombiner,
+    combinable_entries,
+)
 from langgraph_dynamodb.flows.context import TableCtx
 from langgraph_dynamodb.stats import CallStats, Stats, capacity_units, retry_attempts
 from langgraph_dynamodb.steps import (
@@ -118,13 +124,17 @@ def _fork_sync(
 
 
 async def _fork_async(
-    client: AsyncClient, flows: Sequence[Flow[Any]], stats: CallStats, where: Where
+    client: AsyncClient,
+    flows: Sequence[Flow[Any]],
+    stats: CallStats,
+    where: Where,
+    combiner: WriteCombiner | None,
 ) -> Any:
     slots = asyncio.Semaphore(limits.MAX_PARALLEL_REQUESTS)
 
     async def run(flow: Flow[Any]) -> Any:
         async with slots:
-            return await run_async(flow, client, stats, where)
+            return await run_async(flow, client, stats, where, combiner)
 
     tasks = [asyncio.ensure_future(run(flow)) for flow in flows]
     try:
@@ -158,7 +168,11 @@ def _execute(
 
 
 async def _aexecute(
-    client: AsyncClient, step: Request | Sleep | Compute | Fork, stats: CallStats, where: Where
+    client: AsyncClient,
+    step: Request | Sleep | Compute | Fork,
+    stats: CallStats,
+    where: Where,
+    combiner: WriteCombiner | None,
 ) -> Any:
     if isinstance(step, Sleep):
         await asyncio.sleep(step.seconds)
@@ -166,7 +180,13 @@ async def _aexecute(
     if isinstance(step, Compute):
         return await step.arun()
     if isinstance(step, Fork):
-        return await _fork_async(client, step.flows, stats, where)
+        return await _fork_async(client, step.flows, stats, where, combiner)
+    if combiner is not None and step.op in COMBINABLE_OPS:
+        entries = combinable_entries(step, where.table)
+        if entries is not None:
+            response = await combiner.send(step, entries, stats)
+            if response is not SEND_ALONE:
+                return response
     started = time.perf_counter()
     try:
         response = await getattr(client, step.op)(**step.params)
@@ -206,9 +226,11 @@ async def iterate_async(
     stats: CallStats,
     where: Where,
     result: list[T] | None = None,
+    combiner: WriteCombiner | None = None,
 ) -> AsyncGenerator[Any, None]:
     """Run a flow with an async client, yielding what it emits (its result goes to
-    ``result``). The flow is closed however the run ends."""
+    ``result``); its plain writes go through ``combiner``, when given (see
+    :mod:`._combine`). The flow is closed however the run ends."""
     response: Any = None
     try:
         while True:
@@ -222,7 +244,7 @@ async def iterate_async(
                 response = None
                 yield step.value
             else:
-                response = await _aexecute(client, step, stats, where)
+                response = await _aexecute(client, step, stats, where, combiner)
     finally:
         flow.close()
 
@@ -237,10 +259,17 @@ def run_sync(flow: Flow[T], client: SyncClient, stats: CallStats, where: Where) 
             return cast(T, stop.value)
 
 
-async def run_async(flow: Flow[T], client: AsyncClient, stats: CallStats, where: Where) -> T:
-    """Run a flow that emits nothing and return its result."""
+async def run_async(
+    flow: Flow[T],
+    client: AsyncClient,
+    stats: CallStats,
+    where: Where,
+    combiner: WriteCombiner | None = None,
+) -> T:
+    """Run a flow that emits nothing and return its result (``combiner``: as
+    :func:`iterate_async`)."""
     result: list[T] = []
-    async for _ in iterate_async(flow, client, stats, where, result):
+    async for _ in iterate_async(flow, client, stats, where, result, combiner):
         pass
     return result[0]
 
@@ -366,8 +395,9 @@ class OwnsClients:
             return await asyncio.to_thread(self._run, flow, operation, ids)
         client = await self._clients.async_()
         where = self._clients.where(client)
+        combiner = self._clients.combiner(client)
         with observe.observed(self.stats, operation, where, ids) as call:
-            return await run_async(flow, client, call, where)
+            return await run_async(flow, client, call, where, combiner)
 
     def _iterate(
         self, flow: Flow[Any], operation: str, ids: Mapping[str, Any] | None = None
@@ -412,7 +442,7 @@ class OwnsClients:
         where = self._clients.where(client)
         obs = observe.begin(self.stats, operation, where, ids)
         error: BaseException | None = None
-        gen = iterate_async(flow, client, obs.call, where)
+        gen = iterate_async(flow, client, obs.call, where, None, self._clients.combiner(client))
         try:
             while True:
                 with obs:

@@ -257,6 +257,11 @@ class DynamoDBCache(OwnsClients, BaseCache[ValueT], Generic[ValueT]):
         compression_threshold: Values smaller than this many bytes are not compressed.
         extra_codecs: Further codecs to read existing entries with, by name.
         trace_ids: Put namespaces in span attributes (else ``LANGGRAPH_DYNAMODB_TRACE_IDS``).
+        combine_writes: Let async calls running at the same time on one event loop send
+            their unconditional puts together, one BatchWriteItem for all (default on: many
+            runs at once on one cache then send about half the requests; one call at a
+            time sends exactly what it would alone). ``False``: every call sends its own
+            requests. See docs/async.md.
     """
 
     def __init__(
@@ -277,6 +282,7 @@ class DynamoDBCache(OwnsClients, BaseCache[ValueT], Generic[ValueT]):
         compression_threshold: int = limits.DEFAULT_COMPRESSION_THRESHOLD_BYTES,
         extra_codecs: Mapping[str, Compressor] | None = None,
         trace_ids: bool | None = None,
+        combine_writes: bool = True,
     ) -> None:
         self._clients = Clients(
             table=table_name,
@@ -288,6 +294,7 @@ class DynamoDBCache(OwnsClients, BaseCache[ValueT], Generic[ValueT]):
             aclient=aclient,
             session=session,
             aiosession=aiosession,
+            combine_writes=combine_writes,
         )
         super().__init__(serde=serde)
         self.table_name = table_name

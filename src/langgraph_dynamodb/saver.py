@@ -118,6 +118,11 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
             :class:`~langgraph_dynamodb.errors.ReplicationLagError` (retryable). Default
             none: such a checkpoint raises ``CorruptItemError`` at once, as on a table in
             one region, where it means an item was lost. See docs/global-tables.md.
+        combine_writes: Let async calls running at the same time on one event loop send
+            their unconditional puts together, one BatchWriteItem for all (default on: many
+            runs at once on one saver then send about half the requests; one call at a
+            time sends exactly what it would alone). ``False``: every call sends its own
+            requests. See docs/async.md.
 
     Attributes:
         stats: Requests, capacity, latency, retries and throttles per operation
@@ -147,6 +152,7 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
         trace_ids: bool | None = None,
         fencing: bool = False,
         replication_wait: float | timedelta | None = None,
+        combine_writes: bool = True,
     ) -> None:
         super().__init__(serde=serde)
         # validates the table name and the client options, before anything else
@@ -160,6 +166,7 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
             aclient=aclient,
             session=session,
             aiosession=aiosession,
+            combine_writes=combine_writes,
         )
         if ttl_refresh_on_read and ttl is None:
             raise ConfigurationError("ttl_refresh_on_read=True needs ttl=")

@@ -31,7 +31,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from types import TracebackType
 from typing import Any
@@ -61,16 +61,16 @@ def _is_chunk(item: Mapping[str, Any] | None) -> bool:
     return isinstance(sk, str) and sk.startswith(schema.CHUNK_PREFIX)
 
 
+def chunk_puts(entries: Iterable[Mapping[str, Any]]) -> int:
+    """Chunk items among a BatchWriteItem's write requests."""
+    return sum(1 for e in entries if _is_chunk(e.get("PutRequest", {}).get("Item")))
+
+
 def _chunks_written(params: Mapping[str, Any], response: Mapping[str, Any]) -> int:
     """Chunk items a BatchWriteItem stored: those sent, less those handed back."""
 
     def count(requests: Mapping[str, Any]) -> int:
-        return sum(
-            1
-            for batch in requests.values()
-            for r in batch
-            if _is_chunk(r.get("PutRequest", {}).get("Item"))
-        )
+        return sum(chunk_puts(batch) for batch in requests.values())
 
     sent = count(params.get("RequestItems") or {})
     return sent - count(response.get("UnprocessedItems") or {}) if sent else 0
@@ -346,6 +346,17 @@ _current: contextvars.ContextVar[CallStats | None] = contextvars.ContextVar(
 current = _current.get
 """The :class:`~.stats.CallStats` of the call being made in this context (botocore's
 handlers count into it), else ``None``."""
+
+
+@contextlib.contextmanager
+def counting_into(call: CallStats) -> Iterator[CallStats]:
+    """Make ``call`` the one botocore's handlers count into in this context, for a request
+    sent on behalf of several calls (:mod:`._combine`), whose costs are shared out after."""
+    token = _current.set(call)
+    try:
+        yield call
+    finally:
+        _current.reset(token)
 
 
 def trace_ids_default(value: bool | None) -> bool:

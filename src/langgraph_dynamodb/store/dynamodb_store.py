@@ -169,6 +169,11 @@ class DynamoDBStore(OwnsClients, BaseStore):
             put that returned before it. False halves read cost.
         trace_ids: Put the namespace of single-op calls on the OpenTelemetry spans
             (default: ``LANGGRAPH_DYNAMODB_TRACE_IDS``, else off). Values never are.
+        combine_writes: Let async calls running at the same time on one event loop send
+            their unconditional puts together, one BatchWriteItem for all (default on: many
+            runs at once on one store then send about half the requests; one call at a
+            time sends exactly what it would alone). ``False``: every call sends its own
+            requests. See docs/async.md.
 
     Attributes:
         stats: Requests, capacity, latency, retries and throttles per operation
@@ -198,6 +203,7 @@ class DynamoDBStore(OwnsClients, BaseStore):
         compression_threshold: int = limits.DEFAULT_COMPRESSION_THRESHOLD_BYTES,
         consistent_reads: bool = True,
         trace_ids: bool | None = None,
+        combine_writes: bool = True,
     ) -> None:
         # validates the table name and the client options, before anything else
         self._clients = Clients(
@@ -210,6 +216,7 @@ class DynamoDBStore(OwnsClients, BaseStore):
             aclient=aclient,
             session=session,
             aiosession=aiosession,
+            combine_writes=combine_writes,
         )
         self.table_name = table_name
         self.index_config = index

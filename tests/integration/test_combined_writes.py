@@ -1,0 +1,132 @@
+"""Writes of concurrent async calls sent together (``combine_writes``, on by default), on
+DynamoDB Local: many runs at once on one saver (and one store) end in the same states as
+on LangGraph's in-memory ones and as with every call sending its own requests, in fewer
+requests and the same write units."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.store.memory import InMemoryStore
+
+from langgraph_dynamodb import DynamoDBSaver, DynamoDBStore
+
+from ..conftest import REGION, load_bench_module
+
+pytestmark = pytest.mark.integration
+
+workloads = load_bench_module("workloads")
+RUNS = 32
+
+
+def _history(graph: Any, thread_id: str) -> list[tuple[Any, ...]]:
+    config = {"configurable": {"thread_id": thread_id}}
+    return [
+        (s.values, s.next, s.metadata.get("step"), s.metadata.get("source"))
+        for s in graph.get_state_history(config)
+    ]
+
+
+async def _chat_runs(checkpointer: Any, tag: str) -> Any:
+    graph = workloads.build_chat_graph().compile(checkpointer=checkpointer)
+    for turn in range(2):  # a first run of each thread, then a second on top of it
+        await asyncio.gather(
+            *(
+                graph.ainvoke(
+                    workloads.chat_input(turn * RUNS + i),
+                    {"configurable": {"thread_id": f"{tag}-{i}"}},
+                )
+                for i in range(RUNS)
+            )
+        )
+    return graph
+
+
+async def test_many_runs_at_once_store_what_each_alone_would(
+    ddb_endpoint: str, table_name: str
+) -> None:
+    savers = {
+        on: DynamoDBSaver.from_table(
+            table_name, endpoint_url=ddb_endpoint, region_name=REGION, combine_writes=on
+        )
+        for on in (True, False)
+    }
+    tags = {on: f"combine-{on}-{uuid.uuid4()}" for on in savers}
+    graphs = {on: await _chat_runs(saver, tags[on]) for on, saver in savers.items()}
+    reference = await _chat_runs(InMemorySaver(), "memory")
+    try:
+        for i in range(RUNS):
+            expected = _history(reference, f"memory-{i}")
+            for on, graph in graphs.items():
+                assert _history(graph, f"{tags[on]}-{i}") == expected, (on, i)
+        ops = {on: savers[on].stats.operations for on in savers}
+        put = {on: ops[on]["checkpoint.put"] for on in savers}
+        # the same items written, so the same write units, in far fewer requests
+        assert put[True].write_units == pytest.approx(put[False].write_units)
+        assert put[True].calls == put[False].calls == put[False].requests
+        assert put[True].requests < put[False].requests * 0.8
+        writes = {on: ops[on]["checkpoint.put_writes"] for on in savers}
+        assert writes[True].write_units == pytest.approx(writes[False].write_units)
+    finally:
+        for saver in savers.values():
+            await saver.aclose()
+
+
+async def test_one_call_at_a_time_sends_what_it_always_sent(
+    ddb_endpoint: str, table_name: str
+) -> None:
+    async with DynamoDBSaver.from_table(
+        table_name, endpoint_url=ddb_endpoint, region_name=REGION
+    ) as saver:
+        graph = workloads.build_chat_graph().compile(checkpointer=saver)
+        config = {"configurable": {"thread_id": f"alone-{uuid.uuid4()}"}}
+        for turn in range(3):
+            await graph.ainvoke(workloads.chat_input(turn), config)
+        ops = saver.stats.operations
+        assert ops["checkpoint.put"].requests == ops["checkpoint.put"].calls == 9
+        assert ops["checkpoint.put_writes"].requests == ops["checkpoint.put_writes"].calls
+
+
+async def test_many_puts_at_once_on_one_store(ddb_endpoint: str, table_name: str) -> None:
+    async with DynamoDBStore.from_table(
+        table_name, endpoint_url=ddb_endpoint, region_name=REGION
+    ) as store:
+        namespace = ("combined", str(uuid.uuid4()))
+        reference = InMemoryStore()
+        await store.aput(namespace, "first", {"text": "the group's first"})
+        await reference.aput(namespace, "first", {"text": "the group's first"})
+        store.stats.reset()
+        values = [{"text": f"note {i}", "n": i} for i in range(RUNS)]
+        await asyncio.gather(*(store.aput(namespace, f"k{i}", v) for i, v in enumerate(values)))
+        for i, v in enumerate(values):
+            await reference.aput(namespace, f"k{i}", v)
+        put = store.stats.operations["store.put"]
+        assert put.calls == RUNS and put.requests < RUNS / 4, store.stats.requests
+        got = await store.asearch(namespace, limit=100)
+        want = await reference.asearch(namespace, limit=100)
+        assert sorted((i.key, i.value) for i in got) == sorted((i.key, i.value) for i in want)
+        writes_before = store.stats.requests.get("batch_write_item", 0)
+        await asyncio.gather(*(store.adelete(namespace, f"k{i}") for i in range(RUNS)))
+        # a delete reads what it removes (one request each), then writes: together
+        deleted_in = store.stats.requests["batch_write_item"] - writes_before
+        assert deleted_in < RUNS / 4, store.stats.requests
+        left = await store.asearch(namespace, limit=100)
+        assert [(i.key, i.value) for i in left] == [("first", {"text": "the group's first"})]
+
+
+async def test_runs_that_start_together_share_what_they_all_write(
+    ddb_endpoint: str, table_name: str
+) -> None:
+    """The first puts of a new group (the store's directory item) and of threads in one
+    quarter hour write some items that are the very same: they go once."""
+    async with DynamoDBStore.from_table(
+        table_name, endpoint_url=ddb_endpoint, region_name=REGION
+    ) as store:
+        namespace = ("combined", str(uuid.uuid4()))
+        await asyncio.gather(*(store.aput(namespace, f"k{i}", {"n": i}) for i in range(RUNS)))
+        assert store.stats.operations["store.put"].requests < RUNS / 2, store.stats.requests
+        assert len(await store.asearch(namespace, limit=100)) == RUNS

@@ -1,0 +1,317 @@
+"""The write combiner (``_combine``): which requests may share a BatchWriteItem, how
+they are packed, and what each caller gets back and is charged when its request was sent
+together with others, alone, handed back unprocessed or in a batch that failed."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from langgraph_dynamodb import _drivers, errors, limits, schema, steps
+from langgraph_dynamodb._combine import (
+    SEND_ALONE,
+    Waiting,
+    WriteCombiner,
+    combinable_entries,
+    pack,
+)
+from langgraph_dynamodb.stats import CallStats
+from langgraph_dynamodb.steps import Request
+
+TABLE = "t"
+WHERE = steps.Where(TABLE, "eu-west-1", None)
+
+
+def item(n: int, size: int = 10, sk: str = "") -> dict[str, Any]:
+    return {
+        schema.PK: {"S": f"thread-{n}"},
+        schema.SK: {"S": sk or "head"},
+        "v": {"B": b"x" * size},
+    }
+
+
+def put(n: int, **kw: Any) -> Request:
+    return Request(
+        "put_item", {"TableName": TABLE, "Item": item(n, **kw), "ReturnConsumedCapacity": "TOTAL"}
+    )
+
+
+def batch(*items: dict[str, Any]) -> Request:
+    entries = [{"PutRequest": {"Item": i}} for i in items]
+    return Request("batch_write_item", {"RequestItems": {TABLE: entries}})
+
+
+class FakeClient:
+    """Records requests; a BatchWriteItem consumes one unit per KB of each item."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+        self.fail_batches: Exception | None = None
+        self.hand_back: set[str] = set()
+        self.refuse: set[str] = set()
+
+    async def batch_write_item(self, **params: Any) -> dict[str, Any]:
+        self.sent.append(("batch_write_item", params))
+        await asyncio.sleep(0)
+        if self.fail_batches is not None and len(params["RequestItems"][TABLE]) > 1:
+            raise self.fail_batches
+        entries = params["RequestItems"][TABLE]
+        back = [e for e in entries if e["PutRequest"]["Item"][schema.PK]["S"] in self.hand_back]
+        units = sum(
+            max(1, -(-schema.approx_size(e["PutRequest"]["Item"]) // 1024)) for e in entries
+        )
+        return {
+            "UnprocessedItems": {TABLE: back} if back else {},
+            "ConsumedCapacity": [{"TableName": TABLE, "CapacityUnits": float(units)}],
+        }
+
+    async def put_item(self, **params: Any) -> dict[str, Any]:
+        self.sent.append(("put_item", params))
+        await asyncio.sleep(0)
+        if params["Item"][schema.PK]["S"] in self.refuse:
+            raise ClientError(
+                {"Error": {"Code": "ValidationException", "Message": "bad item"}}, "PutItem"
+            )
+        return {"ConsumedCapacity": {"TableName": TABLE, "CapacityUnits": 1.0}}
+
+
+# --- which requests ----------------------------------------------------------------------
+def test_plain_puts_and_own_batches_are_combinable() -> None:
+    assert combinable_entries(put(1), TABLE) == [{"PutRequest": {"Item": item(1)}}]
+    assert combinable_entries(batch(item(1), item(2)), TABLE) is not None
+    deletes = Request(
+        "batch_write_item", {"RequestItems": {TABLE: [{"DeleteRequest": {"Key": item(1)}}]}}
+    )
+    assert combinable_entries(deletes, TABLE) is not None
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        Request("put_item", {"TableName": TABLE, "Item": item(1), "ConditionExpression": "x"}),
+        Request("put_item", {"TableName": TABLE, "Item": item(1), "ReturnValues": "ALL_OLD"}),
+        Request("put_item", {"TableName": TABLE, "Item": item(1)}, expect=("Conditional",)),
+        Request("put_item", {"TableName": "other", "Item": item(1)}),
+        Request("update_item", {"TableName": TABLE, "Key": item(1)}),
+        Request("batch_write_item", {"RequestItems": {TABLE: [], "other": []}}),
+        Request(
+            "batch_write_item",
+            {"RequestItems": {TABLE: [{"PutRequest": {"Item": item(1)}}]}, "X": 1},
+        ),
+        batch(*(item(i) for i in range(limits.BATCH_WRITE_MAX_ITEMS + 1))),
+    ],
+)
+def test_what_depends_on_the_table_or_asks_something_back_is_not(request_: Request) -> None:
+    assert combinable_entries(request_, TABLE) is None
+
+
+def waiting(step: Request) -> Waiting:
+    entries = combinable_entries(step, TABLE)
+    assert entries is not None
+    loop = asyncio.new_event_loop()
+    try:
+        return Waiting.of(step, entries, CallStats(), loop.create_future())
+    finally:
+        loop.close()
+
+
+def test_pack_fills_batches_in_order_without_a_key_twice() -> None:
+    big = waiting(batch(*(item(100 + i) for i in range(20))))
+    small = [waiting(put(i)) for i in range(8)]
+    again = waiting(put(0, size=20))  # small[0]'s key, another item: not in its batch
+    batches = pack([big, *small, again])
+    assert [list(b.waiting) for b in batches] == [
+        [big, *small[:5]],
+        [*small[5:], again],
+    ]
+    assert all(b.count <= limits.BATCH_WRITE_MAX_ITEMS for b in batches)
+
+
+def test_the_very_same_item_of_two_calls_is_sent_once() -> None:
+    first, same, other = waiting(put(0)), waiting(put(0)), waiting(put(1))
+    (only,) = pack([first, same, other])
+    assert only.waiting == [first, same, other] and only.count == 2
+    assert only.entries() == [{"PutRequest": {"Item": item(0)}}, {"PutRequest": {"Item": item(1)}}]
+
+
+# --- what callers get ----------------------------------------------------------------------
+async def send_all(
+    combiner: WriteCombiner, steps_: list[Request]
+) -> tuple[list[Any], list[CallStats]]:
+    calls = [CallStats() for _ in steps_]
+    got = await asyncio.gather(
+        *(
+            combiner.send(s, combinable_entries(s, TABLE) or [], c)
+            for s, c in zip(steps_, calls, strict=True)
+        )
+    )
+    return list(got), calls
+
+
+def test_a_request_alone_in_its_turn_goes_back_to_its_caller() -> None:
+    async def main() -> Any:
+        client = FakeClient()
+        got, _ = await send_all(WriteCombiner(client, WHERE, asyncio.get_running_loop()), [put(1)])
+        return client, got
+
+    client, got = asyncio.run(main())
+    assert got == [SEND_ALONE] and client.sent == []
+
+
+def test_requests_of_one_turn_share_a_batch_and_its_cost() -> None:
+    async def main() -> Any:
+        client = FakeClient()
+        combiner = WriteCombiner(client, WHERE, asyncio.get_running_loop())
+        got, calls = await send_all(combiner, [put(1), put(2, size=3000), batch(item(3), item(4))])
+        return client, got, calls
+
+    client, got, calls = asyncio.run(main())
+    assert [op for op, _ in client.sent] == ["batch_write_item"]
+    assert len(client.sent[0][1]["RequestItems"][TABLE]) == 4
+    assert got[0] == got[1] == {}
+    assert got[2] == {"UnprocessedItems": {}}
+    # one request, in the first call; 6 units (1 + 3 + 1 + 1) shared by item size
+    assert [c.requests for c in calls] == [{"batch_write_item": 1}, {}, {}]
+    assert [c.write_units for c in calls] == [1.0, 3.0, 2.0]
+
+
+def test_a_request_with_an_item_handed_back_is_sent_again_alone() -> None:
+    async def main() -> Any:
+        client = FakeClient()
+        client.hand_back = {"thread-2"}
+        combiner = WriteCombiner(client, WHERE, asyncio.get_running_loop())
+        got, _ = await send_all(combiner, [put(1), put(2), put(3)])
+        return got
+
+    got = asyncio.run(main())
+    assert got[1] is SEND_ALONE and got[0] is not SEND_ALONE and got[2] is not SEND_ALONE
+
+
+def test_a_batch_that_fails_sends_every_request_back_alone() -> None:
+    async def main() -> Any:
+        client = FakeClient()
+        client.fail_batches = ClientError(
+            {"Error": {"Code": "ValidationException", "Message": "bad item"}}, "BatchWriteItem"
+        )
+        combiner = WriteCombiner(client, WHERE, asyncio.get_running_loop())
+        got, calls = await send_all(combiner, [put(1), put(2)])
+        return got, calls
+
+    got, calls = asyncio.run(main())
+    assert got == [SEND_ALONE, SEND_ALONE]
+    # the failed request is counted once, in the first call; each counts its own re-send
+    assert [(c.requests, c.errors) for c in calls] == [({"batch_write_item": 1}, 1), ({}, 0)]
+
+
+@pytest.mark.parametrize(
+    ("code", "raised"),
+    [
+        ("ServiceUnavailable", errors.UnavailableError),
+        ("ProvisionedThroughputExceededException", errors.UnavailableError),
+        ("ResourceNotFoundException", errors.TableNotFoundError),
+    ],
+)
+def test_a_batch_that_cannot_reach_the_table_fails_every_call_once(
+    code: str, raised: type[Exception]
+) -> None:
+    async def main() -> Any:
+        client = FakeClient()
+        client.fail_batches = ClientError({"Error": {"Code": code, "Message": "no"}}, "X")
+        combiner = WriteCombiner(client, WHERE, asyncio.get_running_loop())
+        entries = [combinable_entries(put(i), TABLE) or [] for i in range(3)]
+        got = await asyncio.gather(
+            *(combiner.send(put(i), entries[i], CallStats()) for i in range(3)),
+            return_exceptions=True,
+        )
+        return client, got
+
+    client, got = asyncio.run(main())
+    assert [op for op, _ in client.sent] == ["batch_write_item"]  # not again, alone
+    assert all(isinstance(g, raised) for g in got)
+    assert len({id(g) for g in got}) == 3 and "dynamodb:BatchWriteItem" in str(got[0])
+
+
+def test_a_call_whose_items_came_back_pays_only_for_its_own_request() -> None:
+    async def main() -> Any:
+        client = FakeClient()
+        client.hand_back = {"thread-0"}
+        combiner = WriteCombiner(client, WHERE, asyncio.get_running_loop())
+        return await send_all(combiner, [put(0), put(1, size=2000), put(2)])
+
+    got, calls = asyncio.run(main())
+    assert got[0] is SEND_ALONE
+    # the request (and the item handed back, a throttle) in the first call; the units of
+    # what was stored (the fake bills the whole batch: 1 + 2 + 1) on the other two
+    assert calls[0].requests == {"batch_write_item": 1} and calls[0].throttles == 1
+    assert calls[0].write_units == 0
+    assert [c.write_units for c in calls[1:]] == [pytest.approx(8 / 3), pytest.approx(4 / 3)]
+
+
+def test_a_cancelled_caller_is_left_out_of_the_batch() -> None:
+    async def main() -> Any:
+        client = FakeClient()
+        combiner = WriteCombiner(client, WHERE, asyncio.get_running_loop())
+        entries = [combinable_entries(put(i), TABLE) or [] for i in range(3)]
+        tasks = [
+            asyncio.ensure_future(combiner.send(put(i), entries[i], CallStats())) for i in range(3)
+        ]
+        await asyncio.sleep(0)  # every task is waiting for the turn's end
+        tasks[1].cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return client
+
+    client = asyncio.run(main())
+    sent = client.sent[0][1]["RequestItems"][TABLE]
+    assert [e["PutRequest"]["Item"][schema.PK]["S"] for e in sent] == ["thread-0", "thread-2"]
+
+
+# --- through the driver --------------------------------------------------------------------
+def one(step: Request) -> Any:
+    return (yield step)
+
+
+def test_the_driver_combines_concurrent_flows_and_sends_a_lone_one_as_it_was() -> None:
+    async def main() -> Any:
+        client = FakeClient()
+        combiner = WriteCombiner(client, WHERE, asyncio.get_running_loop())
+        stats = [CallStats() for _ in range(3)]
+        await asyncio.gather(
+            *(
+                _drivers.run_async(one(put(i)), client, s, WHERE, combiner)
+                for i, s in enumerate(stats)
+            )
+        )
+        together = list(client.sent)
+        await _drivers.run_async(one(put(9)), client, CallStats(), WHERE, combiner)
+        return together, client.sent[len(together) :], stats
+
+    together, alone, stats = asyncio.run(main())
+    assert [op for op, _ in together] == ["batch_write_item"]
+    assert [op for op, _ in alone] == ["put_item"]
+    assert sum(s.total_requests for s in stats) == 1
+    assert sum(s.write_units for s in stats) == 3.0
+
+
+def test_after_a_failed_batch_each_caller_meets_its_own_error() -> None:
+    async def main() -> Any:
+        client = FakeClient()
+        client.fail_batches = ClientError(
+            {"Error": {"Code": "ValidationException", "Message": "bad item"}}, "BatchWriteItem"
+        )
+        client.refuse = {"thread-1"}
+        combiner = WriteCombiner(client, WHERE, asyncio.get_running_loop())
+        return client, await asyncio.gather(
+            *(
+                _drivers.run_async(one(put(i)), client, CallStats(), WHERE, combiner)
+                for i in range(3)
+            ),
+            return_exceptions=True,
+        )
+
+    client, results = asyncio.run(main())
+    assert isinstance(results[1], errors.DynamoDBSaverError) and "bad item" in str(results[1])
+    assert not isinstance(results[0], BaseException) and not isinstance(results[2], BaseException)
+    assert [op for op, _ in client.sent].count("put_item") == 3
