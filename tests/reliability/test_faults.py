@@ -11,6 +11,7 @@ against every request the saver makes).
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 import zlib
 from pathlib import Path
@@ -136,6 +137,36 @@ async def test_graph_async_under_faults(
             await saver.adelete_thread(thread_id)
     assert got["final"] == expected["final"]
     assert got["history"] == expected["history"]
+
+
+RUNS_AT_ONCE = 12
+
+
+@pytest.mark.parametrize("name", ["chat", "fanout", "large"])
+async def test_many_runs_at_once_under_faults(
+    name: str,
+    ddb_endpoint: str,
+    table_name: str,
+    fast_backoff: None,
+    request: pytest.FixtureRequest,
+) -> None:
+    """Runs at once on one saver share requests (``combine_writes``): under faults a
+    shared BatchWriteItem is reset, stalled, refused or partly processed, and every run
+    still ends as alone on InMemorySaver."""
+    scenario = SCENARIOS[name]
+    expected = await run_async(InMemorySaver(), scenario, "reference")
+    threads = [f"at-once-{name}-{i}-{uuid.uuid4()}" for i in range(RUNS_AT_ONCE)]
+    with FaultProxy(ddb_endpoint, rate=FAULT_RATE, seed=seed_of(request), weights=WEIGHTS) as proxy:
+        async with saver_on(proxy, table_name) as saver:
+            got = await asyncio.gather(*(run_async(saver, scenario, t) for t in threads))
+            record(proxy, saver, runs=RUNS_AT_ONCE)
+            check_rate(proxy)
+            put = saver.stats.operations["checkpoint.put"]
+            assert put.requests < put.calls  # they did share
+            await asyncio.gather(*(saver.adelete_thread(t) for t in threads))
+    for one in got:
+        assert one["final"] == expected["final"]
+        assert one["history"] == expected["history"]
 
 
 def _checkpoint(values: dict[str, Any]) -> Any:
