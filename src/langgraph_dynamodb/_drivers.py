@@ -365,10 +365,11 @@ class OwnsClients:
         return response
 
     async def arequest(self, operation: str, **params: Any) -> dict[str, Any]:
-        """Async :meth:`request`."""
+        """Async :meth:`request`: always a request of its own, whose response it returns
+        (never shared with other calls' writes)."""
         ctx = TableCtx(table=self._clients.table, consistent_read=True)
         flow = _single(ctx.request(operation, **params))
-        response: dict[str, Any] = await self._arun(flow, f"request.{operation}")
+        response: dict[str, Any] = await self._arun(flow, f"request.{operation}", combine=False)
         return response
 
     def close(self) -> None:
@@ -389,13 +390,22 @@ class OwnsClients:
         with observe.observed(self.stats, operation, where, ids) as call:
             return run_sync(flow, client, call, where)
 
-    async def _arun(self, flow: Flow[T], operation: str, ids: Mapping[str, Any] | None = None) -> T:
+    async def _arun(
+        self,
+        flow: Flow[T],
+        operation: str,
+        ids: Mapping[str, Any] | None = None,
+        *,
+        combine: bool = True,
+    ) -> T:
+        """Run a flow as one observed async call; its plain writes may share requests
+        with other calls' (``combine``, and ``combine_writes`` on: see :mod:`._combine`)."""
         if not self._clients.native_async():
             _warn_async_on_threads()
             return await asyncio.to_thread(self._run, flow, operation, ids)
         client = await self._clients.async_()
         where = self._clients.where(client)
-        combiner = self._clients.combiner(client)
+        combiner = self._clients.combiner(client) if combine else None
         with observe.observed(self.stats, operation, where, ids) as call:
             return await run_async(flow, client, call, where, combiner)
 
