@@ -291,26 +291,20 @@ def _share(
     handed_back: set[tuple[str, str]] | None = None,
 ) -> None:
     """Count a shared request in the calls it carried: the request (its retries,
-    throttles, error) in the first one's; capacity units, bytes and chunks stored in
-    those whose items were all stored (``handed_back=None``: the request failed, nothing
-    was stored), by the size of their items."""
-    first = waiting[0].call
-    with first._lock:
-        for op, n in shared.requests.items():
-            first.requests[op] = first.requests.get(op, 0) + n
-        first.retries += shared.retries
-        first.throttles += shared.throttles
-        first.errors += shared.errors
-    stored = handed_back is not None
-    paying = [w for w in waiting if not (handed_back and w.any_of(handed_back))] or [waiting[0]]
-    sizes = [sum(_entry_size(e) for e in w.entries) for w in paying]
-    total = sum(sizes)
-    for w, size in zip(paying, sizes, strict=True):
-        part = size / total
-        call = w.call
-        with call._lock:
-            call.write_units += shared.write_units * part
-            call.bytes_sent += round(shared.bytes_sent * part)
-            call.bytes_received += round(shared.bytes_received * part)
-            if stored and not (handed_back and w.any_of(handed_back)):
-                call.chunks_written += observe.chunk_puts(w.entries)
+    throttles, error) in the first one's; capacity units and bytes among those whose
+    items were all stored, by the size of their items, and the chunks they stored
+    (``handed_back=None``: the request failed, nothing was stored; its bytes are shared
+    by all)."""
+    stored = [w for w in waiting if not (handed_back and w.any_of(handed_back))]
+    paying = stored or [waiting[0]]
+    sizes = {id(w): sum(_entry_size(e) for e in w.entries) for w in paying}
+    total = sum(sizes.values())
+    done = {id(w) for w in stored} if handed_back is not None else set()
+    for i, w in enumerate(waiting):
+        size = sizes.get(id(w))
+        w.call.take_share(
+            shared,
+            0.0 if size is None else size / total,
+            request=i == 0,
+            chunks=observe.chunk_puts(w.entries) if id(w) in done else 0,
+        )

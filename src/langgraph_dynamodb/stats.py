@@ -155,6 +155,24 @@ class CallStats:
             self.chunks_read += chunks_r
             self.errors += failed
 
+    def take_share(self, shared: CallStats, part: float, *, request: bool, chunks: int = 0) -> None:
+        """Count this call's share of a request it sent together with other calls
+        (:mod:`._combine`): with ``request``, the request itself and its retries,
+        throttles and error (one call of those it carried counts them); ``part`` of its
+        capacity units and bytes; ``chunks`` chunk items of this call's it stored."""
+        with self._lock:
+            if request:
+                for op, n in shared.requests.items():
+                    self.requests[op] = self.requests.get(op, 0) + n
+                self.retries += shared.retries
+                self.throttles += shared.throttles
+                self.errors += shared.errors
+            self.read_units += shared.read_units * part
+            self.write_units += shared.write_units * part
+            self.bytes_sent += round(shared.bytes_sent * part)
+            self.bytes_received += round(shared.bytes_received * part)
+            self.chunks_written += chunks
+
     def count_sent(self, size: int) -> None:
         """An HTTP request body was sent (every attempt)."""
         with self._lock:

@@ -315,3 +315,18 @@ def test_after_a_failed_batch_each_caller_meets_its_own_error() -> None:
     assert isinstance(results[1], errors.DynamoDBSaverError) and "bad item" in str(results[1])
     assert not isinstance(results[0], BaseException) and not isinstance(results[2], BaseException)
     assert [op for op, _ in client.sent].count("put_item") == 3
+
+
+def test_chunks_stored_are_counted_in_the_call_that_stored_them() -> None:
+    chunk = item(5, sk=schema.CHUNK_PREFIX + "c1")
+
+    async def main() -> Any:
+        client = FakeClient()
+        client.hand_back = {"thread-6"}
+        combiner = WriteCombiner(client, WHERE, asyncio.get_running_loop())
+        back = item(6, sk=schema.CHUNK_PREFIX + "c2")
+        return await send_all(combiner, [put(1), batch(chunk, item(5)), batch(back)])
+
+    got, calls = asyncio.run(main())
+    assert got[2] is SEND_ALONE
+    assert [c.chunks_written for c in calls] == [0, 1, 0]
