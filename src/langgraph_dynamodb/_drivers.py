@@ -8,8 +8,10 @@ request on ``langgraph_dynamodb.requests``: method, table, time, capacity, never
 values), sleeps for :class:`~.steps.Sleep`, runs a
 :class:`~.steps.Compute` (blocking, or awaited), runs a :class:`~.steps.Fork`'s sub-flows
 concurrently (threads on the one boto3 client, or tasks on the event loop) and hands out
-:class:`~.steps.Emit` values. Errors are translated here, naming the table, region and endpoint
-(:class:`~.steps.Where`).
+:class:`~.steps.Emit` values. The async driver hands writes that may share a request with
+other calls' (unconditional puts) to its client's write combiner (:mod:`._combine`), and
+sends what comes back to it as before. Errors are translated here, naming the table,
+region and endpoint (:class:`~.steps.Where`).
 """
 
 from __future__ import annotations
