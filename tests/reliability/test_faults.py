@@ -12,6 +12,7 @@ against every request the saver makes).
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 import zlib
 from pathlib import Path
@@ -149,10 +150,12 @@ async def test_many_runs_at_once_under_faults(
     table_name: str,
     fast_backoff: None,
     request: pytest.FixtureRequest,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Runs at once on one saver share requests (``combine_writes``): under faults a
     shared BatchWriteItem is reset, stalled, refused or partly processed, and every run
     still ends as alone on InMemorySaver."""
+    caplog.set_level(logging.DEBUG, logger="langgraph_dynamodb.requests")
     scenario = SCENARIOS[name]
     expected = await run_async(InMemorySaver(), scenario, "reference")
     threads = [f"at-once-{name}-{i}-{uuid.uuid4()}" for i in range(RUNS_AT_ONCE)]
@@ -161,8 +164,9 @@ async def test_many_runs_at_once_under_faults(
             got = await asyncio.gather(*(run_async(saver, scenario, t) for t in threads))
             record(proxy, saver, runs=RUNS_AT_ONCE)
             check_rate(proxy)
-            put = saver.stats.operations["checkpoint.put"]
-            assert put.requests < put.calls  # they did share
+            shared = [r for r in caplog.records if getattr(r, "ddb_call", "") == "combined"]
+            tally.add(fault_shared_requests=len(shared))
+            assert shared  # they did share (how often depends on timing)
             await asyncio.gather(*(saver.adelete_thread(t) for t in threads))
     for one in got:
         assert one["final"] == expected["final"]
