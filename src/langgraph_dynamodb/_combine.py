@@ -46,8 +46,6 @@ from langgraph_dynamodb.schema import AttrMap
 from langgraph_dynamodb.stats import CallStats
 from langgraph_dynamodb.steps import Request, Where, error_code, translate_exception
 
-request_log = logging.getLogger("langgraph_dynamodb.requests")
-
 SEND_ALONE: Any = object()
 """What a caller's future is given when its request is to be sent as it was."""
 
@@ -82,10 +80,8 @@ def combinable_entries(step: Request, table: str) -> list[AttrMap] | None:
 
 def _entry_key(entry: AttrMap) -> tuple[str, str]:
     if "PutRequest" in entry:
-        found = entry["PutRequest"]["Item"]
-    else:
-        found = entry["DeleteRequest"]["Key"]
-    return found[schema.PK]["S"], found[schema.SK]["S"]
+        return schema.ident(entry["PutRequest"]["Item"])
+    return schema.ident(entry["DeleteRequest"]["Key"])
 
 
 def _entry_size(entry: AttrMap) -> int:
@@ -218,8 +214,17 @@ class WriteCombiner:
         except Exception as exc:
             shared.record(sent.op, getattr(exc, "response", None), failed=True)
             _share(shared, batch.waiting)
-            if request_log.isEnabledFor(logging.DEBUG):
-                _log_shared(self._where, shared, batch, started, error_code(exc) or repr(exc))
+            if observe.request_log.isEnabledFor(logging.DEBUG):
+                code = error_code(exc) or type(exc).__name__
+                observe.log_request(
+                    sent.op,
+                    shared,
+                    self._where,
+                    started,
+                    getattr(exc, "response", None),
+                    code,
+                    combined_calls=len(batch.waiting),
+                )
             for w in batch.waiting:
                 _fail(w.done, sent, exc, self._where)
             return
@@ -231,8 +236,16 @@ class WriteCombiner:
         back = (response.get("UnprocessedItems") or {}).get(table, [])
         handed_back = {_entry_key(e) for e in back}
         _share(shared, batch.waiting, handed_back)
-        if request_log.isEnabledFor(logging.DEBUG):
-            _log_shared(self._where, shared, batch, started, None)
+        if observe.request_log.isEnabledFor(logging.DEBUG):
+            observe.log_request(
+                sent.op,
+                shared,
+                self._where,
+                started,
+                response,
+                None,
+                combined_calls=len(batch.waiting),
+            )
         for w in batch.waiting:
             if w.any_of(handed_back):
                 _settle(w.done, SEND_ALONE)
@@ -253,33 +266,6 @@ def _fail(done: asyncio.Future[Any], sent: Request, exc: Exception, where: Where
         _settle(done, SEND_ALONE)
 
 
-def _log_shared(
-    where: Where, shared: CallStats, batch: Batch, started: float, error: str | None
-) -> None:
-    """The debug line of a shared request, with the fields of every request's line."""
-    ms = (time.perf_counter() - started) * 1000
-    calls = len(batch.waiting)
-    request_log.debug(
-        "combined batch_write_item of %d calls (%d items) on %r: %.1f ms, %.1f capacity units%s",
-        calls,
-        batch.count,
-        where.table,
-        ms,
-        shared.write_units,
-        f", error {error}" if error else "",
-        extra={
-            "ddb_call": "combined",
-            "ddb_request": "batch_write_item",
-            "ddb_table": where.table,
-            "ddb_ms": round(ms, 3),
-            "ddb_capacity_units": shared.write_units,
-            "ddb_retries": shared.retries,
-            "ddb_error": error,
-            "ddb_combined_calls": calls,
-        },
-    )
-
-
 def _settle(done: asyncio.Future[Any], value: Any) -> None:
     if not done.done():  # its caller may have been cancelled meanwhile
         done.set_result(value)
@@ -295,16 +281,17 @@ def _share(
     items were all stored, by the size of their items, and the chunks they stored
     (``handed_back=None``: the request failed, nothing was stored; its bytes are shared
     by all)."""
-    stored = [w for w in waiting if not (handed_back and w.any_of(handed_back))]
-    paying = stored or [waiting[0]]
-    sizes = {id(w): sum(_entry_size(e) for e in w.entries) for w in paying}
-    total = sum(sizes.values())
-    done = {id(w) for w in stored} if handed_back is not None else set()
-    for i, w in enumerate(waiting):
-        size = sizes.get(id(w))
+    stored = [not (handed_back and w.any_of(handed_back)) for w in waiting]
+    paying = stored if any(stored) else [i == 0 for i in range(len(waiting))]
+    sizes = [
+        sum(_entry_size(e) for e in w.entries) if pays else 0
+        for w, pays in zip(waiting, paying, strict=True)
+    ]
+    total = sum(sizes)
+    for i, (w, size, ok) in enumerate(zip(waiting, sizes, stored, strict=True)):
         w.call.take_share(
             shared,
-            0.0 if size is None else size / total,
+            size / total,
             request=i == 0,
-            chunks=observe.chunk_puts(w.entries) if id(w) in done else 0,
+            chunks=observe.chunk_puts(w.entries) if ok and handed_back is not None else 0,
         )

@@ -36,7 +36,7 @@ from langgraph_dynamodb._combine import (
     combinable_entries,
 )
 from langgraph_dynamodb.flows.context import TableCtx
-from langgraph_dynamodb.stats import CallStats, Stats, capacity_units, retry_attempts
+from langgraph_dynamodb.stats import CallStats, Stats
 from langgraph_dynamodb.steps import (
     Compute,
     Emit,
@@ -58,37 +58,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 S = TypeVar("S", bound="OwnsClients")
 
-request_log = logging.getLogger("langgraph_dynamodb.requests")
-
-
-def _log_request(
-    step: Request, stats: CallStats, where: Where, started: float, response: Any, code: str | None
-) -> None:
-    """One debug line per request, with structured ``extra`` fields (no keys, no values)."""
-    ms = (time.perf_counter() - started) * 1000
-    response = response if isinstance(response, dict) else {}
-    units = capacity_units(response)
-    retries = retry_attempts(response)
-    request_log.debug(
-        "%s %s on %r: %.1f ms, %.1f capacity units, %d retries%s",
-        stats.operation or "call",
-        step.op,
-        where.table,
-        ms,
-        units,
-        retries,
-        f", error {code}" if code else "",
-        extra={
-            "ddb_call": stats.operation,
-            "ddb_request": step.op,
-            "ddb_table": where.table,
-            "ddb_ms": round(ms, 3),
-            "ddb_capacity_units": units,
-            "ddb_retries": retries,
-            "ddb_error": code,
-        },
-    )
-
 
 def _on_error(
     call: Request, exc: Exception, stats: CallStats, where: Where, started: float
@@ -97,8 +66,8 @@ def _on_error(
     response = getattr(exc, "response", None)
     stats.record(call.op, response, call.params, failed=True)
     code = error_code(exc)
-    if request_log.isEnabledFor(logging.DEBUG):
-        _log_request(call, stats, where, started, response, code or type(exc).__name__)
+    if observe.request_log.isEnabledFor(logging.DEBUG):
+        observe.log_request(call.op, stats, where, started, response, code or type(exc).__name__)
     if code is not None and code in call.expect:
         return failure_of(exc)
     _raise_translated(call, exc, where)
@@ -164,8 +133,8 @@ def _execute(
     except Exception as exc:
         return _on_error(step, exc, stats, where, started)
     stats.record(step.op, response, step.params)
-    if request_log.isEnabledFor(logging.DEBUG):
-        _log_request(step, stats, where, started, response, None)
+    if observe.request_log.isEnabledFor(logging.DEBUG):
+        observe.log_request(step.op, stats, where, started, response, None)
     return response
 
 
@@ -195,8 +164,8 @@ async def _aexecute(
     except Exception as exc:
         return _on_error(step, exc, stats, where, started)
     stats.record(step.op, response, step.params)
-    if request_log.isEnabledFor(logging.DEBUG):
-        _log_request(step, stats, where, started, response, None)
+    if observe.request_log.isEnabledFor(logging.DEBUG):
+        observe.log_request(step.op, stats, where, started, response, None)
     return response
 
 

@@ -369,6 +369,11 @@ def key_of(item: AttrMap) -> AttrMap:
     return {PK: item[PK], SK: item[SK]}
 
 
+def ident(item: AttrMap) -> tuple[str, str]:
+    """The partition and sort key of a raw item or key, as a hashable pair."""
+    return item[PK]["S"], item[SK]["S"]
+
+
 def sk_of(item: AttrMap) -> str:
     """The sort key of a raw item."""
     return str(item[SK]["S"])

@@ -366,6 +366,51 @@ current = _current.get
 handlers count into it), else ``None``."""
 
 
+request_log = logging.getLogger("langgraph_dynamodb.requests")
+"""One ``DEBUG`` line per DynamoDB request (:func:`log_request`)."""
+
+
+def log_request(
+    op: str,
+    call: CallStats,
+    where: Where,
+    started: float,
+    response: Any,
+    code: str | None,
+    *,
+    combined_calls: int | None = None,
+) -> None:
+    """One debug line for a request, with structured ``extra`` fields (no keys, no
+    values); ``combined_calls``: how many calls a shared request carried."""
+    ms = (time.perf_counter() - started) * 1000
+    response = response if isinstance(response, dict) else {}
+    units = capacity_units(response)
+    retries = retry_attempts(response)
+    extra = {
+        "ddb_call": call.operation,
+        "ddb_request": op,
+        "ddb_table": where.table,
+        "ddb_ms": round(ms, 3),
+        "ddb_capacity_units": units,
+        "ddb_retries": retries,
+        "ddb_error": code,
+    }
+    if combined_calls is not None:
+        extra["ddb_combined_calls"] = combined_calls
+    request_log.debug(
+        "%s %s on %r: %.1f ms, %.1f capacity units, %d retries%s%s",
+        call.operation or "call",
+        op,
+        where.table,
+        ms,
+        units,
+        retries,
+        f", for {combined_calls} calls" if combined_calls is not None else "",
+        f", error {code}" if code else "",
+        extra=extra,
+    )
+
+
 @contextlib.contextmanager
 def counting_into(call: CallStats) -> Iterator[CallStats]:
     """Make ``call`` the one botocore's handlers count into in this context, for a request

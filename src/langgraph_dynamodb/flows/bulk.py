@@ -15,10 +15,6 @@ from langgraph_dynamodb.steps import Flow, Sleep, backoff
 from langgraph_dynamodb.storage import requests
 
 
-def _ident(key: AttrMap) -> tuple[str, str]:
-    return key[schema.PK]["S"], key[schema.SK]["S"]
-
-
 def batch_write(
     ctx: TableCtx, puts: Iterable[AttrMap] = (), deletes: Iterable[AttrMap] = ()
 ) -> Flow[None]:
@@ -27,9 +23,9 @@ def batch_write(
     and a key both put and deleted is only put."""
     by_key: dict[tuple[str, str], AttrMap] = {}
     for item in puts:
-        by_key[_ident(item)] = {"PutRequest": {"Item": item}}
+        by_key[schema.ident(item)] = {"PutRequest": {"Item": item}}
     for key in deletes:
-        by_key.setdefault(_ident(key), {"DeleteRequest": {"Key": key}})
+        by_key.setdefault(schema.ident(key), {"DeleteRequest": {"Key": key}})
     batch = list(by_key.values())
     for start in range(0, len(batch), limits.BATCH_WRITE_MAX_ITEMS):
         pending = batch[start : start + limits.BATCH_WRITE_MAX_ITEMS]
@@ -50,7 +46,7 @@ def batch_write(
 def batch_get(ctx: TableCtx, keys_: Sequence[AttrMap]) -> Flow[list[AttrMap]]:
     """BatchGetItem in groups of 100, retrying ``UnprocessedKeys``."""
     found: list[AttrMap] = []
-    unique = list({_ident(k): k for k in keys_}.values())
+    unique = list({schema.ident(k): k for k in keys_}.values())
     for start in range(0, len(unique), limits.BATCH_GET_MAX_KEYS):
         pending: AttrMap | None = {
             "Keys": unique[start : start + limits.BATCH_GET_MAX_KEYS],

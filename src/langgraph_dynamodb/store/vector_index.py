@@ -25,7 +25,7 @@ from langgraph.store.base import SearchOp
 from langgraph_dynamodb import limits, schema
 from langgraph_dynamodb.flows.bulk import batch_get
 from langgraph_dynamodb.flows.maintenance import setup as setup_table
-from langgraph_dynamodb.schema import AttrMap, key, sk_of
+from langgraph_dynamodb.schema import AttrMap, key
 from langgraph_dynamodb.steps import Failure, Flow
 from langgraph_dynamodb.store import items as si
 from langgraph_dynamodb.store import match, vectors
@@ -282,7 +282,7 @@ def _verified(
         found = yield from loaded_live(ctx, raw)
         by_key = {(m.pk, m.sk): m for m in found}
         for rank, hit in enumerate(wave, start=at):
-            memory = by_key.get((hit.key[schema.PK]["S"], sk_of(hit.key)))
+            memory = by_key.get(schema.ident(hit.key))
             if memory is None:
                 continue  # deleted or expired since the index saw it
             candidate = si.to_candidate(memory, ctx.serde, ctx.compression, with_vectors=True)
