@@ -67,3 +67,35 @@ def test_the_two_sessions_the_library_makes_share_one_data_loader() -> None:
     given.client  # noqa: B018
     assert mine.get_component("data_loader") is theirs is not given._clients._loader
     given.close()
+
+
+def test_making_a_client_lists_dynamodbs_folder_not_every_services(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """botocore checks that ``dynamodb`` is among the services it has by listing every
+    service's folder (about 420, 16 ms of a cold start); the library's sessions answer from
+    DynamoDB's folder, and a model missing there still gets botocore's own answer."""
+    import os
+
+    from botocore.exceptions import UnknownServiceError
+
+    listed: list[str] = []
+    real_listdir = os.listdir
+
+    def listdir(path: str) -> list[str]:
+        listed.append(str(path))
+        return real_listdir(path)
+
+    saver = DynamoDBSaver(
+        table_name="loader-listing", region_name="us-east-1", endpoint_url="http://127.0.0.1:9"
+    )
+    monkeypatch.setattr(os, "listdir", listdir)
+    saver.client  # noqa: B018 - makes the session and the client
+    monkeypatch.setattr(os, "listdir", real_listdir)
+    assert listed, "botocore lists DynamoDB's versions"
+    assert all(os.path.basename(p.rstrip(os.sep)) == "dynamodb" for p in listed), listed
+    loader = saver._clients._loader
+    assert loader.list_available_services("service-2") == ["dynamodb"]
+    with pytest.raises(UnknownServiceError):  # botocore's own listing, naming what it has
+        loader.load_service_model("dynamodb", "no-such-model-1")
+    saver.close()
