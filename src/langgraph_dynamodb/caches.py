@@ -17,6 +17,15 @@ changes what is stored (a writer that misses its parent's index reads it).
   (entries are never deleted, so a group noted once stays listed).
 - :class:`VectorIndexState`: whether the store's table has a usable vector index, as
   last seen (DescribeTable, or a SearchVectors that failed), and since when.
+
+The caches of heads hold their values as plain tuples of strings, numbers and bytes, and
+rebuild the :class:`~.storage.index.ChannelRef` and :class:`~.storage.items.StoredWrite`
+objects when asked: CPython's garbage collector stops tracking such a tuple once it has
+seen it, but never a dataclass instance, a named tuple, a list or a set. A full cache is
+thousands of heads for as long as the process runs, and every full collection walks each
+object it tracks: as objects, a full cache doubled the time of a full collection of a
+process running 256 chat turns at once (85 ms instead of 49), about two of which happen
+per 256 turns.
 """
 
 from __future__ import annotations
@@ -26,17 +35,65 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Generic, TypeVar
+from dataclasses import fields
+from typing import Any, Generic, TypeVar
 
 from langgraph_dynamodb import limits
+from langgraph_dynamodb.schema import WriteEntry
 from langgraph_dynamodb.storage.deltas import in_order
-from langgraph_dynamodb.storage.index import ChannelIndex
+from langgraph_dynamodb.storage.index import ChannelIndex, ChannelRef, ListShape
 from langgraph_dynamodb.storage.items import StoredWrite
 
 HeadKey = tuple[str, str, str]
 """(thread id, namespace, checkpoint id)."""
 
 V = TypeVar("V")
+
+
+# --- values as plain tuples (the module docstring says why) -------------------------------
+_REF_FIELDS = tuple(f.name for f in fields(ChannelRef))
+_SHAPE_AT = _REF_FIELDS.index("shape")
+
+PackedIndex = tuple[tuple[str, tuple[Any, ...]], ...]
+"""A channel index as ``(channel, the entry's fields)`` pairs, the shape's as a tuple."""
+
+PackedWrite = tuple[str, str, int, str, tuple[str, bytes]]
+"""A stored write as ``(task path, task id, index, channel, typed value)``."""
+
+
+def pack_index(index: ChannelIndex) -> PackedIndex:
+    """An index as plain tuples."""
+    packed = []
+    for ch, ref in index.items():
+        values = [getattr(ref, name) for name in _REF_FIELDS]
+        shape = ref.shape
+        if shape is not None:
+            values[_SHAPE_AT] = (shape.length, shape.digest, shape.body_bytes)
+        packed.append((ch, tuple(values)))
+    return tuple(packed)
+
+
+def unpack_index(packed: PackedIndex) -> ChannelIndex:
+    """The index :func:`pack_index` packed."""
+    index: ChannelIndex = {}
+    for ch, values in packed:
+        shape = values[_SHAPE_AT]
+        if shape is not None:
+            values = (*values[:_SHAPE_AT], ListShape(*shape), *values[_SHAPE_AT + 1 :])
+        index[ch] = ChannelRef(*values)
+    return index
+
+
+def pack_write(write: StoredWrite) -> PackedWrite:
+    """A stored write as a plain tuple."""
+    entry = write.entry
+    return (write.task_path, write.task_id, entry.idx, entry.channel, entry.value)
+
+
+def unpack_write(packed: PackedWrite) -> StoredWrite:
+    """The write :func:`pack_write` packed."""
+    task_path, task_id, idx, channel, value = packed
+    return StoredWrite(task_path, task_id, WriteEntry(idx, channel, value))
 
 
 class _Lru(Generic[V]):
@@ -69,13 +126,13 @@ class IndexCache:
     head's lineage (what its children inherit)."""
 
     def __init__(self, size: int = limits.CHANNEL_INDEX_CACHE_SIZE) -> None:
-        self._lru: _Lru[tuple[ChannelIndex, str]] = _Lru(size)
+        self._lru: _Lru[tuple[PackedIndex, str]] = _Lru(size)
 
     def get(self, key: HeadKey) -> ChannelIndex | None:
         """The index of a head, if remembered."""
         with self._lru.lock:
             found = self._lru.get(key)
-        return None if found is None else found[0]
+        return None if found is None else unpack_index(found[0])
 
     def lineage(self, key: HeadKey) -> str | None:
         """The lineage of a head, if remembered (with its index)."""
@@ -86,7 +143,7 @@ class IndexCache:
     def put(self, key: HeadKey, index: ChannelIndex, lineage: str) -> None:
         """Remember the index and the lineage of a head."""
         with self._lru.lock:
-            self._lru.put(key, (index, lineage))
+            self._lru.put(key, (pack_index(index), lineage))
 
     def discard_thread(self, thread_id: str) -> None:
         """Forget every head of a thread (deleted or pruned)."""
@@ -104,19 +161,19 @@ class StoredWrites:
         size: int = limits.CHANNEL_INDEX_CACHE_SIZE,
         max_bytes: int = limits.STORED_WRITES_CACHE_BYTES,
     ) -> None:
-        self._lru: _Lru[dict[tuple[str, int], StoredWrite]] = _Lru(size)
+        self._lru: _Lru[tuple[PackedWrite, ...]] = _Lru(size)
         self._max_bytes = max_bytes
         self._bytes = 0
 
     @staticmethod
-    def _size(writes: dict[tuple[str, int], StoredWrite]) -> int:
-        return sum(len(w.entry.value[1]) for w in writes.values())
+    def _size(writes: tuple[PackedWrite, ...]) -> int:
+        return sum(len(w[4][1]) for w in writes)
 
     def get(self, key: HeadKey) -> list[StoredWrite]:
         """A head's writes noted here, in ``writes_sort_key`` order."""
         with self._lru.lock:
             found = self._lru.get(key)
-            return in_order(found.values()) if found is not None else []
+        return in_order(unpack_write(w) for w in found) if found is not None else []
 
     def add(self, key: HeadKey, writes: Iterable[StoredWrite], *, replace: bool = False) -> None:
         """Note writes of a head (``replace``: they are all of its writes, as read)."""
@@ -124,11 +181,12 @@ class StoredWrites:
             known = self._lru.data.pop(key, None)
             if known is not None:
                 self._bytes -= self._size(known)
-            merged = {} if replace or known is None else known
+            merged = {} if replace or known is None else {(w[1], w[2]): w for w in known}
             for w in writes:
-                merged.setdefault((w.task_id, w.entry.idx), w)
-            self._bytes += self._size(merged)
-            self._lru.data[key] = merged
+                merged.setdefault((w.task_id, w.entry.idx), pack_write(w))
+            packed = tuple(merged.values())
+            self._bytes += self._size(packed)
+            self._lru.data[key] = packed
             while self._lru.data and (
                 self._bytes > self._max_bytes or len(self._lru.data) > self._lru.size
             ):
@@ -258,12 +316,17 @@ _UNKNOWN_PARENT = "\x00unknown"
 """The parent of a head whose writes were noted before its ``put`` finished."""
 
 
+def _sks(sks: Iterable[str]) -> tuple[str, ...]:
+    """Sort keys of writes items, each once (a tuple: see the module docstring)."""
+    return tuple(sorted(set(sks)))
+
+
 class ReadHints:
     """Which items a read of a head brings: its parent and its writes items, per head, and
     the latest head per namespace."""
 
     def __init__(self, size: int = limits.CHANNEL_INDEX_CACHE_SIZE) -> None:
-        self._heads: _Lru[tuple[str, set[str]]] = _Lru(size)
+        self._heads: _Lru[tuple[str, tuple[str, ...]]] = _Lru(size)
         self._latest: OrderedDict[tuple[str, str], str] = OrderedDict()
 
     def note_head(
@@ -274,7 +337,7 @@ class ReadHints:
         items read replace what was known)."""
         with self._heads.lock:
             known = self._heads.get(key)
-            kept = known[1] if known is not None and writes is None else set(writes or ())
+            kept = known[1] if known is not None and writes is None else _sks(writes or ())
             self._heads.put(key, (parent or "", kept))
             ns_key = (key[0], key[1])
             if key[2] >= self._latest.get(ns_key, ""):
@@ -288,9 +351,8 @@ class ReadHints:
         with self._heads.lock:
             known = self._heads.get(key)
             if known is None:  # the head's put has not finished yet
-                known = (_UNKNOWN_PARENT, set())
-                self._heads.put(key, known)
-            known[1].update(sks)
+                known = (_UNKNOWN_PARENT, ())
+            self._heads.put(key, (known[0], _sks((*known[1], *sks))))
 
     def expected_items(
         self,
