@@ -459,6 +459,50 @@ def run_coldstart(
         entry["figures"] = report.figures(entry)
 
 
+def run_concurrent_again(
+    plan: list[tuple[SaverSpec, list[str]]],
+    pythons: dict[str, Path],
+    results: dict[str, Any],
+    args: argparse.Namespace,
+    proxy_url: str,
+    direct_url: str,
+    run_id: str,
+) -> None:
+    """Workload (e) a second time on every saver that ran it, in the reverse order, each
+    merged into its first pass (:func:`bench.concurrent_report.merge_passes`): the first
+    pass runs ours first, the second last. Not with ``--quick``."""
+    from bench import concurrent_report
+
+    ran = {
+        name: entry["workloads"]["concurrent"]
+        for name, entry in results["savers"].items()
+        if "concurrent" in entry.get("workloads", {})
+    }
+    specs = [
+        spec
+        for spec, wls in plan
+        if "concurrent" in wls and spec.name in ran and not ran[spec.name].get("error")
+    ]
+    if args.quick or len(specs) < 2:
+        return
+    log(f"concurrent again, in the reverse order: {', '.join(s.name for s in reversed(specs))}")
+    for spec in reversed(specs):
+        entry, first = results["savers"][spec.name], ran[spec.name]
+        raw = run_saver(
+            spec, pythons[spec.name], ["concurrent"], args, proxy_url, direct_url, f"{run_id}-e2"
+        )
+        second = raw["workloads"].get("concurrent") or {"error": raw.get("error", "no result")}
+        if second.get("error"):
+            first["notes"]["second_pass_error"] = str(second["error"])[:300]
+            continue
+        first["notes"] = concurrent_report.merge_passes(first["notes"], second["notes"])
+        entry["figures"] = report.figures(entry)
+    results["meta"]["concurrent_passes"] = (
+        "(e) ran twice on each saver: once in the plan's order, once in the reverse order "
+        "after every saver; each figure is the median over the rounds of both"
+    )
+
+
 def run_saver(
     spec: SaverSpec,
     python: Path,
@@ -726,6 +770,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"  {spec.name}: {entry.get('runner_wall_s')} s"
                 + (f" ({entry['error']})" if entry.get("error") else "")
             )
+        run_concurrent_again(
+            plan, pythons, results, args, proxy.endpoint_url, ddb.endpoint_url, run_id
+        )
         run_coldstart(plan, pythons, results, args, proxy.endpoint_url, ddb.endpoint_url, run_id)
     results["meta"]["total_wall_s"] = round(time.monotonic() - started, 1)
     results["meta"]["loadavg_end"] = _loadavg()

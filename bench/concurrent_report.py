@@ -5,6 +5,7 @@ runs at once and with and without the simulated round trip, and the goals of iss
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 TARGET = 1.2
@@ -32,6 +33,50 @@ def figures(workload: dict[str, Any]) -> dict[str, Any]:
         if p is not None and p.get("process_cpu_s") is not None and notes.get("invokes"):
             f[f"concurrent.{phase}_cpu_ms"] = p["process_cpu_s"] * 1000 / notes["invokes"]
     return f
+
+
+def merge_passes(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    """The notes of two passes of (e) on one saver as one: every measured round of both
+    (their wall and CPU times), and each figure again from all of them (medians, errors
+    summed, the higher peak). ``python -m bench`` runs (e) a second time after every
+    saver ran, in the reverse order, so that a drift of the shared machine over the run,
+    or DynamoDB Local warming up, favours no saver."""
+    out = {**first}
+    runs = first.get("runs") or []
+    seq_n = first.get("sequential_runs") or first.get("invokes")
+    for suffix in ("", "_rtt"):
+        times = first.get(f"sequential_s{suffix}", []) + second.get(f"sequential_s{suffix}", [])
+        if times and seq_n:
+            out[f"sequential_s{suffix}"] = times
+            out[f"sequential_per_s{suffix}"] = round(seq_n / statistics.median(times), 2)
+        for n in runs:
+            at = f"{suffix}@{n}"
+            walls = first.get(f"concurrent_s{at}", []) + second.get(f"concurrent_s{at}", [])
+            if not walls:
+                continue
+            out[f"concurrent_s{at}"] = walls
+            out[f"concurrent_per_s{at}"] = round(n / statistics.median(walls), 2)
+            cpus = first.get(f"cpu_s{at}", []) + second.get(f"cpu_s{at}", [])
+            if cpus:
+                out[f"cpu_s{at}"] = cpus
+                out[f"cpu_ms{at}"] = round(statistics.median(cpus) * 1000 / n, 2)
+            out[f"errors{at}"] = first.get(f"errors{at}", 0) + second.get(f"errors{at}", 0)
+            peaks = [
+                p for p in (first.get(f"peak_rss_mb{at}"), second.get(f"peak_rss_mb{at}")) if p
+            ]
+            out[f"peak_rss_mb{at}"] = max(peaks) if peaks else None
+            seq = out.get(f"sequential_per_s{suffix}")
+            if seq:
+                out[f"speedup{at}"] = round(out[f"concurrent_per_s{at}"] / seq, 2)
+            if runs and n == runs[0]:  # the first size under its earlier names
+                for key in ("concurrent_s", "concurrent_per_s", "speedup"):
+                    if f"{key}{at}" in out:
+                        out[f"{key}{suffix}"] = out[f"{key}{at}"]
+        for key, value in second.items():
+            if key.startswith("error@") and key not in out:
+                out[key] = value
+    out["passes"] = first.get("passes", 1) + second.get("passes", 1)
+    return out
 
 
 def _num(value: Any, digits: int = 1) -> str:

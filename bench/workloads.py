@@ -459,9 +459,12 @@ def concurrent(h: Any) -> None:
     each, fresh threads), against the same saver's runs one after another; on loopback,
     then with a simulated round trip per request. For a store spec the graph is the
     memory agent of :func:`build_memory_graph` (no checkpointer, the store through
-    ``store=``). Every figure is the median of ``concurrent_repeats`` measurements, after
-    one round of as many runs not measured (times on a shared machine move between runs;
-    the first round pays for connections and JIT); a run that raises is counted as an
+    ``store=``). Every figure is the median of ``concurrent_repeats`` measurements (five:
+    a round of 32 at once lasts 0.15 to 0.4 s, so one full garbage collection or a
+    scheduler hiccup moves it by half, and with three repeats one such round in a cell
+    was enough to move its median), after one round of as many runs not measured (times on
+    a shared machine move between runs; the first round pays for connections and JIT);
+    a run that raises is counted as an
     error, not retried. Also noted: the process's peak RSS while the runs were in
     flight, and the client CPU per run."""
     sizes = list(h.size("concurrent_runs"))
@@ -523,6 +526,7 @@ def concurrent(h: Any) -> None:
         h.note(f"concurrent_s{suffix}@{n}", [round(w, 3) for w in walls])
         h.note(f"concurrent_per_s{suffix}@{n}", round(n / wall, 2))
         h.note(f"cpu_ms{suffix}@{n}", round(statistics.median(cpus) * 1000 / n, 2))
+        h.note(f"cpu_s{suffix}@{n}", [round(c, 4) for c in cpus])  # to merge two passes
         h.note(f"errors{suffix}@{n}", errors)
         known = [r for r in rss if r is not None]
         h.note(f"peak_rss_mb{suffix}@{n}", round(max(known), 1) if known else None)
@@ -537,6 +541,7 @@ def concurrent(h: Any) -> None:
     async def main() -> None:
         await graph.ainvoke(*run_input(0, "warmup"))
         h.note("invokes", sizes[0])
+        h.note("sequential_runs", sequential_n)
         h.note("runs", sizes)
         h.note("repeats", repeats)
         h.note("kind", "store" if is_store else "saver")
@@ -688,7 +693,7 @@ SIZES: dict[str, dict[str, Any]] = {
         "large_get_state_samples": 5,
         "concurrent_runs": [32, 256],
         "concurrent_sequential": 32,
-        "concurrent_repeats": 3,
+        "concurrent_repeats": 5,
         "concurrent_rtt_ms": 10,
         "delta_turns": 20,
         "cpu_puts": 30,

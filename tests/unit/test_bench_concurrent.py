@@ -135,3 +135,32 @@ def test_goals_compare_each_cell_with_the_best_peer_of_its_kind(mine: str, peer:
         "| **256 at once: ainvokes/s, loopback / 10 ms RTT** | 60.0 / 130.0 | 100.0 / 100.0 |"
         in table
     )
+
+
+def test_two_passes_merge_into_the_medians_of_all_their_rounds() -> None:
+    h1, h2 = FakeHarness("ours", InMemorySaver()), FakeHarness("ours", InMemorySaver())
+    workloads.concurrent(h1)
+    workloads.concurrent(h2)
+    first, second = h1.result["notes"], h2.result["notes"]
+    assert first["sequential_runs"] == 2 and len(first["cpu_s_rtt@5"]) == 2
+    # make the rounds known numbers: the first pass slow, the second fast
+    for notes, walls in ((first, [1.0, 0.8]), (second, [0.5, 0.4])):
+        for suffix in ("", "_rtt"):
+            notes[f"sequential_s{suffix}"] = [w * 4 for w in walls]
+            for n in (3, 5):
+                notes[f"concurrent_s{suffix}@{n}"] = list(walls)
+                notes[f"cpu_s{suffix}@{n}"] = [w / 2 for w in walls]
+    second["errors_rtt@5"], second["error@5_rtt"] = 1, "TimeoutError: one run"
+    merged = concurrent_report.merge_passes(first, second)
+    assert merged["concurrent_s@3"] == [1.0, 0.8, 0.5, 0.4]
+    assert merged["concurrent_per_s@3"] == round(3 / 0.65, 2)  # the median of four rounds
+    assert merged["concurrent_per_s"] == merged["concurrent_per_s@3"]  # first size's alias
+    assert merged["cpu_ms_rtt@5"] == round(0.325 * 1000 / 5, 2)
+    assert merged["sequential_per_s_rtt"] == round(2 / 2.6, 2)
+    assert merged["speedup@5"] == round(
+        merged["concurrent_per_s@5"] / merged["sequential_per_s"], 2
+    )
+    assert (merged["errors_rtt@5"], merged["error@5_rtt"]) == (1, "TimeoutError: one run")
+    assert merged["passes"] == 2
+    figs = concurrent_report.figures({"notes": merged})
+    assert figs["concurrent.concurrent_per_s_rtt@5"] == round(5 / 0.65, 2)
