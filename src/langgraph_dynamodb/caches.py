@@ -23,9 +23,9 @@ rebuild the :class:`~.storage.index.ChannelRef` and :class:`~.storage.items.Stor
 objects when asked: CPython's garbage collector stops tracking such a tuple once it has
 seen it, but never a dataclass instance, a named tuple, a list or a set. A full cache is
 thousands of heads for as long as the process runs, and every full collection walks each
-object it tracks: as objects, a full cache doubled the time of a full collection of a
-process running 256 chat turns at once (85 ms instead of 49), about two of which happen
-per 256 turns.
+object it tracks: held as objects, a full cache (about 45,000 of them) made a full
+collection of a process that had run 2,048 chat turns take 85 ms instead of 49; held as
+tuples (about 4,000 tracked), 51 ms.
 """
 
 from __future__ import annotations
