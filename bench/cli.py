@@ -714,17 +714,21 @@ def main(argv: list[str] | None = None) -> int:
         # whichever saver runs first: the same code ran a third slower as the first saver
         # than as the second. So a short chat and fan-out go through the proxy first, on
         # the first saver of the plan, and are thrown away.
+        pythons = {
+            spec.name: Path(sys.executable) if spec.venv is None else venvs[spec.venv].python
+            for spec, _ in plan
+        }
+        quick_args = argparse.Namespace(**{**vars(args), "quick": True, "keep_tables": False})
         first, first_wls = plan[0]
-        first_python = Path(sys.executable) if first.venv is None else venvs[first.venv].python
         warm_wls = [w for w in ("chat", "fanout") if w in first_wls] or first_wls[:1]
         if warm_wls == ["coldstart"]:
             warm_wls = ["chat"]
         log(f"warm-up through the proxy: quick {', '.join(warm_wls)} on {first.label} (discarded)")
         run_saver(
             first,
-            first_python,
+            pythons[first.name],
             warm_wls,
-            argparse.Namespace(**{**vars(args), "quick": True, "keep_tables": False}),
+            quick_args,
             proxy.endpoint_url,
             ddb.endpoint_url,
             f"{run_id}-warmup",
@@ -746,9 +750,9 @@ def main(argv: list[str] | None = None) -> int:
             log(f"warm-up through the proxy: quick concurrent on {spec.label} (discarded)")
             run_saver(
                 spec,
-                Path(sys.executable) if spec.venv is None else venvs[spec.venv].python,
+                pythons[spec.name],
                 ["concurrent"],
-                argparse.Namespace(**{**vars(args), "quick": True, "keep_tables": False}),
+                quick_args,
                 proxy.endpoint_url,
                 ddb.endpoint_url,
                 f"{run_id}-warmup",
@@ -757,10 +761,8 @@ def main(argv: list[str] | None = None) -> int:
             results["meta"]["warm_up"] += (
                 f"; a quick concurrent on {', '.join(s.name for s in warm_stores)}, discarded"
             )
-        pythons: dict[str, Path] = {}
         for spec, wls in plan:
-            python = Path(sys.executable) if spec.venv is None else venvs[spec.venv].python
-            pythons[spec.name] = python
+            python = pythons[spec.name]
             log(f"{spec.label}: {', '.join(wls)}")
             own = [w for w in wls if w != "coldstart"]  # run alternating, below
             raw = (

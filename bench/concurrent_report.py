@@ -35,6 +35,30 @@ def figures(workload: dict[str, Any]) -> dict[str, Any]:
     return f
 
 
+FIRST_SIZE_KEYS = ("concurrent_s", "concurrent_per_s", "speedup")
+"""Figures of the first number of runs also noted without ``@<runs>`` (the names of the
+bench before issue 24)."""
+
+
+def sequential_per_s(runs: int, times: list[float]) -> float:
+    """Runs a second one after another, over the median of the repeats' times."""
+    return round(runs / statistics.median(times), 2)
+
+
+def cell_figures(
+    runs: int, walls: list[float], cpus: list[float], sequential: float | None
+) -> dict[str, float]:
+    """The figures of one cell from its rounds: runs a second over the median wall time,
+    the client's CPU per run (median), and the speed-up over one after another."""
+    wall = statistics.median(walls)
+    out = {"concurrent_per_s": round(runs / wall, 2)}
+    if cpus:
+        out["cpu_ms"] = round(statistics.median(cpus) * 1000 / runs, 2)
+    if sequential:
+        out["speedup"] = round(runs / wall / sequential, 2)
+    return out
+
+
 def merge_passes(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
     """The notes of two passes of (e) on one saver as one: every measured round of both
     (their wall and CPU times), and each figure again from all of them (medians, errors
@@ -48,28 +72,26 @@ def merge_passes(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any
         times = first.get(f"sequential_s{suffix}", []) + second.get(f"sequential_s{suffix}", [])
         if times and seq_n:
             out[f"sequential_s{suffix}"] = times
-            out[f"sequential_per_s{suffix}"] = round(seq_n / statistics.median(times), 2)
+            out[f"sequential_per_s{suffix}"] = sequential_per_s(seq_n, times)
         for n in runs:
             at = f"{suffix}@{n}"
             walls = first.get(f"concurrent_s{at}", []) + second.get(f"concurrent_s{at}", [])
             if not walls:
                 continue
-            out[f"concurrent_s{at}"] = walls
-            out[f"concurrent_per_s{at}"] = round(n / statistics.median(walls), 2)
             cpus = first.get(f"cpu_s{at}", []) + second.get(f"cpu_s{at}", [])
+            out[f"concurrent_s{at}"] = walls
             if cpus:
                 out[f"cpu_s{at}"] = cpus
-                out[f"cpu_ms{at}"] = round(statistics.median(cpus) * 1000 / n, 2)
+            seq = out.get(f"sequential_per_s{suffix}")
+            for key, value in cell_figures(n, walls, cpus, seq).items():
+                out[f"{key}{at}"] = value
             out[f"errors{at}"] = first.get(f"errors{at}", 0) + second.get(f"errors{at}", 0)
             peaks = [
                 p for p in (first.get(f"peak_rss_mb{at}"), second.get(f"peak_rss_mb{at}")) if p
             ]
             out[f"peak_rss_mb{at}"] = max(peaks) if peaks else None
-            seq = out.get(f"sequential_per_s{suffix}")
-            if seq:
-                out[f"speedup{at}"] = round(out[f"concurrent_per_s{at}"] / seq, 2)
-            if runs and n == runs[0]:  # the first size under its earlier names
-                for key in ("concurrent_s", "concurrent_per_s", "speedup"):
+            if n == runs[0]:
+                for key in FIRST_SIZE_KEYS:
                     if f"{key}{at}" in out:
                         out[f"{key}{suffix}"] = out[f"{key}{at}"]
         for key, value in second.items():

@@ -21,7 +21,6 @@ import operator
 import os
 import pstats
 import random
-import statistics
 import threading
 import time
 import uuid
@@ -471,6 +470,7 @@ def concurrent(h: Any) -> None:
     repeats = h.size("concurrent_repeats")
     sequential_n = h.size("concurrent_sequential")
     is_store = h.args.saver in h.load("savers").STORES
+    figures = h.load("concurrent_report")  # a cell's figures, as the report merges them
     if is_store:
         graph = build_memory_graph().compile(store=h.saver)
     else:
@@ -491,7 +491,7 @@ def concurrent(h: Any) -> None:
                     await graph.ainvoke(*run_input(i, tag))
                 times.append(time.perf_counter() - started)
         h.note(f"sequential_s{suffix}", [round(t, 3) for t in times])
-        h.note(f"sequential_per_s{suffix}", round(sequential_n / statistics.median(times), 2))
+        h.note(f"sequential_per_s{suffix}", figures.sequential_per_s(sequential_n, times))
 
     async def at_once(n: int, rtt: float, suffix: str) -> None:
         walls, cpus, errors, rss = [], [], 0, []
@@ -522,19 +522,16 @@ def concurrent(h: Any) -> None:
         if not is_store:
             snap = await graph.aget_state(_config(f"{tag}-{n - 1}"))
             assert len(snap.values.get("messages", [])) == 2, "a concurrent run lost its state"
-        wall = statistics.median(walls)
         h.note(f"concurrent_s{suffix}@{n}", [round(w, 3) for w in walls])
-        h.note(f"concurrent_per_s{suffix}@{n}", round(n / wall, 2))
-        h.note(f"cpu_ms{suffix}@{n}", round(statistics.median(cpus) * 1000 / n, 2))
+        seq = h.result["notes"].get(f"sequential_per_s{suffix}")
+        for key, value in figures.cell_figures(n, walls, cpus, seq).items():
+            h.note(f"{key}{suffix}@{n}", value)
         h.note(f"cpu_s{suffix}@{n}", [round(c, 4) for c in cpus])  # to merge two passes
         h.note(f"errors{suffix}@{n}", errors)
         known = [r for r in rss if r is not None]
         h.note(f"peak_rss_mb{suffix}@{n}", round(max(known), 1) if known else None)
-        seq = h.result["notes"].get(f"sequential_per_s{suffix}")
-        if seq:
-            h.note(f"speedup{suffix}@{n}", round(n / wall / seq, 2))
         if n == sizes[0]:  # the figures of the first size under their earlier names
-            for key in ("concurrent_s", "concurrent_per_s", "speedup"):
+            for key in figures.FIRST_SIZE_KEYS:
                 if f"{key}{suffix}@{n}" in h.result["notes"]:
                     h.note(f"{key}{suffix}", h.result["notes"][f"{key}{suffix}@{n}"])
 
