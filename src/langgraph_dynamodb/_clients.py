@@ -67,7 +67,7 @@ from contextlib import AsyncExitStack, contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
 from langgraph_dynamodb import limits, stats
-from langgraph_dynamodb._combine import WriteCombiner
+from langgraph_dynamodb._combine import Combiners
 from langgraph_dynamodb.errors import ClosedError, ConfigurationError
 from langgraph_dynamodb.options import default_boto_config
 from langgraph_dynamodb.steps import THROTTLE_CODES, Where
@@ -483,6 +483,7 @@ class Clients:
         session: boto3.session.Session | None,
         aiosession: AioSession | Any | None,
         combine_writes: bool = True,
+        combine_reads: bool = True,
     ) -> None:
         if not isinstance(table, str) or not 3 <= len(table) <= 255:
             raise ConfigurationError(
@@ -517,7 +518,8 @@ class Clients:
         self._loader: Any = None  # the data loader of the sessions made here (_share_loader)
         self._where: dict[str, Where] = {}
         self.combine_writes = bool(combine_writes)
-        self._combiner: WriteCombiner | None = None
+        self.combine_reads = bool(combine_reads)
+        self._combiner: Combiners | None = None
         self.closed = False
         self.lock = threading.Lock()
         self.what = f"DynamoDB table {table!r}"
@@ -675,15 +677,22 @@ class Clients:
         self._where.pop("a", None)
         return aclient
 
-    def combiner(self, client: AsyncClient) -> WriteCombiner | None:
-        """The write combiner of ``client`` on the running event loop (:mod:`._combine`),
-        made on first use; ``None`` with ``combine_writes=False``."""
-        if not self.combine_writes:
+    def combiner(self, client: AsyncClient) -> Combiners | None:
+        """The request combiners of ``client`` on the running event loop (:mod:`._combine`),
+        made on first use; ``None`` with both ``combine_writes`` and ``combine_reads``
+        off."""
+        if not (self.combine_writes or self.combine_reads):
             return None
         loop = asyncio.get_running_loop()
         found = self._combiner
         if found is None or found.loop is not loop or found.client is not client:
-            found = self._combiner = WriteCombiner(client, self.where(client), loop)
+            found = self._combiner = Combiners(
+                client,
+                self.where(client),
+                loop,
+                writes=self.combine_writes,
+                reads=self.combine_reads,
+            )
         return found
 
     def _client_context(self) -> Any:

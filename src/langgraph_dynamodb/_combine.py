@@ -1,28 +1,40 @@
-"""Writes of concurrent calls on one event loop, sent together: one BatchWriteItem
-instead of one request each (``combine_writes=True``, the default).
+"""Requests of concurrent calls on one event loop, sent together: one BatchWriteItem for
+their plain writes (``combine_writes=True``, the default) and one BatchGetItem for their
+reads by key (``combine_reads=True``, the default), instead of one request each.
 
-Many runs on one async saver (LangGraph's Agent Server, any async service) each put a
-checkpoint a few times a run, one request each. Every request costs the client (the AWS
-SDK's pipeline, about half a millisecond of CPU) and DynamoDB alike; under load, several
-are ready to go at the same moment. The async driver hands every *combinable* request (an
-unconditional PutItem, or a BatchWriteItem of the library's own puts and deletes: writes
-whose outcome does not depend on what the table holds) to its client's
-:class:`WriteCombiner` instead of sending it. The combiner waits for the rest of the
-loop's current turn (``call_soon``: no timer), then:
+Many runs on one async saver or store (LangGraph's Agent Server, any async service) each
+put a checkpoint a few times a run, or read a memory by key, one request each. Every
+request costs the client (the AWS SDK's pipeline, about half a millisecond of CPU) and
+DynamoDB alike; under load, several are ready to go at the same moment. The async driver
+offers every request to its client's :class:`Combiners`. A *combinable* request is
+
+- a write whose outcome does not depend on what the table holds: an unconditional
+  PutItem, or a BatchWriteItem of the library's own puts and deletes
+  (:func:`combinable_entries`), for the :class:`WriteCombiner`;
+- a BatchGetItem of keys of the table and nothing else (no projection), for the
+  :class:`ReadCombiner` (:func:`combinable_keys`).
+
+Anything else is sent by its caller as before. A combiner waits for the rest of the loop's
+current turn (``call_soon``: no timer), then:
 
 - a request alone in its turn goes back to its caller, who sends it as it was: one call
   at a time sends exactly what it always sent;
 - requests that met in one turn are packed, in order, into BatchWriteItems of at most
   :data:`~.limits.BATCH_WRITE_MAX_ITEMS` items that never name a key twice (the very same
-  item, written by two calls, is sent once), and each batch is sent for all of them.
+  item, written by two calls, is sent once), or into BatchGetItems of at most
+  :data:`~.limits.BATCH_GET_MAX_KEYS` keys, strongly consistent reads apart from
+  eventually consistent ones (a key two calls read is asked once), and each batch is sent
+  for all of them.
 
-A caller's call returns once its own items are stored, as before. When DynamoDB hands an
-item back unprocessed, the request it came in goes back to its caller, to be sent alone
-(a lone PutItem is retried by botocore, a flow's BatchWriteItem by its flow, with
-backoff). A batch that failed as a whole raises the same translated error in every call
-when the table could not be reached (throttling, 5xx and connections after botocore's
-retries, no such table: sending each again would wait through the retries again), and
-otherwise goes back to each caller to send alone, so each meets its own error.
+A caller's call returns once its own items are stored, or with its own items read, as
+before: a read sent together is sent after every call it carries asked, so it sees every
+write that ended before any of them asked (a strongly consistent read stays one). When
+DynamoDB hands an item or a key back unprocessed, the request it came in goes back to its
+caller, to be sent alone (a lone PutItem is retried by botocore, a flow's batch by its
+flow, with backoff). A batch that failed as a whole raises the same translated error in
+every call when the table could not be reached (throttling, 5xx and connections after
+botocore's retries, no such table: sending each again would wait through the retries
+again), and otherwise goes back to each caller to send alone, so each meets its own error.
 
 Counting (:class:`~.stats.CallStats`): a shared request is one request, counted in the
 call of the first request it carries; its capacity units and bytes are shared among the
@@ -35,9 +47,9 @@ import asyncio
 import contextvars
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from langgraph_dynamodb import limits, schema
 from langgraph_dynamodb import stats as observe
@@ -49,9 +61,18 @@ from langgraph_dynamodb.steps import Request, Where, error_code, translate_excep
 SEND_ALONE: Any = object()
 """What a caller's future is given when its request is to be sent as it was."""
 
-COMBINABLE_OPS = frozenset({"put_item", "batch_write_item"})
-"""The client methods a combinable request may be (reads never are)."""
+COMBINABLE_WRITES = frozenset({"put_item", "batch_write_item"})
+"""The client methods a combinable write may be."""
+COMBINABLE_READS = frozenset({"batch_get_item"})
+"""The client methods a combinable read may be (a GetItem never is: a user's IAM policy
+that allows GetItem need not allow BatchGetItem)."""
+COMBINABLE_OPS = COMBINABLE_WRITES | COMBINABLE_READS
+"""Every client method a combiner may take a request of."""
 _PUT_ITEM_PARAMS = frozenset({"TableName", "Item", "ReturnConsumedCapacity"})
+_BATCH_PARAMS = frozenset({"RequestItems", "ReturnConsumedCapacity"})
+_READ_SPEC = frozenset({"Keys", "ConsistentRead"})
+READ_UNIT_BYTES = 4096
+"""DynamoDB bills a read by 4 KB of the item read."""
 
 
 def combinable_entries(step: Request, table: str) -> list[AttrMap] | None:
@@ -66,7 +87,7 @@ def combinable_entries(step: Request, table: str) -> list[AttrMap] | None:
             return None
         return [{"PutRequest": {"Item": params["Item"]}}]
     if step.op == "batch_write_item":
-        if set(params) - {"RequestItems", "ReturnConsumedCapacity"}:
+        if not _BATCH_PARAMS.issuperset(params):
             return None
         items = params.get("RequestItems") or {}
         if set(items) != {table}:
@@ -76,6 +97,37 @@ def combinable_entries(step: Request, table: str) -> list[AttrMap] | None:
             return None
         return entries
     return None
+
+
+@dataclass(frozen=True)
+class AskedKeys:
+    """What a combinable BatchGetItem asks: its keys, and how consistently."""
+
+    keys: list[AttrMap]
+    consistent: bool
+
+
+def combinable_keys(step: Request, table: str) -> AskedKeys | None:
+    """The keys of a request that may share a BatchGetItem with others on ``table``, else
+    ``None``: a BatchGetItem on that table alone, of whole items (no projection), that
+    names no key twice (DynamoDB refuses that; alone, its caller meets the error)."""
+    if step.op != "batch_get_item" or step.expect or not _BATCH_PARAMS.issuperset(step.params):
+        return None
+    items = step.params.get("RequestItems") or {}
+    if set(items) != {table}:
+        return None
+    spec = items[table]
+    if not isinstance(spec, dict) or not _READ_SPEC.issuperset(spec):
+        return None
+    keys: list[AttrMap] = spec.get("Keys") or []
+    if not 0 < len(keys) <= limits.BATCH_GET_MAX_KEYS:
+        return None
+    try:
+        if len({schema.ident(k) for k in keys}) != len(keys):
+            return None
+    except (KeyError, TypeError):
+        return None
+    return AskedKeys(keys, bool(spec.get("ConsistentRead", False)))
 
 
 def _entry_key(entry: AttrMap) -> tuple[str, str]:
@@ -91,10 +143,18 @@ def _entry_size(entry: AttrMap) -> int:
     return 1
 
 
+def _read_size(found: AttrMap | None) -> int:
+    """Read units a key is billed at, about (a missing item as one)."""
+    if found is None:
+        return 1
+    return max(1, -(-schema.approx_size(found) // READ_UNIT_BYTES))
+
+
 @dataclass
 class Waiting:
-    """One caller's request, waiting for the end of the loop's turn: its items and their
-    keys, the call it is counted in, the future its caller awaits."""
+    """One caller's request, waiting for the end of the loop's turn: what it writes (an
+    entry per item) or reads (a key per item) and their keys, the call it is counted in,
+    the future its caller awaits."""
 
     step: Request
     entries: list[AttrMap]
@@ -106,30 +166,39 @@ class Waiting:
     def of(
         cls, step: Request, entries: list[AttrMap], call: CallStats, done: asyncio.Future[Any]
     ) -> Waiting:
-        """A request's waiting entry, its keys read from its items."""
+        """A write's waiting entry, its keys read from its items."""
         return cls(step, entries, call, done, [_entry_key(e) for e in entries])
 
+    @classmethod
+    def reading(
+        cls, step: Request, keys: list[AttrMap], call: CallStats, done: asyncio.Future[Any]
+    ) -> Waiting:
+        """A read's waiting entry."""
+        return cls(step, keys, call, done, [schema.ident(k) for k in keys])
+
     def any_of(self, keys: set[tuple[str, str]]) -> bool:
-        """Whether it writes one of ``keys``."""
+        """Whether it writes or reads one of ``keys``."""
         return any(k in keys for k in self.key_list)
 
 
 @dataclass
 class Batch:
-    """Requests sent as one BatchWriteItem: at most 25 items, no key twice. Two calls
-    writing the very same item (a thread's directory entry, a store group's) share it:
-    it is sent once."""
+    """Requests sent as one batch: for writes at most 25 items, no key twice (two calls
+    writing the very same item, a thread's directory entry, a store group's, share it: it
+    is sent once); for reads at most 100 keys, each asked once."""
 
+    limit: int = limits.BATCH_WRITE_MAX_ITEMS
     waiting: list[Waiting] = field(default_factory=list)
     items: dict[tuple[str, str], AttrMap] = field(default_factory=dict)
 
     @property
     def count(self) -> int:
-        """Items the batch sends."""
+        """Items (or keys) the batch sends."""
         return len(self.items)
 
     def entries(self) -> list[AttrMap]:
-        """The write requests of the BatchWriteItem, in order."""
+        """The write requests of the BatchWriteItem (or the keys of the BatchGetItem), in
+        order."""
         return list(self.items.values())
 
     def takes(self, w: Waiting) -> bool:
@@ -142,7 +211,7 @@ class Batch:
                 new += 1
             elif have != e:
                 return False
-        return self.count + new <= limits.BATCH_WRITE_MAX_ITEMS
+        return self.count + new <= self.limit
 
     def add(self, w: Waiting) -> None:
         """Put ``w`` in (after :meth:`takes`)."""
@@ -151,9 +220,9 @@ class Batch:
             self.items.setdefault(k, e)
 
 
-def pack(waiting: Sequence[Waiting]) -> list[Batch]:
-    """Requests into batches, first fit in arrival order: at most 25 items a batch, no key
-    twice in one."""
+def pack(waiting: Sequence[Waiting], limit: int = limits.BATCH_WRITE_MAX_ITEMS) -> list[Batch]:
+    """Requests into batches of at most ``limit`` items (or keys), first fit in arrival
+    order, no key twice in one."""
     batches: list[Batch] = []
     for w in waiting:
         for batch in batches:
@@ -161,59 +230,67 @@ def pack(waiting: Sequence[Waiting]) -> list[Batch]:
                 batch.add(w)
                 break
         else:
-            batch = Batch()
+            batch = Batch(limit)
             batch.add(w)
             batches.append(batch)
     return batches
 
 
-class WriteCombiner:
-    """The combinable writes of one client on one event loop (see the module)."""
+K = TypeVar("K")
+
+
+class _TurnCombiner(Generic[K]):
+    """What both combiners share: the requests waiting for the end of the loop's turn, the
+    flush that packs them, and sending a batch for all its callers."""
+
+    _limit = limits.BATCH_WRITE_MAX_ITEMS
+    """Items (or keys) a batch takes at most."""
 
     def __init__(self, client: Any, where: Where, loop: asyncio.AbstractEventLoop) -> None:
         self.client = client
         self._where = where
         self.loop = loop
-        self._waiting: list[Waiting] = []
+        self._waiting: list[tuple[K, Waiting]] = []
         self._flushing: asyncio.Handle | None = None
         self._sending: set[asyncio.Task[None]] = set()
 
-    async def send(self, step: Request, entries: list[AttrMap], call: CallStats) -> Any:
-        """Wait for the end of the loop's turn; returns the response of the request, or
-        :data:`SEND_ALONE` when the caller is to send it itself."""
+    async def _wait(self, group: K, make: Callable[[asyncio.Future[Any]], Waiting]) -> Any:
         done: asyncio.Future[Any] = self.loop.create_future()
-        self._waiting.append(Waiting.of(step, entries, call, done))
+        self._waiting.append((group, make(done)))
         if self._flushing is None:
             self._flushing = self.loop.call_soon(self._flush, context=contextvars.Context())
         return await done
 
     def _flush(self) -> None:
         self._flushing = None
-        waiting = [w for w in self._waiting if not w.done.done()]  # not those cancelled
+        groups: dict[K, list[Waiting]] = {}
+        for group, w in self._waiting:
+            if not w.done.done():  # not those cancelled
+                groups.setdefault(group, []).append(w)
         self._waiting = []
-        for batch in pack(waiting):
-            if len(batch.waiting) == 1:
-                _settle(batch.waiting[0].done, SEND_ALONE)
-                continue
-            task = self.loop.create_task(self._send_batch(batch))
-            self._sending.add(task)
-            task.add_done_callback(self._sending.discard)
+        for group, waiting in groups.items():
+            for batch in pack(waiting, self._limit):
+                if len(batch.waiting) == 1:
+                    _settle(batch.waiting[0].done, SEND_ALONE)
+                    continue
+                task = self.loop.create_task(self._send_batch(group, batch))
+                self._sending.add(task)
+                task.add_done_callback(self._sending.discard)
 
-    async def _send_batch(self, batch: Batch) -> None:
-        table = self._where.table
-        entries = batch.entries()
-        sent = Request(
-            "batch_write_item",
-            {"RequestItems": {table: entries}, "ReturnConsumedCapacity": "TOTAL"},
-        )
+    async def _send_batch(self, group: K, batch: Batch) -> None:
+        raise NotImplementedError
+
+    async def _request(self, sent: Request, batch: Batch) -> tuple[CallStats, Any]:
+        """Send ``sent`` for every caller in ``batch``: its counts and its response, or
+        ``None`` for the response when it failed (each caller then has its error or its
+        request back; the counts are still to be shared out)."""
         shared = CallStats(operation="combined")
         started = time.perf_counter()
         try:
             with observe.counting_into(shared):
-                response = await self.client.batch_write_item(**sent.params)
+                response = await getattr(self.client, sent.op)(**sent.params)
         except Exception as exc:
             shared.record(sent.op, getattr(exc, "response", None), failed=True)
-            _share(shared, batch.waiting)
             if observe.request_log.isEnabledFor(logging.DEBUG):
                 code = error_code(exc) or type(exc).__name__
                 observe.log_request(
@@ -227,15 +304,12 @@ class WriteCombiner:
                 )
             for w in batch.waiting:
                 _fail(w.done, sent, exc, self._where)
-            return
+            return shared, None
         except BaseException:  # cancelled: each caller decides for itself
             for w in batch.waiting:
                 _settle(w.done, SEND_ALONE)
             raise
-        shared.record(sent.op, response)
-        back = (response.get("UnprocessedItems") or {}).get(table, [])
-        handed_back = {_entry_key(e) for e in back}
-        _share(shared, batch.waiting, handed_back)
+        shared.record(sent.op, response, sent.params)
         if observe.request_log.isEnabledFor(logging.DEBUG):
             observe.log_request(
                 sent.op,
@@ -246,11 +320,189 @@ class WriteCombiner:
                 None,
                 combined_calls=len(batch.waiting),
             )
+        return shared, response
+
+
+class WriteCombiner(_TurnCombiner[None]):
+    """The combinable writes of one client on one event loop (see the module)."""
+
+    async def send(self, step: Request, entries: list[AttrMap], call: CallStats) -> Any:
+        """Wait for the end of the loop's turn; returns the response of the request, or
+        :data:`SEND_ALONE` when the caller is to send it itself."""
+        return await self._wait(None, lambda done: Waiting.of(step, entries, call, done))
+
+    async def _send_batch(self, group: None, batch: Batch) -> None:
+        table = self._where.table
+        sent = Request(
+            "batch_write_item",
+            {"RequestItems": {table: batch.entries()}, "ReturnConsumedCapacity": "TOTAL"},
+        )
+        shared, response = await self._request(sent, batch)
+        if response is None:
+            self._share(shared, batch.waiting, None)
+            return
+        back = (response.get("UnprocessedItems") or {}).get(table, [])
+        handed_back = {_entry_key(e) for e in back}
+        self._share(shared, batch.waiting, handed_back)
         for w in batch.waiting:
             if w.any_of(handed_back):
                 _settle(w.done, SEND_ALONE)
             else:  # what its own request would have answered, less what is counted already
                 _settle(w.done, {} if w.step.op == "put_item" else {"UnprocessedItems": {}})
+
+    def _share(
+        self,
+        shared: CallStats,
+        waiting: Sequence[Waiting],
+        handed_back: set[tuple[str, str]] | None,
+    ) -> None:
+        """Count a shared request in the calls it carried: the request (its retries,
+        throttles, error) in the first one's; capacity units and bytes among those whose
+        items were all stored, by the size of their items, and the chunks they stored
+        (``handed_back=None``: the request failed, nothing was stored; its bytes are
+        shared by all)."""
+        stored = [not (handed_back and w.any_of(handed_back)) for w in waiting]
+        sizes = [[_entry_size(e) for e in w.entries] for w in waiting]
+        _share_out(
+            shared,
+            waiting,
+            stored,
+            sizes,
+            chunks_written=[
+                observe.chunk_puts(w.entries) if ok and handed_back is not None else 0
+                for w, ok in zip(waiting, stored, strict=True)
+            ],
+        )
+
+
+class ReadCombiner(_TurnCombiner[bool]):
+    """The combinable reads of one client on one event loop (see the module); strongly
+    consistent reads are packed apart from eventually consistent ones."""
+
+    _limit = limits.BATCH_GET_MAX_KEYS
+    """Keys a BatchGetItem takes at most."""
+
+    async def send(self, step: Request, asked: AskedKeys, call: CallStats) -> Any:
+        """Wait for the end of the loop's turn; returns what the request would have
+        answered (the caller's own items), or :data:`SEND_ALONE` when the caller is to send
+        it itself."""
+        return await self._wait(
+            asked.consistent, lambda done: Waiting.reading(step, asked.keys, call, done)
+        )
+
+    async def _send_batch(self, consistent: bool, batch: Batch) -> None:
+        table = self._where.table
+        sent = Request(
+            "batch_get_item",
+            {
+                "RequestItems": {table: {"Keys": batch.entries(), "ConsistentRead": consistent}},
+                "ReturnConsumedCapacity": "TOTAL",
+            },
+        )
+        shared, response = await self._request(sent, batch)
+        if response is None:
+            self._share(shared, batch.waiting, None)
+            return
+        found: dict[tuple[str, str], AttrMap] = {
+            schema.ident(i): i for i in (response.get("Responses") or {}).get(table, [])
+        }
+        back = ((response.get("UnprocessedKeys") or {}).get(table) or {}).get("Keys", [])
+        handed_back = {schema.ident(k) for k in back}
+        self._share(shared, batch.waiting, (found, handed_back))
+        given: set[tuple[str, str]] = set()
+        for w in batch.waiting:
+            if w.any_of(handed_back):
+                _settle(w.done, SEND_ALONE)
+                continue
+            items = []
+            for k in w.key_list:
+                if k in found:  # an item two calls read: each has its own dict
+                    items.append(dict(found[k]) if k in given else found[k])
+                    given.add(k)
+            _settle(w.done, {"Responses": {table: items}, "UnprocessedKeys": {}})
+
+    def _share(
+        self,
+        shared: CallStats,
+        waiting: Sequence[Waiting],
+        response: tuple[dict[tuple[str, str], AttrMap], set[tuple[str, str]]] | None,
+    ) -> None:
+        """Count a shared read in the calls it carried: the request in the first one's;
+        capacity units and bytes among those whose keys were all read, by the size of the
+        items read (a key not found as one unit), and the chunks each read (``None``: the
+        request failed; its bytes are shared by all)."""
+        found, handed_back = response if response is not None else ({}, set())
+        read = [not (handed_back and w.any_of(handed_back)) for w in waiting]
+        sizes = [[_read_size(found.get(k)) for k in w.key_list] for w in waiting]
+        _share_out(
+            shared,
+            waiting,
+            read,
+            sizes,
+            chunks_read=[
+                observe.chunks_among(found.get(k) for k in w.key_list) if ok else 0
+                for w, ok in zip(waiting, read, strict=True)
+            ],
+        )
+
+
+def _share_out(
+    shared: CallStats,
+    waiting: Sequence[Waiting],
+    done: Sequence[bool],
+    sizes: Sequence[Sequence[int]],
+    *,
+    chunks_written: Sequence[int] = (),
+    chunks_read: Sequence[int] = (),
+) -> None:
+    """Share a request's counts among the calls it carried: the request itself in the
+    first call; capacity units and bytes among the calls whose items it ``done``, by
+    ``sizes`` (all of them pay when it did none: the first call)."""
+    paying = list(done) if any(done) else [i == 0 for i in range(len(waiting))]
+    weights = [sum(s) if pays else 0 for s, pays in zip(sizes, paying, strict=True)]
+    total = sum(weights) or 1
+    for i, w in enumerate(waiting):
+        w.call.take_share(
+            shared,
+            weights[i] / total,
+            request=i == 0,
+            chunks_written=chunks_written[i] if chunks_written else 0,
+            chunks_read=chunks_read[i] if chunks_read else 0,
+        )
+
+
+class Combiners:
+    """The write and read combiners of one client on one event loop (either may be off):
+    what the async driver offers each request to."""
+
+    def __init__(
+        self,
+        client: Any,
+        where: Where,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        writes: bool = True,
+        reads: bool = True,
+    ) -> None:
+        self.client = client
+        self.loop = loop
+        self.table = where.table
+        self.writes = WriteCombiner(client, where, loop) if writes else None
+        self.reads = ReadCombiner(client, where, loop) if reads else None
+
+    async def send(self, step: Request, call: CallStats) -> Any:
+        """The response of ``step`` sent together with other calls' requests, or
+        :data:`SEND_ALONE` when its caller is to send it itself (it is not combinable,
+        its kind of combining is off, or it was alone in its turn)."""
+        if step.op in COMBINABLE_WRITES and self.writes is not None:
+            entries = combinable_entries(step, self.table)
+            if entries is not None:
+                return await self.writes.send(step, entries, call)
+        elif step.op in COMBINABLE_READS and self.reads is not None:
+            asked = combinable_keys(step, self.table)
+            if asked is not None:
+                return await self.reads.send(step, asked, call)
+        return SEND_ALONE
 
 
 def _fail(done: asyncio.Future[Any], sent: Request, exc: Exception, where: Where) -> None:
@@ -269,29 +521,3 @@ def _fail(done: asyncio.Future[Any], sent: Request, exc: Exception, where: Where
 def _settle(done: asyncio.Future[Any], value: Any) -> None:
     if not done.done():  # its caller may have been cancelled meanwhile
         done.set_result(value)
-
-
-def _share(
-    shared: CallStats,
-    waiting: Sequence[Waiting],
-    handed_back: set[tuple[str, str]] | None = None,
-) -> None:
-    """Count a shared request in the calls it carried: the request (its retries,
-    throttles, error) in the first one's; capacity units and bytes among those whose
-    items were all stored, by the size of their items, and the chunks they stored
-    (``handed_back=None``: the request failed, nothing was stored; its bytes are shared
-    by all)."""
-    stored = [not (handed_back and w.any_of(handed_back)) for w in waiting]
-    paying = stored if any(stored) else [i == 0 for i in range(len(waiting))]
-    sizes = [
-        sum(_entry_size(e) for e in w.entries) if pays else 0
-        for w, pays in zip(waiting, paying, strict=True)
-    ]
-    total = sum(sizes)
-    for i, (w, size, ok) in enumerate(zip(waiting, sizes, stored, strict=True)):
-        w.call.take_share(
-            shared,
-            size / total,
-            request=i == 0,
-            chunks=observe.chunk_puts(w.entries) if ok and handed_back is not None else 0,
-        )

@@ -8,9 +8,9 @@ request on ``langgraph_dynamodb.requests``: method, table, time, capacity, never
 values), sleeps for :class:`~.steps.Sleep`, runs a
 :class:`~.steps.Compute` (blocking, or awaited), runs a :class:`~.steps.Fork`'s sub-flows
 concurrently (threads on the one boto3 client, or tasks on the event loop) and hands out
-:class:`~.steps.Emit` values. The async driver hands writes that may share a request with
-other calls' (unconditional puts) to its client's write combiner (:mod:`._combine`), and
-sends what comes back to it as before. Errors are translated here, naming the table,
+:class:`~.steps.Emit` values. The async driver hands requests that may share one with other
+calls' (unconditional puts, reads by key) to its client's combiners (:mod:`._combine`),
+and sends what comes back to it as before. Errors are translated here, naming the table,
 region and endpoint (:class:`~.steps.Where`).
 """
 
@@ -29,12 +29,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 from langgraph_dynamodb import limits
 from langgraph_dynamodb import stats as observe
 from langgraph_dynamodb._clients import ASYNC_EXTRA, Clients
-from langgraph_dynamodb._combine import (
-    COMBINABLE_OPS,
-    SEND_ALONE,
-    WriteCombiner,
-    combinable_entries,
-)
+from langgraph_dynamodb._combine import COMBINABLE_OPS, SEND_ALONE, Combiners
 from langgraph_dynamodb.flows.context import TableCtx
 from langgraph_dynamodb.stats import CallStats, Stats
 from langgraph_dynamodb.steps import (
@@ -99,7 +94,7 @@ async def _fork_async(
     flows: Sequence[Flow[Any]],
     stats: CallStats,
     where: Where,
-    combiner: WriteCombiner | None,
+    combiner: Combiners | None,
 ) -> Any:
     slots = asyncio.Semaphore(limits.MAX_PARALLEL_REQUESTS)
 
@@ -143,7 +138,7 @@ async def _aexecute(
     step: Request | Sleep | Compute | Fork,
     stats: CallStats,
     where: Where,
-    combiner: WriteCombiner | None,
+    combiner: Combiners | None,
 ) -> Any:
     if isinstance(step, Sleep):
         await asyncio.sleep(step.seconds)
@@ -153,11 +148,9 @@ async def _aexecute(
     if isinstance(step, Fork):
         return await _fork_async(client, step.flows, stats, where, combiner)
     if combiner is not None and step.op in COMBINABLE_OPS:
-        entries = combinable_entries(step, where.table)
-        if entries is not None:
-            response = await combiner.send(step, entries, stats)
-            if response is not SEND_ALONE:
-                return response
+        response = await combiner.send(step, stats)
+        if response is not SEND_ALONE:
+            return response
     started = time.perf_counter()
     try:
         response = await getattr(client, step.op)(**step.params)
@@ -197,11 +190,11 @@ async def iterate_async(
     stats: CallStats,
     where: Where,
     result: list[T] | None = None,
-    combiner: WriteCombiner | None = None,
+    combiner: Combiners | None = None,
 ) -> AsyncGenerator[Any, None]:
     """Run a flow with an async client, yielding what it emits (its result goes to
-    ``result``); its plain writes go through ``combiner``, when given (see
-    :mod:`._combine`). The flow is closed however the run ends."""
+    ``result``); its plain writes and reads by key go through ``combiner``, when given
+    (see :mod:`._combine`). The flow is closed however the run ends."""
     response: Any = None
     try:
         while True:
@@ -235,7 +228,7 @@ async def run_async(
     client: AsyncClient,
     stats: CallStats,
     where: Where,
-    combiner: WriteCombiner | None = None,
+    combiner: Combiners | None = None,
 ) -> T:
     """Run a flow that emits nothing and return its result (``combiner``: as
     :func:`iterate_async`)."""
@@ -369,8 +362,9 @@ class OwnsClients:
         *,
         combine: bool = True,
     ) -> T:
-        """Run a flow as one observed async call; its plain writes may share requests
-        with other calls' (``combine``, and ``combine_writes`` on: see :mod:`._combine`)."""
+        """Run a flow as one observed async call; its plain writes and reads by key may
+        share requests with other calls' (``combine``, and ``combine_writes`` or
+        ``combine_reads`` on: see :mod:`._combine`)."""
         if not self._clients.native_async():
             _warn_async_on_threads()
             return await asyncio.to_thread(self._run, flow, operation, ids)

@@ -262,6 +262,10 @@ class DynamoDBCache(OwnsClients, BaseCache[ValueT], Generic[ValueT]):
             runs at once on one cache then send about half the requests; one call at a
             time sends exactly what it would alone). ``False``: every call sends its own
             requests. See docs/async.md.
+        combine_reads: Let async calls running at the same time on one event loop send
+            their lookups together, one BatchGetItem for all (default on; one call at a
+            time sends exactly what it would alone). ``False``: every call sends its own
+            requests. See docs/async.md.
     """
 
     def __init__(
@@ -283,6 +287,7 @@ class DynamoDBCache(OwnsClients, BaseCache[ValueT], Generic[ValueT]):
         extra_codecs: Mapping[str, Compressor] | None = None,
         trace_ids: bool | None = None,
         combine_writes: bool = True,
+        combine_reads: bool = True,
     ) -> None:
         self._clients = Clients(
             table=table_name,
@@ -295,6 +300,7 @@ class DynamoDBCache(OwnsClients, BaseCache[ValueT], Generic[ValueT]):
             session=session,
             aiosession=aiosession,
             combine_writes=combine_writes,
+            combine_reads=combine_reads,
         )
         super().__init__(serde=serde)
         self.table_name = table_name

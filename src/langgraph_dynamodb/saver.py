@@ -123,6 +123,11 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
             runs at once on one saver then send about half the requests; one call at a
             time sends exactly what it would alone). ``False``: every call sends its own
             requests. See docs/async.md.
+        combine_reads: Let async calls running at the same time on one event loop read
+            by key together, one BatchGetItem for all (default on; the saver reads by key
+            only the chunks of large values and checkpoints it fetches by id; one call at a
+            time sends exactly what it would alone). ``False``: every call sends its own
+            requests. See docs/async.md.
 
     Attributes:
         stats: Requests, capacity, latency, retries and throttles per operation
@@ -153,6 +158,7 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
         fencing: bool = False,
         replication_wait: float | timedelta | None = None,
         combine_writes: bool = True,
+        combine_reads: bool = True,
     ) -> None:
         super().__init__(serde=serde)
         # validates the table name and the client options, before anything else
@@ -167,6 +173,7 @@ class DynamoDBSaver(OwnsClients, BaseCheckpointSaver[str]):
             session=session,
             aiosession=aiosession,
             combine_writes=combine_writes,
+            combine_reads=combine_reads,
         )
         if ttl_refresh_on_read and ttl is None:
             raise ConfigurationError("ttl_refresh_on_read=True needs ttl=")

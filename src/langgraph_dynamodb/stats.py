@@ -61,6 +61,11 @@ def _is_chunk(item: Mapping[str, Any] | None) -> bool:
     return isinstance(sk, str) and sk.startswith(schema.CHUNK_PREFIX)
 
 
+def chunks_among(items: Iterable[Mapping[str, Any] | None]) -> int:
+    """Chunk items among raw items (``None``: an item not found)."""
+    return sum(1 for i in items if _is_chunk(i))
+
+
 def chunk_puts(entries: Iterable[Mapping[str, Any]]) -> int:
     """Chunk items among a BatchWriteItem's write requests."""
     return sum(1 for e in entries if _is_chunk(e.get("PutRequest", {}).get("Item")))
@@ -155,11 +160,19 @@ class CallStats:
             self.chunks_read += chunks_r
             self.errors += failed
 
-    def take_share(self, shared: CallStats, part: float, *, request: bool, chunks: int = 0) -> None:
+    def take_share(
+        self,
+        shared: CallStats,
+        part: float,
+        *,
+        request: bool,
+        chunks_written: int = 0,
+        chunks_read: int = 0,
+    ) -> None:
         """Count this call's share of a request it sent together with other calls
         (:mod:`._combine`): with ``request``, the request itself and its retries,
         throttles and error (one call of those it carried counts them); ``part`` of its
-        capacity units and bytes; ``chunks`` chunk items of this call's it stored."""
+        capacity units and bytes; the chunk items of this call's it stored or read."""
         with self._lock:
             if request:
                 for op, n in shared.requests.items():
@@ -171,7 +184,8 @@ class CallStats:
             self.write_units += shared.write_units * part
             self.bytes_sent += round(shared.bytes_sent * part)
             self.bytes_received += round(shared.bytes_received * part)
-            self.chunks_written += chunks
+            self.chunks_written += chunks_written
+            self.chunks_read += chunks_read
 
     def count_sent(self, size: int) -> None:
         """An HTTP request body was sent (every attempt)."""

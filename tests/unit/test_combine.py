@@ -1,6 +1,7 @@
-"""The write combiner (``_combine``): which requests may share a BatchWriteItem, how
-they are packed, and what each caller gets back and is charged when its request was sent
-together with others, alone, handed back unprocessed or in a batch that failed."""
+"""The request combiners (``_combine``): which requests may share a BatchWriteItem or a
+BatchGetItem, how they are packed, and what each caller gets back and is charged when its
+request was sent together with others, alone, handed back unprocessed or in a batch that
+failed."""
 
 from __future__ import annotations
 
@@ -13,11 +14,15 @@ from botocore.exceptions import ClientError
 from langgraph_dynamodb import _drivers, errors, limits, schema, steps
 from langgraph_dynamodb._combine import (
     SEND_ALONE,
+    Combiners,
     Waiting,
     WriteCombiner,
     combinable_entries,
+    combinable_keys,
     pack,
 )
+from langgraph_dynamodb.flows import bulk
+from langgraph_dynamodb.flows.context import TableCtx
 from langgraph_dynamodb.stats import CallStats
 from langgraph_dynamodb.steps import Request
 
@@ -276,7 +281,7 @@ def one(step: Request) -> Any:
 def test_the_driver_combines_concurrent_flows_and_sends_a_lone_one_as_it_was() -> None:
     async def main() -> Any:
         client = FakeClient()
-        combiner = WriteCombiner(client, WHERE, asyncio.get_running_loop())
+        combiner = Combiners(client, WHERE, asyncio.get_running_loop())
         stats = [CallStats() for _ in range(3)]
         await asyncio.gather(
             *(
@@ -302,7 +307,7 @@ def test_after_a_failed_batch_each_caller_meets_its_own_error() -> None:
             {"Error": {"Code": "ValidationException", "Message": "bad item"}}, "BatchWriteItem"
         )
         client.refuse = {"thread-1"}
-        combiner = WriteCombiner(client, WHERE, asyncio.get_running_loop())
+        combiner = Combiners(client, WHERE, asyncio.get_running_loop())
         return client, await asyncio.gather(
             *(
                 _drivers.run_async(one(put(i)), client, CallStats(), WHERE, combiner)
@@ -330,3 +335,213 @@ def test_chunks_stored_are_counted_in_the_call_that_stored_them() -> None:
     got, calls = asyncio.run(main())
     assert got[2] is SEND_ALONE
     assert [c.chunks_written for c in calls] == [0, 1, 0]
+
+
+# --- reads ---------------------------------------------------------------------------------
+def key(n: int, sk: str = "") -> dict[str, Any]:
+    return {schema.PK: {"S": f"thread-{n}"}, schema.SK: {"S": sk or "head"}}
+
+
+def get(*ns: int, consistent: bool = True) -> Request:
+    return Request(
+        "batch_get_item",
+        {
+            "RequestItems": {TABLE: {"Keys": [key(n) for n in ns], "ConsistentRead": consistent}},
+            "ReturnConsumedCapacity": "TOTAL",
+        },
+    )
+
+
+class FakeReader:
+    """Records BatchGetItems; holds items ``thread-<n>``/``head`` of ``sizes[n]`` bytes; a
+    read consumes one unit per 4 KB of each item found, and one for a key not found."""
+
+    def __init__(self, sizes: dict[int, int]) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.items = {schema.ident(key(n)): item(n, size) for n, size in sizes.items()}
+        self.hand_back: set[str] = set()
+        self.fail: Exception | None = None
+
+    async def batch_get_item(self, **params: Any) -> dict[str, Any]:
+        self.sent.append(params)
+        await asyncio.sleep(0)
+        spec = params["RequestItems"][TABLE]
+        if self.fail is not None and len(spec["Keys"]) > 1:
+            raise self.fail
+        back = [k for k in spec["Keys"] if k[schema.PK]["S"] in self.hand_back]
+        asked = [schema.ident(k) for k in spec["Keys"] if k not in back]
+        found = [self.items[k] for k in asked if k in self.items]
+        units = sum(
+            max(1, -(-schema.approx_size(self.items[k]) // 4096)) if k in self.items else 1
+            for k in asked
+        )
+        return {
+            "Responses": {TABLE: found},
+            "UnprocessedKeys": {TABLE: {**spec, "Keys": back}} if back else {},
+            "ConsumedCapacity": [{"TableName": TABLE, "CapacityUnits": float(units)}],
+        }
+
+
+async def read_all(
+    client: FakeReader, steps_: list[Request], **options: Any
+) -> tuple[list[Any], list[CallStats]]:
+    combiners = Combiners(client, WHERE, asyncio.get_running_loop(), **options)
+    calls = [CallStats() for _ in steps_]
+    got = await asyncio.gather(*(combiners.send(s, c) for s, c in zip(steps_, calls, strict=True)))
+    return list(got), calls
+
+
+def found_ns(response: Any) -> list[int]:
+    return sorted(int(i[schema.PK]["S"].split("-")[1]) for i in response["Responses"][TABLE])
+
+
+def test_reads_by_key_of_the_table_are_combinable() -> None:
+    asked = combinable_keys(get(1, 2), TABLE)
+    assert asked is not None and asked.keys == [key(1), key(2)] and asked.consistent
+    eventual = combinable_keys(get(1, consistent=False), TABLE)
+    assert eventual is not None and not eventual.consistent
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        Request("get_item", {"TableName": TABLE, "Key": key(1)}),
+        Request("batch_get_item", {"RequestItems": {"other": {"Keys": [key(1)]}}}),
+        Request(
+            "batch_get_item",
+            {"RequestItems": {TABLE: {"Keys": [key(1)], "ProjectionExpression": "pk"}}},
+        ),
+        Request("batch_get_item", {"RequestItems": {TABLE: {"Keys": [key(1)]}}, "X": 1}),
+        Request("batch_get_item", {"RequestItems": {TABLE: {"Keys": [key(1), key(1)]}}}),
+        Request("batch_get_item", {"RequestItems": {TABLE: {"Keys": []}}}),
+        Request("batch_get_item", {"RequestItems": {TABLE: {"Keys": [{"x": {"S": "1"}}]}}}),
+        get(*range(limits.BATCH_GET_MAX_KEYS + 1)),
+        Request("batch_get_item", get(1).params, expect=("ValidationException",)),
+    ],
+)
+def test_reads_that_project_repeat_a_key_or_reach_further_are_not(request_: Request) -> None:
+    assert combinable_keys(request_, TABLE) is None
+
+
+def test_reads_of_one_turn_share_a_request_each_given_its_own_items() -> None:
+    async def main() -> Any:
+        client = FakeReader({1: 10, 2: 5000, 3: 10})
+        got, calls = await read_all(client, [get(1), get(2, 4), get(1, 3)])
+        return client, got, calls
+
+    client, got, calls = asyncio.run(main())
+    assert len(client.sent) == 1  # thread-1 asked once
+    assert [schema.ident(k) for k in client.sent[0]["RequestItems"][TABLE]["Keys"]] == [
+        schema.ident(key(n)) for n in (1, 2, 4, 3)
+    ]
+    assert client.sent[0]["RequestItems"][TABLE]["ConsistentRead"] is True
+    assert [found_ns(g) for g in got] == [[1], [2], [1, 3]]
+    assert got[0]["Responses"][TABLE][0] is not got[2]["Responses"][TABLE][0]  # each its own
+    assert got[0]["Responses"][TABLE][0] == got[2]["Responses"][TABLE][0]
+    # one request, in the first call; 5 units (1 + 2 + 1 + 1) shared by what each read
+    assert [c.requests for c in calls] == [{"batch_get_item": 1}, {}, {}]
+    assert sum(c.read_units for c in calls) == 5.0
+    assert [c.read_units for c in calls] == [
+        pytest.approx(5 / 6),
+        pytest.approx(2.5),
+        pytest.approx(5 / 3),
+    ]
+
+
+def test_consistent_and_eventual_reads_are_never_combined() -> None:
+    async def main() -> Any:
+        client = FakeReader({1: 10, 2: 10, 3: 10})
+        got, _ = await read_all(client, [get(1), get(2, consistent=False), get(3)])
+        return client, got
+
+    client, got = asyncio.run(main())
+    assert got[1] is SEND_ALONE  # alone in its kind
+    assert len(client.sent) == 1 and client.sent[0]["RequestItems"][TABLE]["ConsistentRead"]
+    assert [found_ns(g) for g in (got[0], got[2])] == [[1], [3]]
+
+
+def test_a_read_alone_or_with_combining_off_goes_back_to_its_caller() -> None:
+    async def main() -> Any:
+        client = FakeReader({1: 10})
+        alone, _ = await read_all(client, [get(1)])
+        off, _ = await read_all(client, [get(1), get(2)], reads=False)
+        writes_off, _ = await read_all(client, [get(1), get(2)], writes=False)
+        return client, alone, off, writes_off
+
+    client, alone, off, writes_off = asyncio.run(main())
+    assert alone == [SEND_ALONE] and off == [SEND_ALONE, SEND_ALONE]
+    assert len(client.sent) == 1 and writes_off[0] is not SEND_ALONE
+
+
+def test_a_read_with_a_key_handed_back_is_sent_again_alone() -> None:
+    async def main() -> Any:
+        client = FakeReader({1: 10, 2: 10, 3: 10})
+        client.hand_back = {"thread-2"}
+        return await read_all(client, [get(1), get(2, 3), get(3)])
+
+    got, calls = asyncio.run(main())
+    assert got[1] is SEND_ALONE
+    assert [found_ns(g) for g in (got[0], got[2])] == [[1], [3]]
+    assert calls[0].throttles == 1 and calls[1].read_units == 0
+
+
+def test_a_read_batch_that_fails_sends_every_read_back_or_fails_them_all() -> None:
+    async def main(code: str) -> Any:
+        client = FakeReader({1: 10, 2: 10})
+        client.fail = ClientError({"Error": {"Code": code, "Message": "no"}}, "BatchGetItem")
+        combiners = Combiners(client, WHERE, asyncio.get_running_loop())
+        return await asyncio.gather(
+            *(combiners.send(get(n), CallStats()) for n in (1, 2)), return_exceptions=True
+        )
+
+    assert asyncio.run(main("ValidationException")) == [SEND_ALONE, SEND_ALONE]
+    unreachable = asyncio.run(main("ServiceUnavailable"))
+    assert all(isinstance(g, errors.UnavailableError) for g in unreachable)
+    assert "dynamodb:BatchGetItem" in str(unreachable[0])
+
+
+def test_chunks_read_are_counted_in_the_call_that_read_them() -> None:
+    async def main() -> Any:
+        client = FakeReader({1: 10})
+        chunk = item(7, sk=schema.CHUNK_PREFIX + "c1")
+        client.items[schema.ident(chunk)] = chunk
+        chunk_get = Request(
+            "batch_get_item",
+            {
+                "RequestItems": {
+                    TABLE: {"Keys": [key(7, schema.CHUNK_PREFIX + "c1")], "ConsistentRead": True}
+                }
+            },
+        )
+        return await read_all(client, [get(1), chunk_get])
+
+    got, calls = asyncio.run(main())
+    assert [c.chunks_read for c in calls] == [0, 1]
+
+
+def test_the_driver_combines_concurrent_reads_and_sends_a_lone_one_as_it_was() -> None:
+    async def main() -> Any:
+        client = FakeReader({n: 10 for n in range(5)})
+        combiners = Combiners(client, WHERE, asyncio.get_running_loop())
+        flows = [
+            bulk.batch_get(TableCtx(table=TABLE, consistent_read=True), [key(n)]) for n in range(4)
+        ]
+        together = await asyncio.gather(
+            *(_drivers.run_async(f, client, CallStats(), WHERE, combiners) for f in flows)
+        )
+        sent = len(client.sent)
+        alone = await _drivers.run_async(
+            bulk.batch_get(TableCtx(table=TABLE, consistent_read=True), [key(4)]),
+            client,
+            CallStats(),
+            WHERE,
+            combiners,
+        )
+        return together, sent, alone, client
+
+    together, sent, alone, client = asyncio.run(main())
+    assert sent == 1 and len(client.sent) == 2
+    assert [[schema.ident(i) for i in t] for t in together] == [
+        [schema.ident(key(n))] for n in range(4)
+    ]
+    assert [schema.ident(i) for i in alone] == [schema.ident(key(4))]

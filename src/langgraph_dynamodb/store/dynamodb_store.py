@@ -174,6 +174,12 @@ class DynamoDBStore(OwnsClients, BaseStore):
             runs at once on one store then send about half the requests; one call at a
             time sends exactly what it would alone). ``False``: every call sends its own
             requests. See docs/async.md.
+        combine_reads: Let async calls running at the same time on one event loop send
+            their reads by key together (``get``, and the re-read of what the vector index
+            found), one BatchGetItem for all (default on: many runs at once on one store
+            then send a third fewer requests; one call at a time sends exactly what it
+            would alone). Strongly consistent reads stay strongly consistent. ``False``:
+            every call sends its own requests. See docs/async.md.
 
     Attributes:
         stats: Requests, capacity, latency, retries and throttles per operation
@@ -204,6 +210,7 @@ class DynamoDBStore(OwnsClients, BaseStore):
         consistent_reads: bool = True,
         trace_ids: bool | None = None,
         combine_writes: bool = True,
+        combine_reads: bool = True,
     ) -> None:
         # validates the table name and the client options, before anything else
         self._clients = Clients(
@@ -217,6 +224,7 @@ class DynamoDBStore(OwnsClients, BaseStore):
             session=session,
             aiosession=aiosession,
             combine_writes=combine_writes,
+            combine_reads=combine_reads,
         )
         self.table_name = table_name
         self.index_config = index

@@ -1,11 +1,13 @@
-"""Writes of concurrent async calls sent together (``combine_writes``, on by default), on
-DynamoDB Local: many runs at once on one saver (and one store) end in the same states as
-on LangGraph's in-memory ones and as with every call sending its own requests, in fewer
-requests and the same write units."""
+"""Requests of concurrent async calls sent together (``combine_writes`` and
+``combine_reads``, on by default), on DynamoDB Local: many runs at once on one saver (and
+one store, one cache) end in the same states, and read the same values, as on LangGraph's
+in-memory ones and as with every call sending its own requests, in fewer requests and the
+same capacity units."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from typing import Any
 
@@ -13,7 +15,7 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.memory import InMemoryStore
 
-from langgraph_dynamodb import DynamoDBSaver, DynamoDBStore
+from langgraph_dynamodb import DynamoDBCache, DynamoDBSaver, DynamoDBStore
 
 from ..conftest import REGION, load_bench_module
 
@@ -158,3 +160,143 @@ async def test_arequest_is_always_a_request_of_its_own(ddb_endpoint: str, table_
                 ]
             },
         )
+
+
+# --- reads ---------------------------------------------------------------------------------
+async def test_many_gets_at_once_on_one_store_read_what_each_alone_would(
+    ddb_endpoint: str, table_name: str
+) -> None:
+    stores = {
+        on: DynamoDBStore.from_table(
+            table_name, endpoint_url=ddb_endpoint, region_name=REGION, combine_reads=on
+        )
+        for on in (True, False)
+    }
+    reference = InMemoryStore()
+    namespace = ("combined-reads", str(uuid.uuid4()))
+    big = {"text": os.urandom(3000).hex()}  # 6 KB after compression: two read units
+    for key, value in [("a", {"n": 1}), ("b", {"n": 2}), ("big", big)]:
+        await stores[True].aput(namespace, key, value)
+        await reference.aput(namespace, key, value)
+    # every call asks one key: some twice, one missing, one large
+    keys = ["a", "b", "a", "missing", "big", "b", "a", "big"] * 4
+    try:
+        want = [await reference.aget(namespace, k) for k in keys]
+        for on, store in stores.items():
+            store.stats.reset()
+            got = await asyncio.gather(*(store.aget(namespace, k) for k in keys))
+            assert [(g.key, g.value) if g else None for g in got] == [
+                (w.key, w.value) if w else None for w in want
+            ], on
+        get = {on: stores[on].stats.operations["store.get"] for on in stores}
+        assert get[False].requests == get[False].calls == len(keys)
+        assert get[True].calls == len(keys) and get[True].requests == 1  # four keys, once each
+        # the units of reading each key once, shared among the calls
+        stores[False].stats.reset()
+        for k in set(keys):
+            await stores[False].aget(namespace, k)
+        once = stores[False].stats.operations["store.get"].read_units
+        assert once >= 3  # the large value is two units
+        assert get[True].read_units == pytest.approx(once)
+    finally:
+        for store in stores.values():
+            await store.aclose()
+
+
+async def test_a_get_sees_what_its_run_put_while_others_read(
+    ddb_endpoint: str, table_name: str
+) -> None:
+    """Each run puts a value then gets it back while the other runs' gets are combined:
+    every run reads its own write (a strongly consistent read sent together is sent after
+    every call it carries asked)."""
+    async with DynamoDBStore.from_table(
+        table_name, endpoint_url=ddb_endpoint, region_name=REGION
+    ) as store:
+        namespace = ("read-own", str(uuid.uuid4()))
+
+        async def run(i: int) -> Any:
+            for turn in range(3):
+                await store.aput(namespace, f"k{i % 8}", {"by": i, "turn": turn})
+                got = await store.aget(namespace, f"k{i % 8}")
+                assert got is not None
+                if got.value == {"by": i, "turn": turn}:
+                    continue
+                # another run wrote the same key after this one: never an older value
+                assert got.value["turn"] >= turn or got.value["by"] != i, (i, turn, got.value)
+            return i
+
+        await asyncio.gather(*(run(i) for i in range(RUNS)))
+        get = store.stats.operations["store.get"]
+        assert get.requests < get.calls, store.stats.requests
+
+
+async def test_memory_runs_at_once_on_one_store_end_as_on_the_in_memory_one(
+    ddb_endpoint: str, table_name: str
+) -> None:
+    """The bench's memory agent (a get, a search and a put a run), many at once, with
+    requests combined or not: the same memories recalled and stored as on InMemoryStore."""
+    stores = {
+        on: DynamoDBStore.from_table(
+            table_name, endpoint_url=ddb_endpoint, region_name=REGION, combine_reads=on
+        )
+        for on in (True, False)
+    }
+    tag = str(uuid.uuid4())
+
+    async def runs(store: Any, users: str) -> list[Any]:
+        graph = workloads.build_memory_graph().compile(store=store)
+        for turn in range(2):
+            out = await asyncio.gather(
+                *(
+                    graph.ainvoke(
+                        {"user": f"{users}-{i % 4}", "turn": turn * RUNS + i, "recalled": 0},
+                        {"configurable": {"thread_id": f"{users}-{turn}-{i}"}},
+                    )
+                    for i in range(RUNS)
+                )
+            )
+        # what a run of the first wave recalls depends on which of its user's runs put
+        # first; in the second, each user has 8 memories, and each run recalls 5
+        return [o["recalled"] for o in out]
+
+    async def stored(store: Any, users: str) -> list[Any]:
+        return [
+            sorted(
+                (i.key, i.value)
+                for i in await store.asearch(("memories", f"{users}-{u}"), limit=100)
+            )
+            for u in range(4)
+        ]
+
+    try:
+        for on, store in stores.items():
+            users, reference = f"{tag}-{on}", InMemoryStore()
+            assert await runs(store, users) == await runs(reference, users) == [5] * RUNS
+            assert await stored(store, users) == await stored(reference, users)
+        gets = {on: stores[on].stats.operations["store.get"] for on in stores}
+        assert gets[True].calls == gets[False].calls == 2 * RUNS
+        assert gets[True].requests < gets[False].requests == 2 * RUNS
+    finally:
+        for store in stores.values():
+            await store.aclose()
+
+
+async def test_many_lookups_at_once_on_one_cache(ddb_endpoint: str, table_name: str) -> None:
+    caches = {
+        on: DynamoDBCache.from_table(
+            table_name, endpoint_url=ddb_endpoint, region_name=REGION, combine_reads=on
+        )
+        for on in (True, False)
+    }
+    ns = ("combined", str(uuid.uuid4()))
+    try:
+        await caches[True].aset({(ns, f"k{i}"): ({"n": i}, None) for i in range(8)})
+        for on, cache in caches.items():
+            cache.stats.reset()
+            got = await asyncio.gather(*(cache.aget([(ns, f"k{i}")]) for i in range(12)))
+            assert got == [{(ns, f"k{i}"): {"n": i}} if i < 8 else {} for i in range(12)], on
+        assert caches[False].stats.total_requests == 12
+        assert caches[True].stats.total_requests == 1
+    finally:
+        for cache in caches.values():
+            await cache.aclose()
