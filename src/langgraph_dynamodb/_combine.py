@@ -71,6 +71,7 @@ COMBINABLE_OPS = COMBINABLE_WRITES | COMBINABLE_READS
 _PUT_ITEM_PARAMS = frozenset({"TableName", "Item", "ReturnConsumedCapacity"})
 _BATCH_PARAMS = frozenset({"RequestItems", "ReturnConsumedCapacity"})
 _READ_SPEC = frozenset({"Keys", "ConsistentRead"})
+_KEY_NAMES = frozenset({schema.PK, schema.SK})
 READ_UNIT_BYTES = 4096
 """DynamoDB bills a read by 4 KB of the item read."""
 
@@ -78,7 +79,8 @@ READ_UNIT_BYTES = 4096
 def combinable_entries(step: Request, table: str) -> list[AttrMap] | None:
     """The write requests (``{"PutRequest": ...}`` / ``{"DeleteRequest": ...}``) of a request
     that may share a BatchWriteItem with others on ``table``, else ``None``: an
-    unconditional PutItem with nothing asked back, or a BatchWriteItem on that table alone."""
+    unconditional PutItem with nothing asked back, or a BatchWriteItem on that table alone
+    that names no key twice."""
     if step.expect:
         return None
     params = step.params
@@ -94,6 +96,11 @@ def combinable_entries(step: Request, table: str) -> list[AttrMap] | None:
             return None
         entries: list[AttrMap] = items[table]
         if not 0 < len(entries) <= limits.BATCH_WRITE_MAX_ITEMS:
+            return None
+        try:
+            if len({_entry_key(e) for e in entries}) != len(entries):
+                return None  # DynamoDB refuses it; alone, its caller meets the error
+        except (KeyError, TypeError):
             return None
         return entries
     return None
@@ -120,14 +127,22 @@ def combinable_keys(step: Request, table: str) -> AskedKeys | None:
     if not isinstance(spec, dict) or not _READ_SPEC.issuperset(spec):
         return None
     keys: list[AttrMap] = spec.get("Keys") or []
-    if not 0 < len(keys) <= limits.BATCH_GET_MAX_KEYS:
+    if not 0 < len(keys) <= limits.BATCH_GET_MAX_KEYS or not all(map(_is_key, keys)):
         return None
-    try:
-        if len({schema.ident(k) for k in keys}) != len(keys):
-            return None
-    except (KeyError, TypeError):
+    if len({schema.ident(k) for k in keys}) != len(keys):
         return None
     return AskedKeys(keys, bool(spec.get("ConsistentRead", False)))
+
+
+def _is_key(key: Any) -> bool:
+    """Whether ``key`` is a key of the table as the library writes one: its two key
+    attributes, strings, and nothing else (anything else may be refused by DynamoDB, and
+    would then fail every call it was sent with)."""
+    return (
+        isinstance(key, dict)
+        and key.keys() == _KEY_NAMES
+        and all(isinstance(v, dict) and isinstance(v.get("S"), str) for v in key.values())
+    )
 
 
 def _entry_key(entry: AttrMap) -> tuple[str, str]:
@@ -273,9 +288,20 @@ class _TurnCombiner(Generic[K]):
                 if len(batch.waiting) == 1:
                     _settle(batch.waiting[0].done, SEND_ALONE)
                     continue
-                task = self.loop.create_task(self._send_batch(group, batch))
+                task = self.loop.create_task(self._send_guarded(group, batch))
                 self._sending.add(task)
                 task.add_done_callback(self._sending.discard)
+
+    async def _send_guarded(self, group: K, batch: Batch) -> None:
+        """Send a batch; however that ends (an answer that cannot be read, a bug), no
+        caller is left waiting: those not answered yet get their request back, to send
+        alone, and the error is raised on (asyncio logs it)."""
+        try:
+            await self._send_batch(group, batch)
+        except BaseException:
+            for w in batch.waiting:
+                _settle(w.done, SEND_ALONE)
+            raise
 
     async def _send_batch(self, group: K, batch: Batch) -> None:
         raise NotImplementedError
@@ -456,19 +482,31 @@ def _share_out(
     chunks_read: Sequence[int] = (),
 ) -> None:
     """Share a request's counts among the calls it carried: the request itself in the
-    first call; capacity units and bytes among the calls whose items it ``done``, by
-    ``sizes`` (all of them pay when it did none: the first call)."""
-    paying = list(done) if any(done) else [i == 0 for i in range(len(waiting))]
+    first call still waiting (a call cancelled meanwhile has already been counted, so
+    what it took would be lost); capacity units and bytes among the calls still waiting
+    whose items it ``done``, by ``sizes`` (when none: that first call); the bytes to the
+    byte, what rounding leaves over going to the first."""
+    live = [not w.done.cancelled() for w in waiting]
+    first = live.index(True) if any(live) else 0
+    paying = [d and alive for d, alive in zip(done, live, strict=True)]
+    if not any(paying):
+        paying = [i == first for i in range(len(waiting))]
     weights = [sum(s) if pays else 0 for s, pays in zip(sizes, paying, strict=True)]
     total = sum(weights) or 1
+    sent = received = 0
     for i, w in enumerate(waiting):
+        before = (w.call.bytes_sent, w.call.bytes_received)
         w.call.take_share(
             shared,
             weights[i] / total,
-            request=i == 0,
+            request=i == first,
             chunks_written=chunks_written[i] if chunks_written else 0,
             chunks_read=chunks_read[i] if chunks_read else 0,
         )
+        sent += w.call.bytes_sent - before[0]
+        received += w.call.bytes_received - before[1]
+    waiting[first].call.count_sent(shared.bytes_sent - sent)
+    waiting[first].call.count_received(shared.bytes_received - received)
 
 
 class Combiners:

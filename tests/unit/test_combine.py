@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from langgraph_dynamodb import _drivers, errors, limits, schema, steps
+from langgraph_dynamodb import _combine, _drivers, errors, limits, schema, steps
 from langgraph_dynamodb._combine import (
     SEND_ALONE,
     Combiners,
@@ -545,3 +545,86 @@ def test_the_driver_combines_concurrent_reads_and_sends_a_lone_one_as_it_was() -
         [schema.ident(key(n))] for n in range(4)
     ]
     assert [schema.ident(i) for i in alone] == [schema.ident(key(4))]
+
+
+@pytest.mark.parametrize(
+    "bad_key",
+    [
+        {**key(1), "extra": {"S": "x"}},
+        {schema.PK: {"S": "thread-1"}, schema.SK: {"N": "1"}},
+        {schema.PK: {"S": 1}, schema.SK: {"S": "head"}},
+    ],
+)
+def test_a_read_whose_keys_are_not_the_tables_own_is_sent_alone(bad_key: Any) -> None:
+    """Alone, DynamoDB refuses it and its caller meets the error; sent together, it would
+    fail every call it was sent with."""
+    request_ = Request("batch_get_item", {"RequestItems": {TABLE: {"Keys": [key(2), bad_key]}}})
+    assert combinable_keys(request_, TABLE) is None
+
+
+def test_a_write_batch_that_names_a_key_twice_is_sent_alone() -> None:
+    twice = Request(
+        "batch_write_item",
+        {
+            "RequestItems": {
+                TABLE: [{"PutRequest": {"Item": item(1)}}, {"DeleteRequest": {"Key": key(1)}}]
+            }
+        },
+    )
+    assert combinable_entries(twice, TABLE) is None
+
+
+def test_no_caller_is_left_waiting_when_a_response_cannot_be_read() -> None:
+    class Unreadable(FakeReader):
+        async def batch_get_item(self, **params: Any) -> dict[str, Any]:
+            await asyncio.sleep(0)
+            return {"Responses": {TABLE: [{"no key": {"S": "x"}}]}}
+
+    async def main() -> Any:
+        client = Unreadable({})
+        combiners = Combiners(client, WHERE, asyncio.get_running_loop())
+        asyncio.get_running_loop().set_exception_handler(lambda loop, context: None)
+        return await asyncio.wait_for(
+            asyncio.gather(*(combiners.send(get(n), CallStats()) for n in (1, 2))), 5
+        )
+
+    assert asyncio.run(main()) == [SEND_ALONE, SEND_ALONE]
+
+
+def test_a_caller_cancelled_while_its_read_is_out_leaves_the_request_to_the_next() -> None:
+    async def main() -> Any:
+        client = FakeReader({1: 10, 2: 10, 3: 10})
+        combiners = Combiners(client, WHERE, asyncio.get_running_loop())
+        calls = [CallStats() for _ in range(3)]
+        tasks = [
+            asyncio.ensure_future(combiners.send(get(n), c))
+            for n, c in zip((1, 2, 3), calls, strict=True)
+        ]
+        while not client.sent:  # the shared request is out
+            await asyncio.sleep(0)
+        tasks[0].cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return client, calls
+
+    client, calls = asyncio.run(main())
+    assert len(client.sent) == 1 and len(client.sent[0]["RequestItems"][TABLE]["Keys"]) == 3
+    # the cancelled call was counted when it ended: the request and the units go to the others
+    assert calls[0].requests == {} and calls[0].read_units == 0
+    assert calls[1].requests == {"batch_get_item": 1}
+    assert calls[1].read_units + calls[2].read_units == 3.0
+
+
+def test_the_bytes_of_a_shared_request_are_shared_to_the_byte() -> None:
+    async def main() -> Any:
+        loop = asyncio.get_running_loop()
+        shared = CallStats(bytes_sent=100, bytes_received=1001)
+        waiting = [
+            Waiting.reading(get(n), [key(n)], CallStats(), loop.create_future()) for n in (1, 2, 3)
+        ]
+        _combine._share_out(shared, waiting, [True] * 3, [[1]] * 3)
+        return [w.call for w in waiting]
+
+    calls = asyncio.run(main())
+    assert sum(c.bytes_sent for c in calls) == 100
+    assert sum(c.bytes_received for c in calls) == 1001
+    assert [c.total_requests for c in calls] == [0, 0, 0]  # shared.requests is empty here
