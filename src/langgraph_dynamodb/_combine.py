@@ -493,20 +493,27 @@ def _share_out(
         paying = [i == first for i in range(len(waiting))]
     weights = [sum(s) if pays else 0 for s, pays in zip(sizes, paying, strict=True)]
     total = sum(weights) or 1
-    sent = received = 0
+    parts = [weight / total for weight in weights]
+    sent = _whole_shares(shared.bytes_sent, parts, first)
+    received = _whole_shares(shared.bytes_received, parts, first)
     for i, w in enumerate(waiting):
-        before = (w.call.bytes_sent, w.call.bytes_received)
         w.call.take_share(
             shared,
-            weights[i] / total,
+            parts[i],
             request=i == first,
+            bytes_sent=sent[i],
+            bytes_received=received[i],
             chunks_written=chunks_written[i] if chunks_written else 0,
             chunks_read=chunks_read[i] if chunks_read else 0,
         )
-        sent += w.call.bytes_sent - before[0]
-        received += w.call.bytes_received - before[1]
-    waiting[first].call.count_sent(shared.bytes_sent - sent)
-    waiting[first].call.count_received(shared.bytes_received - received)
+
+
+def _whole_shares(total: int, parts: Sequence[float], first: int) -> list[int]:
+    """``total`` in whole shares by ``parts``, summing to ``total``: what rounding leaves
+    over goes to share ``first``."""
+    shares = [round(total * part) for part in parts]
+    shares[first] += total - sum(shares)
+    return shares
 
 
 class Combiners:

@@ -82,9 +82,7 @@ def _chunks_written(params: Mapping[str, Any], response: Mapping[str, Any]) -> i
 
 
 def _chunks_read(response: Mapping[str, Any]) -> int:
-    return sum(
-        1 for items in (response.get("Responses") or {}).values() for i in items if _is_chunk(i)
-    )
+    return chunks_among(i for items in (response.get("Responses") or {}).values() for i in items)
 
 
 @dataclass
@@ -166,13 +164,16 @@ class CallStats:
         part: float,
         *,
         request: bool,
+        bytes_sent: int,
+        bytes_received: int,
         chunks_written: int = 0,
         chunks_read: int = 0,
     ) -> None:
         """Count this call's share of a request it sent together with other calls
         (:mod:`._combine`): with ``request``, the request itself and its retries,
         throttles and error (one call of those it carried counts them); ``part`` of its
-        capacity units and bytes; the chunk items of this call's it stored or read."""
+        capacity units; its bytes as shared out (whole bytes, so the sharer sums them to
+        the request's); the chunk items of this call's it stored or read."""
         with self._lock:
             if request:
                 for op, n in shared.requests.items():
@@ -182,8 +183,8 @@ class CallStats:
                 self.errors += shared.errors
             self.read_units += shared.read_units * part
             self.write_units += shared.write_units * part
-            self.bytes_sent += round(shared.bytes_sent * part)
-            self.bytes_received += round(shared.bytes_received * part)
+            self.bytes_sent += bytes_sent
+            self.bytes_received += bytes_received
             self.chunks_written += chunks_written
             self.chunks_read += chunks_read
 

@@ -25,6 +25,14 @@ workloads = load_bench_module("workloads")
 RUNS = 32
 
 
+def _on_and_off(kind: Any, table_name: str, endpoint: str, option: str) -> dict[bool, Any]:
+    """Two of ``kind`` (saver, store or cache) on the table, with ``option`` on and off."""
+    return {
+        on: kind.from_table(table_name, endpoint_url=endpoint, region_name=REGION, **{option: on})
+        for on in (True, False)
+    }
+
+
 def _history(graph: Any, thread_id: str) -> list[tuple[Any, ...]]:
     config = {"configurable": {"thread_id": thread_id}}
     return [
@@ -51,12 +59,7 @@ async def _chat_runs(checkpointer: Any, tag: str) -> Any:
 async def test_many_runs_at_once_store_what_each_alone_would(
     ddb_endpoint: str, table_name: str
 ) -> None:
-    savers = {
-        on: DynamoDBSaver.from_table(
-            table_name, endpoint_url=ddb_endpoint, region_name=REGION, combine_writes=on
-        )
-        for on in (True, False)
-    }
+    savers = _on_and_off(DynamoDBSaver, table_name, ddb_endpoint, "combine_writes")
     tags = {on: f"combine-{on}-{uuid.uuid4()}" for on in savers}
     graphs = {on: await _chat_runs(saver, tags[on]) for on, saver in savers.items()}
     reference = await _chat_runs(InMemorySaver(), "memory")
@@ -166,12 +169,7 @@ async def test_arequest_is_always_a_request_of_its_own(ddb_endpoint: str, table_
 async def test_many_gets_at_once_on_one_store_read_what_each_alone_would(
     ddb_endpoint: str, table_name: str
 ) -> None:
-    stores = {
-        on: DynamoDBStore.from_table(
-            table_name, endpoint_url=ddb_endpoint, region_name=REGION, combine_reads=on
-        )
-        for on in (True, False)
-    }
+    stores = _on_and_off(DynamoDBStore, table_name, ddb_endpoint, "combine_reads")
     reference = InMemoryStore()
     namespace = ("combined-reads", str(uuid.uuid4()))
     big = {"text": os.urandom(3000).hex()}  # 6 KB after compression: two read units
@@ -235,12 +233,7 @@ async def test_memory_runs_at_once_on_one_store_end_as_on_the_in_memory_one(
 ) -> None:
     """The bench's memory agent (a get, a search and a put a run), many at once, with
     requests combined or not: the same memories recalled and stored as on InMemoryStore."""
-    stores = {
-        on: DynamoDBStore.from_table(
-            table_name, endpoint_url=ddb_endpoint, region_name=REGION, combine_reads=on
-        )
-        for on in (True, False)
-    }
+    stores = _on_and_off(DynamoDBStore, table_name, ddb_endpoint, "combine_reads")
     tag = str(uuid.uuid4())
 
     async def runs(store: Any, users: str) -> list[Any]:
@@ -282,12 +275,7 @@ async def test_memory_runs_at_once_on_one_store_end_as_on_the_in_memory_one(
 
 
 async def test_many_lookups_at_once_on_one_cache(ddb_endpoint: str, table_name: str) -> None:
-    caches = {
-        on: DynamoDBCache.from_table(
-            table_name, endpoint_url=ddb_endpoint, region_name=REGION, combine_reads=on
-        )
-        for on in (True, False)
-    }
+    caches = _on_and_off(DynamoDBCache, table_name, ddb_endpoint, "combine_reads")
     ns = ("combined", str(uuid.uuid4()))
     try:
         await caches[True].aset({(ns, f"k{i}"): ({"n": i}, None) for i in range(8)})
